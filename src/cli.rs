@@ -1,0 +1,86 @@
+//! The command line, declared with clap's derive API. Doc comments are the help text.
+//! Nothing here checks values beyond their type; `app.rs` and the modules it calls turn
+//! flags into checked settings with errors that name the fix.
+
+use crate::dataset::generate::Preset;
+use crate::scan::Reader;
+use crate::strategy::StrategyKind;
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The folder `generate` writes and `search` reads when `--dir` is not given.
+pub const DEFAULT_DIR: &str = "treasure_data";
+
+/// Race concurrency models on a treasure hunt: N files, one holds the word `Treasure`.
+///
+/// Exit codes: 0 found (or success), 1 not found, 2 error or unknown answer, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "hunt", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the data set: N files, exactly one treasure, reproducible from a seed.
+    Generate(GenerateArgs),
+    /// Find the treasure with one strategy.
+    Search(SearchArgs),
+}
+
+/// `hunt generate`
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write [default: treasure_data]. It must be new, empty, or hold an
+    /// earlier hunt data set (replaced only with --force).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Number of files [default: 10000, blog preset 10000].
+    #[arg(long, value_name = "N")]
+    pub files: Option<u64>,
+    /// Lines per file [default: 1000, blog preset 10000].
+    #[arg(long, value_name = "N")]
+    pub lines: Option<u64>,
+    /// Seed of the treasure's place; without it one is drawn and recorded in the manifest.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Put the treasure in file I (0-based) instead of a random one.
+    #[arg(long, value_name = "I")]
+    pub treasure_at: Option<u64>,
+    /// A named data set; explicit --files and --lines override its sizes.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Replace an earlier hunt data set in --dir (deletes only the files its manifest names).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `hunt search`
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Folder to search [default: treasure_data]. With a manifest, its files in index
+    /// order; otherwise every regular file below it, sorted by path.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// How to search.
+    #[arg(long, short, value_enum, default_value_t = StrategyKind::Rayon)]
+    pub strategy: StrategyKind,
+    /// Number of workers, 1 to 1024 [default: available cores].
+    #[arg(long, short = 'j', value_name = "K")]
+    pub workers: Option<u64>,
+    /// How each file is read.
+    #[arg(long, value_enum, default_value_t = Reader::Read)]
+    pub reader: Reader,
+    /// The bytes to look for, case-sensitive [default: the manifest's needle, or Treasure].
+    #[arg(long, value_name = "TEXT")]
+    pub needle: Option<OsString>,
+    /// Start the search at position K of the file list and wrap around: moves the
+    /// treasure's place in the search order without touching the data.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub rotate: u64,
+    /// Print one JSON object instead of a human line.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,5 @@
+//! The treasure-hunt data set: writing it ([`generate`]) and describing it
+//! ([`manifest`]).
+
+pub mod generate;
+pub mod manifest;

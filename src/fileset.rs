@@ -1,0 +1,249 @@
+//! Which files a hunt visits, in which order, and how one is opened.
+//!
+//! A data set with a manifest is *indexed*: file `i` is `file_{i}.txt` inside one
+//! folder, opened with `openat` relative to that folder's descriptor, its name formatted
+//! on the stack. Nothing grows with the number of files, and no allocation happens per
+//! file (which also keeps opening safe inside a forked child). Any other folder is
+//! *listed*: every regular file below it, recursively, sorted by path, symlinks not
+//! followed.
+
+use crate::dataset::manifest::{self, Manifest};
+use anyhow::{bail, Context, Result};
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+/// Flags for every data file we open. `O_NONBLOCK` means a named pipe or device that
+/// took a data file's place cannot block the hunt (it changes nothing for regular
+/// files); `O_NOFOLLOW` means a symlink planted in place of a file is an error rather
+/// than a way out of the folder.
+const OPEN_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+
+/// The files one hunt visits.
+#[derive(Debug)]
+pub enum FileSet {
+    /// A generated data set: `count` files named by their index.
+    Indexed {
+        /// The data set folder, for messages.
+        dir: PathBuf,
+        /// That folder, open, so each file costs one `openat` and no path walk.
+        dirfd: OwnedFd,
+        /// Number of files.
+        count: u64,
+    },
+    /// Every regular file under a folder, sorted by path.
+    Listed {
+        /// The folder the user named.
+        root: PathBuf,
+        /// Each file's path (root joined), NUL-terminated for `open`.
+        paths: Vec<CString>,
+    },
+}
+
+/// What [`load`] found in the folder.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The files to visit.
+    pub files: FileSet,
+    /// The manifest, when the folder is a hunt data set.
+    pub manifest: Option<Manifest>,
+    /// Folders that could not be listed (counted as errors of the hunt).
+    pub listing_errors: Vec<String>,
+}
+
+/// Opens the data set or folder at `dir`. `is_default` says the user did not name the
+/// folder, so a missing data set gets the advice to generate one.
+pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
+    let shown = dir.display();
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if is_default {
+                bail!("no data set in {shown}: run `hunt generate` first");
+            }
+            bail!("{shown} does not exist: pass an existing folder with --dir, or make a data set there with `hunt generate --dir {shown}`");
+        }
+        Err(e) => bail!("cannot read {shown}: {e}"),
+    };
+    if !meta.is_dir() {
+        bail!("{shown} is a file, not a folder: pass the folder to search with --dir");
+    }
+    let manifest_path = dir.join(manifest::MANIFEST_NAME);
+    match std::fs::read_to_string(&manifest_path) {
+        Ok(text) => {
+            let m = Manifest::parse(&text, dir)?;
+            let dirfd = open_dir(dir)?;
+            return Ok(Loaded {
+                files: FileSet::Indexed {
+                    dir: dir.to_path_buf(),
+                    dirfd,
+                    count: m.files,
+                },
+                manifest: Some(m),
+                listing_errors: Vec::new(),
+            });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!("cannot read {}: {e}", manifest_path.display()),
+    }
+    if dir.join(manifest::PARTIAL_NAME).exists() {
+        bail!("the data set in {shown} is incomplete (an interrupted `hunt generate`): run `hunt generate --force --dir {shown}`");
+    }
+    if is_default {
+        bail!("no data set in {shown}: run `hunt generate` first");
+    }
+    let mut paths = Vec::new();
+    let mut listing_errors = Vec::new();
+    walk(dir, &mut paths, &mut listing_errors);
+    if paths.is_empty() && listing_errors.is_empty() {
+        bail!("{shown} holds no files to search: point --dir at another folder, or make a data set with `hunt generate --dir {shown}`");
+    }
+    paths.sort_unstable();
+    let paths = paths
+        .into_iter()
+        .map(|p| CString::new(p.into_os_string().into_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("a path holds a NUL byte")?;
+    Ok(Loaded {
+        files: FileSet::Listed {
+            root: dir.to_path_buf(),
+            paths,
+        },
+        manifest: None,
+        listing_errors,
+    })
+}
+
+
+fn open_dir(dir: &Path) -> Result<OwnedFd> {
+    let c = CString::new(dir.as_os_str().as_bytes()).context("the folder's path holds a NUL byte")?;
+    // SAFETY: `c` is a valid NUL-terminated string; the result is checked.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        bail!("cannot open {}: {e}", dir.display());
+    }
+    // SAFETY: `fd` is a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Collects the regular files below `dir`; symlinks and other special files are skipped.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(format!("{}: {e}", dir.display()));
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(format!("{}: {e}", dir.display()));
+                continue;
+            }
+        };
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&entry.path(), out, errors),
+            Ok(t) if t.is_file() => out.push(entry.path()),
+            Ok(_) => {} // symlinks, pipes, sockets, devices: not followed, not read
+            Err(e) => errors.push(format!("{}: {e}", entry.path().display())),
+        }
+    }
+}
+
+impl FileSet {
+    /// Number of files.
+    pub fn len(&self) -> u64 {
+        match self {
+            FileSet::Indexed { count, .. } => *count,
+            FileSet::Listed { paths, .. } => paths.len() as u64,
+        }
+    }
+
+    /// True when there is nothing to visit.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The folder the files live in.
+    pub fn root(&self) -> &Path {
+        match self {
+            FileSet::Indexed { dir, .. } => dir,
+            FileSet::Listed { root, .. } => root,
+        }
+    }
+
+    /// Opens file `index` for reading. Performs exactly one system call and no heap
+    /// allocation, so a forked child may call it.
+    pub fn open(&self, index: u64) -> Result<OwnedFd, i32> {
+        let fd = match self {
+            FileSet::Indexed { dirfd, .. } => {
+                let mut name = [0u8; 32];
+                let len = indexed_name(index, &mut name);
+                debug_assert!(len < name.len());
+                // SAFETY: `name` is NUL-terminated (zeroed past `len`).
+                unsafe { libc::openat(dirfd.as_raw_fd(), name.as_ptr().cast(), OPEN_FLAGS) }
+            }
+            FileSet::Listed { paths, .. } => match paths.get(index as usize) {
+                // SAFETY: a CString is NUL-terminated.
+                Some(p) => unsafe { libc::open(p.as_ptr(), OPEN_FLAGS) },
+                None => return Err(libc::ENOENT),
+            },
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO));
+        }
+        // SAFETY: `fd` is a fresh descriptor we own.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// The path of file `index`, for people (allocates).
+    pub fn path(&self, index: u64) -> PathBuf {
+        match self {
+            FileSet::Indexed { dir, .. } => dir.join(manifest::file_name(index)),
+            FileSet::Listed { paths, .. } => paths
+                .get(index as usize)
+                .map(|p| PathBuf::from(OsStr::from_bytes(p.as_bytes())))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Writes `file_{index}.txt` into `buf` without allocating; returns its length.
+fn indexed_name(index: u64, buf: &mut [u8; 32]) -> usize {
+    let mut digits = itoa::Buffer::new();
+    let d = digits.format(index).as_bytes();
+    let parts: [&[u8]; 3] = [b"file_", d, b".txt"];
+    let mut len = 0;
+    for part in parts {
+        buf[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexed_names_match_the_manifest_rule() {
+        for i in [0u64, 7, 10, 12345, u64::MAX] {
+            let mut buf = [0u8; 32];
+            let len = indexed_name(i, &mut buf);
+            assert_eq!(&buf[..len], manifest::file_name(i).as_bytes());
+            assert_eq!(buf[len], 0);
+        }
+    }
+}

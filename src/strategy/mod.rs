@@ -1,0 +1,183 @@
+//! The strategies: one small trait, one file per implementation, and the registry that
+//! names them all.
+//!
+//! To add a strategy, write `src/strategy/<name>.rs` with a type that has
+//! `fn new(&StrategyConfig) -> anyhow::Result<Self>` and implements [`Strategy`], then
+//! add one line to the `registry!` call below. `hunt search --strategy`, `hunt race`,
+//! `cargo bench` and the table-driven tests all take their list from
+//! [`StrategyKind::ALL`].
+//!
+//! `new` does the setup a strategy needs (a thread pool, a runtime, a ring) and
+//! [`Strategy::hunt`] does the hunt, so a benchmark can time either.
+
+use crate::scan::{FileError, Found, Job, Tally};
+use std::num::NonZeroUsize;
+use std::time::Instant;
+
+mod fork;
+mod rayon;
+mod sequential;
+mod threads;
+
+/// The most workers any command accepts.
+pub const MAX_WORKERS: usize = 1024;
+
+/// Settings a strategy is built with.
+#[derive(Clone, Debug)]
+pub struct StrategyConfig {
+    /// Number of workers (threads, tasks or processes); strategies that have one worker
+    /// ignore it.
+    pub workers: NonZeroUsize,
+}
+
+/// One way of running the hunt.
+pub trait Strategy {
+    /// Runs one hunt over `job` and reports what every worker did. An `Err` means the
+    /// hunt itself could not run (a fork failed, say); errors on single files are counted
+    /// in [`Outcome::tally`] instead.
+    fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome>;
+
+    /// How many workers the hunt really uses.
+    fn workers(&self) -> usize;
+}
+
+/// What one hunt did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// All workers' counts added up, and the find if any.
+    pub tally: Tally,
+    /// Workers that died or failed, each naming the part of the search it lost. When
+    /// this is not empty and nothing was found, the answer is unknown.
+    pub worker_failures: Vec<String>,
+}
+
+impl Outcome {
+    /// The outcome of workers that reported through their tallies.
+    pub fn from_tallies(tallies: impl IntoIterator<Item = Tally>) -> Outcome {
+        let mut tally = Tally::default();
+        for t in tallies {
+            tally.absorb(t);
+        }
+        Outcome {
+            tally,
+            worker_failures: Vec::new(),
+        }
+    }
+
+    /// The find, if any.
+    pub fn found(&self) -> Option<Found> {
+        self.tally.found
+    }
+
+    /// Files that could not be read.
+    pub fn errors(&self) -> &[FileError] {
+        &self.tally.errors
+    }
+}
+
+/// Splits search positions `0..n` into `parts` contiguous ranges as even as possible,
+/// as the blog's threads do. Ranges may be empty when `parts > n`.
+pub fn split_ranges(n: u64, parts: usize) -> Vec<std::ops::Range<u64>> {
+    let parts = parts.max(1) as u128;
+    (0..parts)
+        .map(|i| {
+            let start = (u128::from(n) * i / parts) as u64;
+            let end = (u128::from(n) * (i + 1) / parts) as u64;
+            start..end
+        })
+        .collect()
+}
+
+/// Wall-clock marks of one hunt, taken by the caller around [`Strategy::hunt`].
+#[derive(Copy, Clone, Debug)]
+pub struct Timing {
+    /// Just before `hunt` was called.
+    pub start: Instant,
+    /// Just after it returned: every worker had stopped.
+    pub end: Instant,
+}
+
+macro_rules! registry {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $module:ident :: $ty:ident;)*) => {
+        /// Every strategy hunt knows, in the order tables list them.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+                 clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+        pub enum StrategyKind {
+            $($(#[$doc])* #[value(name = $name)] #[serde(rename = $name)] $variant,)*
+        }
+
+        impl StrategyKind {
+            /// All registered strategies.
+            pub const ALL: &'static [StrategyKind] = &[$(StrategyKind::$variant),*];
+
+            /// The name used on the command line and in reports.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(StrategyKind::$variant => $name,)*
+                }
+            }
+
+            /// Sets the strategy up (pools, runtimes, rings) for a hunt.
+            pub fn build(self, config: &StrategyConfig) -> anyhow::Result<Box<dyn Strategy>> {
+                match self {
+                    $(StrategyKind::$variant => Ok(Box::new($module::$ty::new(config)?)),)*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    /// One loop over the files on the calling thread, one reusable buffer.
+    Sequential = "sequential" => sequential::Sequential;
+    /// std threads on contiguous ranges, an `AtomicBool` stop flag.
+    Threads = "threads" => threads::Threads;
+    /// A local rayon pool, short-circuiting `find_any`.
+    Rayon = "rayon" => rayon::Rayon;
+    /// Forked processes on contiguous ranges, stop flag in memory shared across fork.
+    Fork = "fork" => fork::Fork;
+}
+
+impl StrategyKind {
+    /// Parses a name as given on the command line.
+    pub fn from_name(name: &str) -> Option<StrategyKind> {
+        StrategyKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_everything_once() {
+        for n in [0u64, 1, 2, 7, 10, 100, 10_001] {
+            for parts in [1usize, 2, 3, 7, 16, 1024] {
+                let r = split_ranges(n, parts);
+                assert_eq!(r.len(), parts);
+                assert_eq!(r[0].start, 0);
+                assert_eq!(r[parts - 1].end, n);
+                for w in r.windows(2) {
+                    assert_eq!(w[0].end, w[1].start);
+                }
+                let max = r.iter().map(|x| x.end - x.start).max().unwrap();
+                let min = r.iter().map(|x| x.end - x.start).min().unwrap();
+                assert!(max - min <= 1, "n={n} parts={parts}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for &k in StrategyKind::ALL {
+            assert_eq!(StrategyKind::from_name(&k.to_string()), Some(k));
+        }
+        assert_eq!(StrategyKind::from_name("nope"), None);
+    }
+}

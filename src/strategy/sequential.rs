@@ -1,0 +1,34 @@
+//! `sequential`: the blog's plain loop. One thread, one reusable buffer, files in search
+//! order until the needle turns up. The baseline every speedup is measured against.
+
+use super::{Outcome, Strategy, StrategyConfig};
+use crate::scan::{Job, Scanner};
+use std::sync::atomic::AtomicBool;
+
+/// One loop on the calling thread.
+pub struct Sequential;
+
+impl Sequential {
+    /// Nothing to set up.
+    pub fn new(_config: &StrategyConfig) -> anyhow::Result<Self> {
+        Ok(Sequential)
+    }
+}
+
+impl Strategy for Sequential {
+    fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
+        // Never raised by anyone else; `visit` needs one to check between chunks.
+        let stop = AtomicBool::new(false);
+        let mut scanner = Scanner::new(job);
+        for pos in 0..job.len() {
+            if scanner.visit(pos, &stop) {
+                break;
+            }
+        }
+        Ok(Outcome::from_tallies([scanner.tally]))
+    }
+
+    fn workers(&self) -> usize {
+        1
+    }
+}
