@@ -51,9 +51,11 @@
 //! strategy whose built instance reports one worker when asked for two (`sequential`) is
 //! timed at 1 only. A strategy that cannot be built here (say io_uring disabled by the
 //! kernel) is skipped with a note on stderr. Each benchmark takes 10 samples (flat
-//! sampling) after a 1 s warm-up over at least 2 s, so about 3.5 s with criterion's
-//! analysis and plots: with eight strategies at 1, 2 and 4 workers, 4 x 22 + 8 = 96
-//! benchmarks, about 6 minutes on 2 cores.
+//! sampling) over at least 2 s after a 0.5 s warm-up (the probes have already warmed the
+//! page cache, and the strategy is built beforehand); criterion's analysis and HTML plots
+//! add about 1.5 s more. With eight strategies at 1, 2 and 4 workers that is
+//! 4 x 22 + 8 = 96 benchmarks, about 7 minutes on 2 cores; the four strategies of today
+//! make 44 (quick mode took 1 min 50 s of running on a busy 2-core machine).
 //!
 //! # Knobs
 //! - `HUNT_BENCH_QUICK=1`: 0.2 s warm-up and 0.5 s measurement, for a quick pass.
@@ -134,7 +136,7 @@ fn main() {
     let (warm_up, measure) = if quick {
         (Duration::from_millis(200), Duration::from_millis(500))
     } else {
-        (Duration::from_secs(1), Duration::from_secs(2))
+        (Duration::from_millis(500), Duration::from_secs(2))
     };
     // Set before `configure_from_args`, so criterion's own flags still override them.
     let mut c = Criterion::default()
