@@ -46,8 +46,9 @@ Options:
   --python-runs N    hyperfine runs for the Python hunts [default: 3]
   --python-warmup N  warm-up runs for the Python hunts [default: 1]
   --no-python        leave the Python hunts out
-  --export FILE      markdown table of hunt, rg and grep; the Python table goes to
-                     FILE with -python before .md [default: \$target/hunt-peers/peers-<mode>.md]
+  --export FILE      (or --export-markdown) markdown table of hunt, rg and grep; the
+                     Python table goes to FILE with -python before .md
+                     [default: \$CARGO_TARGET_DIR or target, /hunt-peers/peers-<mode>.md]
   -h, --help         this text
 
 Needs hyperfine, grep, and cargo (to build hunt in release); rg and python3 are skipped
@@ -96,7 +97,7 @@ while (($#)); do
     --python-runs) need_int "$1" "${2:-}"; py_runs=$2; shift ;;
     --python-warmup) need_int "$1" "${2:-}"; py_warmup=$2; shift ;;
     --no-python) python=0 ;;
-    --export) export_md=${2:?--export needs a file}; shift ;;
+    --export | --export-markdown) export_md=${2:?--export needs a file}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac

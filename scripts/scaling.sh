@@ -28,7 +28,7 @@ Options:
   --strategies LIST  comma-separated strategies [default: every one hunt lists]
   --work DIR         where the data sets live, one folder each, kept for the next run
                      [default: \$CARGO_TARGET_DIR/hunt-scaling, or target/hunt-scaling]
-  --export FILE      also write the markdown table to FILE
+  --export FILE      (or --export-markdown) also write the markdown table to FILE
   -h, --help         this text
 
 Space and time: every file takes at least one filesystem block (4 kB on most), so
@@ -67,7 +67,7 @@ while (($#)); do
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?--strategies needs a list}; shift ;;
     --work) work=${2:?--work needs a folder}; shift ;;
-    --export) export_md=${2:?--export needs a file}; shift ;;
+    --export | --export-markdown) export_md=${2:?--export needs a file}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
