@@ -28,8 +28,12 @@ pub struct Run {
 impl Run {
     /// The stdout parsed as the `--json` report.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?} / stderr {:?}", self.stdout, self.stderr))
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {:?} / stderr {:?}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -45,7 +49,11 @@ impl From<Output> for Run {
 
 /// Runs `hunt` with `args` in `cwd` and waits.
 pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    hunt(args).current_dir(cwd).output().expect("hunt runs").into()
+    hunt(args)
+        .current_dir(cwd)
+        .output()
+        .expect("hunt runs")
+        .into()
 }
 
 /// Runs `hunt` with `args` and waits.
@@ -79,7 +87,12 @@ pub fn generate(dir: &Path, files: u64, lines: u64, treasure_at: Option<u64>) {
 
 /// Searches `dir` with `--json` plus `extra` flags.
 pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["search", "--json", "--dir", dir.to_str().expect("utf-8 temp path")];
+    let mut args = vec![
+        "search",
+        "--json",
+        "--dir",
+        dir.to_str().expect("utf-8 temp path"),
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -87,8 +100,76 @@ pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
 /// Asserts a bad-input run: exit 2, one line on stderr containing `expect`, no panic.
 pub fn assert_bad_input(r: &Run, expect: &str) {
     assert_eq!(r.code, Some(2), "exit code: {r:?}");
-    assert!(r.stderr.contains(expect), "stderr lacks {expect:?}: {:?}", r.stderr);
-    assert_eq!(r.stderr.trim_end().lines().count(), 1, "not one line: {:?}", r.stderr);
+    assert!(
+        r.stderr.contains(expect),
+        "stderr lacks {expect:?}: {:?}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.trim_end().lines().count(),
+        1,
+        "not one line: {:?}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("panicked"), "panic: {:?}", r.stderr);
-    assert!(!r.stderr.contains("RUST_BACKTRACE"), "backtrace hint: {:?}", r.stderr);
+    assert!(
+        !r.stderr.contains("RUST_BACKTRACE"),
+        "backtrace hint: {:?}",
+        r.stderr
+    );
+}
+
+/// A temp path as `&str`, for argument lists.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// Runs `hunt generate --dir dir` with `extra` flags.
+pub fn generate_with(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["generate", "--dir", s(dir)];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// The data set's `manifest.json`, parsed without the library (so a bug there cannot
+/// hide behind it).
+pub fn read_manifest(dir: &Path) -> serde_json::Value {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The manifest's treasure: its index and the treasure file's path inside `dir`.
+pub fn manifest_treasure(dir: &Path) -> (u64, PathBuf) {
+    let m = read_manifest(dir);
+    let index = m["treasure_index"].as_u64().expect("treasure_index");
+    let file = m["treasure_file"].as_str().expect("treasure_file");
+    (index, dir.join(file))
+}
+
+/// Asserts the run did not panic or print a backtrace.
+pub fn assert_no_panic(r: &Run) {
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!r.stderr.contains(bad), "{bad}: {r:?}");
+    }
+}
+
+/// Every regular file below `dir` with its bytes, sorted by path.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("dir entry");
+            let t = e.file_type().expect("file type");
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                let rel = e.path().strip_prefix(dir).expect("below dir").to_path_buf();
+                out.push((rel, std::fs::read(e.path()).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
 }
