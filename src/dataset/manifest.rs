@@ -84,6 +84,57 @@ pub enum ManifestError {
     },
 }
 
+/// Longer than any manifest hunt writes by far; a bigger file is not a manifest.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// Reads the text of `dir`'s manifest; `Ok(None)` when there is none.
+///
+/// Opened with `O_NONBLOCK` and checked with `fstat`, so a named pipe or device in the
+/// manifest's place is refused instead of blocking the hunt forever, and read with a cap,
+/// so `/dev/zero` behind a symlink or a huge file cannot exhaust memory.
+pub fn read_text(dir: &Path) -> anyhow::Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(MANIFEST_NAME);
+    let shown = path.display();
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read {shown}: {e}"),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    let not_manifest = |what: &str| {
+        anyhow::anyhow!(
+            "{shown} {what}, so it is not a hunt manifest: remove it, or point --dir at a data set made by `hunt generate`"
+        )
+    };
+    if !meta.is_file() {
+        return Err(not_manifest("is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(not_manifest("is larger than 1 MiB"));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) => Err(ManifestError::Malformed {
+            path: shown.to_string(),
+            dir: dir.display().to_string(),
+            reason: "not UTF-8 text".into(),
+        }
+        .into()),
+    }
+}
+
 impl Manifest {
     /// Reads and checks the manifest text of the data set in `dir`.
     pub fn parse(text: &str, dir: &Path) -> Result<Manifest, ManifestError> {
