@@ -96,7 +96,7 @@ fn a_malformed_manifest() {
         std::fs::write(dir.join("manifest.json"), &text).unwrap();
         for strategy in ["sequential", "fork"] {
             let r = run(&["search", "--dir", s(&dir), "--strategy", strategy]);
-            assert_refused(&r, &["manifest", "hunt generate --force"]);
+            assert_refused(&r, &["manifest", "hunt generate --dir"]);
             assert!(
                 r.stderr.contains("malformed") || r.stderr.contains("not a data file"),
                 "{text:?}: {r:?}"
@@ -118,7 +118,7 @@ fn a_manifest_from_a_newer_format() {
     let r = run(&["search", "--dir", s(&dir)]);
     assert_refused(
         &r,
-        &["format 2", "newer", "upgrade hunt", "hunt generate --force"],
+        &["format 2", "newer", "upgrade hunt", "hunt generate --dir"],
     );
 }
 
@@ -140,12 +140,12 @@ fn a_manifest_naming_files_outside_its_folder() {
             &[
                 "not a data file inside its folder",
                 name,
-                "hunt generate --force",
+                "hunt generate --dir",
             ],
         );
         // generate --force refuses too: it deletes only what a valid manifest names.
         let r = run(&["generate", "--dir", s(&dir), "--files", "3", "--force"]);
-        assert_refused(&r, &["remove", "yourself"]);
+        assert_refused(&r, &["remove the folder", "even --force leaves"]);
         assert!(tmp.path().join("x").exists());
     }
 }
@@ -347,4 +347,59 @@ fn a_manifest_that_is_not_a_regular_file() {
     std::fs::write(dir.join("manifest.json"), b"{\"format_version\": \xff}").unwrap();
     let r = output_within(hunt(&["search", "--dir", s(&dir)]), 20);
     assert_refused(&r, &["manifest.json", "malformed", "UTF-8"]);
+}
+
+/// The command a message names between backticks, split into words (without `hunt`).
+fn named_command(stderr: &str) -> Vec<String> {
+    let cmd = stderr
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `command` in {stderr:?}"));
+    let words: Vec<String> = cmd.split_whitespace().map(String::from).collect();
+    assert_eq!(words[0], "hunt", "{stderr:?}");
+    words[1..].to_vec()
+}
+
+/// Spoils a good manifest in one way.
+type Breakage = fn(&mut serde_json::Value);
+
+#[test]
+fn a_broken_manifest_names_a_fix_that_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    let breakages: [(&str, Breakage); 3] = [
+        ("malformed", |m| m["files"] = "ten".into()),
+        ("newer format", |m| m["format_version"] = 2.into()),
+        ("outside the folder", |m| m["treasure_file"] = "../x".into()),
+    ];
+    for (what, breakage) in breakages {
+        small_set(&dir);
+        let mut m = read_manifest(&dir);
+        breakage(&mut m);
+        std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+        let r = run(&["search", "--dir", s(&dir)]);
+        assert_refused(&r, &["manifest", "hunt generate"]);
+        // generate --force refuses such a folder (it cannot tell which files are its
+        // own), so the advice must not be --force.
+        let forced = run(&["generate", "--dir", s(&dir), "--files", "3", "--force"]);
+        assert_refused(&forced, &["manifest"]);
+        assert!(
+            !r.stderr.contains("--force"),
+            "{what}: advice that cannot work: {r:?}"
+        );
+        // Following the advice (remove the folder, run the command) works.
+        let cmd = named_command(&r.stderr);
+        std::fs::remove_dir_all(&dir).unwrap();
+        // Small sizes: the default set is 150 MB.
+        let mut args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        args.extend(["--files", "3", "--lines", "2"]);
+        let done = run(&args);
+        assert_eq!(
+            done.code,
+            Some(0),
+            "{what}: following {cmd:?} failed: {done:?}"
+        );
+        assert_eq!(run(&["search", "--dir", s(&dir)]).code, Some(0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -299,7 +299,7 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
             .with_context(|| format!("cannot read {}", dir.join(MANIFEST_NAME).display()))?;
         match Manifest::parse(&text, dir) {
             Ok(m) => Some(m.files),
-            Err(e) => bail!("{e}; hunt deletes only files a valid manifest names, so remove {shown} yourself or choose another --dir"),
+            Err(e) => bail!("{e} (hunt deletes only files a valid manifest names, so even --force leaves {shown} alone)"),
         }
     } else {
         None

@@ -61,22 +61,24 @@ pub fn parse_file_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Why a manifest cannot be used. Each message names the fix.
+/// Why a manifest cannot be used. Each message names the fix. The fix is never
+/// `hunt generate --force`: that deletes only files a valid manifest names, so it refuses
+/// a folder whose manifest is one of these.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ManifestError {
-    #[error("{path}: malformed manifest ({reason}); regenerate it with `hunt generate --force --dir {dir}`")]
+    #[error("{path}: malformed manifest ({reason}); hunt cannot tell which files there are its own: remove the folder and make a new set with `hunt generate --dir {dir}`, or pass another --dir")]
     Malformed {
         path: String,
         dir: String,
         reason: String,
     },
-    #[error("{path}: manifest format {found} is newer than this hunt understands ({FORMAT_VERSION}); upgrade hunt or regenerate with `hunt generate --force --dir {dir}`")]
+    #[error("{path}: manifest format {found} is newer than this hunt understands ({FORMAT_VERSION}); upgrade hunt, or remove the folder and make a new set with `hunt generate --dir {dir}`")]
     TooNew {
         path: String,
         dir: String,
         found: u32,
     },
-    #[error("{path}: manifest names {name:?}, which is not a data file inside its folder; regenerate with `hunt generate --force --dir {dir}`")]
+    #[error("{path}: manifest names {name:?}, which is not a data file inside its folder: remove the folder and make a new set with `hunt generate --dir {dir}`, or pass another --dir")]
     Escapes {
         path: String,
         dir: String,
@@ -253,7 +255,8 @@ mod tests {
         ] {
             let e = Manifest::parse(text, Path::new("d")).unwrap_err();
             assert!(matches!(e, ManifestError::Malformed { .. }), "{text}: {e}");
-            assert!(e.to_string().contains("hunt generate --force"));
+            assert!(e.to_string().contains("hunt generate --dir"));
+            assert!(!e.to_string().contains("--force"));
         }
         let mut v = serde_json::to_value(sample()).unwrap();
         v["treasure_index"] = 10.into();
