@@ -170,6 +170,11 @@ fn generate_flags_out_of_range() {
     assert_refused(&r, &["'-1'"]);
     let r = generate_with(&dir, &["--files", "18446744073709551615", "--lines", "2"]);
     assert_refused(&r, &["too large", "smaller"]);
+    // Each file is built in memory: absurd line counts are refused, not an abort.
+    for lines in ["1000000000000", "100000000000000000"] {
+        let r = generate_with(&dir, &["--files", "2", "--lines", lines]);
+        assert_refused(&r, &["--lines", "or fewer"]);
+    }
     let r = generate_with(&dir, &["--preset", "nope"]);
     assert_refused(&r, &["nope", "blog"]);
     assert!(

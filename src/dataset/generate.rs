@@ -30,6 +30,9 @@ pub const DEFAULT_NEEDLE: &str = "Treasure";
 pub const DEFAULT_FILES: u64 = 10_000;
 /// Default lines per file: 15 kB files, a 150 MB set.
 pub const DEFAULT_LINES: u64 = 1_000;
+/// Largest data file hunt writes: each file's bytes are built in memory first, so a
+/// bigger one would abort on a failed allocation instead of failing with a message.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Where the manifest is written before it is renamed into place.
 const MANIFEST_TMP: &str = ".hunt-manifest.tmp";
 /// Files hunt leaves alone when deciding whether a folder is its own.
@@ -104,6 +107,10 @@ pub fn spec(
     }
     if lines == 0 {
         bail!("--lines must be at least 1 (the treasure needs a line)");
+    }
+    let max_lines = MAX_FILE_BYTES / PLAIN_LINE.len() as u64;
+    if lines > max_lines {
+        bail!("--lines {lines} makes each file over 1 GiB, and hunt generate builds a file in memory before writing it: choose --lines {max_lines} or fewer");
     }
     if files
         .checked_mul(lines)
@@ -400,6 +407,26 @@ mod tests {
                 .contains("--treasure-at 5 is past the last file")
         );
         assert!(e(spec("d".into(), None, Some(0), None, None, None, false)).contains("--lines"));
+        assert!(e(spec(
+            "d".into(),
+            Some(1),
+            Some(u64::MAX / 2),
+            None,
+            None,
+            None,
+            false
+        ))
+        .contains("--lines 71582788 or fewer"));
+        assert!(spec(
+            "d".into(),
+            Some(1),
+            Some(71_582_788),
+            None,
+            None,
+            None,
+            false
+        )
+        .is_ok());
         let blog = spec(
             "d".into(),
             None,
