@@ -373,3 +373,37 @@ fn a_marker_from_a_newer_hunt_is_not_cleaned() {
     assert_bad_input(&r, ".hunt-partial.json");
     assert_eq!(std::fs::read(dir.join("file_0.txt")).unwrap(), b"mine");
 }
+
+#[test]
+fn force_over_a_manifest_with_a_huge_file_count_does_not_hang() {
+    // Cleaning up must cost what the folder holds, not what the manifest claims: a
+    // damaged or edited manifest saying 10^15 files once meant 10^15 unlink calls.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    gen_ok(&dir, &["--files", "10", "--lines", "2", "--seed", "1"]);
+    let mut m = read_manifest(&dir);
+    m["files"] = 1_000_000_000_000_000u64.into();
+    std::fs::write(dir.join("manifest.json"), m.to_string()).unwrap();
+    let r = output_within(
+        hunt(&[
+            "generate",
+            "--dir",
+            s(&dir),
+            "--files",
+            "3",
+            "--lines",
+            "2",
+            "--force",
+        ]),
+        20,
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let names: Vec<String> = snapshot(&dir)
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["file_0.txt", "file_1.txt", "file_2.txt", "manifest.json"]
+    );
+}
