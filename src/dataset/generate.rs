@@ -30,6 +30,9 @@ pub const DEFAULT_NEEDLE: &str = "Treasure";
 pub const DEFAULT_FILES: u64 = 10_000;
 /// Default lines per file: 15 kB files, a 150 MB set.
 pub const DEFAULT_LINES: u64 = 1_000;
+/// Largest data file hunt writes: each file's bytes are built in memory first, so a
+/// bigger one would abort on a failed allocation instead of failing with a message.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
 /// Where the manifest is written before it is renamed into place.
 const MANIFEST_TMP: &str = ".hunt-manifest.tmp";
 /// Files hunt leaves alone when deciding whether a folder is its own.
@@ -105,6 +108,10 @@ pub fn spec(
     if lines == 0 {
         bail!("--lines must be at least 1 (the treasure needs a line)");
     }
+    let max_lines = MAX_FILE_BYTES / PLAIN_LINE.len() as u64;
+    if lines > max_lines {
+        bail!("--lines {lines} makes each file over 1 GiB, and hunt generate builds a file in memory before writing it: choose --lines {max_lines} or fewer");
+    }
     if files
         .checked_mul(lines)
         .and_then(|x| x.checked_mul(PLAIN_LINE.len() as u64))
@@ -148,7 +155,7 @@ pub fn treasure_place(spec: &Spec) -> (u64, Option<u64>) {
 /// Writes the data set.
 pub fn generate(spec: &Spec) -> Result<Generated> {
     let started = Instant::now();
-    let old_files = claim_folder(&spec.dir, spec.force)?;
+    let old = claim_folder(&spec.dir, spec.force)?;
     let dir = &spec.dir;
     let (treasure_index, treasure_line) = treasure_place(spec);
 
@@ -156,13 +163,15 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     // set's files too, so an interruption leaves it cleanable.
     let partial = Partial {
         format_version: FORMAT_VERSION,
-        files: old_files.unwrap_or(0).max(spec.files),
+        files: old.as_ref().map_or(0, |o| o.files).max(spec.files),
     };
     std::fs::write(dir.join(PARTIAL_NAME), serde_json::to_vec(&partial)?)
         .with_context(|| format!("cannot write into {}", dir.display()))?;
     remove_if_present(&dir.join(MANIFEST_NAME))?;
-    if let Some(old) = old_files {
-        for i in spec.files..old {
+    // Only the old files that exist: the manifest's count may be anything, and a loop
+    // up to it could run for ever.
+    for &i in old.iter().flat_map(|o| &o.present) {
+        if i >= spec.files {
             remove_if_present(&dir.join(manifest::file_name(i)))?;
         }
     }
@@ -258,10 +267,18 @@ fn progress_bar(spec: &Spec) -> indicatif::ProgressBar {
     bar
 }
 
-/// Makes sure hunt may write into `dir`, creating it when absent. Returns how many files
-/// an earlier data set there has (all of which hunt may overwrite or delete), or `None`
-/// when there is none.
-fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
+/// An earlier data set that `--force` may replace.
+struct Earlier {
+    /// Files `0..files` are hunt's, by its manifest or marker.
+    files: u64,
+    /// The indices of those that exist in the folder now.
+    present: Vec<u64>,
+}
+
+/// Makes sure hunt may write into `dir`, creating it when absent. Returns the earlier
+/// data set there (all of whose files hunt may overwrite or delete), or `None` when
+/// there is none.
+fn claim_folder(dir: &Path, force: bool) -> Result<Option<Earlier>> {
     let shown = dir.display();
     match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -299,7 +316,7 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
             .with_context(|| format!("cannot read {}", dir.join(MANIFEST_NAME).display()))?;
         match Manifest::parse(&text, dir) {
             Ok(m) => Some(m.files),
-            Err(e) => bail!("{e}; hunt deletes only files a valid manifest names, so remove {shown} yourself or choose another --dir"),
+            Err(e) => bail!("{e} (hunt deletes only files a valid manifest names, so even --force leaves {shown} alone)"),
         }
     } else {
         None
@@ -318,12 +335,8 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
         (None, false) => None,
     };
     let limit = owned.unwrap_or(0);
-    foreign.extend(
-        data_files
-            .into_iter()
-            .filter(|(i, _)| *i >= limit)
-            .map(|(_, n)| n),
-    );
+    let (present, beyond): (Vec<_>, Vec<_>) = data_files.into_iter().partition(|(i, _)| *i < limit);
+    foreign.extend(beyond.into_iter().map(|(_, n)| n));
     if let Some(first) = foreign.iter().min() {
         let more = match foreign.len() {
             1 => String::new(),
@@ -340,7 +353,10 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
             };
             bail!("{shown} already holds {what} ({n} files): use --force to replace it, or choose another --dir")
         }
-        other => Ok(other),
+        other => Ok(other.map(|files| Earlier {
+            files,
+            present: present.into_iter().map(|(i, _)| i).collect(),
+        })),
     }
 }
 
@@ -400,6 +416,26 @@ mod tests {
                 .contains("--treasure-at 5 is past the last file")
         );
         assert!(e(spec("d".into(), None, Some(0), None, None, None, false)).contains("--lines"));
+        assert!(e(spec(
+            "d".into(),
+            Some(1),
+            Some(u64::MAX / 2),
+            None,
+            None,
+            None,
+            false
+        ))
+        .contains("--lines 71582788 or fewer"));
+        assert!(spec(
+            "d".into(),
+            Some(1),
+            Some(71_582_788),
+            None,
+            None,
+            None,
+            false
+        )
+        .is_ok());
         let blog = spec(
             "d".into(),
             None,

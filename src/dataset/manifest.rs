@@ -61,27 +61,80 @@ pub fn parse_file_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Why a manifest cannot be used. Each message names the fix.
+/// Why a manifest cannot be used. Each message names the fix. The fix is never
+/// `hunt generate --force`: that deletes only files a valid manifest names, so it refuses
+/// a folder whose manifest is one of these.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ManifestError {
-    #[error("{path}: malformed manifest ({reason}); regenerate it with `hunt generate --force --dir {dir}`")]
+    #[error("{path}: malformed manifest ({reason}); hunt cannot tell which files there are its own: remove the folder and make a new set with `hunt generate --dir {dir}`, or pass another --dir")]
     Malformed {
         path: String,
         dir: String,
         reason: String,
     },
-    #[error("{path}: manifest format {found} is newer than this hunt understands ({FORMAT_VERSION}); upgrade hunt or regenerate with `hunt generate --force --dir {dir}`")]
+    #[error("{path}: manifest format {found} is newer than this hunt understands ({FORMAT_VERSION}); upgrade hunt, or remove the folder and make a new set with `hunt generate --dir {dir}`")]
     TooNew {
         path: String,
         dir: String,
         found: u32,
     },
-    #[error("{path}: manifest names {name:?}, which is not a data file inside its folder; regenerate with `hunt generate --force --dir {dir}`")]
+    #[error("{path}: manifest names {name:?}, which is not a data file inside its folder: remove the folder and make a new set with `hunt generate --dir {dir}`, or pass another --dir")]
     Escapes {
         path: String,
         dir: String,
         name: String,
     },
+}
+
+/// Longer than any manifest hunt writes by far; a bigger file is not a manifest.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// Reads the text of `dir`'s manifest; `Ok(None)` when there is none.
+///
+/// Opened with `O_NONBLOCK` and checked with `fstat`, so a named pipe or device in the
+/// manifest's place is refused instead of blocking the hunt forever, and read with a cap,
+/// so `/dev/zero` behind a symlink or a huge file cannot exhaust memory.
+pub fn read_text(dir: &Path) -> anyhow::Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(MANIFEST_NAME);
+    let shown = path.display();
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("cannot read {shown}: {e}"),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    let not_manifest = |what: &str| {
+        anyhow::anyhow!(
+            "{shown} {what}, so it is not a hunt manifest: remove it, or point --dir at a data set made by `hunt generate`"
+        )
+    };
+    if !meta.is_file() {
+        return Err(not_manifest("is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(not_manifest("is larger than 1 MiB"));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) => Err(ManifestError::Malformed {
+            path: shown.to_string(),
+            dir: dir.display().to_string(),
+            reason: "not UTF-8 text".into(),
+        }
+        .into()),
+    }
 }
 
 impl Manifest {
@@ -202,7 +255,8 @@ mod tests {
         ] {
             let e = Manifest::parse(text, Path::new("d")).unwrap_err();
             assert!(matches!(e, ManifestError::Malformed { .. }), "{text}: {e}");
-            assert!(e.to_string().contains("hunt generate --force"));
+            assert!(e.to_string().contains("hunt generate --dir"));
+            assert!(!e.to_string().contains("--force"));
         }
         let mut v = serde_json::to_value(sample()).unwrap();
         v["treasure_index"] = 10.into();

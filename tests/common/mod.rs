@@ -118,3 +118,116 @@ pub fn assert_bad_input(r: &Run, expect: &str) {
         r.stderr
     );
 }
+
+/// A temp path as `&str`, for argument lists.
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// Runs `hunt generate --dir dir` with `extra` flags.
+pub fn generate_with(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["generate", "--dir", s(dir)];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// The data set's `manifest.json`, parsed without the library (so a bug there cannot
+/// hide behind it).
+pub fn read_manifest(dir: &Path) -> serde_json::Value {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The manifest's treasure: its index and the treasure file's path inside `dir`.
+pub fn manifest_treasure(dir: &Path) -> (u64, PathBuf) {
+    let m = read_manifest(dir);
+    let index = m["treasure_index"].as_u64().expect("treasure_index");
+    let file = m["treasure_file"].as_str().expect("treasure_file");
+    (index, dir.join(file))
+}
+
+/// Asserts the run did not panic or print a backtrace.
+pub fn assert_no_panic(r: &Run) {
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!r.stderr.contains(bad), "{bad}: {r:?}");
+    }
+}
+
+/// Every regular file below `dir` with its bytes, sorted by path.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("dir entry");
+            let t = e.file_type().expect("file type");
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() {
+                let rel = e.path().strip_prefix(dir).expect("below dir").to_path_buf();
+                out.push((rel, std::fs::read(e.path()).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `cmd` and waits at most `secs` seconds: a hang (a read blocked on a named
+/// pipe, say) fails the test instead of stalling the suite.
+pub fn output_within(mut cmd: Command, secs: u64) -> Run {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hunt starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hunt did not finish within {secs} s: {cmd:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    // Small outputs fit in the pipe buffer, so reading after the exit cannot block.
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut out)
+        .expect("stdout");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_end(&mut err)
+        .expect("stderr");
+    let status = child.wait().expect("wait");
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+/// Makes a named pipe at `path`.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
+    // SAFETY: `c` is a valid NUL-terminated path.
+    let r = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
+    assert_eq!(
+        r,
+        0,
+        "mkfifo {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+}

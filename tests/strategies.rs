@@ -1,0 +1,206 @@
+//! The table-driven test of issue 2: every registered strategy x every reader x workers
+//! {1, 2, 3, 7} x the treasure first, in the middle, last in search order, and absent,
+//! each answer checked against the data set's manifest through the real binary.
+//!
+//! The strategies and readers come from the registries (`StrategyKind::ALL`,
+//! `Reader::ALL`), so a strategy added there is tested here without a change.
+mod common;
+use common::*;
+use hunt::scan::Reader;
+use hunt::strategy::StrategyKind;
+use std::path::{Path, PathBuf};
+
+const FILES: u64 = 40;
+const LINES: u64 = 30;
+const WORKERS: [u64; 4] = [1, 2, 3, 7];
+/// In no file: the data sets hold only `Not a treasure` and `Treasure` lines.
+const ABSENT_NEEDLE: &str = "Gold";
+
+/// One row of the table: a data set, a rotation, and where the treasure then sits.
+struct Case {
+    /// Where the treasure sits in search order, for messages.
+    position: String,
+    dir: PathBuf,
+    rotate: u64,
+    /// The treasure's search position: the sequential baseline reads exactly this many
+    /// files before it, which shows that the rotation really moved it.
+    pos: u64,
+    /// `None`: search for [`ABSENT_NEEDLE`], which no file holds.
+    expect: Option<(u64, PathBuf)>,
+}
+
+fn cases(root: &Path) -> Vec<Case> {
+    let mut cases = Vec::new();
+    // Without rotation, search position p is file p: put the treasure there.
+    for (name, at) in [("first", 0), ("middle", FILES / 2), ("last", FILES - 1)] {
+        let dir = root.join(format!("at_{at}"));
+        generate(&dir, FILES, LINES, Some(at));
+        let (index, path) = manifest_treasure(&dir);
+        assert_eq!(index, at, "--treasure-at {at} not honoured");
+        cases.push(Case {
+            position: format!("{name} (file {at}, no rotation)"),
+            dir,
+            rotate: 0,
+            pos: at,
+            expect: Some((index, path)),
+        });
+    }
+    // With --rotate K, search position p visits file (p + K) % n: move a treasure that
+    // sits at an ordinary index to the first, middle and last position.
+    let dir = root.join("rotated");
+    generate(&dir, FILES, LINES, Some(13));
+    let (t, path) = manifest_treasure(&dir);
+    for (name, pos, wraps) in [
+        ("first", 0, 0),
+        ("middle", FILES / 2, 0),
+        ("last", FILES - 1, 0),
+        ("last", FILES - 1, 2),
+    ] {
+        let rotate = (t + FILES - pos) % FILES + wraps * FILES;
+        assert_eq!((pos + rotate) % FILES, t);
+        cases.push(Case {
+            position: format!("{name} (file {t}, --rotate {rotate})"),
+            dir: dir.clone(),
+            rotate,
+            pos,
+            expect: Some((t, path.clone())),
+        });
+    }
+    // Make sure the absent needle really is absent, so exit 1 is the right answer.
+    for (p, bytes) in snapshot(&dir) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(ABSENT_NEEDLE),
+            "{} holds the absent needle",
+            p.display()
+        );
+    }
+    for rotate in [0, 17] {
+        cases.push(Case {
+            position: format!("absent (--rotate {rotate})"),
+            dir: dir.clone(),
+            rotate,
+            pos: FILES,
+            expect: None,
+        });
+    }
+    cases
+}
+
+/// Checks one run; returns what is wrong with it, if anything.
+fn check(case: &Case, strategy: StrategyKind, reader: Reader, workers: u64) -> Result<(), String> {
+    let w = workers.to_string();
+    let rotate = case.rotate.to_string();
+    let mut extra = vec![
+        "--strategy",
+        strategy.name(),
+        "--reader",
+        reader.name(),
+        "--workers",
+        &w,
+        "--rotate",
+        &rotate,
+    ];
+    if case.expect.is_none() {
+        extra.extend(["--needle", ABSENT_NEEDLE]);
+    }
+    let r = search_json(&case.dir, &extra);
+    let fail = |what: String| Err(format!("{what}\n    run: {r:?}"));
+    let want_code = if case.expect.is_some() { 0 } else { 1 };
+    if r.code != Some(want_code) {
+        return fail(format!("exit {:?}, want {want_code}", r.code));
+    }
+    if r.stderr.contains("panicked") || !r.stderr.trim().is_empty() {
+        return fail("unexpected stderr".into());
+    }
+    let j: serde_json::Value = match serde_json::from_str(r.stdout.trim()) {
+        Ok(j) => j,
+        Err(e) => return fail(format!("stdout is not JSON: {e}")),
+    };
+    if j["strategy"] != strategy.name() || j["reader"] != reader.name() {
+        return fail("the report names another strategy or reader".into());
+    }
+    let used = j["workers"].as_u64().unwrap_or(0);
+    if used == 0 || used > workers {
+        return fail(format!("report says {used} workers, asked for {workers}"));
+    }
+    if j["rotate"] != case.rotate {
+        return fail("the report names another rotation".into());
+    }
+    let total = j["files_total"].as_u64();
+    let scanned = j["files_scanned"].as_u64().unwrap_or(u64::MAX);
+    if total != Some(FILES) {
+        return fail(format!("files_total {total:?}, want {FILES}"));
+    }
+    if j["errors"] != 0 {
+        return fail("errors reported on a clean data set".into());
+    }
+    match &case.expect {
+        Some((index, path)) => {
+            if j["index"] != *index {
+                return fail(format!("index {}, want {index}", j["index"]));
+            }
+            if j["found"].as_str().map(Path::new) != Some(path.as_path()) {
+                return fail(format!("found {}, want {}", j["found"], path.display()));
+            }
+            if !(1..=FILES).contains(&scanned) {
+                return fail(format!("files_scanned {scanned} out of 1..={FILES}"));
+            }
+            if strategy == StrategyKind::Sequential && scanned != case.pos + 1 {
+                return fail(format!(
+                    "sequential read {scanned} files, but the treasure is at search position {}",
+                    case.pos
+                ));
+            }
+            if j["time_to_find_s"].as_f64().is_none() {
+                return fail("time_to_find_s missing on a find".into());
+            }
+        }
+        None => {
+            if !j["found"].is_null() || !j["index"].is_null() {
+                return fail("found something that is not there".into());
+            }
+            if scanned != FILES {
+                return fail(format!("files_scanned {scanned}, want all {FILES}"));
+            }
+            if j["files_after_find"] != 0 {
+                return fail("files_after_find without a find".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_strategy_reader_worker_count_and_position_gives_the_manifest_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = cases(tmp.path());
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for &strategy in StrategyKind::ALL {
+        for reader in Reader::ALL {
+            for workers in WORKERS {
+                for case in &cases {
+                    runs += 1;
+                    if let Err(e) = check(case, strategy, reader, workers) {
+                        failures.push(format!(
+                            "strategy {strategy}, reader {}, workers {workers}, treasure {}: {e}",
+                            reader.name(),
+                            case.position
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        runs,
+        StrategyKind::ALL.len() * Reader::ALL.len() * WORKERS.len() * cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {runs} runs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
