@@ -119,16 +119,22 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, treasure_index: u64) -> Result<Measur
     let err = read_all(stderr)?;
     let peak_rss_kib = u64::try_from(rusage.ru_maxrss).unwrap_or(0);
 
-    let last_err_line = String::from_utf8_lossy(&err)
+    // The child's own account of what went wrong: its first few stderr lines, on one.
+    let err_text = String::from_utf8_lossy(&err);
+    let said: Vec<&str> = err_text
         .lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .map(|l| l.strip_prefix("hunt: ").unwrap_or(l).to_string());
+        .map(|l| l.trim())
+        .map(|l| l.strip_prefix("hunt: ").unwrap_or(l))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
     let stderr_says = || {
-        last_err_line
-            .clone()
-            .map(|l| format!(": {l}"))
-            .unwrap_or_default()
+        if said.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", said.join("; "))
+        }
     };
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
@@ -144,9 +150,11 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, treasure_index: u64) -> Result<Measur
     let expected = manifest::file_name(treasure_index);
     match code {
         0 => {}
-        1 => return Err(format!(
+        1 => {
+            return Err(format!(
             "hunt search found nothing (exit 1), but the manifest puts the treasure in {expected}"
-        )),
+        ))
+        }
         c => return Err(format!("hunt search failed (exit {c}){}", stderr_says())),
     }
     let report: ChildReport = serde_json::from_slice(&out).map_err(|e| {
