@@ -7,7 +7,7 @@ use crate::exit::ExitCode;
 use crate::race;
 use crate::search::{self, SearchRequest};
 use crate::strategy::{StrategyKind, MAX_WORKERS};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
@@ -140,7 +140,9 @@ fn run_race(args: RaceArgs) -> Result<ExitCode> {
                     generate::DEFAULT_LINES
                 );
                 let spec = generate::spec(dir.clone(), None, None, None, None, None, false)?;
-                let done = generate::generate(&spec)?;
+                let done = generate::generate(&spec).with_context(|| {
+                    format!("cannot make the default data set in {DEFAULT_DIR} (see `hunt generate --help`), or pass --dir")
+                })?;
                 eprintln!(
                     "hunt: wrote {} files ({}) to {DEFAULT_DIR} in {}",
                     done.manifest.files,

@@ -125,16 +125,18 @@ pub struct RaceArgs {
     /// Page cache before each run.
     #[arg(long, value_enum, default_value_t = CacheMode::Warm)]
     pub cache: CacheMode,
-    /// Write the results as JSON (every run included) to FILE; `-` for stdout.
+    /// Write the results as JSON (every run included) to FILE; `-` for stdout. Files are
+    /// rewritten after every timed round, so an interrupted race keeps what it measured.
     #[arg(long, value_name = "FILE")]
     pub export_json: Option<PathBuf>,
-    /// Write the summary as CSV to FILE; `-` for stdout.
+    /// Write the summary as CSV to FILE (raw seconds and KiB); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     pub export_csv: Option<PathBuf>,
     /// Write the summary as a Markdown table to FILE; `-` for stdout.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
-    /// Draw median time and speedup against workers as an SVG to FILE; `-` for stdout.
+    /// Draw median hunt time and speedup against workers as an SVG to FILE; `-` for
+    /// stdout.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Replace export and plot files that already exist (hunt never overwrites a file it
