@@ -21,8 +21,11 @@
 //!   Ctrl-C loses nothing already measured.
 //!
 //! Because the treasure moves, a contender's times spread widely by design. The noise
-//! warning therefore judges the time *per byte scanned*, which the treasure's place
-//! hardly changes, with the rule in [`stats::noise`].
+//! warning therefore judges the hunt time *per byte scanned*, which the treasure's place
+//! hardly changes, with the rule in [`stats::noise`] (σ/mean over 0.2, or the slowest
+//! over twice the median). Only runs that read at least a tenth of the data set
+//! ([`NOISE_MIN_SHARE`]) count: in a run that stops after a few files, fixed costs
+//! (starting threads, forking) dominate the time per byte, and that is not noise.
 
 pub mod runner;
 pub mod stats;
@@ -38,6 +41,10 @@ use serde::Serialize;
 use stats::{Ratio, Summary};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+
+/// A run counts towards the noise warning when it read at least this share of the data
+/// set's bytes.
+pub const NOISE_MIN_SHARE: f64 = 0.1;
 
 /// The strategy every speedup is measured against.
 pub const BASELINE: StrategyKind = StrategyKind::Sequential;
@@ -392,7 +399,7 @@ fn summarize(
     let baseline = tracks.iter().find(|t| t.contender.strategy == BASELINE);
     let contenders = tracks
         .iter()
-        .map(|t| contender_result(t, baseline))
+        .map(|t| contender_result(t, baseline, manifest.total_bytes))
         .collect();
     RaceResults {
         hunt_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -411,7 +418,7 @@ fn summarize(
     }
 }
 
-fn contender_result(t: &Track, baseline: Option<&Track>) -> ContenderResult {
+fn contender_result(t: &Track, baseline: Option<&Track>, total_bytes: u64) -> ContenderResult {
     let s = &t.samples;
     let pick = |f: fn(&Sample) -> f64| s.iter().map(f).collect::<Vec<f64>>();
     let hunt = stats::summarize(&pick(|x| x.hunt_s));
@@ -431,7 +438,9 @@ fn contender_result(t: &Track, baseline: Option<&Track>) -> ContenderResult {
     let latencies: Vec<f64> = s.iter().filter_map(|x| x.stop_latency_s).collect();
     let per_byte: Vec<f64> = s
         .iter()
-        .filter(|x| x.bytes_scanned > 0)
+        .filter(|x| {
+            x.bytes_scanned > 0 && x.bytes_scanned as f64 >= NOISE_MIN_SHARE * total_bytes as f64
+        })
         .map(|x| x.hunt_s / x.bytes_scanned as f64)
         .collect();
     let noise = stats::summarize(&per_byte)
@@ -548,6 +557,37 @@ mod tests {
             files_after_find: 1,
             peak_rss_kib: 2048,
         }
+    }
+
+    #[test]
+    fn noise_ignores_runs_that_stopped_early() {
+        let contender = Contender {
+            strategy: StrategyKind::Fork,
+            workers: 4,
+        };
+        // Four runs at 1 ns per byte over half the set, and one that found the treasure
+        // after a few files, where forking made the time per byte 50 times higher.
+        let mut samples: Vec<Sample> = (1..=4)
+            .map(|r| Sample {
+                bytes_scanned: 500_000,
+                ..sample(r, 0.0005, 0.001)
+            })
+            .collect();
+        samples.push(Sample {
+            bytes_scanned: 1_000,
+            ..sample(5, 0.00005, 0.001)
+        });
+        let mut track = Track {
+            contender,
+            samples,
+            failed: None,
+        };
+        assert_eq!(contender_result(&track, None, 1_000_000).noise, None);
+        // The same slow start in a run that read a fifth of the set is noise.
+        track.samples[4].bytes_scanned = 200_000;
+        track.samples[4].hunt_s = 0.01;
+        let noise = contender_result(&track, None, 1_000_000).noise.unwrap();
+        assert!(noise.starts_with("hunt time per byte scanned: "), "{noise}");
     }
 
     #[test]
