@@ -116,9 +116,9 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
     })
 }
 
+
 fn open_dir(dir: &Path) -> Result<OwnedFd> {
-    let c =
-        CString::new(dir.as_os_str().as_bytes()).context("the folder's path holds a NUL byte")?;
+    let c = CString::new(dir.as_os_str().as_bytes()).context("the folder's path holds a NUL byte")?;
     // SAFETY: `c` is a valid NUL-terminated string; the result is checked.
     let fd = unsafe {
         libc::open(

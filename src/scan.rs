@@ -25,9 +25,7 @@ pub const CHUNK: usize = 256 * 1024;
 const MMAP_WINDOW: usize = 1 << 20;
 
 /// How a file's bytes reach the matcher.
-#[derive(
-    Copy, Clone, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reader {
     /// open, one read into a reused buffer, close.

@@ -270,8 +270,7 @@ fn child_main(
         }
     }
     slot.files.store(files, Ordering::SeqCst);
-    slot.bytes
-        .store(scanner.tally.bytes_scanned, Ordering::SeqCst);
+    slot.bytes.store(scanner.tally.bytes_scanned, Ordering::SeqCst);
     slot.after_find.store(after_find, Ordering::SeqCst);
     slot.errors.store(errors, Ordering::SeqCst);
 }
