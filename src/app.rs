@@ -1,12 +1,13 @@
 //! Runs a parsed command line: turns flags into checked settings, calls the library, and
 //! prints. The only place that writes to stdout and stderr.
 
-use crate::cli::{Cli, Command, GenerateArgs, SearchArgs, DEFAULT_DIR};
+use crate::cli::{Cli, Command, GenerateArgs, RaceArgs, SearchArgs, DEFAULT_DIR};
 use crate::dataset::generate;
 use crate::exit::ExitCode;
+use crate::race;
 use crate::search::{self, SearchRequest};
-use crate::strategy::MAX_WORKERS;
-use anyhow::{bail, Result};
+use crate::strategy::{StrategyKind, MAX_WORKERS};
+use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => run_generate(args),
         Command::Search(args) => run_search(args),
+        Command::Race(args) => run_race(args),
     }
 }
 
@@ -90,6 +92,172 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
         out(&report.human_line());
     }
     Ok(report.exit_code())
+}
+
+fn run_race(args: RaceArgs) -> Result<ExitCode> {
+    use crate::report::{self, Dest, Exporter, Format};
+    if args.runs == 0 {
+        bail!("--runs must be at least 1 (the number of timed rounds)");
+    }
+    let strategies: Vec<StrategyKind> = match args.strategies {
+        None => StrategyKind::ALL.to_vec(),
+        Some(list) => {
+            let mut v: Vec<StrategyKind> = Vec::new();
+            for k in list {
+                if !v.contains(&k) {
+                    v.push(k);
+                }
+            }
+            v
+        }
+    };
+    let workers = match &args.workers {
+        None => {
+            race::default_workers(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+        }
+        Some(list) => race::check_workers(list)?,
+    };
+    let exports = report::check_exports(
+        &[
+            (Format::Json, args.export_json.clone()),
+            (Format::Csv, args.export_csv.clone()),
+            (Format::Markdown, args.export_markdown.clone()),
+            (Format::Svg, args.plot.clone()),
+        ],
+        args.force,
+    )?;
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find the hunt binary to run: {e}"))?;
+
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => {
+            let dir = PathBuf::from(DEFAULT_DIR);
+            if !dir.join(crate::dataset::manifest::MANIFEST_NAME).is_file() {
+                eprintln!(
+                    "hunt: no data set in {DEFAULT_DIR}: generating the default one first ({} files of {} lines)",
+                    generate::DEFAULT_FILES,
+                    generate::DEFAULT_LINES
+                );
+                let spec = generate::spec(dir.clone(), None, None, None, None, None, false)?;
+                let done = generate::generate(&spec).with_context(|| {
+                    format!("cannot make the default data set in {DEFAULT_DIR} (see `hunt generate --help`), or pass --dir")
+                })?;
+                eprintln!(
+                    "hunt: wrote {} files ({}) to {DEFAULT_DIR} in {}",
+                    done.manifest.files,
+                    search::human_bytes(done.manifest.total_bytes),
+                    search::human_duration(done.elapsed)
+                );
+            }
+            dir
+        }
+    };
+    let manifest = race::load_manifest(&dir)?;
+    let seed = match args.seed {
+        Some(s) => s,
+        None => {
+            let s: u64 = rand::random();
+            eprintln!("hunt: seed {s} (--seed {s} repeats this race's order and treasure places)");
+            s
+        }
+    };
+    let opts = race::RaceOptions {
+        dir,
+        strategies,
+        workers,
+        reader: args.reader,
+        runs: args.runs,
+        warmup: args.warmup,
+        cache: args.cache,
+        seed,
+    };
+    if !opts.strategies.contains(&race::BASELINE) {
+        eprintln!(
+            "hunt: note: {} is not in --strategies, so there are no speedups",
+            race::BASELINE
+        );
+    }
+
+    let mut ui = RaceUi {
+        bar: indicatif::ProgressBar::hidden(),
+        exports: &exports,
+    };
+    let results = race::run(&opts, &manifest, &exe, &mut ui)?;
+    ui.bar.finish_and_clear();
+
+    for c in &results.contenders {
+        if let (None, Some(why)) = (&c.failed, &c.noise) {
+            eprintln!(
+                "hunt: warning: {} looks noisy ({why}); close other programs or add --runs",
+                c.label()
+            );
+        }
+    }
+    // With an export on stdout, stdout carries only that export; the table moves to
+    // stderr so `hunt race --export-json - | jq` works.
+    let table = String::from_utf8(report::table::Table.render(&results)?)?;
+    match exports.iter().find(|e| e.dest == Dest::Stdout) {
+        Some(e) => {
+            eprint!("{table}");
+            let bytes = e.format.exporter().render(&results)?;
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(&bytes).and_then(|()| stdout.flush());
+        }
+        None => out(table.trim_end()),
+    }
+    let failed = results
+        .contenders
+        .iter()
+        .filter(|c| c.failed.is_some())
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "hunt: {failed} of {} contenders failed (see above); the results of the others stand",
+            results.contenders.len()
+        );
+        return Ok(ExitCode::Error);
+    }
+    Ok(ExitCode::Found)
+}
+
+/// The race's face: a progress bar and notes on stderr, exports rewritten each round.
+struct RaceUi<'a> {
+    bar: indicatif::ProgressBar,
+    exports: &'a [crate::report::Export],
+}
+
+impl race::Observer for RaceUi<'_> {
+    fn note(&mut self, line: &str) {
+        let line = format!("hunt: {line}");
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    fn start(&mut self, total: u64) {
+        // The stderr target draws nothing when stderr is not a terminal.
+        self.bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} racing {pos}/{len} runs [{bar:30}] {eta} {msg}",
+        ) {
+            self.bar.set_style(style);
+        }
+    }
+
+    fn ran(&mut self, contender: &race::Contender) {
+        self.bar.set_message(contender.to_string());
+        self.bar.inc(1);
+    }
+
+    fn round_done(&mut self, results: &race::RaceResults) -> Result<()> {
+        crate::report::write_files(results, self.exports)
+    }
 }
 
 /// Prints a line on stdout; a closed pipe (`hunt ... | head`) is not an error.

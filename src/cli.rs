@@ -28,6 +28,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Find the treasure with one strategy.
     Search(SearchArgs),
+    /// Race strategies and worker counts against each other, one fresh `hunt search`
+    /// process per run, and report honest statistics.
+    Race(RaceArgs),
 }
 
 /// `hunt generate`
@@ -83,4 +86,65 @@ pub struct SearchArgs {
     /// Print one JSON object instead of a human line.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Whether `hunt race` empties the page cache before each run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheMode {
+    /// Leave the data in the page cache: after the warm-up every run reads memory.
+    Warm,
+    /// Evict every data file (posix_fadvise DONTNEED) before each run; directory
+    /// entries and inodes stay cached.
+    Cold,
+}
+
+/// `hunt race`
+#[derive(Debug, Args)]
+pub struct RaceArgs {
+    /// Data set to race on [default: treasure_data, generated first when absent]. It
+    /// must be a hunt data set (with a manifest), so every answer can be checked.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Strategies to race, comma-separated [default: all of them].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "A,B,..")]
+    pub strategies: Option<Vec<StrategyKind>>,
+    /// Worker counts, comma-separated, each 1 to 1024 [default: 1, 2, 4, ... up to twice
+    /// the available cores]. Strategies with one worker run once, at 1.
+    #[arg(long, short = 'j', value_delimiter = ',', value_name = "K,L,..")]
+    pub workers: Option<Vec<u64>>,
+    /// How each file is read.
+    #[arg(long, value_enum, default_value_t = Reader::Read)]
+    pub reader: Reader,
+    /// Timed rounds; each round runs every contender once.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub runs: u64,
+    /// Untimed rounds before the timed ones (warm the page cache and the binary).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup: u64,
+    /// Page cache before each run.
+    #[arg(long, value_enum, default_value_t = CacheMode::Warm)]
+    pub cache: CacheMode,
+    /// Write the results as JSON (every run included) to FILE; `-` for stdout. Files are
+    /// rewritten after every timed round, so an interrupted race keeps what it measured.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Write the summary as CSV to FILE (raw seconds and KiB); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Write the summary as a Markdown table to FILE; `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Draw median hunt time and speedup against workers as an SVG to FILE; `-` for
+    /// stdout.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Replace export and plot files that already exist (hunt never overwrites a file it
+    /// did not write unless told to).
+    #[arg(long)]
+    pub force: bool,
+    /// Seed of the run order and the treasure's place in each round; without it one is
+    /// drawn and printed.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
 }

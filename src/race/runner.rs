@@ -1,0 +1,309 @@
+//! One run of one contender: a fresh `hunt search --json` child process, timed from
+//! outside, its JSON read back and its answer checked against the manifest.
+//!
+//! A fresh process per run is how a user meets hunt, and it means no contender inherits
+//! another's threads, heap, rayon pool or page-table warmth. The child's stdout and
+//! stderr go to anonymous in-memory files (`memfd_create`) rather than pipes, so the
+//! parent does nothing while the child runs (no reader thread) and a chatty child can
+//! never block on a full pipe.
+
+use crate::dataset::manifest;
+use crate::scan::Reader;
+use crate::strategy::StrategyKind;
+use serde::Deserialize;
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::io::{Read, Seek};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// What one child is asked to do.
+#[derive(Clone, Debug)]
+pub struct RunSpec<'a> {
+    /// The data set.
+    pub dir: &'a Path,
+    /// The strategy.
+    pub strategy: StrategyKind,
+    /// Workers to ask for.
+    pub workers: usize,
+    /// The reader.
+    pub reader: Reader,
+    /// Rotation of the search order (puts the treasure at this round's position).
+    pub rotate: u64,
+}
+
+/// The `hunt search` arguments of one run. Every flag the child gets is added here and
+/// only here, so a tuning flag `hunt search` gains later is passed through by adding it
+/// to [`RunSpec`] and to this list.
+pub fn search_args(spec: &RunSpec<'_>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["search".into(), "--json".into(), "--dir".into()];
+    args.push(spec.dir.as_os_str().to_owned());
+    for (flag, value) in [
+        ("--strategy", spec.strategy.name().to_string()),
+        ("--workers", spec.workers.to_string()),
+        ("--reader", spec.reader.name().to_string()),
+        ("--rotate", spec.rotate.to_string()),
+    ] {
+        args.push(flag.into());
+        args.push(value.into());
+    }
+    args
+}
+
+/// The fields of `hunt search --json` (see [`crate::search::SearchReport`]) the race uses.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChildReport {
+    /// Workers the strategy really used.
+    pub workers: usize,
+    /// Index of the file found, or null.
+    pub index: Option<u64>,
+    /// Files read.
+    pub files_scanned: u64,
+    /// Bytes read.
+    pub bytes_scanned: u64,
+    /// Seconds building the strategy.
+    pub setup_s: f64,
+    /// Seconds of the hunt itself.
+    pub elapsed_s: f64,
+    /// Seconds from the start to the find.
+    pub time_to_find_s: Option<f64>,
+    /// Seconds from the find until every worker stopped.
+    pub stop_latency_s: Option<f64>,
+    /// Files finished or cut short after the find.
+    pub files_after_find: u64,
+}
+
+/// What one successful run measured.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    /// The child's own report.
+    pub report: ChildReport,
+    /// Whole-process wall time: from just before the spawn until `wait4` returned.
+    pub wall_s: f64,
+    /// Peak resident memory in KiB (see [`run`]).
+    pub peak_rss_kib: u64,
+}
+
+/// Runs `exe search ...` once and checks that it found the treasure at `treasure_index`.
+///
+/// Peak memory is the child's `ru_maxrss` from `wait4`. On Linux that value covers the
+/// child *and every child it reaped itself*, so the `fork` strategy's worker processes
+/// are included; it is the peak of the largest single process in that tree, not the sum
+/// of all of them (forked workers share most pages copy-on-write, so a sum would count
+/// them several times).
+///
+/// The error is a one-line message saying what went wrong.
+pub fn run(exe: &Path, spec: &RunSpec<'_>, treasure_index: u64) -> Result<Measured, String> {
+    let stdout = memfd("hunt-race-stdout")?;
+    let stderr = memfd("hunt-race-stderr")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(search_args(spec))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(dup(&stdout)?))
+        .stderr(Stdio::from(dup(&stderr)?));
+
+    let start = Instant::now();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+    // `cmd` holds the parent's copies of the memfds' duplicates; they do not matter to
+    // the child, which has its own.
+    let (status, rusage) = wait4(child.id() as libc::pid_t)?;
+    let wall_s = start.elapsed().as_secs_f64();
+    drop(child); // already reaped by wait4; dropping a Child never waits
+
+    let out = read_all(stdout)?;
+    let err = read_all(stderr)?;
+    let peak_rss_kib = u64::try_from(rusage.ru_maxrss).unwrap_or(0);
+
+    // The child's own account of what went wrong: its first few stderr lines, on one.
+    let err_text = String::from_utf8_lossy(&err);
+    let said: Vec<&str> = err_text
+        .lines()
+        .map(|l| l.trim())
+        .map(|l| l.strip_prefix("hunt: ").unwrap_or(l))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    let stderr_says = || {
+        if said.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", said.join("; "))
+        }
+    };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        return Err(format!(
+            "hunt search was killed by signal {}{}",
+            libc::WTERMSIG(status),
+            stderr_says()
+        ));
+    } else {
+        return Err(format!("hunt search ended with wait status {status}"));
+    };
+    let expected = manifest::file_name(treasure_index);
+    match code {
+        0 => {}
+        1 => {
+            return Err(format!(
+            "hunt search found nothing (exit 1), but the manifest puts the treasure in {expected}"
+        ))
+        }
+        c => return Err(format!("hunt search failed (exit {c}){}", stderr_says())),
+    }
+    let report: ChildReport = serde_json::from_slice(&out).map_err(|e| {
+        format!(
+            "hunt search printed no valid JSON report ({e}): {:?}",
+            String::from_utf8_lossy(&out)
+                .chars()
+                .take(120)
+                .collect::<String>()
+        )
+    })?;
+    match report.index {
+        Some(i) if i == treasure_index => {}
+        Some(i) => {
+            return Err(format!(
+                "wrong answer: hunt search found {}, but the manifest puts the treasure in {expected}",
+                manifest::file_name(i)
+            ))
+        }
+        None => {
+            return Err(format!(
+                "hunt search exited 0 without naming a file; the manifest puts the treasure in {expected}"
+            ))
+        }
+    }
+    Ok(Measured {
+        report,
+        wall_s,
+        peak_rss_kib,
+    })
+}
+
+/// Evicts every data file of the set in `dir` from the page cache, so the next run reads
+/// from the disk. `sync` first writes back dirty pages (a freshly generated set has
+/// them, and the kernel drops only clean pages). Directory entries and inodes stay
+/// cached: there is no per-file way to drop them.
+pub fn evict(dir: &Path, files: u64, sync: bool) -> Result<(), String> {
+    for i in 0..files {
+        let path: PathBuf = dir.join(manifest::file_name(i));
+        let f = File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        if sync {
+            f.sync_data()
+                .map_err(|e| format!("cannot flush {}: {e}", path.display()))?;
+        }
+        // SAFETY: a valid descriptor; offset 0 and length 0 mean the whole file.
+        let rc = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        if rc != 0 {
+            return Err(format!(
+                "cannot evict {} from the page cache: {}",
+                path.display(),
+                std::io::Error::from_raw_os_error(rc)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// True when `dir` is on tmpfs, whose pages are the storage itself and cannot be evicted.
+pub fn on_tmpfs(dir: &Path) -> bool {
+    let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs fills the zeroed struct; `c` is NUL-terminated.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    // The two types differ between architectures, hence the casts.
+    #[allow(clippy::unnecessary_cast)]
+    let tmpfs = st.f_type as i64 == libc::TMPFS_MAGIC as i64;
+    rc == 0 && tmpfs
+}
+
+fn memfd(name: &str) -> Result<File, String> {
+    let c = CString::new(name).map_err(|e| e.to_string())?;
+    // SAFETY: a NUL-terminated name; the result is checked.
+    let fd = unsafe { libc::memfd_create(c.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!(
+            "cannot make a buffer for the child's output: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+fn dup(f: &File) -> Result<File, String> {
+    f.try_clone()
+        .map_err(|e| format!("cannot pass the output buffer to the child: {e}"))
+}
+
+fn read_all(mut f: File) -> Result<Vec<u8>, String> {
+    let mut v = Vec::new();
+    f.rewind()
+        .and_then(|_| f.read_to_end(&mut v))
+        .map_err(|e| format!("cannot read the child's output: {e}"))?;
+    Ok(v)
+}
+
+/// Waits for `pid` and returns its wait status and resource usage, retrying on EINTR.
+fn wait4(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), String> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to our locals; `pid` is our child, not yet reaped.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            return Ok((status, usage));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("cannot wait for hunt search: {e}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_arguments() {
+        let spec = RunSpec {
+            dir: Path::new("some dir"),
+            strategy: StrategyKind::Rayon,
+            workers: 4,
+            reader: Reader::Mmap,
+            rotate: 17,
+        };
+        let args: Vec<String> = search_args(&spec)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "search",
+                "--json",
+                "--dir",
+                "some dir",
+                "--strategy",
+                "rayon",
+                "--workers",
+                "4",
+                "--reader",
+                "mmap",
+                "--rotate",
+                "17"
+            ]
+        );
+    }
+}
