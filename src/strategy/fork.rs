@@ -211,6 +211,7 @@ impl Strategy for Fork {
         Ok(Outcome {
             tally,
             worker_failures: failures,
+            queue: None,
         })
     }
 
@@ -270,7 +271,8 @@ fn child_main(
         }
     }
     slot.files.store(files, Ordering::SeqCst);
-    slot.bytes.store(scanner.tally.bytes_scanned, Ordering::SeqCst);
+    slot.bytes
+        .store(scanner.tally.bytes_scanned, Ordering::SeqCst);
     slot.after_find.store(after_find, Ordering::SeqCst);
     slot.errors.store(errors, Ordering::SeqCst);
 }
@@ -292,7 +294,7 @@ fn reap(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
 }
 
 /// `None` for a clean exit, else what happened to the child.
-fn describe_failure(status: libc::c_int) -> Option<String> {
+pub(super) fn describe_failure(status: libc::c_int) -> Option<String> {
     if libc::WIFEXITED(status) {
         match libc::WEXITSTATUS(status) {
             0 => None,
