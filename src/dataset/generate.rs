@@ -105,11 +105,7 @@ pub fn spec(
     if lines == 0 {
         bail!("--lines must be at least 1 (the treasure needs a line)");
     }
-    if files
-        .checked_mul(lines)
-        .and_then(|x| x.checked_mul(PLAIN_LINE.len() as u64))
-        .is_none()
-    {
+    if files.checked_mul(lines).and_then(|x| x.checked_mul(PLAIN_LINE.len() as u64)).is_none() {
         bail!("--files {files} x --lines {lines} is too large a data set; choose smaller numbers");
     }
     if let Some(t) = treasure_at {
@@ -171,11 +167,7 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let treasure = treasure_content(spec, treasure_line);
     let bar = progress_bar(spec);
     (0..spec.files).into_par_iter().try_for_each(|i| {
-        let content = if i == treasure_index {
-            &treasure
-        } else {
-            &plain
-        };
+        let content = if i == treasure_index { &treasure } else { &plain };
         let path = dir.join(manifest::file_name(i));
         write_file(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
         bar.inc(1);
@@ -250,9 +242,9 @@ fn progress_bar(spec: &Spec) -> indicatif::ProgressBar {
         Some(spec.files),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} writing {pos}/{len} files [{bar:30}] {eta}",
-    ) {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} writing {pos}/{len} files [{bar:30}] {eta}")
+    {
         bar.set_style(style);
     }
     bar
@@ -308,8 +300,7 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
         (Some(n), _) => Some(n),
         (None, true) => {
             let path = dir.join(PARTIAL_NAME);
-            let text =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             match serde_json::from_slice::<Partial>(&text) {
                 Ok(p) if p.format_version <= FORMAT_VERSION => Some(p.files),
                 _ => bail!("{} is not a marker hunt understands; remove {shown} yourself or choose another --dir", path.display()),
@@ -333,11 +324,7 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
     }
     match owned {
         Some(n) if !force => {
-            let what = if has_manifest {
-                "a hunt data set"
-            } else {
-                "an incomplete hunt data set"
-            };
+            let what = if has_manifest { "a hunt data set" } else { "an incomplete hunt data set" };
             bail!("{shown} already holds {what} ({n} files): use --force to replace it, or choose another --dir")
         }
         other => Ok(other),
@@ -349,16 +336,7 @@ mod tests {
     use super::*;
 
     fn spec_for(dir: &Path, files: u64, lines: u64, seed: u64) -> Spec {
-        let mut s = spec(
-            dir.into(),
-            Some(files),
-            Some(lines),
-            Some(seed),
-            None,
-            None,
-            false,
-        )
-        .unwrap();
+        let mut s = spec(dir.into(), Some(files), Some(lines), Some(seed), None, None, false).unwrap();
         s.progress = false;
         s
     }
@@ -393,26 +371,10 @@ mod tests {
     #[test]
     fn flags_are_checked() {
         let e = |r: Result<Spec>| r.unwrap_err().to_string();
-        assert!(e(spec("d".into(), Some(0), None, None, None, None, false))
-            .contains("--files must be at least 1"));
-        assert!(
-            e(spec("d".into(), Some(5), None, None, Some(5), None, false))
-                .contains("--treasure-at 5 is past the last file")
-        );
+        assert!(e(spec("d".into(), Some(0), None, None, None, None, false)).contains("--files must be at least 1"));
+        assert!(e(spec("d".into(), Some(5), None, None, Some(5), None, false)).contains("--treasure-at 5 is past the last file"));
         assert!(e(spec("d".into(), None, Some(0), None, None, None, false)).contains("--lines"));
-        let blog = spec(
-            "d".into(),
-            None,
-            None,
-            Some(1),
-            None,
-            Some(Preset::Blog),
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            (blog.files, blog.lines, blog.whole_file),
-            (10_000, 10_000, true)
-        );
+        let blog = spec("d".into(), None, None, Some(1), None, Some(Preset::Blog), false).unwrap();
+        assert_eq!((blog.files, blog.lines, blog.whole_file), (10_000, 10_000, true));
     }
 }

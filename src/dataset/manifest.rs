@@ -193,13 +193,7 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        for text in [
-            "",
-            "{",
-            "[]",
-            "{\"format_version\": 1}",
-            "{\"format_version\": \"1\"}",
-        ] {
+        for text in ["", "{", "[]", "{\"format_version\": 1}", "{\"format_version\": \"1\"}"] {
             let e = Manifest::parse(text, Path::new("d")).unwrap_err();
             assert!(matches!(e, ManifestError::Malformed { .. }), "{text}: {e}");
             assert!(e.to_string().contains("hunt generate --force"));

@@ -34,9 +34,8 @@ impl Strategy for Rayon {
         let stop = AtomicBool::new(false);
         // One scanner per pool thread, indexed by the thread's index: each lock is only
         // ever taken by its own thread, so it is never contended.
-        let scanners: Vec<Mutex<Scanner>> = (0..self.workers)
-            .map(|_| Mutex::new(Scanner::new(job)))
-            .collect();
+        let scanners: Vec<Mutex<Scanner>> =
+            (0..self.workers).map(|_| Mutex::new(Scanner::new(job))).collect();
         self.pool.install(|| {
             (0..job.len()).into_par_iter().find_any(|&pos| {
                 if stop.load(Ordering::Relaxed) {
