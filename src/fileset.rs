@@ -228,11 +228,7 @@ impl FileSet {
     /// for a listed set, whose paths are absolute or relative to the working folder)
     /// and a NUL-terminated name, written into `name` for an indexed set. For callers
     /// that open through another interface (io_uring). `None` past the end of the list.
-    pub fn open_at<'a>(
-        &'a self,
-        index: u64,
-        name: &'a mut [u8; 32],
-    ) -> Option<(RawFd, &'a CStr)> {
+    pub fn open_at<'a>(&'a self, index: u64, name: &'a mut [u8; 32]) -> Option<(RawFd, &'a CStr)> {
         match self {
             FileSet::Indexed { dirfd, count, .. } => {
                 if index >= *count {

@@ -202,6 +202,21 @@ impl StrategyKind {
         }
     }
 
+    /// False for a strategy this build left out (`async` without the `tokio` feature,
+    /// `uring` without `uring` or off Linux): asking for it fails with a line saying how
+    /// to rebuild. Sweeps and tests skip these. (A kernel that refuses io_uring is only
+    /// found out at run time, when the strategy is built.)
+    // The arms are `cfg!` constants, all-true in a default build: clippy would want a
+    // `matches!` in a build without the features.
+    #[allow(clippy::match_like_matches_macro)]
+    pub fn compiled_in(self) -> bool {
+        match self {
+            StrategyKind::Async => cfg!(feature = "tokio"),
+            StrategyKind::Uring => cfg!(all(feature = "uring", target_os = "linux")),
+            _ => true,
+        }
+    }
+
     /// Refuses a reader this strategy cannot use, with the fix.
     pub fn check_reader(self, reader: Reader) -> anyhow::Result<()> {
         if self.readers().contains(&reader) {

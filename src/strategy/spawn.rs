@@ -344,11 +344,12 @@ impl Strategy for Spawn {
         for ((child, req), report) in workers.0.iter_mut().zip(&requests).zip(reports) {
             let why = match child.wait() {
                 Err(e) => Some(format!("could not be reaped: {e}")),
-                Ok(status) => describe_failure(status.into_raw())
-                    .or(report.trouble)
-                    .or_else(|| {
+                Ok(status) => match (report.trouble, describe_failure(status.into_raw())) {
+                    (Some(said), Some(ended)) => Some(format!("{said}, and {ended}")),
+                    (said, ended) => said.or(ended).or_else(|| {
                         (!report.done).then(|| "ended without reporting its counts".to_string())
                     }),
+                },
             };
             match why {
                 Some(why) => failures.push(format!(
