@@ -4,8 +4,8 @@
 //! `new` (setup, outside the hunt timing).
 //!
 //! # The pipeline
-//! A worker keeps up to `--queue-depth` files in flight, one slot each (a read buffer,
-//! the file's name for `openat`, and a [`ChunkedSearch`]). Each file goes through
+//! A worker keeps up to `--queue-depth` files in flight, one slot each (a read buffer
+//! of 256 KiB made in `new`, the file's name for `openat`, and a [`crate::scan::ChunkedSearch`]). Each file goes through
 //! `openat` (relative to the data set's folder descriptor for a generated set, the
 //! path as listed otherwise) -> `read` (repeated at later offsets while the buffer
 //! comes back full, the needle's overlap carried over) -> `close`, one operation in
@@ -23,7 +23,7 @@
 //! # Stopping
 //! The stop flag is checked every round: once up, no file is opened; a file whose open
 //! completes is closed unread; a file in the middle of reading is closed after the
-//! chunk in flight ([`FileScan::Stopped`]). The worker returns when nothing is in
+//! chunk in flight ([`crate::scan::FileScan::Stopped`]). The worker returns when nothing is in
 //! flight, so no operation outlives the buffers it writes into.
 //!
 //! # Where it is refused
@@ -52,8 +52,15 @@ mod imp {
 
     /// K threads, one io_uring each.
     pub struct Uring {
-        rings: Vec<IoUring>,
+        lanes: Vec<Lane>,
         queue_depth: usize,
+    }
+
+    /// One worker's ring and its slots' read buffers, made once in `new` so a hunt
+    /// allocates nothing (and never zeroes `--queue-depth` buffers again).
+    struct Lane {
+        ring: IoUring,
+        bufs: Vec<Vec<u8>>,
     }
 
     impl Uring {
@@ -62,16 +69,19 @@ mod imp {
         pub fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
             let queue_depth = config.queue_depth.get();
             let entries = u32::try_from(queue_depth)?;
-            let mut rings = Vec::with_capacity(config.workers.get());
+            let mut lanes = Vec::with_capacity(config.workers.get());
             for _ in 0..config.workers.get() {
                 let ring = IoUring::new(entries)
                     .map_err(|e| unavailable(&format!("io_uring_setup: {e}")))?;
-                if rings.is_empty() {
+                if lanes.is_empty() {
                     check_opcodes(&ring)?;
                 }
-                rings.push(ring);
+                // Zeroed pages are mapped lazily: a slot that only ever reads 15 kB
+                // files touches 15 kB of its buffer.
+                let bufs = (0..queue_depth).map(|_| vec![0; CHUNK]).collect();
+                lanes.push(Lane { ring, bufs });
             }
-            Ok(Uring { rings, queue_depth })
+            Ok(Uring { lanes, queue_depth })
         }
     }
 
@@ -100,21 +110,21 @@ mod imp {
         fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
             StrategyKind::Uring.check_reader(job.reader)?;
             let stop = AtomicBool::new(false);
-            let ranges = split_ranges(job.len(), self.rings.len());
+            let ranges = split_ranges(job.len(), self.lanes.len());
             let queue_depth = self.queue_depth;
             let results: Vec<Result<Tally, String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = self
-                    .rings
+                    .lanes
                     .iter_mut()
                     .zip(ranges)
                     .filter(|(_, r)| !r.is_empty())
-                    .map(|(ring, range)| {
+                    .map(|(lane, range)| {
                         let stop = &stop;
                         let shown = format!("{}..{}", range.start, range.end);
                         let h = std::thread::Builder::new()
                             .name("hunt-uring".into())
                             .spawn_scoped(s, move || {
-                                Worker::new(job, ring, queue_depth).run(range, stop)
+                                Worker::new(job, lane, queue_depth)?.run(range, stop)
                             });
                         (shown, h)
                     })
@@ -153,7 +163,7 @@ mod imp {
         }
 
         fn workers(&self) -> usize {
-            self.rings.len()
+            self.lanes.len()
         }
     }
 
@@ -175,7 +185,6 @@ mod imp {
         /// The file's name for an indexed set's `openat`: must stay put until the open
         /// completes, so it lives here rather than on the stack.
         name: [u8; 32],
-        buf: Vec<u8>,
         search: ChunkedSearch,
         /// What reading the file gave, reported when its close completes.
         result: Option<Result<FileScan, ScanError>>,
@@ -185,6 +194,8 @@ mod imp {
     struct Worker<'j, 'r> {
         job: &'j Job<'j>,
         ring: &'r mut IoUring,
+        /// Slot `i` reads into `bufs[i]`.
+        bufs: &'r mut Vec<Vec<u8>>,
         slots: Vec<Slot>,
         free: Vec<usize>,
         in_flight: usize,
@@ -193,28 +204,35 @@ mod imp {
     }
 
     impl<'j, 'r> Worker<'j, 'r> {
-        fn new(job: &'j Job<'j>, ring: &'r mut IoUring, queue_depth: usize) -> Self {
+        fn new(job: &'j Job<'j>, lane: &'r mut Lane, queue_depth: usize) -> Result<Self, String> {
+            if lane.bufs.len() != queue_depth {
+                return Err("its ring failed in an earlier hunt".to_string());
+            }
+            // The carried-over tail must leave room for new bytes.
             let buf_len = CHUNK.max(2 * job.needle_len());
+            for buf in lane.bufs.iter_mut().filter(|b| b.len() < buf_len) {
+                buf.resize(buf_len, 0);
+            }
             let slots = (0..queue_depth)
                 .map(|_| Slot {
                     op: Op::Free,
                     index: 0,
                     fd: -1,
                     name: [0; 32],
-                    buf: vec![0; buf_len],
                     search: ChunkedSearch::new(job.needle_len()),
                     result: None,
                 })
                 .collect();
-            Worker {
+            Ok(Worker {
                 job,
-                ring,
+                ring: &mut lane.ring,
+                bufs: &mut lane.bufs,
                 slots,
                 free: (0..queue_depth).rev().collect(),
                 in_flight: 0,
                 tally: Tally::default(),
                 completions: Vec::with_capacity(queue_depth),
-            }
+            })
         }
 
         fn run(mut self, range: Range<u64>, stop: &AtomicBool) -> Result<Tally, String> {
@@ -233,7 +251,7 @@ mod imp {
                 if let Err(e) = self.submit_and_wait() {
                     // The kernel may still write into the slots' buffers: never free
                     // them. This is a broken ring, not a bad file, and should not happen.
-                    std::mem::forget(self.slots);
+                    std::mem::forget(std::mem::take(self.bufs));
                     return Err(format!("io_uring_enter failed: {e}"));
                 }
                 self.completions.clear();
@@ -264,8 +282,10 @@ mod imp {
             let entry = entry.user_data(slot as u64);
             // The queue has room for every slot's one operation, and a slot has at
             // most one queued; should it still be full, submitting empties it.
-            // SAFETY: every pointer in `entry` (name, buffer) lives in `self.slots`,
-            // which is neither moved nor freed while an operation is in flight.
+            // SAFETY: every pointer in `entry` (a name in `self.slots`, a buffer in
+            // `self.bufs`) stays put and alive while an operation is in flight: neither
+            // vector is resized during a hunt, and a hunt returns with nothing in flight
+            // (or, after a ring failure, leaks the buffers).
             while unsafe { self.ring.submission().push(&entry) }.is_err() {
                 let _ = self.ring.submit();
             }
@@ -299,7 +319,7 @@ mod imp {
 
         fn start_read(&mut self, slot: usize) {
             let s = &mut self.slots[slot];
-            let room = s.search.room(&mut s.buf);
+            let room = s.search.room(&mut self.bufs[slot]);
             let entry = opcode::Read::new(types::Fd(s.fd), room.as_mut_ptr(), room.len() as u32)
                 .offset(s.search.offset())
                 .build();
@@ -335,7 +355,8 @@ mod imp {
                     let n = res as usize;
                     self.tally.bytes_scanned += n as u64;
                     let s = &mut self.slots[slot];
-                    if s.search.type_unknown(s.buf.len(), n) {
+                    let buf = &mut self.bufs[slot];
+                    if s.search.type_unknown(buf.len(), n) {
                         // SAFETY: the descriptor is open until this slot's close.
                         let fd = unsafe { BorrowedFd::borrow_raw(s.fd) };
                         match is_regular(fd) {
@@ -344,7 +365,7 @@ mod imp {
                             Err(e) => return self.start_close(slot, Err(e)),
                         }
                     }
-                    match s.search.take(&mut s.buf, n, self.job.finder) {
+                    match s.search.take(buf, n, self.job.finder) {
                         Chunk::Found => self.start_close(slot, Ok(FileScan::Found)),
                         Chunk::Absent => self.start_close(slot, Ok(FileScan::Absent)),
                         Chunk::More if stop.load(Ordering::Relaxed) => {
