@@ -378,54 +378,59 @@ fn a_killed_spawn_worker_is_an_error_naming_its_range_and_nothing_is_left() {
 
 #[test]
 fn spawn_workers_die_with_a_parent_killed_mid_hunt() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("orphan-test-set");
-    generate(&dir, 300, 2, Some(0));
-    let d = dir.to_str().unwrap();
-    // 100 files per worker at 50 ms each: the hunt would take five seconds, and the
-    // workers are given two to go.
-    let mut parent = hunt(&[
-        "search",
-        "--dir",
-        d,
-        "--strategy",
-        "spawn",
-        "--workers",
-        "3",
-        "--needle",
-        "nope",
-    ])
-    .env("HUNT_TEST_SPAWN_WORKER_DELAY_MS", "50")
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let started = eventually(Duration::from_secs(10), || {
-        processes_mentioning(d)
-            .iter()
-            .filter(|p| p.contains(" worker "))
-            .count()
-            == 3
-    });
-    assert!(
-        started,
-        "workers never showed up: {:?}",
-        processes_mentioning(d)
-    );
-    parent.kill().unwrap(); // SIGKILL: no destructor, no handler runs
-    let status = parent.wait().unwrap();
-    assert!(
-        status.code().is_none(),
-        "the parent was killed, not finished: {status:?}"
-    );
-    let gone = eventually(Duration::from_secs(2), || {
-        processes_mentioning(d).is_empty()
-    });
-    assert!(
-        gone,
-        "workers outlived their parent: {:?}",
-        processes_mentioning(d)
-    );
+    // SIGKILL: no destructor, no handler runs. SIGINT to the parent alone (not its
+    // process group, as Ctrl-C would): the workers are not told directly.
+    for (signal, name) in [(libc::SIGKILL, "kill"), (libc::SIGINT, "int")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(format!("orphan-test-set-{name}"));
+        generate(&dir, 300, 2, Some(0));
+        let d = dir.to_str().unwrap();
+        // 100 files per worker at 50 ms each: the hunt would take five seconds, and the
+        // workers are given two to go.
+        let mut parent = hunt(&[
+            "search",
+            "--dir",
+            d,
+            "--strategy",
+            "spawn",
+            "--workers",
+            "3",
+            "--needle",
+            "nope",
+        ])
+        .env("HUNT_TEST_SPAWN_WORKER_DELAY_MS", "50")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+        let started = eventually(Duration::from_secs(10), || {
+            processes_mentioning(d)
+                .iter()
+                .filter(|p| p.contains(" worker "))
+                .count()
+                == 3
+        });
+        assert!(
+            started,
+            "{name}: workers never showed up: {:?}",
+            processes_mentioning(d)
+        );
+        // SAFETY: signalling our own child, not yet reaped.
+        assert_eq!(unsafe { libc::kill(parent.id() as libc::pid_t, signal) }, 0);
+        let status = parent.wait().unwrap();
+        assert!(
+            status.code().is_none() || status.code() == Some(130),
+            "{name}: {status:?}"
+        );
+        let gone = eventually(Duration::from_secs(2), || {
+            processes_mentioning(d).is_empty()
+        });
+        assert!(
+            gone,
+            "{name}: workers outlived their parent: {:?}",
+            processes_mentioning(d)
+        );
+    }
 }
 
 #[cfg(unix)]
@@ -508,4 +513,50 @@ fn spawn_without_a_hunt_binary_says_to_set_hunt_exe() {
     )
     .expect_err("spawn cannot run from a test binary without HUNT_EXE");
     assert!(err.to_string().contains("set HUNT_EXE"), "{err:#}");
+}
+
+#[test]
+fn every_strategy_reports_a_missing_file_and_a_pipe_in_a_files_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 12, 5, Some(9));
+    std::fs::remove_file(dir.join("file_3.txt")).unwrap();
+    std::fs::remove_file(dir.join("file_4.txt")).unwrap();
+    let fifo = std::ffi::CString::new(dir.join("file_4.txt").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    for &s in StrategyKind::ALL.iter().filter(|s| s.compiled_in()) {
+        for &reader in s.readers() {
+            let what = format!("{s} {}", reader.name());
+            let base = [
+                "--strategy",
+                s.name(),
+                "--reader",
+                reader.name(),
+                "--workers",
+                "3",
+            ];
+            let mut args = base.to_vec();
+            args.extend(["--needle", "nope"]);
+            let r = search_json(&dir, &args);
+            assert_eq!(r.code, Some(2), "{what}: the answer is unknown: {r:?}");
+            let j = r.json();
+            assert_eq!(j["errors"], 2, "{what}: {r:?}");
+            let msgs = j["error_messages"].to_string();
+            assert!(msgs.contains("file_3.txt: No such file"), "{what}: {msgs}");
+            assert!(
+                msgs.contains("file_4.txt: not a regular file"),
+                "{what}: {msgs}"
+            );
+            assert_eq!(j["files_scanned"], 10, "{what}");
+
+            let r = search_json(&dir, &base);
+            assert_eq!(
+                r.code,
+                Some(0),
+                "{what}: found despite the bad files: {r:?}"
+            );
+            assert_eq!(r.json()["index"], 9, "{what}");
+        }
+    }
 }
