@@ -185,7 +185,11 @@ fn bench_scenario(
     // Hunts take milliseconds to a few hundred: flat sampling keeps 10 samples affordable.
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Bytes(scenario.bytes));
-    for &kind in StrategyKind::ALL {
+    // Strategies this build left out, or that cannot use this reader, sit out.
+    for &kind in StrategyKind::ALL
+        .iter()
+        .filter(|k| k.compiled_in() && k.readers().contains(&reader))
+    {
         for &w in workers {
             let Some(mut strategy) = build(kind, w) else {
                 break;
@@ -228,16 +232,18 @@ fn bench_build_and_hunt(
     let mut group = c.benchmark_group(format!("build+hunt-early{suffix}"));
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Bytes(scenario.bytes));
-    for &kind in StrategyKind::ALL {
+    // Strategies this build left out, or that cannot use this reader, sit out.
+    for &kind in StrategyKind::ALL
+        .iter()
+        .filter(|k| k.compiled_in() && k.readers().contains(&reader))
+    {
         // Learn how many workers it really uses, and skip it if it cannot be built here.
         let Some(probe) = build(kind, cores) else {
             continue;
         };
         let w = probe.workers();
         drop(probe);
-        let config = StrategyConfig {
-            workers: NonZeroUsize::new(w).unwrap_or(NonZeroUsize::MIN),
-        };
+        let config = StrategyConfig::new(NonZeroUsize::new(w).unwrap_or(NonZeroUsize::MIN));
         let label = format!("build+hunt-early/{}/{kind}/{w}", reader.name());
         group.bench_with_input(BenchmarkId::new(kind.name(), w), &job, |b, job| {
             b.iter(|| {
@@ -259,9 +265,7 @@ fn bench_build_and_hunt(
 
 /// Builds `kind` with `workers`; `None`, with a note, when this machine cannot run it.
 fn build(kind: StrategyKind, workers: usize) -> Option<Box<dyn Strategy>> {
-    let config = StrategyConfig {
-        workers: NonZeroUsize::new(workers).unwrap_or(NonZeroUsize::MIN),
-    };
+    let config = StrategyConfig::new(NonZeroUsize::new(workers).unwrap_or(NonZeroUsize::MIN));
     match kind.build(&config) {
         Ok(s) => Some(s),
         Err(e) => {

@@ -6,10 +6,10 @@ use crate::dataset::generate;
 use crate::exit::ExitCode;
 use crate::race;
 use crate::search::{self, SearchRequest};
-use crate::strategy::{StrategyKind, MAX_WORKERS};
-use anyhow::{bail, Context, Result};
+use crate::strategy::{StrategyKind, MAX_QUEUE_DEPTH, MAX_WORKERS};
+use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Generate(args) => run_generate(args),
         Command::Search(args) => run_search(args),
         Command::Race(args) => run_race(args),
+        Command::Worker(req) => crate::strategy::run_worker(&req),
     }
 }
 
@@ -65,6 +66,22 @@ pub fn workers(value: Option<u64>) -> Result<NonZeroUsize> {
     }
 }
 
+/// Checks a `--queue-depth` value.
+pub fn queue_depth(value: u64) -> Result<NonZeroUsize> {
+    match value {
+        0 => bail!("--queue-depth must be at least 1 (got 0)"),
+        k if k > MAX_QUEUE_DEPTH as u64 => {
+            bail!("--queue-depth must be at most {MAX_QUEUE_DEPTH} (got {k}): each file in flight holds a read buffer")
+        }
+        k => Ok(NonZeroUsize::new(k as usize).unwrap_or(NonZeroUsize::MIN)),
+    }
+}
+
+/// Checks a `--batch` value.
+pub fn batch(value: u64) -> Result<NonZeroU64> {
+    NonZeroU64::new(value).ok_or_else(|| anyhow!("--batch must be at least 1 (got 0)"))
+}
+
 fn run_search(args: SearchArgs) -> Result<ExitCode> {
     let needle = match &args.needle {
         Some(n) if n.is_empty() => {
@@ -78,6 +95,8 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
         dir: args.dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)),
         strategy: args.strategy,
         workers: workers(args.workers)?,
+        queue_depth: queue_depth(args.queue_depth)?,
+        batch: batch(args.batch)?,
         reader: args.reader,
         needle,
         rotate: args.rotate,

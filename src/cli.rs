@@ -4,7 +4,7 @@
 
 use crate::dataset::generate::Preset;
 use crate::scan::Reader;
-use crate::strategy::StrategyKind;
+use crate::strategy::{StrategyKind, DEFAULT_BATCH, DEFAULT_QUEUE_DEPTH};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -31,6 +31,9 @@ pub enum Command {
     /// Race strategies and worker counts against each other, one fresh `hunt search`
     /// process per run, and report honest statistics.
     Race(RaceArgs),
+    /// One worker process of `--strategy spawn`: started by hunt itself, never by people.
+    #[command(hide = true)]
+    Worker(crate::strategy::WorkerRequest),
 }
 
 /// `hunt generate`
@@ -83,6 +86,13 @@ pub struct SearchArgs {
     /// treasure's place in the search order without touching the data.
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub rotate: u64,
+    /// Files each `uring` worker keeps in flight on its ring, 1 to 1024 (other
+    /// strategies ignore it).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH.get() as u64)]
+    pub queue_depth: u64,
+    /// Files per task of the `queue` strategy, at least 1 (other strategies ignore it).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH.get())]
+    pub batch: u64,
     /// Print one JSON object instead of a human line.
     #[arg(long)]
     pub json: bool,

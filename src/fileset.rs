@@ -9,8 +9,8 @@
 
 use crate::dataset::manifest::{self, Manifest};
 use anyhow::{bail, Context, Result};
-use std::ffi::{CString, OsStr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ffi::{CStr, CString, OsStr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// took a data file's place cannot block the hunt (it changes nothing for regular
 /// files); `O_NOFOLLOW` means a symlink planted in place of a file is an error rather
 /// than a way out of the folder.
-const OPEN_FLAGS: libc::c_int =
+pub(crate) const OPEN_FLAGS: libc::c_int =
     libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
 
 /// The files one hunt visits.
@@ -201,6 +201,44 @@ impl FileSet {
         }
         // SAFETY: `fd` is a fresh descriptor we own.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// A second handle on the same files, for workers that must own theirs (tokio
+    /// tasks): a `dup` of the folder's descriptor, or a copy of every path.
+    pub fn try_clone(&self) -> std::io::Result<FileSet> {
+        Ok(match self {
+            FileSet::Indexed { dir, dirfd, count } => FileSet::Indexed {
+                dir: dir.clone(),
+                dirfd: dirfd.try_clone()?,
+                count: *count,
+            },
+            FileSet::Listed { root, paths } => FileSet::Listed {
+                root: root.clone(),
+                paths: paths.clone(),
+            },
+        })
+    }
+
+    /// Where file `index` is, as `openat` takes it: a folder's descriptor (`AT_FDCWD`
+    /// for a listed set, whose paths are absolute or relative to the working folder)
+    /// and a NUL-terminated name, written into `name` for an indexed set. For callers
+    /// that open through another interface (io_uring). `None` past the end of the list.
+    pub fn open_at<'a>(&'a self, index: u64, name: &'a mut [u8; 32]) -> Option<(RawFd, &'a CStr)> {
+        match self {
+            FileSet::Indexed { dirfd, count, .. } => {
+                if index >= *count {
+                    return None;
+                }
+                *name = [0; 32];
+                let len = indexed_name(index, name);
+                CStr::from_bytes_with_nul(&name[..=len])
+                    .ok()
+                    .map(|c| (dirfd.as_raw_fd(), c))
+            }
+            FileSet::Listed { paths, .. } => paths
+                .get(usize::try_from(index).ok()?)
+                .map(|p| (libc::AT_FDCWD, p.as_c_str())),
+        }
     }
 
     /// The path of file `index`, for people (allocates).

@@ -14,7 +14,7 @@
 
 use crate::fileset::FileSet;
 use memchr::memmem::Finder;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -66,6 +66,11 @@ impl ScanError {
             ScanError::Os(e) => e,
             ScanError::NotRegular => -1,
         }
+    }
+
+    /// The error behind an `io::Error` (EIO when it carries no `errno`).
+    pub fn from_io(e: &std::io::Error) -> ScanError {
+        ScanError::Os(e.raw_os_error().unwrap_or(libc::EIO))
     }
 
     /// The inverse of [`ScanError::code`].
@@ -185,6 +190,43 @@ impl Tally {
         self.errors_unlisted += other.errors_unlisted;
     }
 
+    /// Records what visiting file `index` gave, as every strategy counts it. Returns true
+    /// when the file holds the needle; then it also raises `stop`.
+    pub fn record(
+        &mut self,
+        index: u64,
+        result: Result<FileScan, ScanError>,
+        stop: &AtomicBool,
+    ) -> bool {
+        match result {
+            Ok(FileScan::Found) => {
+                self.files_scanned += 1;
+                self.found = Some(Found {
+                    index,
+                    at: Instant::now(),
+                });
+                stop.store(true, Ordering::Relaxed);
+                true
+            }
+            Ok(FileScan::Absent) => {
+                self.files_scanned += 1;
+                if stop.load(Ordering::Relaxed) {
+                    self.files_after_find += 1;
+                }
+                false
+            }
+            Ok(FileScan::Stopped) => {
+                self.files_scanned += 1;
+                self.files_after_find += 1;
+                false
+            }
+            Err(error) => {
+                self.errors.push(FileError { index, error });
+                false
+            }
+        }
+    }
+
     /// Every failed file, itemised or not.
     pub fn error_count(&self) -> u64 {
         self.errors.len() as u64 + self.errors_unlisted
@@ -218,33 +260,8 @@ impl<'a> Scanner<'a> {
     /// when the file holds the needle; then it also raises `stop`.
     pub fn visit(&mut self, pos: u64, stop: &AtomicBool) -> bool {
         let index = self.job.index_at(pos);
-        match self.scan_index(index, stop) {
-            Ok(FileScan::Found) => {
-                self.tally.files_scanned += 1;
-                self.tally.found = Some(Found {
-                    index,
-                    at: Instant::now(),
-                });
-                stop.store(true, Ordering::Relaxed);
-                true
-            }
-            Ok(FileScan::Absent) => {
-                self.tally.files_scanned += 1;
-                if stop.load(Ordering::Relaxed) {
-                    self.tally.files_after_find += 1;
-                }
-                false
-            }
-            Ok(FileScan::Stopped) => {
-                self.tally.files_scanned += 1;
-                self.tally.files_after_find += 1;
-                false
-            }
-            Err(error) => {
-                self.tally.errors.push(FileError { index, error });
-                false
-            }
-        }
+        let result = self.scan_index(index, stop);
+        self.tally.record(index, result, stop)
     }
 
     /// Scans file `index`, adding the bytes read to the tally. Allocates nothing, takes
@@ -260,31 +277,19 @@ impl<'a> Scanner<'a> {
     }
 
     fn scan_read(&mut self, fd: &OwnedFd, stop: &AtomicBool) -> Result<FileScan, ScanError> {
-        let keep = self.job.needle_len().saturating_sub(1);
-        let mut carried = 0usize;
-        let mut first = true;
+        let mut search = ChunkedSearch::new(self.job.needle_len());
         loop {
-            let room = &mut self.buf[carried..];
-            let n = read_retrying(fd, room)?;
+            let n = read_retrying(fd, search.room(&mut self.buf))?;
             self.tally.bytes_scanned += n as u64;
-            let full = n == room.len();
-            if first && (n == 0 || full) && !is_regular(fd)? {
+            if search.type_unknown(self.buf.len(), n) && !is_regular(fd.as_fd())? {
                 return Err(ScanError::NotRegular);
             }
-            first = false;
-            let filled = carried + n;
-            if self.job.finder.find(&self.buf[..filled]).is_some() {
-                return Ok(FileScan::Found);
+            match search.take(&mut self.buf, n, self.job.finder) {
+                Chunk::Found => return Ok(FileScan::Found),
+                Chunk::Absent => return Ok(FileScan::Absent),
+                Chunk::More if stop.load(Ordering::Relaxed) => return Ok(FileScan::Stopped),
+                Chunk::More => {}
             }
-            if !full {
-                // A short read ends a regular file.
-                return Ok(FileScan::Absent);
-            }
-            if stop.load(Ordering::Relaxed) {
-                return Ok(FileScan::Stopped);
-            }
-            carried = keep.min(filled);
-            self.buf.copy_within(filled - carried..filled, 0);
         }
     }
 
@@ -319,6 +324,80 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// What one chunk of a file told a [`ChunkedSearch`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Chunk {
+    /// The needle is in the bytes seen so far.
+    Found,
+    /// The read came back short: the file has ended without the needle.
+    Absent,
+    /// The buffer came back full: read on (after looking at the stop flag).
+    More,
+}
+
+/// The needle search over one file read in chunks into one buffer, whatever does the
+/// reading (`read(2)`, tokio, an io_uring completion). The last `needle.len() - 1` bytes
+/// of each full chunk are carried to the front of the buffer, so a needle straddling two
+/// chunks is still found; each read must fill [`ChunkedSearch::room`], at file offset
+/// [`ChunkedSearch::offset`].
+#[derive(Clone, Debug)]
+pub struct ChunkedSearch {
+    keep: usize,
+    carried: usize,
+    offset: u64,
+    first: bool,
+}
+
+impl ChunkedSearch {
+    /// A search at the start of a file, for a needle of `needle_len` bytes. The buffer it
+    /// is used with must hold at least `2 * needle_len` bytes, so the carried-over tail
+    /// leaves room for new ones.
+    pub fn new(needle_len: usize) -> Self {
+        ChunkedSearch {
+            keep: needle_len.saturating_sub(1),
+            carried: 0,
+            offset: 0,
+            first: true,
+        }
+    }
+
+    /// The part of `buf` the next read must fill: all of it past the carried-over tail.
+    pub fn room<'b>(&self, buf: &'b mut [u8]) -> &'b mut [u8] {
+        &mut buf[self.carried..]
+    }
+
+    /// The file offset the next read starts at (bytes read so far).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// True when the first read of `n` bytes into a buffer of `buf_len` bytes cannot tell
+    /// a regular file from a pipe or device (it came back empty, or filled the room): the
+    /// caller must then check the file type before trusting it. A short first read is
+    /// taken as the end of a regular file, so small files cost no `fstat`.
+    pub fn type_unknown(&self, buf_len: usize, n: usize) -> bool {
+        self.first && (n == 0 || n == buf_len - self.carried)
+    }
+
+    /// Takes a read of `n` bytes into [`ChunkedSearch::room`] of `buf` and says what
+    /// follows. On [`Chunk::More`] the tail is already carried over for the next read.
+    pub fn take(&mut self, buf: &mut [u8], n: usize, finder: &Finder<'_>) -> Chunk {
+        let full = n == buf.len() - self.carried;
+        self.first = false;
+        self.offset += n as u64;
+        let filled = self.carried + n;
+        if finder.find(&buf[..filled]).is_some() {
+            return Chunk::Found;
+        }
+        if !full {
+            return Chunk::Absent;
+        }
+        self.carried = self.keep.min(filled);
+        buf.copy_within(filled - self.carried..filled, 0);
+        Chunk::More
+    }
+}
+
 fn read_retrying(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, ScanError> {
     loop {
         // SAFETY: `buf` is valid for `buf.len()` writable bytes.
@@ -333,7 +412,7 @@ fn read_retrying(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, ScanError> {
     }
 }
 
-fn fstat(fd: &OwnedFd) -> Result<libc::stat, ScanError> {
+fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, ScanError> {
     // SAFETY: an all-zero `stat` is a valid value to be overwritten by fstat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid out-pointer.
@@ -343,12 +422,13 @@ fn fstat(fd: &OwnedFd) -> Result<libc::stat, ScanError> {
     Ok(st)
 }
 
-fn is_regular(fd: &OwnedFd) -> Result<bool, ScanError> {
+/// True when `fd` is a regular file: the check behind [`ChunkedSearch::type_unknown`].
+pub fn is_regular(fd: BorrowedFd<'_>) -> Result<bool, ScanError> {
     Ok(fstat(fd)?.st_mode & libc::S_IFMT == libc::S_IFREG)
 }
 
 fn regular_len(fd: &OwnedFd) -> Result<u64, ScanError> {
-    let st = fstat(fd)?;
+    let st = fstat(fd.as_fd())?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(ScanError::NotRegular);
     }
@@ -359,4 +439,54 @@ fn errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `data` through a [`ChunkedSearch`] in reads of at most `buf_len` bytes.
+    fn chunked(data: &[u8], needle: &[u8], buf_len: usize) -> (Chunk, u64) {
+        let finder = Finder::new(needle);
+        let mut buf = vec![0; buf_len];
+        let mut search = ChunkedSearch::new(needle.len());
+        loop {
+            let start = search.offset() as usize;
+            let room = search.room(&mut buf);
+            let n = room.len().min(data.len() - start);
+            room[..n].copy_from_slice(&data[start..start + n]);
+            match search.take(&mut buf, n, &finder) {
+                Chunk::More => continue,
+                end => return (end, search.offset()),
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_search_finds_a_needle_straddling_every_boundary() {
+        let needle = b"Treasure";
+        for buf_len in [16usize, 17, 23, 64] {
+            for at in 0..100 {
+                let mut data = vec![b'.'; 100 + needle.len()];
+                data[at..at + needle.len()].copy_from_slice(needle);
+                let (end, _) = chunked(&data, needle, buf_len);
+                assert_eq!(end, Chunk::Found, "buf {buf_len}, needle at {at}");
+            }
+            let (end, read) = chunked(&[b'.'; 100], needle, buf_len);
+            assert_eq!(end, Chunk::Absent, "buf {buf_len}");
+            assert_eq!(read, 100, "every byte read once, buf {buf_len}");
+        }
+    }
+
+    #[test]
+    fn only_an_empty_or_full_first_read_leaves_the_type_unknown() {
+        let s = ChunkedSearch::new(8);
+        assert!(s.type_unknown(64, 0));
+        assert!(s.type_unknown(64, 64));
+        assert!(!s.type_unknown(64, 63));
+        let mut s = s;
+        let mut buf = vec![0; 64];
+        assert_eq!(s.take(&mut buf, 64, &Finder::new("x")), Chunk::More);
+        assert!(!s.type_unknown(64, 0), "asked only after the first read");
+    }
 }

@@ -10,11 +10,11 @@
 use crate::exit::ExitCode;
 use crate::fileset::{self, FileSet};
 use crate::scan::{Job, Reader};
-use crate::strategy::{StrategyConfig, StrategyKind};
+use crate::strategy::{QueueStats, StrategyConfig, StrategyKind};
 use anyhow::Result;
 use memchr::memmem::Finder;
 use serde::Serialize;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,10 @@ pub struct SearchRequest {
     pub strategy: StrategyKind,
     /// Number of workers.
     pub workers: NonZeroUsize,
+    /// Files each `uring` worker keeps in flight.
+    pub queue_depth: NonZeroUsize,
+    /// Files per task of the `queue` strategy.
+    pub batch: NonZeroU64,
     /// The reader.
     pub reader: Reader,
     /// The needle; `None` takes the manifest's, or [`DEFAULT_NEEDLE`].
@@ -85,10 +89,13 @@ pub struct SearchReport {
     pub error_messages: Vec<String>,
     /// Workers that died, with the range each lost.
     pub worker_failures: Vec<String>,
+    /// The `queue` strategy's task counts; null for every other strategy.
+    pub queue: Option<QueueStats>,
 }
 
 /// Runs one search.
 pub fn run(req: &SearchRequest) -> Result<SearchReport> {
+    req.strategy.check_reader(req.reader)?;
     let loaded = fileset::load(&req.dir, req.default_dir)?;
     let needle: Vec<u8> = match (&req.needle, &loaded.manifest) {
         (Some(n), _) => n.clone(),
@@ -105,6 +112,8 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     let setup_start = Instant::now();
     let mut strategy = req.strategy.build(&StrategyConfig {
         workers: req.workers,
+        queue_depth: req.queue_depth,
+        batch: req.batch,
     })?;
     let setup = setup_start.elapsed();
     let start = Instant::now();
@@ -143,6 +152,7 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
         errors,
         error_messages,
         worker_failures: outcome.worker_failures.clone(),
+        queue: outcome.queue,
     })
 }
 
@@ -240,6 +250,26 @@ pub fn hunt_once(
     reader: Reader,
     rotate: u64,
 ) -> Result<crate::strategy::Outcome> {
+    hunt_once_with(
+        files,
+        needle,
+        strategy,
+        &StrategyConfig::new(workers),
+        reader,
+        rotate,
+    )
+}
+
+/// [`hunt_once`] with every strategy setting given (`--queue-depth`, `--batch`).
+pub fn hunt_once_with(
+    files: &FileSet,
+    needle: &[u8],
+    strategy: StrategyKind,
+    config: &StrategyConfig,
+    reader: Reader,
+    rotate: u64,
+) -> Result<crate::strategy::Outcome> {
+    strategy.check_reader(reader)?;
     let finder = Finder::new(needle);
     let job = Job {
         files,
@@ -247,7 +277,7 @@ pub fn hunt_once(
         reader,
         rotate,
     };
-    strategy.build(&StrategyConfig { workers })?.hunt(&job)
+    strategy.build(config)?.hunt(&job)
 }
 
 #[cfg(test)]

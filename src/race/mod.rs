@@ -144,7 +144,7 @@ pub fn contenders(strategies: &[StrategyKind], workers: &[NonZeroUsize]) -> Vec<
             .iter()
             .map(|&w| {
                 strategy
-                    .build(&StrategyConfig { workers: w })
+                    .build(&StrategyConfig::new(w))
                     .map_or(w.get(), |s| s.workers())
             })
             .collect();

@@ -211,6 +211,7 @@ impl Strategy for Fork {
         Ok(Outcome {
             tally,
             worker_failures: failures,
+            queue: None,
         })
     }
 
@@ -293,7 +294,7 @@ fn reap(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
 }
 
 /// `None` for a clean exit, else what happened to the child.
-fn describe_failure(status: libc::c_int) -> Option<String> {
+pub(super) fn describe_failure(status: libc::c_int) -> Option<String> {
     if libc::WIFEXITED(status) {
         match libc::WEXITSTATUS(status) {
             0 => None,

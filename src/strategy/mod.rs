@@ -10,24 +10,59 @@
 //! `new` does the setup a strategy needs (a thread pool, a runtime, a ring) and
 //! [`Strategy::hunt`] does the hunt, so a benchmark can time either.
 
-use crate::scan::{FileError, Found, Job, Tally};
-use std::num::NonZeroUsize;
+use crate::scan::{FileError, Found, Job, Reader, Tally};
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Instant;
 
+mod r#async;
 mod fork;
+mod queue;
 mod rayon;
 mod sequential;
+mod spawn;
 mod threads;
+mod uring;
+
+pub use queue::QueueStats;
+pub use spawn::{run_worker, WorkerRequest};
 
 /// The most workers any command accepts.
 pub const MAX_WORKERS: usize = 1024;
+/// Files each `uring` worker keeps in flight when `--queue-depth` is not given.
+pub const DEFAULT_QUEUE_DEPTH: NonZeroUsize = match NonZeroUsize::new(64) {
+    Some(n) => n,
+    None => unreachable!(),
+};
+/// The largest `--queue-depth`: each file in flight holds a read buffer.
+pub const MAX_QUEUE_DEPTH: usize = 1024;
+/// Files per task of the `queue` strategy when `--batch` is not given.
+pub const DEFAULT_BATCH: NonZeroU64 = match NonZeroU64::new(64) {
+    Some(n) => n,
+    None => unreachable!(),
+};
 
-/// Settings a strategy is built with.
+/// Settings a strategy is built with. Each strategy reads the fields it needs and
+/// ignores the others.
 #[derive(Clone, Debug)]
 pub struct StrategyConfig {
     /// Number of workers (threads, tasks or processes); strategies that have one worker
     /// ignore it.
     pub workers: NonZeroUsize,
+    /// Files each `uring` worker keeps in flight, 1 to [`MAX_QUEUE_DEPTH`].
+    pub queue_depth: NonZeroUsize,
+    /// Files per task of the `queue` strategy.
+    pub batch: NonZeroU64,
+}
+
+impl StrategyConfig {
+    /// `workers` workers, every other setting at its default.
+    pub fn new(workers: NonZeroUsize) -> Self {
+        StrategyConfig {
+            workers,
+            queue_depth: DEFAULT_QUEUE_DEPTH,
+            batch: DEFAULT_BATCH,
+        }
+    }
 }
 
 /// One way of running the hunt.
@@ -49,6 +84,8 @@ pub struct Outcome {
     /// Workers that died or failed, each naming the part of the search it lost. When
     /// this is not empty and nothing was found, the answer is unknown.
     pub worker_failures: Vec<String>,
+    /// The `queue` strategy's task counts; `None` for every other strategy.
+    pub queue: Option<QueueStats>,
 }
 
 impl Outcome {
@@ -60,7 +97,7 @@ impl Outcome {
         }
         Outcome {
             tally,
-            worker_failures: Vec::new(),
+            ..Outcome::default()
         }
     }
 
@@ -136,12 +173,59 @@ registry! {
     Rayon = "rayon" => rayon::Rayon;
     /// Forked processes on contiguous ranges, stop flag in memory shared across fork.
     Fork = "fork" => fork::Fork;
+    /// tokio: K tasks on a K-thread runtime, `tokio::fs` (each call a blocking-pool hand-off).
+    Async = "async" => r#async::Async;
+    /// io_uring: each worker thread batches openat, read and close on its own ring.
+    Uring = "uring" => uring::Uring;
+    /// A producer feeds batches of files into a bounded channel; K consumer threads.
+    Queue = "queue" => queue::Queue;
+    /// Worker processes that re-run the hunt binary, talking to the parent over pipes.
+    Spawn = "spawn" => spawn::Spawn;
 }
 
 impl StrategyKind {
     /// Parses a name as given on the command line.
     pub fn from_name(name: &str) -> Option<StrategyKind> {
         StrategyKind::ALL.iter().copied().find(|k| k.name() == name)
+    }
+}
+
+impl StrategyKind {
+    /// The readers this strategy can use. `async` and `uring` bring their own I/O path
+    /// (tokio::fs, the ring), so only `read` applies to them: `--reader mmap` with
+    /// either is an error rather than a silent fallback, so a report never names a
+    /// reader that was not used. Sweeps use this to skip the pairs that do not apply.
+    pub fn readers(self) -> &'static [Reader] {
+        match self {
+            StrategyKind::Async | StrategyKind::Uring => &[Reader::Read],
+            _ => &Reader::ALL,
+        }
+    }
+
+    /// False for a strategy this build left out (`async` without the `tokio` feature,
+    /// `uring` without `uring` or off Linux): asking for it fails with a line saying how
+    /// to rebuild. Sweeps and tests skip these. (A kernel that refuses io_uring is only
+    /// found out at run time, when the strategy is built.)
+    // The arms are `cfg!` constants, all-true in a default build: clippy would want a
+    // `matches!` in a build without the features.
+    #[allow(clippy::match_like_matches_macro)]
+    pub fn compiled_in(self) -> bool {
+        match self {
+            StrategyKind::Async => cfg!(feature = "tokio"),
+            StrategyKind::Uring => cfg!(all(feature = "uring", target_os = "linux")),
+            _ => true,
+        }
+    }
+
+    /// Refuses a reader this strategy cannot use, with the fix.
+    pub fn check_reader(self, reader: Reader) -> anyhow::Result<()> {
+        if self.readers().contains(&reader) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "--reader {} does not apply to --strategy {self}, which does its own reading: drop --reader, or pick another strategy",
+            reader.name()
+        )
     }
 }
 

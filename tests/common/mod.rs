@@ -10,10 +10,13 @@ pub fn hunt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hunt"))
 }
 
-/// A `Command` for `hunt` with `args`, stdin closed.
+/// A `Command` for `hunt` with `args`, stdin closed, and `HUNT_EXE` naming this build so
+/// `--strategy spawn` starts its workers from it.
 pub fn hunt(args: &[&str]) -> Command {
     let mut c = Command::new(hunt_bin());
-    c.args(args).stdin(std::process::Stdio::null());
+    c.args(args)
+        .stdin(std::process::Stdio::null())
+        .env("HUNT_EXE", hunt_bin());
     c
 }
 

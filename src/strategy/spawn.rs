@@ -1,0 +1,568 @@
+//! `spawn`: worker processes started the way Python's multiprocessing `spawn` start
+//! method starts them: a fresh run of the program, told what to do on its command line,
+//! inheriting nothing but the environment and the working folder. Each of K workers is
+//! `hunt worker --dir D --from A --to B ...` on a contiguous range of search positions
+//! (as `fork`'s children are); it loads the data set itself, scans its range, and
+//! reports over its stdout pipe, one line per message:
+//!
+//! ```text
+//! found <index>                            the treasure is in file <index>
+//! error <index> <code>                     a file could not be read (errno, -1: not regular)
+//! done <files> <bytes> <after_find> <errors>   the worker's counts; it exits 0 next
+//! fatal <message>                          the worker could not run; it exits 2 next
+//! ```
+//!
+//! # Stopping
+//! The parent holds each worker's stdin pipe. When one reports `found`, the parent closes
+//! every other worker's stdin; a thread in each worker blocks reading its stdin and
+//! raises the worker's stop flag at end-of-file (or on a `stop` line), and the worker
+//! checks that flag before each file and between chunks of big ones, as `threads` does.
+//! Closing a pipe costs the parent nothing per file and reaches a worker within one file.
+//!
+//! # Leaving nothing behind
+//! - Each worker asks the kernel for `SIGKILL` when its parent dies (`PR_SET_PDEATHSIG`,
+//!   set between fork and exec), then checks that its parent is still the process that
+//!   started it, which closes the race of a parent that died before the request. The
+//!   signal follows the *thread* that spawned the worker, so workers are spawned from
+//!   the thread that calls `hunt` and reaped before it returns.
+//! - On every way out of `hunt` (success, an error, a panic) a guard kills and reaps
+//!   every worker not yet reaped.
+//! - A parent interrupted by Ctrl-C takes its workers with it (same process group, and
+//!   the death signal); one killed by `SIGKILL` does too (the death signal).
+//!
+//! A worker that dies (a signal, a non-zero exit), says `fatal`, writes a line that is
+//! not in the protocol, or ends without its `done` line is a failure naming its range;
+//! when nothing was found, the answer is then unknown and `hunt` exits 2.
+//!
+//! # What it costs
+//! K process starts: an exec, the dynamic loader, reading the manifest (or listing the
+//! folder again: a listed folder is walked by every worker, which checks it holds as
+//! many files as the parent saw). The find's time is when the parent read the `found`
+//! line, so it includes the pipe's latency.
+
+use super::fork::describe_failure;
+use super::{split_ranges, Outcome, Strategy, StrategyConfig};
+use crate::exit::ExitCode;
+use crate::fileset;
+use crate::scan::{FileError, Found, Job, Reader, ScanError, Scanner, Tally};
+use anyhow::{bail, Context, Result};
+use memchr::memmem::Finder;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::Range;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Environment variable naming the `hunt` binary to spawn workers from.
+pub const EXE_ENV: &str = "HUNT_EXE";
+/// Environment variable for fault-injection tests: the worker with this number kills
+/// itself with SIGKILL before scanning, exactly as `kill -9` from outside would.
+pub const KILL_WORKER_ENV: &str = "HUNT_TEST_KILL_SPAWN_WORKER";
+/// Environment variable for tests only: each worker sleeps this many milliseconds before
+/// each file, so a test can act in the middle of a hunt on a small data set.
+pub const SLOW_WORKER_ENV: &str = "HUNT_TEST_SPAWN_WORKER_DELAY_MS";
+/// Failed files each worker itemises; later ones are only counted.
+const LISTED_ERRORS: usize = 16;
+
+/// K worker processes running `hunt worker`.
+pub struct Spawn {
+    exe: PathBuf,
+    workers: usize,
+}
+
+impl Spawn {
+    /// Finds the binary to spawn (setup); the processes start per hunt, inside the
+    /// timing: that is the model's cost.
+    pub fn new(config: &StrategyConfig) -> Result<Self> {
+        Ok(Spawn {
+            exe: hunt_exe()?,
+            workers: config.workers.get(),
+        })
+    }
+}
+
+/// `HUNT_EXE` if set, else this program when it is `hunt`.
+fn hunt_exe() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(EXE_ENV) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            bail!(
+                "{EXE_ENV}={} is not a file: point it at the hunt binary, or unset it",
+                p.display()
+            );
+        }
+        return Ok(p);
+    }
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    if exe.file_stem().is_some_and(|n| n == "hunt") {
+        return Ok(exe);
+    }
+    bail!(
+        "--strategy spawn re-runs the hunt binary, but this program is {}: set {EXE_ENV} to the path of `hunt`",
+        exe.display()
+    )
+}
+
+/// The hidden `hunt worker` command line: what one spawned worker is asked to do.
+#[derive(Clone, Debug, clap::Args)]
+pub struct WorkerRequest {
+    /// The folder to search, as the parent was given it.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// This worker's number, for messages and fault injection.
+    #[arg(long)]
+    pub worker: usize,
+    /// First search position of this worker's range.
+    #[arg(long)]
+    pub from: u64,
+    /// One past its last search position.
+    #[arg(long)]
+    pub to: u64,
+    /// Files the parent saw in the set; a worker that sees another count refuses to run.
+    #[arg(long)]
+    pub files: u64,
+    /// How each file is read.
+    #[arg(long, value_enum)]
+    pub reader: Reader,
+    /// The needle, hex-encoded so any bytes survive the command line.
+    #[arg(long)]
+    pub needle_hex: String,
+    /// Rotation of the search order.
+    #[arg(long)]
+    pub rotate: u64,
+}
+
+impl WorkerRequest {
+    fn args(&self) -> Vec<std::ffi::OsString> {
+        let mut a: Vec<std::ffi::OsString> = vec!["worker".into(), "--dir".into()];
+        a.push(self.dir.clone().into_os_string());
+        for (flag, value) in [
+            ("--worker", self.worker.to_string()),
+            ("--from", self.from.to_string()),
+            ("--to", self.to.to_string()),
+            ("--files", self.files.to_string()),
+            ("--reader", self.reader.name().to_string()),
+            ("--needle-hex", self.needle_hex.clone()),
+            ("--rotate", self.rotate.to_string()),
+        ] {
+            a.push(flag.into());
+            a.push(value.into());
+        }
+        a
+    }
+
+    fn range(&self) -> String {
+        format!("search positions {}..{}", self.from, self.to)
+    }
+}
+
+/// One line of the protocol.
+#[derive(Debug, PartialEq, Eq)]
+enum Msg {
+    Found(u64),
+    Error(u64, i32),
+    Done {
+        files: u64,
+        bytes: u64,
+        after_find: u64,
+        errors: u64,
+    },
+    Fatal(String),
+}
+
+impl Msg {
+    fn parse(line: &str) -> Option<Msg> {
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let nums = || -> Option<Vec<u64>> { rest.split(' ').map(|x| x.parse().ok()).collect() };
+        match word {
+            "found" => Some(Msg::Found(rest.parse().ok()?)),
+            "error" => {
+                let (i, c) = rest.split_once(' ')?;
+                Some(Msg::Error(i.parse().ok()?, c.parse().ok()?))
+            }
+            "done" => match nums()?.as_slice() {
+                &[files, bytes, after_find, errors] => Some(Msg::Done {
+                    files,
+                    bytes,
+                    after_find,
+                    errors,
+                }),
+                _ => None,
+            },
+            "fatal" => Some(Msg::Fatal(rest.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// Every worker started and not yet reaped; dropping it kills and reaps them, so no way
+/// out of `hunt` leaves a process behind.
+struct Workers(Vec<Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            // std remembers a reaped child and never signals its (reusable) pid again.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// What the parent learned from one worker.
+#[derive(Default)]
+struct Report {
+    tally: Tally,
+    done: bool,
+    trouble: Option<String>,
+}
+
+impl Strategy for Spawn {
+    fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
+        let needle_hex = hex(job.finder.needle());
+        let requests: Vec<WorkerRequest> = split_ranges(job.len(), self.workers)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(worker, Range { start, end })| WorkerRequest {
+                dir: job.files.root().to_path_buf(),
+                worker,
+                from: start,
+                to: end,
+                files: job.len(),
+                reader: job.reader,
+                needle_hex: needle_hex.clone(),
+                rotate: job.rotate,
+            })
+            .collect();
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        let mut workers = Workers(Vec::with_capacity(requests.len()));
+        for req in &requests {
+            let mut cmd = Command::new(&self.exe);
+            cmd.args(req.args())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
+            // SAFETY: the closure runs between fork and exec and makes only
+            // async-signal-safe calls (prctl, getppid, raise).
+            unsafe {
+                cmd.pre_exec(move || die_with_parent(parent));
+            }
+            let child = cmd.spawn().with_context(|| {
+                format!(
+                    "could not start spawn worker {} ({}) from {}",
+                    req.worker,
+                    req.range(),
+                    self.exe.display()
+                )
+            })?;
+            workers.0.push(child);
+        }
+
+        let mut stdins: Vec<Option<ChildStdin>> =
+            workers.0.iter_mut().map(|c| c.stdin.take()).collect();
+        let stdouts: Vec<_> = workers.0.iter_mut().map(|c| c.stdout.take()).collect();
+        let mut reports: Vec<Report> = requests.iter().map(|_| Report::default()).collect();
+        let mut found: Option<Found> = None;
+        let (tx, rx) = crossbeam_channel::unbounded::<(usize, std::io::Result<String>)>();
+        std::thread::scope(|s| {
+            for (i, out) in stdouts.into_iter().enumerate() {
+                let Some(out) = out else { continue };
+                let tx = tx.clone();
+                s.spawn(move || {
+                    for line in BufReader::new(out).lines() {
+                        let stop = line.is_err();
+                        if tx.send((i, line)).is_err() || stop {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for (i, line) in rx {
+                let report = &mut reports[i];
+                let line = match line {
+                    Ok(l) => l,
+                    Err(e) => {
+                        report
+                            .trouble
+                            .get_or_insert(format!("its output could not be read ({e})"));
+                        continue;
+                    }
+                };
+                match Msg::parse(&line) {
+                    Some(Msg::Found(index)) if index < job.len() => {
+                        if found.is_none() {
+                            found = Some(Found {
+                                index,
+                                at: Instant::now(),
+                            });
+                            // End-of-file on their stdin tells the others to stop.
+                            stdins.iter_mut().for_each(|s| drop(s.take()));
+                        }
+                    }
+                    Some(Msg::Error(index, code)) if index < job.len() => {
+                        report.tally.errors.push(FileError {
+                            index,
+                            error: ScanError::from_code(code),
+                        })
+                    }
+                    Some(Msg::Done {
+                        files,
+                        bytes,
+                        after_find,
+                        errors,
+                    }) if !report.done => {
+                        report.done = true;
+                        report.tally.files_scanned = files;
+                        report.tally.bytes_scanned = bytes;
+                        report.tally.files_after_find = after_find;
+                        report.tally.errors_unlisted =
+                            errors.saturating_sub(report.tally.errors.len() as u64);
+                    }
+                    Some(Msg::Fatal(why)) => {
+                        report
+                            .trouble
+                            .get_or_insert(format!("could not run: {why}"));
+                    }
+                    _ => {
+                        report
+                            .trouble
+                            .get_or_insert(format!("sent garbled output {line:?}"));
+                    }
+                }
+            }
+        });
+        drop(stdins);
+
+        let mut failures = Vec::new();
+        let mut tally = Tally::default();
+        for ((child, req), report) in workers.0.iter_mut().zip(&requests).zip(reports) {
+            let why = match child.wait() {
+                Err(e) => Some(format!("could not be reaped: {e}")),
+                Ok(status) => match (report.trouble, describe_failure(status.into_raw())) {
+                    (Some(said), Some(ended)) => Some(format!("{said}, and {ended}")),
+                    (said, ended) => said.or(ended).or_else(|| {
+                        (!report.done).then(|| "ended without reporting its counts".to_string())
+                    }),
+                },
+            };
+            match why {
+                Some(why) => failures.push(format!(
+                    "spawn worker {} ({}) {why}; that range went unsearched",
+                    req.worker,
+                    req.range()
+                )),
+                None => tally.absorb(report.tally),
+            }
+        }
+        tally.found = found;
+        Ok(Outcome {
+            tally,
+            worker_failures: failures,
+            queue: None,
+        })
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+}
+
+/// Runs in the worker between fork and exec: ask for SIGKILL when the parent dies, and
+/// die now if it already has.
+fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl, getppid and raise are async-signal-safe.
+    unsafe {
+        if libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        ) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::getppid() != parent {
+            libc::raise(libc::SIGKILL);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
+    Ok(())
+}
+
+/// `hunt worker`: one spawned worker's whole life. Everything it says goes to stdout in
+/// the protocol above; it exits 0 after `done`, 2 after `fatal`.
+pub fn run_worker(req: &WorkerRequest) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = match worker_body(req, &mut out) {
+        Ok(()) => ExitCode::Found,
+        Err(e) => {
+            let why = format!("{e:#}").replace('\n', " ");
+            let _ = writeln!(out, "fatal {why}");
+            ExitCode::Error
+        }
+    };
+    let _ = out.flush();
+    Ok(code)
+}
+
+fn worker_body(req: &WorkerRequest, out: &mut impl Write) -> Result<()> {
+    let kill: Option<usize> = std::env::var(KILL_WORKER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if kill == Some(req.worker) {
+        // SAFETY: raising a signal on ourselves.
+        unsafe { libc::raise(libc::SIGKILL) };
+    }
+    let delay = std::env::var(SLOW_WORKER_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis);
+    let needle = unhex(&req.needle_hex).context("--needle-hex is not hex")?;
+    if needle.is_empty() {
+        bail!("--needle-hex is empty");
+    }
+    let loaded = fileset::load(&req.dir, false)?;
+    if loaded.files.len() != req.files || req.to > req.files || req.from > req.to {
+        bail!(
+            "{} holds {} files now, the parent saw {}: the folder changed during the hunt",
+            req.dir.display(),
+            loaded.files.len(),
+            req.files
+        );
+    }
+    let finder = Finder::new(&needle);
+    let job = Job {
+        files: &loaded.files,
+        finder: &finder,
+        reader: req.reader,
+        rotate: req.rotate,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_stdin(Arc::clone(&stop));
+    let mut scanner = Scanner::new(&job);
+    for pos in req.from..req.to {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Some(d) = delay {
+            std::thread::sleep(d);
+        }
+        if scanner.visit(pos, &stop) {
+            if let Some(f) = scanner.tally.found {
+                writeln!(out, "found {}", f.index)?;
+                out.flush()?;
+            }
+            break;
+        }
+    }
+    let t = &scanner.tally;
+    for e in t.errors.iter().take(LISTED_ERRORS) {
+        writeln!(out, "error {} {}", e.index, e.error.code())?;
+    }
+    writeln!(
+        out,
+        "done {} {} {} {}",
+        t.files_scanned,
+        t.bytes_scanned,
+        t.files_after_find,
+        t.error_count()
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Raises `stop` when stdin ends (the parent closed it, or died) or says `stop`. The
+/// thread is left blocked in `read` when the worker ends; exiting the process ends it.
+fn watch_stdin(stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new()
+        .name("hunt-worker-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 64];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) if buf[..n].windows(4).any(|w| w == b"stop") => break,
+                    Ok(_) => {}
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    if spawned.is_err() {
+        // Without the watcher the worker cannot be told to stop early; it still ends at
+        // its range's end, and the parent still kills it on the way out.
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_any_bytes() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(unhex(&hex(&all)).as_deref(), Some(&all[..]));
+        assert_eq!(hex(b"Tr"), "5472");
+        assert_eq!(unhex("5"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn protocol_lines_parse_and_garbage_does_not() {
+        assert_eq!(Msg::parse("found 12"), Some(Msg::Found(12)));
+        assert_eq!(Msg::parse("error 3 -1"), Some(Msg::Error(3, -1)));
+        assert_eq!(
+            Msg::parse("done 1 2 3 4"),
+            Some(Msg::Done {
+                files: 1,
+                bytes: 2,
+                after_find: 3,
+                errors: 4
+            })
+        );
+        assert_eq!(
+            Msg::parse("fatal no data"),
+            Some(Msg::Fatal("no data".into()))
+        );
+        for bad in [
+            "",
+            "found",
+            "found x",
+            "done 1 2 3",
+            "done 1 2 3 4 5",
+            "hello",
+            "error 1",
+        ] {
+            assert_eq!(Msg::parse(bad), None, "{bad:?}");
+        }
+    }
+}

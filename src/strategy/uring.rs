@@ -1,0 +1,460 @@
+//! `uring`: real asynchronous file I/O, the thing asyncio cannot give. K worker threads,
+//! each on a contiguous range of search positions (the same ranges as `threads`, so the
+//! two differ only in how they call the kernel), each with its own io_uring built in
+//! `new` (setup, outside the hunt timing).
+//!
+//! # The pipeline
+//! A worker keeps up to `--queue-depth` files in flight, one slot each (a read buffer
+//! of 256 KiB made in `new`, the file's name for `openat`, and a [`crate::scan::ChunkedSearch`]). Each file goes through
+//! `openat` (relative to the data set's folder descriptor for a generated set, the
+//! path as listed otherwise) -> `read` (repeated at later offsets while the buffer
+//! comes back full, the needle's overlap carried over) -> `close`, one operation in
+//! flight per slot. Every round the worker queues the next operation of every slot that
+//! had a completion, plus `openat`s for free slots, and hands them all to the kernel in
+//! one `io_uring_enter`, waiting for at least one completion. On cached files most
+//! operations complete inline during that call, so a round costs one system call for up
+//! to `--queue-depth` operations, where `threads` pays one per operation.
+//!
+//! Operations are chained by the worker rather than linked in the kernel
+//! (`IOSQE_IO_LINK` with direct descriptors): a read must see its file's descriptor to
+//! check the file type when the first read is empty or full (one `fstat`, as the `read`
+//! reader does), and a big file needs a variable number of reads.
+//!
+//! # Stopping
+//! The stop flag is checked every round: once up, no file is opened; a file whose open
+//! completes is closed unread; a file in the middle of reading is closed after the
+//! chunk in flight ([`crate::scan::FileScan::Stopped`]). The worker returns when nothing is in
+//! flight, so no operation outlives the buffers it writes into.
+//!
+//! # Where it is refused
+//! Off Linux, or where the kernel refuses `io_uring_setup` (too old, `ENOSYS`; turned
+//! off by `kernel.io_uring_disabled` or a seccomp filter, `EPERM`), or lacks one of the
+//! three operations (before 5.6), `new` fails with one line saying so; the `read`
+//! reader is the only reader, since the ring is the I/O path (`--reader mmap` is an
+//! error).
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+pub use imp::Uring;
+
+#[cfg(not(all(feature = "uring", target_os = "linux")))]
+pub use off::Uring;
+
+#[cfg(all(feature = "uring", target_os = "linux"))]
+mod imp {
+    use crate::fileset::OPEN_FLAGS;
+    use crate::scan::{is_regular, Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK};
+    use crate::strategy::{split_ranges, Outcome, Strategy, StrategyConfig, StrategyKind};
+    use anyhow::{anyhow, bail};
+    use io_uring::{opcode, types, IoUring, Probe};
+    use std::ops::Range;
+    use std::os::fd::{BorrowedFd, RawFd};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// K threads, one io_uring each.
+    pub struct Uring {
+        lanes: Vec<Lane>,
+        queue_depth: usize,
+    }
+
+    /// One worker's ring and its slots' read buffers, made once in `new` so a hunt
+    /// allocates nothing (and never zeroes `--queue-depth` buffers again).
+    struct Lane {
+        ring: IoUring,
+        bufs: Vec<Vec<u8>>,
+    }
+
+    impl Uring {
+        /// Builds one ring per worker, sized for `--queue-depth` operations, and checks
+        /// the kernel supports `openat`, `read` and `close` on it.
+        pub fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
+            let queue_depth = config.queue_depth.get();
+            let entries = u32::try_from(queue_depth)?;
+            let mut lanes = Vec::with_capacity(config.workers.get());
+            for _ in 0..config.workers.get() {
+                let ring = IoUring::new(entries)
+                    .map_err(|e| unavailable(&format!("io_uring_setup: {e}")))?;
+                if lanes.is_empty() {
+                    check_opcodes(&ring)?;
+                }
+                // Zeroed pages are mapped lazily: a slot that only ever reads 15 kB
+                // files touches 15 kB of its buffer.
+                let bufs = (0..queue_depth).map(|_| vec![0; CHUNK]).collect();
+                lanes.push(Lane { ring, bufs });
+            }
+            Ok(Uring { lanes, queue_depth })
+        }
+    }
+
+    fn unavailable(why: &str) -> anyhow::Error {
+        anyhow!("io_uring is not available here ({why}): use another --strategy")
+    }
+
+    fn check_opcodes(ring: &IoUring) -> anyhow::Result<()> {
+        let mut probe = Probe::new();
+        ring.submitter()
+            .register_probe(&mut probe)
+            .map_err(|e| unavailable(&format!("cannot probe its operations: {e}")))?;
+        for (code, name) in [
+            (opcode::OpenAt::CODE, "openat"),
+            (opcode::Read::CODE, "read"),
+            (opcode::Close::CODE, "close"),
+        ] {
+            if !probe.is_supported(code) {
+                return Err(unavailable(&format!("the kernel's io_uring has no {name}")));
+            }
+        }
+        Ok(())
+    }
+
+    impl Strategy for Uring {
+        fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
+            StrategyKind::Uring.check_reader(job.reader)?;
+            let stop = AtomicBool::new(false);
+            let ranges = split_ranges(job.len(), self.lanes.len());
+            let queue_depth = self.queue_depth;
+            let results: Vec<Result<Tally, String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = self
+                    .lanes
+                    .iter_mut()
+                    .zip(ranges)
+                    .filter(|(_, r)| !r.is_empty())
+                    .map(|(lane, range)| {
+                        let stop = &stop;
+                        let shown = format!("{}..{}", range.start, range.end);
+                        let h = std::thread::Builder::new()
+                            .name("hunt-uring".into())
+                            .spawn_scoped(s, move || {
+                                Worker::new(job, lane, queue_depth)?.run(range, stop)
+                            });
+                        (shown, h)
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(shown, h)| match h {
+                        Ok(h) => match h.join() {
+                            Ok(Ok(t)) => Ok(t),
+                            Ok(Err(e)) => Err(format!(
+                                "uring worker on search positions {shown} failed: {e}; that range went unsearched"
+                            )),
+                            Err(_) => Err(format!("uring worker on search positions {shown} panicked")),
+                        },
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            Err(format!("could not start a uring worker: {e}"))
+                        }
+                    })
+                    .collect()
+            });
+            let mut tallies = Vec::new();
+            let mut failures = Vec::new();
+            for r in results {
+                match r {
+                    Ok(t) => tallies.push(t),
+                    Err(e) => failures.push(e),
+                }
+            }
+            let mut outcome = Outcome::from_tallies(tallies);
+            if outcome.found().is_none() && !failures.is_empty() {
+                bail!(failures.join("; "));
+            }
+            outcome.worker_failures = failures;
+            Ok(outcome)
+        }
+
+        fn workers(&self) -> usize {
+            self.lanes.len()
+        }
+    }
+
+    /// The one operation a slot has in flight.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    enum Op {
+        Free,
+        Open,
+        Read,
+        Close,
+    }
+
+    /// One file in flight.
+    struct Slot {
+        op: Op,
+        index: u64,
+        /// The descriptor once open; -1 before.
+        fd: RawFd,
+        /// The file's name for an indexed set's `openat`: must stay put until the open
+        /// completes, so it lives here rather than on the stack.
+        name: [u8; 32],
+        search: ChunkedSearch,
+        /// What reading the file gave, reported when its close completes.
+        result: Option<Result<FileScan, ScanError>>,
+    }
+
+    /// One worker thread's ring, slots and counts.
+    struct Worker<'j, 'r> {
+        job: &'j Job<'j>,
+        ring: &'r mut IoUring,
+        /// Slot `i` reads into `bufs[i]`.
+        bufs: &'r mut Vec<Vec<u8>>,
+        slots: Vec<Slot>,
+        free: Vec<usize>,
+        in_flight: usize,
+        tally: Tally,
+        completions: Vec<(u64, i32)>,
+    }
+
+    impl<'j, 'r> Worker<'j, 'r> {
+        fn new(job: &'j Job<'j>, lane: &'r mut Lane, queue_depth: usize) -> Result<Self, String> {
+            if lane.bufs.len() != queue_depth {
+                return Err("its ring failed in an earlier hunt".to_string());
+            }
+            // The carried-over tail must leave room for new bytes.
+            let buf_len = CHUNK.max(2 * job.needle_len());
+            for buf in lane.bufs.iter_mut().filter(|b| b.len() < buf_len) {
+                buf.resize(buf_len, 0);
+            }
+            let slots = (0..queue_depth)
+                .map(|_| Slot {
+                    op: Op::Free,
+                    index: 0,
+                    fd: -1,
+                    name: [0; 32],
+                    search: ChunkedSearch::new(job.needle_len()),
+                    result: None,
+                })
+                .collect();
+            Ok(Worker {
+                job,
+                ring: &mut lane.ring,
+                bufs: &mut lane.bufs,
+                slots,
+                free: (0..queue_depth).rev().collect(),
+                in_flight: 0,
+                tally: Tally::default(),
+                completions: Vec::with_capacity(queue_depth),
+            })
+        }
+
+        fn run(mut self, range: Range<u64>, stop: &AtomicBool) -> Result<Tally, String> {
+            let mut next = range.start;
+            loop {
+                if !stop.load(Ordering::Relaxed) {
+                    while next < range.end {
+                        let Some(slot) = self.free.pop() else { break };
+                        self.start_open(slot, self.job.index_at(next));
+                        next += 1;
+                    }
+                }
+                if self.in_flight == 0 {
+                    return Ok(self.tally);
+                }
+                if let Err(e) = self.submit_and_wait() {
+                    // The kernel may still write into the slots' buffers: never free
+                    // them. This is a broken ring, not a bad file, and should not happen.
+                    std::mem::forget(std::mem::take(self.bufs));
+                    return Err(format!("io_uring_enter failed: {e}"));
+                }
+                self.completions.clear();
+                self.completions
+                    .extend(self.ring.completion().map(|c| (c.user_data(), c.result())));
+                for i in 0..self.completions.len() {
+                    let (slot, res) = self.completions[i];
+                    self.in_flight -= 1;
+                    self.complete(slot as usize, res, stop);
+                }
+            }
+        }
+
+        fn submit_and_wait(&mut self) -> std::io::Result<()> {
+            loop {
+                match self.ring.submit_and_wait(1) {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                    // The completion queue is full: reaping it makes room.
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+
+        fn push(&mut self, slot: usize, op: Op, entry: io_uring::squeue::Entry) {
+            self.slots[slot].op = op;
+            let entry = entry.user_data(slot as u64);
+            // The queue has room for every slot's one operation, and a slot has at
+            // most one queued; should it still be full, submitting empties it.
+            // SAFETY: every pointer in `entry` (a name in `self.slots`, a buffer in
+            // `self.bufs`) stays put and alive while an operation is in flight: neither
+            // vector is resized during a hunt, and a hunt returns with nothing in flight
+            // (or, after a ring failure, leaks the buffers).
+            while unsafe { self.ring.submission().push(&entry) }.is_err() {
+                let _ = self.ring.submit();
+            }
+            self.in_flight += 1;
+        }
+
+        fn start_open(&mut self, slot: usize, index: u64) {
+            let s = &mut self.slots[slot];
+            s.index = index;
+            s.fd = -1;
+            s.result = None;
+            s.search = ChunkedSearch::new(self.job.needle_len());
+            let target = self
+                .job
+                .files
+                .open_at(index, &mut s.name)
+                .map(|(dirfd, name)| (dirfd, name.as_ptr()));
+            let Some((dirfd, name)) = target else {
+                self.tally.errors.push(crate::scan::FileError {
+                    index,
+                    error: ScanError::Os(libc::ENOENT),
+                });
+                self.free.push(slot);
+                return;
+            };
+            let entry = opcode::OpenAt::new(types::Fd(dirfd), name)
+                .flags(OPEN_FLAGS)
+                .build();
+            self.push(slot, Op::Open, entry);
+        }
+
+        fn start_read(&mut self, slot: usize) {
+            let s = &mut self.slots[slot];
+            let room = s.search.room(&mut self.bufs[slot]);
+            let entry = opcode::Read::new(types::Fd(s.fd), room.as_mut_ptr(), room.len() as u32)
+                .offset(s.search.offset())
+                .build();
+            self.push(slot, Op::Read, entry);
+        }
+
+        fn start_close(&mut self, slot: usize, result: Result<FileScan, ScanError>) {
+            let s = &mut self.slots[slot];
+            s.result = Some(result);
+            let entry = opcode::Close::new(types::Fd(s.fd)).build();
+            self.push(slot, Op::Close, entry);
+        }
+
+        /// Moves slot `slot` on after its operation completed with `res`.
+        fn complete(&mut self, slot: usize, res: i32, stop: &AtomicBool) {
+            match self.slots[slot].op {
+                Op::Open if res < 0 => self.finish(slot, Err(ScanError::Os(-res)), stop),
+                Op::Open => {
+                    self.slots[slot].fd = res;
+                    if stop.load(Ordering::Relaxed) {
+                        // Opened too late: close it unread, uncounted.
+                        self.slots[slot].result = None;
+                        let entry = opcode::Close::new(types::Fd(res)).build();
+                        self.push(slot, Op::Close, entry);
+                    } else {
+                        self.start_read(slot);
+                    }
+                }
+                Op::Read if res == -libc::EINTR => self.start_read(slot),
+                Op::Read if res == -libc::EAGAIN => self.read_blocking_from_now(slot),
+                Op::Read if res < 0 => self.start_close(slot, Err(ScanError::Os(-res))),
+                Op::Read => {
+                    let n = res as usize;
+                    self.tally.bytes_scanned += n as u64;
+                    let s = &mut self.slots[slot];
+                    let buf = &mut self.bufs[slot];
+                    if s.search.type_unknown(buf.len(), n) {
+                        // SAFETY: the descriptor is open until this slot's close.
+                        let fd = unsafe { BorrowedFd::borrow_raw(s.fd) };
+                        match is_regular(fd) {
+                            Ok(true) => {}
+                            Ok(false) => return self.start_close(slot, Err(ScanError::NotRegular)),
+                            Err(e) => return self.start_close(slot, Err(e)),
+                        }
+                    }
+                    match s.search.take(buf, n, self.job.finder) {
+                        Chunk::Found => self.start_close(slot, Ok(FileScan::Found)),
+                        Chunk::Absent => self.start_close(slot, Ok(FileScan::Absent)),
+                        Chunk::More if stop.load(Ordering::Relaxed) => {
+                            self.start_close(slot, Ok(FileScan::Stopped))
+                        }
+                        Chunk::More => self.start_read(slot),
+                    }
+                }
+                // A failed close of a file only read changes nothing we report.
+                Op::Close => {
+                    let result = self.slots[slot].result.take();
+                    match result {
+                        Some(r) => self.finish(slot, r, stop),
+                        None => self.free_slot(slot),
+                    }
+                }
+                Op::Free => {}
+            }
+        }
+
+        /// Our files are opened `O_NONBLOCK` (so a pipe put in a file's place cannot hang
+        /// the open), and some kernels (before 5.12ish, or on filesystems without
+        /// non-blocking reads) then answer a read of uncached data with `EAGAIN`
+        /// instead of waiting for the disk. A regular file gets its `O_NONBLOCK`
+        /// cleared and the read goes again; anything else is refused, as the `read`
+        /// reader refuses it.
+        fn read_blocking_from_now(&mut self, slot: usize) {
+            let fd = self.slots[slot].fd;
+            // SAFETY: the descriptor is open until this slot's close.
+            match is_regular(unsafe { BorrowedFd::borrow_raw(fd) }) {
+                Ok(true) => {}
+                Ok(false) => return self.start_close(slot, Err(ScanError::NotRegular)),
+                Err(e) => return self.start_close(slot, Err(e)),
+            }
+            // SAFETY: plain fcntl calls on a descriptor we own.
+            let cleared = unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFL);
+                flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+            };
+            if cleared {
+                self.start_read(slot);
+            } else {
+                self.start_close(slot, Err(ScanError::Os(libc::EAGAIN)));
+            }
+        }
+
+        /// Records what file `slot` gave and frees the slot.
+        fn finish(&mut self, slot: usize, result: Result<FileScan, ScanError>, stop: &AtomicBool) {
+            let index = self.slots[slot].index;
+            self.tally.record(index, result, stop);
+            self.free_slot(slot);
+        }
+
+        fn free_slot(&mut self, slot: usize) {
+            self.slots[slot].op = Op::Free;
+            self.free.push(slot);
+        }
+    }
+}
+
+#[cfg(not(all(feature = "uring", target_os = "linux")))]
+mod off {
+    use crate::scan::Job;
+    use crate::strategy::{Outcome, Strategy, StrategyConfig};
+
+    /// Stands in for the io_uring strategy where it cannot be built.
+    pub struct Uring;
+
+    impl Uring {
+        /// Always fails: this build has no io_uring.
+        pub fn new(_config: &StrategyConfig) -> anyhow::Result<Self> {
+            if cfg!(not(target_os = "linux")) {
+                anyhow::bail!(
+                    "io_uring is not available here (it is Linux only): use another --strategy"
+                )
+            }
+            anyhow::bail!(
+                "hunt was built without the `uring` feature: rebuild with `cargo build --features uring`"
+            )
+        }
+    }
+
+    impl Strategy for Uring {
+        fn hunt(&mut self, _job: &Job<'_>) -> anyhow::Result<Outcome> {
+            anyhow::bail!("hunt was built without io_uring")
+        }
+
+        fn workers(&self) -> usize {
+            0
+        }
+    }
+}
