@@ -179,6 +179,9 @@ fn every_strategy_reader_worker_count_and_position_gives_the_manifest_answer() {
     let mut runs = 0;
     for &strategy in StrategyKind::ALL {
         for reader in Reader::ALL {
+            if !strategy.compiled_in() || !strategy.readers().contains(&reader) {
+                continue; // left out of this build, or a reader it cannot use
+            }
             for workers in WORKERS {
                 for case in &cases {
                     runs += 1;
@@ -193,10 +196,12 @@ fn every_strategy_reader_worker_count_and_position_gives_the_manifest_answer() {
             }
         }
     }
-    assert_eq!(
-        runs,
-        StrategyKind::ALL.len() * Reader::ALL.len() * WORKERS.len() * cases.len()
-    );
+    let pairs = StrategyKind::ALL
+        .iter()
+        .filter(|k| k.compiled_in())
+        .map(|k| k.readers().len())
+        .sum::<usize>();
+    assert_eq!(runs, pairs * WORKERS.len() * cases.len());
     assert!(
         failures.is_empty(),
         "{} of {runs} runs failed:\n{}",

@@ -84,7 +84,10 @@ impl Spawn {
     }
 }
 
-/// `HUNT_EXE` if set, else this program when it is `hunt`.
+/// `HUNT_EXE` if set, else this program when it is `hunt`, else the `hunt` that cargo
+/// builds beside a test or bench binary (those live in `target/<profile>/deps/`, the
+/// `hunt` binary one folder up), so library callers under `cargo test` and `cargo bench`
+/// need no set-up.
 fn hunt_exe() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(EXE_ENV) {
         let p = PathBuf::from(p);
@@ -99,6 +102,15 @@ fn hunt_exe() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     if exe.file_stem().is_some_and(|n| n == "hunt") {
         return Ok(exe);
+    }
+    if let Some(deps) = exe
+        .parent()
+        .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
+    {
+        let beside = deps.with_file_name("hunt");
+        if beside.is_file() {
+            return Ok(beside);
+        }
     }
     bail!(
         "--strategy spawn re-runs the hunt binary, but this program is {}: set {EXE_ENV} to the path of `hunt`",
