@@ -46,10 +46,10 @@ hunt race: 10 files (150.0 kB) in data, read reader, warm page cache, 1 of 1 tim
 | strategy | workers | runs | hunt median | hunt mean ± σ | hunt min..max | wall median | wall mean ± σ | wall min..max | speedup | wall speedup | efficiency | files scanned | after find | stop latency | peak memory | note |
 |:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|
 | sequential | 1 | 1 | 18.0 ms | 18.0 ± 0.0 ms | 18.0..18.0 ms | 21.5 ms | 21.5 ± 0.0 ms | 21.5..21.5 ms | baseline | baseline | 100% | 4 | 0.0 | 0 s | 3.0 MiB |  |
-| rayon | 2 | 1 | 10.0 ms | 10.0 ± 0.5 ms | 9.5..10.5 ms | 12.5 ms | 12.5 ± 0.0 ms | 12.5..12.5 ms | 1.80 ± 0.09 | 1.72 ± 0.00 | 90% | 6 | 1.5 | 250 us | 4.0 MiB | noisy |
+| rayon | 2 | 1 | 10.0 ms | 10.0 ± 0.5 ms | 9.5..10.5 ms | 12.5 ms | 12.5 ± 0.0 ms | 12.5..12.5 ms | 1.80 ± 0.09 | 1.72 | 90% | 6 | 1.5 | 250 us | 4.0 MiB | noisy |
 | fork | 2 | 0 | - | - | - | - | - | - | - | - | - | - | - | - | - | failed |
 
-- rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 ± 0.00 times faster)
+- rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 times faster)
 - fork x2 failed: round 1: hunt search failed (exit 2): boom
 ";
         assert_eq!(text, expected);

@@ -186,7 +186,7 @@ fn row(c: &ContenderResult, is_baseline: bool) -> [String; 17] {
     let none = || "-".to_string();
     let speed = |r: Option<Ratio>| match r {
         _ if is_baseline => "baseline".to_string(),
-        Some(r) => format!("{:.2} ± {:.2}", r.value, r.sigma),
+        Some(r) => ratio(r),
         None => none(),
     };
     let note = match (&c.failed, &c.noise) {
@@ -273,19 +273,23 @@ pub fn summary_lines(r: &RaceResults) -> Vec<String> {
 /// `1.85 ± 0.04 times faster` or, below 1, `1.20 ± 0.05 times slower`.
 fn verdict(s: Ratio) -> String {
     if s.value >= 1.0 {
-        format!("{} faster", times(s))
+        format!("{} times faster", ratio(s))
     } else {
-        // 1/x has relative error equal to x's.
+        // By the delta method, se(1/R) = se(R) / R².
         let inv = Ratio {
             value: 1.0 / s.value,
-            sigma: s.sigma / (s.value * s.value),
+            se: s.se.map(|se| se / (s.value * s.value)),
         };
-        format!("{} slower", times(inv))
+        format!("{} times slower", ratio(inv))
     }
 }
 
-fn times(r: Ratio) -> String {
-    format!("{:.2} ± {:.2} times", r.value, r.sigma)
+/// `1.85 ± 0.04`, or `1.85` when one round gave no standard error.
+fn ratio(r: Ratio) -> String {
+    match r.se {
+        Some(se) => format!("{:.2} ± {:.2}", r.value, se),
+        None => format!("{:.2}", r.value),
+    }
 }
 
 /// The unit a duration of `secs` is shown in, and its size in seconds.
@@ -383,14 +387,8 @@ pub(crate) mod fixture {
                 min: 0.0215,
                 max: 0.0215,
             }),
-            speedup: Some(Ratio {
-                value: 1.0,
-                sigma: 0.0,
-            }),
-            wall_speedup: Some(Ratio {
-                value: 1.0,
-                sigma: 0.0,
-            }),
+            speedup: Some(Ratio::ONE),
+            wall_speedup: Some(Ratio::ONE),
             efficiency: Some(1.0),
             files_scanned: Some(4.0),
             files_after_find: Some(0.0),
@@ -422,11 +420,11 @@ pub(crate) mod fixture {
             }),
             speedup: Some(Ratio {
                 value: 1.8,
-                sigma: 0.09,
+                se: Some(0.09),
             }),
             wall_speedup: Some(Ratio {
                 value: 1.72,
-                sigma: 0.0,
+                se: None,
             }),
             efficiency: Some(0.9),
             files_scanned: Some(6.0),
@@ -492,14 +490,15 @@ mod tests {
         assert_eq!(
             summary_lines(&r),
             [
-                "rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 ± 0.00 times faster)",
+                "rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 times faster)",
                 "fork x2 failed: round 1: hunt search failed (exit 2): boom",
             ]
         );
+        // se(1/R) = se(R) / R² = 0.05 / 0.25.
         assert_eq!(
             verdict(Ratio {
                 value: 0.5,
-                sigma: 0.05
+                se: Some(0.05)
             }),
             "2.00 ± 0.20 times slower"
         );
