@@ -31,6 +31,8 @@ mod tests {
   "total_bytes": 150000,
   "reader": "read",
   "cache": "warm",
+  "full_scan": false,
+  "needle": "Treasure",
   "runs": 1,
   "warmup": 0,
   "rounds_done": 1,
