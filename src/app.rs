@@ -173,6 +173,11 @@ fn run_race(args: RaceArgs) -> Result<ExitCode> {
         }
     };
     let manifest = race::load_manifest(&dir)?;
+    let full_scan = if args.full_scan {
+        Some(race::full_scan_needle(&manifest)?)
+    } else {
+        None
+    };
     let seed = match args.seed {
         Some(s) => s,
         None => {
@@ -189,6 +194,7 @@ fn run_race(args: RaceArgs) -> Result<ExitCode> {
         runs: args.runs,
         warmup: args.warmup,
         cache: args.cache,
+        full_scan,
         seed,
     };
     if !opts.strategies.contains(&race::BASELINE) {

@@ -135,6 +135,11 @@ pub struct RaceArgs {
     /// Page cache before each run.
     #[arg(long, value_enum, default_value_t = CacheMode::Warm)]
     pub cache: CacheMode,
+    /// Search for a word no file holds, so every run reads the whole set: throughput and
+    /// scaling without the treasure's place in the way. Each run must then answer "not
+    /// found" (exit 1) after reading every file.
+    #[arg(long)]
+    pub full_scan: bool,
     /// Write the results as JSON (every run included) to FILE; `-` for stdout. Files are
     /// rewritten after every timed round, so an interrupted race keeps what it measured.
     #[arg(long, value_name = "FILE")]

@@ -1,7 +1,8 @@
 //! `hunt race --plot F.svg`: two panels drawn with plotters' SVG backend. Left, the
 //! median hunt time against workers, one line per strategy; right, the speedup against
-//! `sequential` with its ± σ bars and the ideal line (speedup = workers). Workers are on
-//! a log2 axis, since the default counts double.
+//! `sequential` (the paired ratio of mean times) with bars of ± one standard error, and
+//! the ideal line (speedup = workers). Workers are on a log2 axis, since the default
+//! counts double.
 //!
 //! Like the other exports this is a pure function of the results, rendered into a
 //! string, so a race in progress can be drawn after every round.
@@ -31,7 +32,7 @@ struct Line {
     strategy: StrategyKind,
     /// (workers, median hunt ms)
     times: Vec<(f64, f64)>,
-    /// (workers, speedup, σ)
+    /// (workers, speedup, standard error; 0 when unknown)
     speedups: Vec<(f64, f64, f64)>,
 }
 
@@ -57,7 +58,7 @@ fn lines(results: &RaceResults) -> Vec<Line> {
             line.times.push((w, h.median * 1e3));
         }
         if let Some(s) = c.speedup {
-            line.speedups.push((w, s.value, s.sigma));
+            line.speedups.push((w, s.value, s.se.unwrap_or(0.0)));
         }
     }
     out
@@ -164,7 +165,7 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         .fold(0.0, f64::max);
     let y_max = (measured * 1.25).max(2.0);
     let caption = match results.baseline {
-        Some(b) => format!("speedup against {b} (hunt time)"),
+        Some(b) => format!("speedup against {b} (mean hunt time, ± se)"),
         None => "speedup (no sequential in the race)".to_string(),
     };
     let mut chart = ChartBuilder::on(&right)

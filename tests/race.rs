@@ -49,7 +49,11 @@ fn small_race_writes_every_export() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(!r.stderr.contains("error"), "{}", r.stderr);
     // The table: one row per contender, sequential only once.
-    assert!(r.stdout.contains("hunt median"), "{}", r.stdout);
+    assert!(r.stdout.contains("mean ± σ"), "{}", r.stdout);
+    // The terminal table fits a terminal; the exports keep every column.
+    for l in r.stdout.lines().skip(3).take_while(|l| !l.is_empty()) {
+        assert!(l.chars().count() <= 130, "{l}");
+    }
     let rows: Vec<&str> = r
         .stdout
         .lines()
@@ -68,6 +72,8 @@ fn small_race_writes_every_export() {
     assert_eq!(j["seed"], 9);
     assert_eq!(j["rounds_done"], 2);
     assert_eq!(j["baseline"], "sequential");
+    assert_eq!(j["full_scan"], false);
+    assert_eq!(j["needle"], "Treasure");
     let cs = j["contenders"].as_array().unwrap();
     let names: Vec<(String, u64)> = cs
         .iter()
@@ -235,7 +241,7 @@ fn an_export_on_stdout_leaves_stdout_to_it() {
     assert_eq!(rows.len(), 1, "{}", r.stdout);
     assert_eq!(&rows[0][0], "sequential");
     assert!(
-        r.stderr.contains("hunt median"),
+        r.stderr.contains("mean ± σ"),
         "the table goes to stderr: {}",
         r.stderr
     );
@@ -289,4 +295,101 @@ fn bad_flags_stop_the_race_before_any_run() {
         let r = run(&["race", "--dir", s(&bad_dir)]);
         assert_bad_input(&r, &format!("hunt generate --dir {}", bad_dir.display()));
     }
+}
+
+/// Runs a full-scan race of sequential and threads x2 on `dir`, exporting JSON and CSV.
+fn full_scan_race(dir: &Path, json: &Path, csv: &Path) -> Run {
+    run(&[
+        "race",
+        "--dir",
+        s(dir),
+        "--full-scan",
+        "--strategies",
+        "sequential,threads",
+        "--workers",
+        "2",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--seed",
+        "5",
+        "--export-json",
+        s(json),
+        "--export-csv",
+        s(csv),
+    ])
+}
+
+#[test]
+fn a_full_scan_reads_every_file_in_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, FILES, 20, Some(TREASURE));
+    let (json, csv) = (tmp.path().join("r.json"), tmp.path().join("r.csv"));
+    let r = full_scan_race(&dir, &json, &csv);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout
+            .starts_with("hunt race, full scan for \"Doubloon\" (in no file"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("threads x2 is "), "{}", r.stdout);
+
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(j["full_scan"], true);
+    assert_eq!(j["needle"], "Doubloon");
+    let total_bytes = j["total_bytes"].as_u64().unwrap();
+    let cs = j["contenders"].as_array().unwrap();
+    assert_eq!(cs.len(), 2);
+    for c in cs {
+        assert!(c["failed"].is_null(), "{c}");
+        assert_eq!(c["runs"], 2, "{c}");
+        for smp in c["samples"].as_array().unwrap() {
+            // Wherever the treasure file sits, nothing is found and everything is read.
+            assert_eq!(smp["files_scanned"].as_u64().unwrap(), FILES, "{smp}");
+            assert_eq!(smp["bytes_scanned"].as_u64().unwrap(), total_bytes, "{smp}");
+            assert!(smp["time_to_find_s"].is_null(), "{smp}");
+            assert_eq!(smp["files_after_find"], 0, "{smp}");
+        }
+    }
+    assert!(cs[1]["speedup"]["value"].as_f64().unwrap() > 0.0);
+
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let col = header.iter().position(|h| h == "full_scan").unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| &r[col] == "true"));
+}
+
+#[test]
+fn a_full_scan_that_finds_its_needle_fails_the_contenders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, FILES, 20, Some(TREASURE));
+    // Plant the full scan's needle in a line of the same length, so the set still
+    // matches its manifest byte for byte in size.
+    let planted = dir.join("file_5.txt");
+    let text = std::fs::read_to_string(&planted).unwrap();
+    let first = text.lines().next().unwrap();
+    assert_eq!(first, "Not a treasure");
+    std::fs::write(&planted, text.replacen(first, "Doubloon here!", 1)).unwrap();
+    let (json, csv) = (tmp.path().join("r.json"), tmp.path().join("r.csv"));
+    let r = full_scan_race(&dir, &json, &csv);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "sequential x1 failed: round 1: wrong answer: hunt search found file_5.txt (exit 0), but the full-scan needle \"Doubloon\" is in no file"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("2 of 2 contenders failed"),
+        "{}",
+        r.stderr
+    );
 }

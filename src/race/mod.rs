@@ -13,6 +13,9 @@
 //!   over the search positions, and is the same for every contender in that round: the
 //!   child gets `--rotate` so that the manifest's treasure file lands at that position.
 //!   A fixed place would favour one strategy (at the start of worker 2's range, say).
+//! - `--full-scan` hunts instead for a word no data file holds ([`full_scan_needle`]),
+//!   so every run reads the whole set: throughput and scaling without the position
+//!   effect. The right answer is then "not found" (exit 1) with every file read.
 //! - Each run is a fresh `hunt search` process ([`runner`]). A run that fails (exit 2,
 //!   a bad report, a wrong answer) marks its contender failed with the message; the race
 //!   goes on without it.
@@ -26,6 +29,10 @@
 //! over twice the median). Only runs that read at least a tenth of the data set
 //! ([`NOISE_MIN_SHARE`]) count: in a run that stops after a few files, fixed costs
 //! (starting threads, forking) dominate the time per byte, and that is not noise.
+//!
+//! For the same reason a speedup is *paired* ([`stats::paired_speedup`]): the ratio of
+//! mean times over the rounds both contenders ran, so the position effect, shared by
+//! both, cancels out of the ratio and out of its standard error.
 
 pub mod runner;
 pub mod stats;
@@ -66,8 +73,38 @@ pub struct RaceOptions {
     pub warmup: u64,
     /// Page cache policy.
     pub cache: CacheMode,
+    /// `--full-scan`: the needle every run looks for, one no data file holds
+    /// ([`full_scan_needle`]); `None` hunts for the manifest's treasure.
+    pub full_scan: Option<String>,
     /// Seed of the order and the treasure's places.
     pub seed: u64,
+}
+
+/// Words a full scan may look for, in order of preference: pirate loot that is not the
+/// generator's treasure.
+const FULL_SCAN_NEEDLES: [&str; 3] = ["Doubloon", "Pieces of eight", "Kraken"];
+
+/// The needle of `--full-scan`: one that no file of the data set can hold, so every run
+/// reads every file. Data files hold only the generator's plain line and the manifest's
+/// needle on a line of its own; a needle without a line break that is in neither line
+/// cannot be in any file.
+pub fn full_scan_needle(manifest: &Manifest) -> Result<String> {
+    let plain = String::from_utf8_lossy(crate::dataset::generate::PLAIN_LINE);
+    let lines = [
+        plain.as_ref(),
+        &format!("{}\n", manifest.needle),
+        &format!("{}\n", crate::dataset::generate::DEFAULT_NEEDLE),
+    ];
+    FULL_SCAN_NEEDLES
+        .iter()
+        .find(|n| !n.contains('\n') && lines.iter().all(|l| !l.contains(*n)))
+        .map(|n| n.to_string())
+        .with_context(|| {
+            format!(
+                "--full-scan needs a word no file holds, but the manifest's needle {:?} contains each of {FULL_SCAN_NEEDLES:?}: make a new set with `hunt generate`",
+                manifest.needle
+            )
+        })
 }
 
 /// The worker counts raced when the user names none: 1, 2, 4, ... up to twice `cores`
@@ -171,7 +208,8 @@ pub fn rotate_for(treasure: u64, position: u64, files: u64) -> u64 {
 pub struct Sample {
     /// Timed round, from 1.
     pub round: u64,
-    /// The treasure's search position in that round.
+    /// The treasure's search position in that round (with `--full-scan` nothing is
+    /// found, and the rotation only changes where each worker starts).
     pub position: u64,
     /// The `--rotate` the child got.
     pub rotate: u64,
@@ -210,7 +248,8 @@ pub struct ContenderResult {
     pub hunt: Option<Summary>,
     /// Whole-process wall time, seconds.
     pub wall: Option<Summary>,
-    /// Speedup of the hunt time against the baseline, in the rounds both ran.
+    /// Speedup of the hunt time against the baseline: the ratio of mean times over the
+    /// rounds both ran, with its standard error ([`stats::paired_speedup`]).
     pub speedup: Option<Ratio>,
     /// The same for whole-process wall time.
     pub wall_speedup: Option<Ratio>,
@@ -252,6 +291,10 @@ pub struct RaceResults {
     pub reader: Reader,
     /// Page cache policy.
     pub cache: CacheMode,
+    /// `--full-scan`: every run looked for a needle no file holds and read the whole set.
+    pub full_scan: bool,
+    /// What every run looked for: the manifest's needle, or the full scan's.
+    pub needle: String,
     /// Timed rounds asked for.
     pub runs: u64,
     /// Untimed rounds before them.
@@ -320,6 +363,10 @@ pub fn run(
     observer.start(total_rounds * tracks.len() as u64);
     let mut results = summarize(opts, manifest, &tracks, 0);
     let mut synced = false;
+    let expect = match opts.full_scan {
+        Some(_) => runner::Expect::FullScan { files: n },
+        None => runner::Expect::Treasure(manifest.treasure_index),
+    };
     for round in 0..total_rounds {
         let position = rng.gen_range(0..n);
         let rotate = rotate_for(manifest.treasure_index, position, n);
@@ -340,8 +387,9 @@ pub fn run(
                     workers: track.contender.workers,
                     reader: opts.reader,
                     rotate,
+                    needle: opts.full_scan.as_deref(),
                 };
-                match runner::run(exe, &spec, manifest.treasure_index) {
+                match runner::run(exe, &spec, expect) {
                     Err(e) => {
                         let when = if round < opts.warmup {
                             format!("warm-up round {}", round + 1)
@@ -408,6 +456,11 @@ fn summarize(
         total_bytes: manifest.total_bytes,
         reader: opts.reader,
         cache: opts.cache,
+        full_scan: opts.full_scan.is_some(),
+        needle: opts
+            .full_scan
+            .clone()
+            .unwrap_or_else(|| manifest.needle.clone()),
         runs: opts.runs,
         warmup: opts.warmup,
         rounds_done,
@@ -426,11 +479,7 @@ fn contender_result(t: &Track, baseline: Option<&Track>, total_bytes: u64) -> Co
     let (speedup, wall_speedup) = match baseline {
         // Against itself: exactly 1, not 1 ± the spread counted twice.
         Some(b) if b.contender == t.contender && !s.is_empty() => {
-            let one = Some(Ratio {
-                value: 1.0,
-                sigma: 0.0,
-            });
-            (one, one)
+            (Some(Ratio::ONE), Some(Ratio::ONE))
         }
         Some(b) => paired_speedups(&b.samples, s),
         None => (None, None),
@@ -480,8 +529,10 @@ fn paired_speedups(baseline: &[Sample], contender: &[Sample]) -> (Option<Ratio>,
             c_wall.push(c.wall_s);
         }
     }
-    let ratio = |b: &[f64], c: &[f64]| stats::speedup(&stats::summarize(b)?, &stats::summarize(c)?);
-    (ratio(&b_hunt, &c_hunt), ratio(&b_wall, &c_wall))
+    (
+        stats::paired_speedup(&b_hunt, &c_hunt),
+        stats::paired_speedup(&b_wall, &c_wall),
+    )
 }
 
 #[cfg(test)]
@@ -542,6 +593,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_full_scan_needle_is_in_no_line_of_the_set() {
+        let mut m = Manifest {
+            format_version: 1,
+            generator: "test".into(),
+            files: 3,
+            lines: 2,
+            seed: 1,
+            treasure_index: 0,
+            treasure_file: "file_0.txt".into(),
+            treasure_line: Some(0),
+            needle: "Treasure".into(),
+            total_bytes: 30,
+            preset: None,
+        };
+        assert_eq!(full_scan_needle(&m).unwrap(), "Doubloon");
+        // A set whose treasure line would hold the first choice gets the next one.
+        m.needle = "Doubloons".into();
+        assert_eq!(full_scan_needle(&m).unwrap(), "Pieces of eight");
+        m.needle = "Doubloon, Pieces of eight, Kraken".into();
+        let e = full_scan_needle(&m).unwrap_err().to_string();
+        assert!(e.contains("--full-scan needs a word no file holds"), "{e}");
+    }
+
     fn sample(round: u64, hunt_s: f64, wall_s: f64) -> Sample {
         Sample {
             round,
@@ -593,10 +668,11 @@ mod tests {
     #[test]
     fn speedups_use_only_rounds_both_ran() {
         // The baseline failed after round 2; round 3 of the contender is not compared.
-        let base = [sample(1, 4.0, 5.0), sample(2, 4.0, 5.0)];
+        // Round 2 put the treasure later: both took longer, both by the same factor.
+        let base = [sample(1, 4.0, 5.0), sample(2, 6.0, 7.5)];
         let fast = [
             sample(1, 2.0, 2.5),
-            sample(2, 2.0, 2.5),
+            sample(2, 3.0, 3.75),
             sample(3, 40.0, 50.0),
         ];
         let (hunt, wall) = paired_speedups(&base, &fast);
@@ -604,14 +680,14 @@ mod tests {
             hunt,
             Some(Ratio {
                 value: 2.0,
-                sigma: 0.0
+                se: Some(0.0)
             })
         );
         assert_eq!(
             wall,
             Some(Ratio {
                 value: 2.0,
-                sigma: 0.0
+                se: Some(0.0)
             })
         );
         assert_eq!(paired_speedups(&[], &fast), (None, None));

@@ -33,6 +33,21 @@ pub struct RunSpec<'a> {
     pub reader: Reader,
     /// Rotation of the search order (puts the treasure at this round's position).
     pub rotate: u64,
+    /// A needle other than the manifest's (`--full-scan`).
+    pub needle: Option<&'a str>,
+}
+
+/// The answer a run must give.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Found the treasure in the file with this index (exit 0).
+    Treasure(u64),
+    /// Found nothing (exit 1) after reading every one of this many files: a full scan
+    /// for a needle no file holds.
+    FullScan {
+        /// Files in the data set.
+        files: u64,
+    },
 }
 
 /// The `hunt search` arguments of one run. Every flag the child gets is added here and
@@ -50,6 +65,10 @@ pub fn search_args(spec: &RunSpec<'_>) -> Vec<OsString> {
         args.push(flag.into());
         args.push(value.into());
     }
+    if let Some(needle) = spec.needle {
+        args.push("--needle".into());
+        args.push(needle.into());
+    }
     args
 }
 
@@ -60,6 +79,8 @@ pub struct ChildReport {
     pub workers: usize,
     /// Index of the file found, or null.
     pub index: Option<u64>,
+    /// Files in the set.
+    pub files_total: u64,
     /// Files read.
     pub files_scanned: u64,
     /// Bytes read.
@@ -87,7 +108,7 @@ pub struct Measured {
     pub peak_rss_kib: u64,
 }
 
-/// Runs `exe search ...` once and checks that it found the treasure at `treasure_index`.
+/// Runs `exe search ...` once and checks its answer against `expect`.
 ///
 /// Peak memory is the child's `ru_maxrss` from `wait4`. On Linux that value covers the
 /// child *and every child it reaped itself*, so the `fork` strategy's worker processes
@@ -96,7 +117,7 @@ pub struct Measured {
 /// them several times).
 ///
 /// The error is a one-line message saying what went wrong.
-pub fn run(exe: &Path, spec: &RunSpec<'_>, treasure_index: u64) -> Result<Measured, String> {
+pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, String> {
     let stdout = memfd("hunt-race-stdout")?;
     let stderr = memfd("hunt-race-stderr")?;
     let mut cmd = Command::new(exe);
@@ -147,15 +168,18 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, treasure_index: u64) -> Result<Measur
     } else {
         return Err(format!("hunt search ended with wait status {status}"));
     };
-    let expected = manifest::file_name(treasure_index);
-    match code {
-        0 => {}
-        1 => {
-            return Err(format!(
-            "hunt search found nothing (exit 1), but the manifest puts the treasure in {expected}"
-        ))
-        }
-        c => return Err(format!("hunt search failed (exit {c}){}", stderr_says())),
+    let expected = match expect {
+        Expect::Treasure(i) => format!(
+            "the manifest puts the treasure in {}",
+            manifest::file_name(i)
+        ),
+        Expect::FullScan { .. } => format!(
+            "the full-scan needle {:?} is in no file",
+            spec.needle.unwrap_or_default()
+        ),
+    };
+    if code != 0 && code != 1 {
+        return Err(format!("hunt search failed (exit {code}){}", stderr_says()));
     }
     let report: ChildReport = serde_json::from_slice(&out).map_err(|e| {
         format!(
@@ -166,17 +190,30 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, treasure_index: u64) -> Result<Measur
                 .collect::<String>()
         )
     })?;
-    match report.index {
-        Some(i) if i == treasure_index => {}
-        Some(i) => {
+    match (expect, report.index) {
+        (Expect::Treasure(t), Some(i)) if i == t && code == 0 => {}
+        (Expect::FullScan { files }, None) if code == 1 => {
+            if report.files_total != files || report.files_scanned != files {
+                return Err(format!(
+                    "hunt search answered \"not found\" after reading {} of {} files, but a full scan must read all {files} files of the set",
+                    report.files_scanned, report.files_total
+                ));
+            }
+        }
+        (_, Some(i)) => {
             return Err(format!(
-                "wrong answer: hunt search found {}, but the manifest puts the treasure in {expected}",
+                "wrong answer: hunt search found {} (exit {code}), but {expected}",
                 manifest::file_name(i)
             ))
         }
-        None => {
+        (_, None) if code == 1 => {
             return Err(format!(
-                "hunt search exited 0 without naming a file; the manifest puts the treasure in {expected}"
+                "hunt search found nothing (exit 1), but {expected}"
+            ))
+        }
+        (_, None) => {
+            return Err(format!(
+                "hunt search exited {code} without naming a file; {expected}"
             ))
         }
     }
@@ -283,6 +320,7 @@ mod tests {
             workers: 4,
             reader: Reader::Mmap,
             rotate: 17,
+            needle: None,
         };
         let args: Vec<String> = search_args(&spec)
             .into_iter()
@@ -305,5 +343,14 @@ mod tests {
                 "17"
             ]
         );
+        let full = RunSpec {
+            needle: Some("Doubloon"),
+            ..spec
+        };
+        let args: Vec<String> = search_args(&full)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(args[args.len() - 2..], ["--needle", "Doubloon"]);
     }
 }

@@ -4,9 +4,20 @@
 //! Conventions, chosen to match hyperfine so the numbers read the same way:
 //! - σ is the *sample* standard deviation (divided by n - 1); one sample has σ = 0.
 //! - The median of an even count is the mean of the two middle values.
-//! - A speedup is a ratio of medians, `baseline / contender`, and its uncertainty
-//!   propagates the relative standard deviations of both:
-//!   `σ = speedup · sqrt((σ_b / mean_b)² + (σ_c / mean_c)²)`.
+//!
+//! A speedup is *paired*: it uses only rounds both contenders ran, where both met the
+//! treasure at the same search position. Within a contender the times spread mostly
+//! because that position moves, so a ratio of medians with both σs propagated (as
+//! hyperfine does for independent commands) would be swamped by the position effect
+//! ("4.77 ± 8.38 times faster"). Pairing cancels it:
+//! - the speedup is the ratio of mean times, `R = mean(x) / mean(y)` with `x` the
+//!   baseline's and `y` the contender's times in the same rounds: the ratio of the
+//!   expected times to find, over uniformly drawn positions;
+//! - its ± is the standard error of `R` by the delta method for a ratio of paired
+//!   means: `Var(R) ≈ (s_x² − 2R·s_xy + R²·s_y²) / (n·ȳ²)`, with sample (co)variances.
+//!   The numerator is the sample variance of `x_i − R·y_i`, which is how it is computed
+//!   (it cannot come out negative through cancellation). It needs two rounds; with one
+//!   there is no ±.
 
 use serde::Serialize;
 
@@ -32,13 +43,22 @@ pub struct Summary {
     pub max: f64,
 }
 
-/// A ratio with its propagated uncertainty.
+/// A paired ratio of mean times and its standard error.
 #[derive(Copy, Clone, Debug, PartialEq, Serialize)]
 pub struct Ratio {
     /// The ratio itself.
     pub value: f64,
-    /// Its standard deviation.
-    pub sigma: f64,
+    /// Its standard error (delta method); `None` from a single pair, which cannot show
+    /// how much the ratio varies.
+    pub se: Option<f64>,
+}
+
+impl Ratio {
+    /// A ratio known exactly (a contender against itself).
+    pub const ONE: Ratio = Ratio {
+        value: 1.0,
+        se: Some(0.0),
+    };
 }
 
 /// The arithmetic mean, or `None` for no values.
@@ -83,23 +103,26 @@ pub fn summarize(xs: &[f64]) -> Option<Summary> {
     })
 }
 
-/// How many times faster `contender` is than `baseline` (ratio of medians), with the
-/// hyperfine-style uncertainty. `None` when a median or mean is not positive.
-pub fn speedup(baseline: &Summary, contender: &Summary) -> Option<Ratio> {
-    if baseline.median <= 0.0
-        || contender.median <= 0.0
-        || baseline.mean <= 0.0
-        || contender.mean <= 0.0
-    {
+/// How many times faster `y` (the contender) is than `x` (the baseline), from times
+/// measured in pairs: `x[i]` and `y[i]` come from the same round. The ratio of means
+/// with its delta-method standard error (see the module docs). `None` when the lengths
+/// differ, there are no pairs, or a mean is not positive.
+pub fn paired_speedup(x: &[f64], y: &[f64]) -> Option<Ratio> {
+    if x.len() != y.len() {
         return None;
     }
-    let value = baseline.median / contender.median;
-    let rel_b = baseline.stddev / baseline.mean;
-    let rel_c = contender.stddev / contender.mean;
-    Some(Ratio {
-        value,
-        sigma: value * (rel_b * rel_b + rel_c * rel_c).sqrt(),
-    })
+    let (mx, my) = (mean(x)?, mean(y)?);
+    if mx <= 0.0 || my <= 0.0 {
+        return None;
+    }
+    let value = mx / my;
+    let n = x.len();
+    let se = (n >= 2).then(|| {
+        // The sample variance of d = x - R·y, whose mean is 0 by the choice of R.
+        let ss: f64 = x.iter().zip(y).map(|(a, b)| (a - value * b).powi(2)).sum();
+        (ss / (n - 1) as f64 / (n as f64 * my * my)).sqrt()
+    });
+    Some(Ratio { value, se })
 }
 
 /// Parallel efficiency: the speedup divided by the workers that earned it (1 is
@@ -164,47 +187,48 @@ mod tests {
     }
 
     #[test]
-    fn speedup_is_a_ratio_of_medians_with_propagated_sigma() {
-        let base = Summary {
-            n: 5,
-            median: 2.0,
-            mean: 2.0,
-            stddev: 0.2,
-            min: 1.8,
-            max: 2.2,
-        };
-        let fast = Summary {
-            n: 5,
-            median: 1.0,
-            mean: 1.0,
-            stddev: 0.05,
-            min: 0.9,
-            max: 1.1,
-        };
-        let r = speedup(&base, &fast).unwrap();
+    fn speedup_is_a_paired_ratio_of_means_with_its_standard_error() {
+        // x = sequential, y = contender, three rounds:
+        //   x = 3, 5, 10: mean 6, deviations -3, -1, 4, s_x² = 26 / 2 = 13
+        //   y = 1, 3, 4:  mean 8/3, deviations -5/3, 1/3, 4/3, s_y² = (42/9) / 2 = 7/3
+        //   s_xy = (5 - 1/3 + 16/3) / 2 = 5
+        //   R = 6 / (8/3) = 9/4
+        //   Var(R) = (13 - 2·(9/4)·5 + (81/16)·(7/3)) / (3·(64/9))
+        //          = (13 - 22.5 + 11.8125) / (64/3) = 2.3125 · 3/64 = 111/1024
+        //   se = sqrt(111) / 32 ≈ 0.329
+        let r = paired_speedup(&[3.0, 5.0, 10.0], &[1.0, 3.0, 4.0]).unwrap();
+        assert!(close(r.value, 2.25));
+        assert!(close(r.se.unwrap(), 111f64.sqrt() / 32.0), "{r:?}");
+
+        // The treasure's place changes each round the times tenfold, but the contender
+        // is always exactly twice as fast: speedup 2 with no uncertainty. (A ratio of
+        // medians with both σs propagated would say 2 ± 4.2.)
+        let x = [1.0, 10.0, 100.0];
+        let y = [0.5, 5.0, 50.0];
+        let r = paired_speedup(&x, &y).unwrap();
         assert!(close(r.value, 2.0));
-        // Relative σs 0.1 and 0.05: 2 · sqrt(0.01 + 0.0025).
-        assert!(close(r.sigma, 2.0 * 0.0125f64.sqrt()));
-        // The other way round it is a slowdown.
-        assert!(close(speedup(&fast, &base).unwrap().value, 0.5));
-        // Against itself: exactly 1.
-        let same = Summary {
-            stddev: 0.0,
-            ..base
-        };
+        assert!(r.se.unwrap() < 1e-12, "{r:?}");
+
+        // Slower contender: x = 2, 2 and y = 3, 5: R = 2/4 = 0.5, d = 0.5, -0.5,
+        // s_d² = 0.5, se = sqrt(0.5 / (2·16)) = 0.125.
+        let r = paired_speedup(&[2.0, 2.0], &[3.0, 5.0]).unwrap();
+        assert!(close(r.value, 0.5));
+        assert!(close(r.se.unwrap(), 0.125));
+
+        // One pair: a ratio, but nothing to say how much it varies.
         assert_eq!(
-            speedup(&same, &same),
+            paired_speedup(&[4.0], &[2.0]),
             Some(Ratio {
-                value: 1.0,
-                sigma: 0.0
+                value: 2.0,
+                se: None
             })
         );
-        let zero = Summary {
-            median: 0.0,
-            ..fast
-        };
-        assert_eq!(speedup(&base, &zero), None);
-        assert!(close(efficiency(r.value, 4), 0.5));
+        // Unpaired, empty or zero times: no speedup.
+        assert_eq!(paired_speedup(&[1.0, 2.0], &[1.0]), None);
+        assert_eq!(paired_speedup(&[], &[]), None);
+        assert_eq!(paired_speedup(&[1.0], &[0.0]), None);
+
+        assert!(close(efficiency(2.0, 4), 0.5));
         assert!(close(efficiency(1.0, 0), 1.0));
     }
 

@@ -1,5 +1,7 @@
 //! `--export-csv`: one row per contender with raw numbers (seconds, KiB, plain ratios),
-//! for spreadsheets and scripts. Absent values are empty cells.
+//! for spreadsheets and scripts. Absent values are empty cells. The race's mode
+//! (`full_scan`, true or false) is repeated on every row, so rows from several races
+//! can be pasted together.
 
 use super::Exporter;
 use crate::race::stats::{Ratio, Summary};
@@ -10,7 +12,7 @@ use anyhow::Result;
 pub struct Csv;
 
 /// The header row.
-pub const HEADER: [&str; 24] = [
+pub const HEADER: [&str; 25] = [
     "strategy",
     "workers",
     "runs",
@@ -26,15 +28,16 @@ pub const HEADER: [&str; 24] = [
     "wall_min_s",
     "wall_max_s",
     "speedup",
-    "speedup_sigma",
+    "speedup_se",
     "wall_speedup",
-    "wall_speedup_sigma",
+    "wall_speedup_se",
     "efficiency",
     "files_scanned_mean",
     "files_after_find_mean",
     "stop_latency_mean_s",
     "peak_rss_kib",
     "noise",
+    "full_scan",
 ];
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -52,7 +55,7 @@ fn summary(s: Option<Summary>) -> [String; 5] {
 }
 
 fn ratio(r: Option<Ratio>) -> [String; 2] {
-    [opt(r.map(|r| r.value)), opt(r.map(|r| r.sigma))]
+    [opt(r.map(|r| r.value)), opt(r.and_then(|r| r.se))]
 }
 
 impl Exporter for Csv {
@@ -76,6 +79,7 @@ impl Exporter for Csv {
             rec.push(opt(c.stop_latency_s));
             rec.push(opt(c.peak_rss_kib));
             rec.push(c.noise.clone().unwrap_or_default());
+            rec.push(results.full_scan.to_string());
             w.write_record(&rec)?;
         }
         w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
@@ -91,10 +95,10 @@ mod tests {
     fn snapshot() {
         let text = String::from_utf8(Csv.render(&fixture::results()).unwrap()).unwrap();
         let expected = "\
-strategy,workers,runs,failed,hunt_median_s,hunt_mean_s,hunt_stddev_s,hunt_min_s,hunt_max_s,wall_median_s,wall_mean_s,wall_stddev_s,wall_min_s,wall_max_s,speedup,speedup_sigma,wall_speedup,wall_speedup_sigma,efficiency,files_scanned_mean,files_after_find_mean,stop_latency_mean_s,peak_rss_kib,noise
-sequential,1,1,,0.018,0.018,0,0.018,0.018,0.0215,0.0215,0,0.0215,0.0215,1,0,1,0,1,4,0,0,3072,
-rayon,2,1,,0.01,0.01,0.0005,0.0095,0.0105,0.0125,0.0125,0,0.0125,0.0125,1.8,0.09,1.72,0,0.9,6,1.5,0.00025,4096,hunt time per byte scanned: σ/mean is 0.31 (over 0.2)
-fork,2,0,round 1: hunt search failed (exit 2): boom,,,,,,,,,,,,,,,,,,,,
+strategy,workers,runs,failed,hunt_median_s,hunt_mean_s,hunt_stddev_s,hunt_min_s,hunt_max_s,wall_median_s,wall_mean_s,wall_stddev_s,wall_min_s,wall_max_s,speedup,speedup_se,wall_speedup,wall_speedup_se,efficiency,files_scanned_mean,files_after_find_mean,stop_latency_mean_s,peak_rss_kib,noise,full_scan
+sequential,1,1,,0.018,0.018,0,0.018,0.018,0.0215,0.0215,0,0.0215,0.0215,1,0,1,0,1,4,0,0,3072,,false
+rayon,2,1,,0.01,0.01,0.0005,0.0095,0.0105,0.0125,0.0125,0,0.0125,0.0125,1.8,0.09,1.72,,0.9,6,1.5,0.00025,4096,hunt time per byte scanned: σ/mean is 0.31 (over 0.2),false
+fork,2,0,round 1: hunt search failed (exit 2): boom,,,,,,,,,,,,,,,,,,,,,false
 ";
         assert_eq!(text, expected);
     }

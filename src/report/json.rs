@@ -31,6 +31,8 @@ mod tests {
   "total_bytes": 150000,
   "reader": "read",
   "cache": "warm",
+  "full_scan": false,
+  "needle": "Treasure",
   "runs": 1,
   "warmup": 0,
   "rounds_done": 1,
@@ -61,11 +63,11 @@ mod tests {
       },
       "speedup": {
         "value": 1.0,
-        "sigma": 0.0
+        "se": 0.0
       },
       "wall_speedup": {
         "value": 1.0,
-        "sigma": 0.0
+        "se": 0.0
       },
       "efficiency": 1.0,
       "files_scanned": 4.0,
@@ -113,11 +115,11 @@ mod tests {
       },
       "speedup": {
         "value": 1.8,
-        "sigma": 0.09
+        "se": 0.09
       },
       "wall_speedup": {
         "value": 1.72,
-        "sigma": 0.0
+        "se": null
       },
       "efficiency": 0.9,
       "files_scanned": 6.0,

@@ -4,7 +4,8 @@
 //! fixed results; writing the bytes somewhere is done once, here.
 //!
 //! The table and the Markdown export share the cells built by [`rows`], so they always
-//! agree; JSON holds every run, CSV one row of raw numbers (seconds, KiB) per contender.
+//! agree; the terminal shows the [`COLUMNS`] marked for it, Markdown all of them. JSON
+//! holds every run, CSV one row of raw numbers (seconds, KiB) per contender.
 
 pub mod csv;
 pub mod json;
@@ -146,35 +147,71 @@ pub fn write_files(results: &RaceResults, exports: &[Export]) -> Result<()> {
     Ok(())
 }
 
-/// The column titles of [`rows`].
-pub const HEADERS: [&str; 17] = [
-    "strategy",
-    "workers",
-    "runs",
-    "hunt median",
-    "hunt mean ± σ",
-    "hunt min..max",
-    "wall median",
-    "wall mean ± σ",
-    "wall min..max",
-    "speedup",
-    "wall speedup",
-    "efficiency",
-    "files scanned",
-    "after find",
-    "stop latency",
-    "peak memory",
-    "note",
+/// One column of the results table.
+#[derive(Copy, Clone, Debug)]
+pub struct Column {
+    /// Its title in the Markdown export.
+    pub title: &'static str,
+    /// Its title on the terminal, on two lines (the first often empty), so that the
+    /// column is no wider than its numbers.
+    pub head: [&'static str; 2],
+    /// Holds numbers (right-aligned).
+    pub numeric: bool,
+    /// Shown on the terminal too; the Markdown export has every column.
+    pub terminal: bool,
+}
+
+const fn col(
+    title: &'static str,
+    head: [&'static str; 2],
+    numeric: bool,
+    terminal: bool,
+) -> Column {
+    Column {
+        title,
+        head,
+        numeric,
+        terminal,
+    }
+}
+
+/// The columns of [`rows`], in order. The terminal table keeps those that tell strategies
+/// apart and fits in about 130 characters; the exports keep them all.
+pub const COLUMNS: [Column; 17] = [
+    col("strategy", ["", "strategy"], false, true),
+    col("workers", ["", "workers"], true, true),
+    col("runs", ["", "runs"], true, false),
+    col("hunt median", ["hunt", "median"], true, true),
+    col("hunt mean ± σ", ["hunt", "mean ± σ"], true, true),
+    col("hunt min..max", ["hunt", "min..max"], true, true),
+    col("wall median", ["wall", "median"], true, true),
+    col("wall mean ± σ", ["wall", "mean ± σ"], true, false),
+    col("wall min..max", ["wall", "min..max"], true, false),
+    col("speedup ± se", ["speedup", "± se"], true, true),
+    col("wall speedup ± se", ["wall speedup", "± se"], true, false),
+    col("efficiency", ["", "efficiency"], true, true),
+    col("files scanned", ["files", "scanned"], true, false),
+    col("after find", ["after", "find"], true, true),
+    col("stop latency", ["stop", "latency"], true, true),
+    col("peak memory", ["peak", "memory"], true, true),
+    col("note", ["", "note"], false, true),
 ];
 
-/// Which columns hold numbers (right-aligned).
-pub const NUMERIC: [bool; 17] = [
-    false, true, true, true, true, true, true, true, true, true, true, true, true, true, true,
-    true, false,
-];
+/// What the two kinds of ± mean, for under every table.
+pub fn legend(r: &RaceResults) -> [String; 2] {
+    let why = if r.full_scan {
+        ""
+    } else {
+        " (wide by design: the treasure moves each round)"
+    };
+    [
+        format!("± after a time: the σ of its runs{why}."),
+        "± after a speedup: the standard error of the paired ratio of mean times (sequential / contender over the same rounds).".to_string(),
+    ]
+}
 
 /// The cells of the results table, one row per contender, for people.
-pub fn rows(results: &RaceResults) -> Vec<[String; 17]> {
+pub fn rows(results: &RaceResults) -> Vec<[String; COLUMNS.len()]> {
     results
         .contenders
         .iter()
@@ -182,11 +219,11 @@ pub fn rows(results: &RaceResults) -> Vec<[String; 17]> {
         .collect()
 }
 
-fn row(c: &ContenderResult, is_baseline: bool) -> [String; 17] {
+fn row(c: &ContenderResult, is_baseline: bool) -> [String; COLUMNS.len()] {
     let none = || "-".to_string();
     let speed = |r: Option<Ratio>| match r {
         _ if is_baseline => "baseline".to_string(),
-        Some(r) => format!("{:.2} ± {:.2}", r.value, r.sigma),
+        Some(r) => ratio(r),
         None => none(),
     };
     let note = match (&c.failed, &c.noise) {
@@ -217,14 +254,20 @@ fn row(c: &ContenderResult, is_baseline: bool) -> [String; 17] {
     ]
 }
 
-/// One line saying what was raced, for the top of the table and the Markdown file.
+/// What was raced, on two lines, for the top of the table and the Markdown file: the
+/// data and how it was read, then the rounds.
 pub fn heading(r: &RaceResults) -> String {
     let cache = match r.cache {
         crate::cli::CacheMode::Warm => "warm",
         crate::cli::CacheMode::Cold => "cold",
     };
+    let mode = if r.full_scan {
+        format!(", full scan for {:?} (in no file)", r.needle)
+    } else {
+        String::new()
+    };
     format!(
-        "hunt race: {} files ({}) in {}, {} reader, {cache} page cache, {} of {} timed rounds after {} warm-up, seed {}, {} cores",
+        "hunt race{mode}: {} files ({}) in {}, {} reader, {cache} page cache\n{} of {} timed rounds after {} warm-up, seed {}, {} cores",
         r.files,
         human_bytes(r.total_bytes),
         r.dir.display(),
@@ -273,19 +316,23 @@ pub fn summary_lines(r: &RaceResults) -> Vec<String> {
 /// `1.85 ± 0.04 times faster` or, below 1, `1.20 ± 0.05 times slower`.
 fn verdict(s: Ratio) -> String {
     if s.value >= 1.0 {
-        format!("{} faster", times(s))
+        format!("{} times faster", ratio(s))
     } else {
-        // 1/x has relative error equal to x's.
+        // By the delta method, se(1/R) = se(R) / R².
         let inv = Ratio {
             value: 1.0 / s.value,
-            sigma: s.sigma / (s.value * s.value),
+            se: s.se.map(|se| se / (s.value * s.value)),
         };
-        format!("{} slower", times(inv))
+        format!("{} times slower", ratio(inv))
     }
 }
 
-fn times(r: Ratio) -> String {
-    format!("{:.2} ± {:.2} times", r.value, r.sigma)
+/// `1.85 ± 0.04`, or `1.85` when one round gave no standard error.
+fn ratio(r: Ratio) -> String {
+    match r.se {
+        Some(se) => format!("{:.2} ± {:.2}", r.value, se),
+        None => format!("{:.2}", r.value),
+    }
 }
 
 /// The unit a duration of `secs` is shown in, and its size in seconds.
@@ -383,14 +430,8 @@ pub(crate) mod fixture {
                 min: 0.0215,
                 max: 0.0215,
             }),
-            speedup: Some(Ratio {
-                value: 1.0,
-                sigma: 0.0,
-            }),
-            wall_speedup: Some(Ratio {
-                value: 1.0,
-                sigma: 0.0,
-            }),
+            speedup: Some(Ratio::ONE),
+            wall_speedup: Some(Ratio::ONE),
             efficiency: Some(1.0),
             files_scanned: Some(4.0),
             files_after_find: Some(0.0),
@@ -422,11 +463,11 @@ pub(crate) mod fixture {
             }),
             speedup: Some(Ratio {
                 value: 1.8,
-                sigma: 0.09,
+                se: Some(0.09),
             }),
             wall_speedup: Some(Ratio {
                 value: 1.72,
-                sigma: 0.0,
+                se: None,
             }),
             efficiency: Some(0.9),
             files_scanned: Some(6.0),
@@ -460,6 +501,8 @@ pub(crate) mod fixture {
             total_bytes: 150_000,
             reader: Reader::Read,
             cache: CacheMode::Warm,
+            full_scan: false,
+            needle: "Treasure".into(),
             runs: 1,
             warmup: 0,
             rounds_done: 1,
@@ -492,20 +535,35 @@ mod tests {
         assert_eq!(
             summary_lines(&r),
             [
-                "rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 ± 0.00 times faster)",
+                "rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 times faster)",
                 "fork x2 failed: round 1: hunt search failed (exit 2): boom",
             ]
         );
+        // se(1/R) = se(R) / R² = 0.05 / 0.25.
         assert_eq!(
             verdict(Ratio {
                 value: 0.5,
-                sigma: 0.05
+                se: Some(0.05)
             }),
             "2.00 ± 0.20 times slower"
         );
         let mut none = r.clone();
         none.baseline = None;
         assert!(summary_lines(&none)[0].starts_with("no speedups"));
+    }
+
+    #[test]
+    fn a_full_scan_says_so() {
+        let mut r = fixture::results();
+        r.full_scan = true;
+        r.needle = "Doubloon".into();
+        assert_eq!(
+            heading(&r).lines().next().unwrap(),
+            "hunt race, full scan for \"Doubloon\" (in no file): 10 files (150.0 kB) in data, read reader, warm page cache"
+        );
+        // Nothing moves in a full scan, so the σ of the times is not wide by design.
+        assert_eq!(legend(&r)[0], "± after a time: the σ of its runs.");
+        assert!(legend(&fixture::results())[0].contains("the treasure moves"));
     }
 
     #[test]
