@@ -119,10 +119,26 @@ fn run_race(args: RaceArgs) -> Result<ExitCode> {
         bail!("--runs must be at least 1 (the number of timed rounds)");
     }
     let strategies: Vec<StrategyKind> = match args.strategies {
-        None => StrategyKind::ALL.to_vec(),
+        // Every registered strategy this build has that can use the chosen reader.
+        None => {
+            let (usable, left_out): (Vec<StrategyKind>, Vec<StrategyKind>) = StrategyKind::ALL
+                .iter()
+                .partition(|k| k.compiled_in() && k.readers().contains(&args.reader));
+            if !left_out.is_empty() {
+                let names: Vec<&str> = left_out.iter().map(|k| k.name()).collect();
+                eprintln!(
+                    "hunt: note: {} sit(s) out: not in this build, or no {} reader",
+                    names.join(", "),
+                    args.reader.name()
+                );
+            }
+            usable
+        }
+        // Named ones must all be able to run: say why one cannot, with the fix.
         Some(list) => {
             let mut v: Vec<StrategyKind> = Vec::new();
             for k in list {
+                k.check_reader(args.reader)?;
                 if !v.contains(&k) {
                     v.push(k);
                 }

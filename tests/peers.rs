@@ -108,7 +108,8 @@ fn python_hunts_list_a_folder_without_manifest_like_hunt() {
     std::fs::write(dir.join("a.txt"), b"nothing here").unwrap();
     // The needle is past the first line: the blog checked line 0 only.
     std::fs::write(dir.join("b/c/deep.txt"), b"one\ntwo\nsome Treasure here\n").unwrap();
-    std::fs::write(dir.join("b/z.txt"), b"Treasure").unwrap();
+    // One treasure only: with two, a parallel hunt may rightly report either.
+    std::fs::write(dir.join("b/z.txt"), b"Treasur").unwrap();
     let d = dir.to_str().unwrap();
     let want = search_json(&dir, &["-s", "sequential"]).json()["found"]
         .as_str()
