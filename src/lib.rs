@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dataset;
 pub mod exit;
 pub mod fileset;
+pub mod interrupt;
 pub mod scan;
 pub mod search;
 pub mod strategy;

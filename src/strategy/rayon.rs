@@ -4,10 +4,10 @@
 //! a big file stops between chunks.
 
 use super::{Outcome, Strategy, StrategyConfig};
-use crate::scan::{Job, Scanner};
+use crate::scan::{should_stop, Job, Scanner};
 use anyhow::Context;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 /// A rayon pool of K threads.
@@ -34,11 +34,12 @@ impl Strategy for Rayon {
         let stop = AtomicBool::new(false);
         // One scanner per pool thread, indexed by the thread's index: each lock is only
         // ever taken by its own thread, so it is never contended.
-        let scanners: Vec<Mutex<Scanner>> =
-            (0..self.workers).map(|_| Mutex::new(Scanner::new(job))).collect();
+        let scanners: Vec<Mutex<Scanner>> = (0..self.workers)
+            .map(|_| Mutex::new(Scanner::new(job)))
+            .collect();
         self.pool.install(|| {
             (0..job.len()).into_par_iter().find_any(|&pos| {
-                if stop.load(Ordering::Relaxed) {
+                if should_stop(&stop) {
                     return false;
                 }
                 let i = rayon::current_thread_index().unwrap_or(0) % scanners.len();
