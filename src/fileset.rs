@@ -71,22 +71,19 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
         bail!("{shown} is a file, not a folder: pass the folder to search with --dir");
     }
     let manifest_path = dir.join(manifest::MANIFEST_NAME);
-    match std::fs::read_to_string(&manifest_path) {
-        Ok(text) => {
-            let m = Manifest::parse(&text, dir)?;
-            let dirfd = open_dir(dir)?;
-            return Ok(Loaded {
-                files: FileSet::Indexed {
-                    dir: dir.to_path_buf(),
-                    dirfd,
-                    count: m.files,
-                },
-                manifest: Some(m),
-                listing_errors: Vec::new(),
-            });
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => bail!("cannot read {}: {e}", manifest_path.display()),
+    if let Some(bytes) = manifest::read_own_file(&manifest_path)? {
+        let text = manifest::utf8(&bytes, dir)?;
+        let m = Manifest::parse(text, dir)?;
+        let dirfd = open_dir(dir)?;
+        return Ok(Loaded {
+            files: FileSet::Indexed {
+                dir: dir.to_path_buf(),
+                dirfd,
+                count: m.files,
+            },
+            manifest: Some(m),
+            listing_errors: Vec::new(),
+        });
     }
     if dir.join(manifest::PARTIAL_NAME).exists() {
         bail!("the data set in {shown} is incomplete (an interrupted `hunt generate`): run `hunt generate --force --dir {shown}`");
@@ -116,9 +113,9 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
     })
 }
 
-
 fn open_dir(dir: &Path) -> Result<OwnedFd> {
-    let c = CString::new(dir.as_os_str().as_bytes()).context("the folder's path holds a NUL byte")?;
+    let c =
+        CString::new(dir.as_os_str().as_bytes()).context("the folder's path holds a NUL byte")?;
     // SAFETY: `c` is a valid NUL-terminated string; the result is checked.
     let fd = unsafe {
         libc::open(

@@ -12,6 +12,12 @@
 //! - the marker is written first and the manifest last, after every file is complete,
 //!   so an interrupted run leaves a folder that `hunt search` calls incomplete and
 //!   `hunt generate --force` can clean up.
+//! - each data file is written by unlinking the old name and creating a new file with
+//!   `O_CREAT | O_EXCL | O_NOFOLLOW`, never by truncating in place: a name in the old set
+//!   that someone hard-linked to a file of theirs loses only the link, never that file's
+//!   contents, and a symlink or file planted after the folder check makes the write fail.
+//! - Ctrl-C ([`crate::interrupt`]) stops the writers between files; the marker stays,
+//!   the manifest is not written and its temporary file is removed.
 
 use super::manifest::{self, Manifest, FORMAT_VERSION, MANIFEST_NAME, PARTIAL_NAME};
 use anyhow::{bail, Context, Result};
@@ -105,7 +111,11 @@ pub fn spec(
     if lines == 0 {
         bail!("--lines must be at least 1 (the treasure needs a line)");
     }
-    if files.checked_mul(lines).and_then(|x| x.checked_mul(PLAIN_LINE.len() as u64)).is_none() {
+    if files
+        .checked_mul(lines)
+        .and_then(|x| x.checked_mul(PLAIN_LINE.len() as u64))
+        .is_none()
+    {
         bail!("--files {files} x --lines {lines} is too large a data set; choose smaller numbers");
     }
     if let Some(t) = treasure_at {
@@ -154,8 +164,12 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
         format_version: FORMAT_VERSION,
         files: old_files.unwrap_or(0).max(spec.files),
     };
-    std::fs::write(dir.join(PARTIAL_NAME), serde_json::to_vec(&partial)?)
-        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    let marker = dir.join(PARTIAL_NAME);
+    if let Err(e) = write_file(&marker, &serde_json::to_vec(&partial)?) {
+        // A half-written marker would block `--force` later; nothing else was touched.
+        let _ = std::fs::remove_file(&marker);
+        return Err(write_error(e, &marker, dir));
+    }
     remove_if_present(&dir.join(MANIFEST_NAME))?;
     if let Some(old) = old_files {
         for i in spec.files..old {
@@ -166,14 +180,25 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let plain = PLAIN_LINE.repeat(spec.lines as usize);
     let treasure = treasure_content(spec, treasure_line);
     let bar = progress_bar(spec);
-    (0..spec.files).into_par_iter().try_for_each(|i| {
-        let content = if i == treasure_index { &treasure } else { &plain };
+    let slow = crate::scan::test_slowdown();
+    let written = (0..spec.files).into_par_iter().try_for_each(|i| {
+        crate::interrupt::check()?;
+        if let Some(pause) = slow {
+            std::thread::sleep(pause);
+        }
+        let content = if i == treasure_index {
+            &treasure
+        } else {
+            &plain
+        };
         let path = dir.join(manifest::file_name(i));
-        write_file(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(&path, content).map_err(|e| write_error(e, &path, dir))?;
         bar.inc(1);
         anyhow::Ok(())
-    })?;
+    });
     bar.finish_and_clear();
+    written?;
+    crate::interrupt::check()?;
 
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -191,7 +216,14 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let tmp = dir.join(MANIFEST_TMP);
     let mut text = serde_json::to_vec_pretty(&manifest)?;
     text.push(b'\n');
-    write_file(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    if let Err(e) = write_file(&tmp, &text) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(write_error(e, &tmp, dir));
+    }
+    if crate::interrupt::requested() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(crate::interrupt::Interrupted.into());
+    }
     std::fs::rename(&tmp, dir.join(MANIFEST_NAME))
         .with_context(|| format!("cannot write the manifest in {}", dir.display()))?;
     remove_if_present(&dir.join(PARTIAL_NAME))?;
@@ -214,15 +246,32 @@ fn treasure_content(spec: &Spec, line: Option<u64>) -> Vec<u8> {
     }
 }
 
-/// Creates or truncates `path`, never following a symlink planted there.
+/// Writes `path` as a new file: the old name (ours, checked by [`claim_folder`]) is
+/// unlinked first, so its inode, which a hard link may share with a file hunt did not
+/// write, is never truncated; `O_EXCL` refuses anything planted there meanwhile.
 fn write_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
     f.write_all(content)
+}
+
+/// One line for a failed write; a full disk names the folder and the fix.
+fn write_error(e: std::io::Error, path: &Path, dir: &Path) -> anyhow::Error {
+    let shown = dir.display();
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => anyhow::anyhow!(
+            "cannot write {}: the disk holding {shown} is full ({e}); the data set there is incomplete: free some space or ask for fewer --files or --lines, then run `hunt generate --force --dir {shown}`",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("cannot write {}: {e}", path.display()),
+    }
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -242,9 +291,9 @@ fn progress_bar(spec: &Spec) -> indicatif::ProgressBar {
         Some(spec.files),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} writing {pos}/{len} files [{bar:30}] {eta}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} writing {pos}/{len} files [{bar:30}] {eta}",
+    ) {
         bar.set_style(style);
     }
     bar
@@ -287,9 +336,11 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
     }
 
     let owned = if has_manifest {
-        let text = std::fs::read_to_string(dir.join(MANIFEST_NAME))
-            .with_context(|| format!("cannot read {}", dir.join(MANIFEST_NAME).display()))?;
-        match Manifest::parse(&text, dir) {
+        let path = dir.join(MANIFEST_NAME);
+        let bytes = manifest::read_own_file(&path)?
+            .with_context(|| format!("{} vanished while hunt read the folder", path.display()))?;
+        let text = manifest::utf8(&bytes, dir)?;
+        match Manifest::parse(text, dir) {
             Ok(m) => Some(m.files),
             Err(e) => bail!("{e}; hunt deletes only files a valid manifest names, so remove {shown} yourself or choose another --dir"),
         }
@@ -300,7 +351,9 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
         (Some(n), _) => Some(n),
         (None, true) => {
             let path = dir.join(PARTIAL_NAME);
-            let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = manifest::read_own_file(&path)?.with_context(|| {
+                format!("{} vanished while hunt read the folder", path.display())
+            })?;
             match serde_json::from_slice::<Partial>(&text) {
                 Ok(p) if p.format_version <= FORMAT_VERSION => Some(p.files),
                 _ => bail!("{} is not a marker hunt understands; remove {shown} yourself or choose another --dir", path.display()),
@@ -324,7 +377,11 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
     }
     match owned {
         Some(n) if !force => {
-            let what = if has_manifest { "a hunt data set" } else { "an incomplete hunt data set" };
+            let what = if has_manifest {
+                "a hunt data set"
+            } else {
+                "an incomplete hunt data set"
+            };
             bail!("{shown} already holds {what} ({n} files): use --force to replace it, or choose another --dir")
         }
         other => Ok(other),
@@ -336,7 +393,16 @@ mod tests {
     use super::*;
 
     fn spec_for(dir: &Path, files: u64, lines: u64, seed: u64) -> Spec {
-        let mut s = spec(dir.into(), Some(files), Some(lines), Some(seed), None, None, false).unwrap();
+        let mut s = spec(
+            dir.into(),
+            Some(files),
+            Some(lines),
+            Some(seed),
+            None,
+            None,
+            false,
+        )
+        .unwrap();
         s.progress = false;
         s
     }
@@ -371,10 +437,26 @@ mod tests {
     #[test]
     fn flags_are_checked() {
         let e = |r: Result<Spec>| r.unwrap_err().to_string();
-        assert!(e(spec("d".into(), Some(0), None, None, None, None, false)).contains("--files must be at least 1"));
-        assert!(e(spec("d".into(), Some(5), None, None, Some(5), None, false)).contains("--treasure-at 5 is past the last file"));
+        assert!(e(spec("d".into(), Some(0), None, None, None, None, false))
+            .contains("--files must be at least 1"));
+        assert!(
+            e(spec("d".into(), Some(5), None, None, Some(5), None, false))
+                .contains("--treasure-at 5 is past the last file")
+        );
         assert!(e(spec("d".into(), None, Some(0), None, None, None, false)).contains("--lines"));
-        let blog = spec("d".into(), None, None, Some(1), None, Some(Preset::Blog), false).unwrap();
-        assert_eq!((blog.files, blog.lines, blog.whole_file), (10_000, 10_000, true));
+        let blog = spec(
+            "d".into(),
+            None,
+            None,
+            Some(1),
+            None,
+            Some(Preset::Blog),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            (blog.files, blog.lines, blog.whole_file),
+            (10_000, 10_000, true)
+        );
     }
 }

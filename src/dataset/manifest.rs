@@ -43,6 +43,58 @@ pub struct Manifest {
     pub preset: Option<String>,
 }
 
+/// The largest manifest or marker hunt reads: real ones are a few hundred bytes, so
+/// anything bigger is not one, and reading it whole could exhaust memory.
+pub const MAX_TEXT_BYTES: u64 = 1 << 20;
+
+/// Reads a small file hunt wrote itself (the manifest, the partial marker): `Ok(None)`
+/// when absent; an error when it is a symlink, a pipe, a device or too large. Opened
+/// with `O_NOFOLLOW | O_NONBLOCK`, so a named pipe planted as `manifest.json` cannot
+/// block the hunt (`read_to_string` on it would wait forever for a writer).
+pub fn read_own_file(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => anyhow::bail!(
+            "{shown} is a symlink, and hunt never writes one: remove it, or choose another --dir"
+        ),
+        Err(e) => anyhow::bail!("cannot read {shown}: {e}"),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        anyhow::bail!("{shown} is not a regular file, so hunt did not write it: remove it, or choose another --dir");
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        anyhow::bail!(
+            "{shown} is {} bytes, far too large for a file hunt wrote: remove it, or choose another --dir",
+            meta.len()
+        );
+    }
+    let mut text = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_TEXT_BYTES)
+        .read_to_end(&mut text)
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    Ok(Some(text))
+}
+
+/// The manifest's bytes as text; a manifest that is not UTF-8 is malformed.
+pub fn utf8<'a>(bytes: &'a [u8], dir: &Path) -> Result<&'a str, ManifestError> {
+    std::str::from_utf8(bytes).map_err(|e| ManifestError::Malformed {
+        path: dir.join(MANIFEST_NAME).display().to_string(),
+        dir: dir.display().to_string(),
+        reason: format!("not UTF-8: {e}"),
+    })
+}
+
 /// The name of data file `index`.
 pub fn file_name(index: u64) -> String {
     format!("file_{index}.txt")
@@ -193,7 +245,13 @@ mod tests {
 
     #[test]
     fn refuses_malformed() {
-        for text in ["", "{", "[]", "{\"format_version\": 1}", "{\"format_version\": \"1\"}"] {
+        for text in [
+            "",
+            "{",
+            "[]",
+            "{\"format_version\": 1}",
+            "{\"format_version\": \"1\"}",
+        ] {
             let e = Manifest::parse(text, Path::new("d")).unwrap_err();
             assert!(matches!(e, ManifestError::Malformed { .. }), "{text}: {e}");
             assert!(e.to_string().contains("hunt generate --force"));
