@@ -54,6 +54,8 @@ pub fn test_slowdown() -> Option<Duration> {
 /// Buffer size of the `read` reader: the default data set's files (15 kB) and the blog
 /// preset's (150 kB) each fit in one read.
 pub const CHUNK: usize = 256 * 1024;
+/// Failed files one worker itemises; later ones are only counted.
+const LISTED_ERRORS: usize = 64;
 /// Window of the `mmap` reader between two looks at the stop flag.
 const MMAP_WINDOW: usize = 1 << 20;
 
@@ -294,7 +296,13 @@ impl<'a> Scanner<'a> {
                 false
             }
             Err(error) => {
-                self.tally.errors.push(FileError { index, error });
+                // Itemise the first few only: a folder of a million broken entries must
+                // not turn into a million-entry list in memory.
+                if self.tally.errors.len() < LISTED_ERRORS {
+                    self.tally.errors.push(FileError { index, error });
+                } else {
+                    self.tally.errors_unlisted += 1;
+                }
                 false
             }
         }
