@@ -431,8 +431,11 @@ fn is_regular(fd: &OwnedFd) -> Result<bool, ScanError> {
 
 fn regular_len(fd: &OwnedFd) -> Result<u64, ScanError> {
     let st = fstat(fd)?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(ScanError::NotRegular);
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => {}
+        // The same words as the read reader's EISDIR.
+        libc::S_IFDIR => return Err(ScanError::Os(libc::EISDIR)),
+        _ => return Err(ScanError::NotRegular),
     }
     Ok(st.st_size as u64)
 }

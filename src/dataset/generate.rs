@@ -362,13 +362,17 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<u64>> {
         (None, false) => None,
     };
     let limit = owned.unwrap_or(0);
-    foreign.extend(
-        data_files
-            .into_iter()
-            .filter(|(i, _)| *i >= limit)
-            .map(|(_, n)| n),
-    );
-    if let Some(first) = foreign.iter().min() {
+    // Name the most telling entry: one that is not a data file at all (a symlink, a
+    // folder, a pipe named like ours) before a data file past the old set's end.
+    foreign.sort();
+    let mut beyond: Vec<String> = data_files
+        .into_iter()
+        .filter(|(i, _)| *i >= limit)
+        .map(|(_, n)| n)
+        .collect();
+    beyond.sort();
+    foreign.extend(beyond);
+    if let Some(first) = foreign.first() {
         let more = match foreign.len() {
             1 => String::new(),
             n => format!(" and {} other entries", n - 1),
