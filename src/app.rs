@@ -85,7 +85,7 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
     // A hunt cut short by Ctrl-C may say "not found" about files it never read.
     crate::interrupt::check()?;
     for line in report.warnings() {
-        eprintln!("hunt: {line}");
+        err(&line);
     }
     if args.json {
         out(&serde_json::to_string(&report)?);
@@ -117,6 +117,14 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
         .collect()
 }
 
+/// Prints `hunt: {line}` on stderr. A failed write (stderr closed, or a full disk
+/// behind `2> file`) is ignored: `eprintln!` would panic there, turning a clear exit
+/// code into 101.
+pub fn err(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "hunt: {line}");
+}
+
 /// Prints a line on stdout; a closed pipe (`hunt ... | head`) is not an error.
 fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
@@ -146,7 +154,7 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = line.strip_prefix("error: ").unwrap_or(&line);
-            eprintln!("hunt: {line}");
+            err(&line);
             ExitCode::Error
         }
     }
