@@ -100,20 +100,24 @@ impl Started {
     }
 }
 
-/// Starts `cmd` (which must pipe stdout and stderr, as [`hunt`] does).
+/// Starts `cmd`, collecting whatever of stdout and stderr it pipes.
 pub fn start(mut cmd: Command) -> Started {
     let started = Instant::now();
     let mut child = cmd.spawn().expect("hunt starts");
-    let mut so = child.stdout.take().expect("piped stdout");
-    let mut se = child.stderr.take().expect("piped stderr");
+    let so = child.stdout.take();
+    let se = child.stderr.take();
     let out = std::thread::spawn(move || {
         let mut v = Vec::new();
-        let _ = so.read_to_end(&mut v);
+        if let Some(mut so) = so {
+            let _ = so.read_to_end(&mut v);
+        }
         v
     });
     let err = std::thread::spawn(move || {
         let mut v = Vec::new();
-        let _ = se.read_to_end(&mut v);
+        if let Some(mut se) = se {
+            let _ = se.read_to_end(&mut v);
+        }
         v
     });
     Started {

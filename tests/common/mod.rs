@@ -28,8 +28,12 @@ pub struct Run {
 impl Run {
     /// The stdout parsed as the `--json` report.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {:?} / stderr {:?}", self.stdout, self.stderr))
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {:?} / stderr {:?}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -45,7 +49,11 @@ impl From<Output> for Run {
 
 /// Runs `hunt` with `args` in `cwd` and waits.
 pub fn run_in(cwd: &Path, args: &[&str]) -> Run {
-    hunt(args).current_dir(cwd).output().expect("hunt runs").into()
+    hunt(args)
+        .current_dir(cwd)
+        .output()
+        .expect("hunt runs")
+        .into()
 }
 
 /// Runs `hunt` with `args` and waits.
@@ -79,7 +87,12 @@ pub fn generate(dir: &Path, files: u64, lines: u64, treasure_at: Option<u64>) {
 
 /// Searches `dir` with `--json` plus `extra` flags.
 pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["search", "--json", "--dir", dir.to_str().expect("utf-8 temp path")];
+    let mut args = vec![
+        "search",
+        "--json",
+        "--dir",
+        dir.to_str().expect("utf-8 temp path"),
+    ];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -87,8 +100,21 @@ pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
 /// Asserts a bad-input run: exit 2, one line on stderr containing `expect`, no panic.
 pub fn assert_bad_input(r: &Run, expect: &str) {
     assert_eq!(r.code, Some(2), "exit code: {r:?}");
-    assert!(r.stderr.contains(expect), "stderr lacks {expect:?}: {:?}", r.stderr);
-    assert_eq!(r.stderr.trim_end().lines().count(), 1, "not one line: {:?}", r.stderr);
+    assert!(
+        r.stderr.contains(expect),
+        "stderr lacks {expect:?}: {:?}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.trim_end().lines().count(),
+        1,
+        "not one line: {:?}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("panicked"), "panic: {:?}", r.stderr);
-    assert!(!r.stderr.contains("RUST_BACKTRACE"), "backtrace hint: {:?}", r.stderr);
+    assert!(
+        !r.stderr.contains("RUST_BACKTRACE"),
+        "backtrace hint: {:?}",
+        r.stderr
+    );
 }
