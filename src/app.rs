@@ -154,7 +154,7 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = line.strip_prefix("error: ").unwrap_or(&line);
-            err(&line);
+            err(line);
             ExitCode::Error
         }
     }
