@@ -42,7 +42,7 @@ fn valid() -> serde_json::Value {
 fn check(text: &str) -> Result<(), TestCaseError> {
     match Manifest::parse(text, Path::new("some/dir")) {
         Ok(m) => {
-            prop_assert!(m.format_version >= 1 && m.format_version <= 1);
+            prop_assert!((1..=hunt::dataset::manifest::FORMAT_VERSION).contains(&m.format_version));
             prop_assert!(m.files >= 1);
             prop_assert!(m.treasure_index < m.files);
             prop_assert_eq!(parse_file_name(&m.treasure_file), Some(m.treasure_index));
