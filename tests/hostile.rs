@@ -88,10 +88,15 @@ fn listing_searches_regular_files_only() {
     }
     // A treasure in a regular file deep down is found.
     std::fs::write(dir.join("sub/deeper/t.txt"), "xx Treasure").unwrap();
+    // The folder named on the command line may itself be a symlink: the user chose it.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
     for (s, r) in combos() {
-        let run = search_with(&dir, s, r, &[]);
-        assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
-        assert_eq!(found_name(&run), "t.txt");
+        for d in [&dir, &link] {
+            let run = search_with(d, s, r, &[]);
+            assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
+            assert_eq!(found_name(&run), "t.txt");
+        }
     }
 }
 

@@ -68,10 +68,11 @@ impl Started {
         self.child.id() as i32
     }
 
-    /// Waits at most `limit`; on timeout kills the run (and its children) and panics.
+    /// Waits at most `limit` from now; on timeout kills the run (and its children) and
+    /// panics.
     pub fn wait(mut self, limit: Duration) -> Run {
         use std::os::unix::process::ExitStatusExt;
-        let deadline = self.started + limit;
+        let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(s) = self.child.try_wait().expect("try_wait") {
                 break s;
