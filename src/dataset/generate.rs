@@ -165,7 +165,7 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
         files: old_files.unwrap_or(0).max(spec.files),
     };
     let marker = dir.join(PARTIAL_NAME);
-    if let Err(e) = write_file(&marker, &serde_json::to_vec(&partial)?) {
+    if let Err(e) = write_file(&marker, &serde_json::to_vec(&partial)?, true) {
         // A half-written marker would block `--force` later; nothing else was touched.
         let _ = std::fs::remove_file(&marker);
         return Err(write_error(e, &marker, dir));
@@ -192,7 +192,8 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
             &plain
         };
         let path = dir.join(manifest::file_name(i));
-        write_file(&path, content).map_err(|e| write_error(e, &path, dir))?;
+        write_file(&path, content, old_files.is_some_and(|n| i < n))
+            .map_err(|e| write_error(e, &path, dir))?;
         bar.inc(1);
         anyhow::Ok(())
     });
@@ -216,7 +217,7 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let tmp = dir.join(MANIFEST_TMP);
     let mut text = serde_json::to_vec_pretty(&manifest)?;
     text.push(b'\n');
-    if let Err(e) = write_file(&tmp, &text) {
+    if let Err(e) = write_file(&tmp, &text, true) {
         let _ = std::fs::remove_file(&tmp);
         return Err(write_error(e, &tmp, dir));
     }
@@ -249,10 +250,15 @@ fn treasure_content(spec: &Spec, line: Option<u64>) -> Vec<u8> {
 /// Writes `path` as a new file: the old name (ours, checked by [`claim_folder`]) is
 /// unlinked first, so its inode, which a hard link may share with a file hunt did not
 /// write, is never truncated; `O_EXCL` refuses anything planted there meanwhile.
-fn write_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+/// `replace` says an old file of ours may be there; without it the unlink is skipped
+/// (one system call per file saved on a fresh folder), and anything found there makes
+/// `O_EXCL` fail.
+fn write_file(path: &Path, content: &[u8], replace: bool) -> std::io::Result<()> {
+    if replace {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
     }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
