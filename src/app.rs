@@ -83,12 +83,13 @@ pub fn batch(value: u64) -> Result<NonZeroU64> {
 }
 
 fn run_search(args: SearchArgs) -> Result<ExitCode> {
-    let needle = match &args.needle {
-        Some(n) if n.is_empty() => {
+    let needle = match (&args.needle, &args.needle_hex) {
+        (Some(n), _) if n.is_empty() => {
             bail!("--needle is empty: give the text to look for, e.g. --needle Treasure")
         }
-        Some(n) => Some(n.as_bytes().to_vec()),
-        None => None,
+        (Some(n), _) => Some(n.as_bytes().to_vec()),
+        (None, Some(h)) => Some(parse_hex(h)?),
+        (None, None) => None,
     };
     let req = SearchRequest {
         default_dir: args.dir.is_none(),
@@ -102,8 +103,10 @@ fn run_search(args: SearchArgs) -> Result<ExitCode> {
         rotate: args.rotate,
     };
     let report = search::run(&req)?;
+    // A hunt cut short by Ctrl-C may say "not found" about files it never read.
+    crate::interrupt::check()?;
     for line in report.warnings() {
-        eprintln!("hunt: {line}");
+        err(&line);
     }
     if args.json {
         out(&serde_json::to_string(&report)?);
@@ -301,6 +304,36 @@ impl race::Observer for RaceUi<'_> {
     }
 }
 
+/// Decodes `--needle-hex`: pairs of hex digits, at least one byte.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
+    let digits = text.as_bytes();
+    if digits.is_empty() {
+        bail!("--needle-hex is empty: give the bytes to look for as hex, e.g. --needle-hex 5472656173757265");
+    }
+    if !digits.len().is_multiple_of(2) {
+        bail!("--needle-hex {text:?} has an odd number of digits: give two hex digits per byte, e.g. 00ff");
+    }
+    let nibble = |c: u8| (c as char).to_digit(16);
+    digits
+        .chunks(2)
+        .map(|pair| match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+            _ => bail!(
+                "--needle-hex {text:?} holds {:?}, which is not a hex digit pair: use only 0-9 and a-f, two digits per byte",
+                String::from_utf8_lossy(pair)
+            ),
+        })
+        .collect()
+}
+
+/// Prints `hunt: {line}` on stderr. A failed write (stderr closed, or a full disk
+/// behind `2> file`) is ignored: `eprintln!` would panic there, turning a clear exit
+/// code into 101.
+pub fn err(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "hunt: {line}");
+}
+
 /// Prints a line on stdout; a closed pipe (`hunt ... | head`) is not an error.
 fn out(line: &str) {
     let mut stdout = std::io::stdout().lock();
@@ -330,7 +363,7 @@ pub fn clap_error(e: clap::Error) -> ExitCode {
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = line.strip_prefix("error: ").unwrap_or(&line);
-            eprintln!("hunt: {line}");
+            err(line);
             ExitCode::Error
         }
     }

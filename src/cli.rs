@@ -82,6 +82,10 @@ pub struct SearchArgs {
     /// The bytes to look for, case-sensitive [default: the manifest's needle, or Treasure].
     #[arg(long, value_name = "TEXT")]
     pub needle: Option<OsString>,
+    /// The needle as hexadecimal bytes (e.g. 00ff54), for bytes a command line cannot
+    /// carry: NUL, or anything that is not UTF-8.
+    #[arg(long, value_name = "HEX", conflicts_with = "needle")]
+    pub needle_hex: Option<String>,
     /// Start the search at position K of the file list and wrap around: moves the
     /// treasure's place in the search order without touching the data.
     #[arg(long, value_name = "K", default_value_t = 0)]

@@ -70,9 +70,12 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
     if !meta.is_dir() {
         bail!("{shown} is a file, not a folder: pass the folder to search with --dir");
     }
-    if let Some(text) = manifest::read_text(dir)? {
-        let m = Manifest::parse(&text, dir)?;
+    let manifest_path = dir.join(manifest::MANIFEST_NAME);
+    if let Some(bytes) = manifest::read_own_file(&manifest_path)? {
+        let text = manifest::utf8(&bytes, dir)?;
+        let m = Manifest::parse(text, dir)?;
         let dirfd = open_dir(dir)?;
+        check_last_file(&dirfd, dir, m.files)?;
         return Ok(Loaded {
             files: FileSet::Indexed {
                 dir: dir.to_path_buf(),
@@ -109,6 +112,33 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
         manifest: None,
         listing_errors,
     })
+}
+
+/// The manifest's file count must match the folder: a count edited up (or a manifest
+/// copied next to the wrong files) would otherwise send the hunt through millions of
+/// missing files. One `fstatat` on the last file; a missing one is refused up front.
+fn check_last_file(dirfd: &OwnedFd, dir: &Path, count: u64) -> Result<()> {
+    let last = count.saturating_sub(1);
+    let mut name = [0u8; 32];
+    indexed_name(last, &mut name);
+    // SAFETY: an all-zero `stat` is valid to be overwritten; `name` is NUL-terminated.
+    let r = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstatat(
+            dirfd.as_raw_fd(),
+            name.as_ptr().cast(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r != 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::NotFound {
+        bail!(
+            "the manifest in {shown} says it has {count} files, but {name} is missing: the folder does not match its manifest; regenerate it with `hunt generate --force --dir {shown}`",
+            shown = dir.display(),
+            name = manifest::file_name(last)
+        );
+    }
+    Ok(())
 }
 
 fn open_dir(dir: &Path) -> Result<OwnedFd> {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dataset;
 pub mod exit;
 pub mod fileset;
+pub mod interrupt;
 pub mod plot;
 pub mod race;
 pub mod report;

@@ -8,10 +8,26 @@ fn main() -> std::process::ExitCode {
         Ok(cli) => cli,
         Err(e) => return hunt::app::clap_error(e).into(),
     };
-    match hunt::app::run(cli) {
+    // Ctrl-C raises a flag the hunts and the generator poll (see `hunt::interrupt`).
+    if let Err(e) = hunt::interrupt::install() {
+        hunt::app::err(&format!("cannot install the Ctrl-C handler: {e}"));
+        return ExitCode::Error.into();
+    }
+    let result = hunt::app::run(cli);
+    // Whatever the command managed before it noticed, an interrupted run says so: its
+    // answer (say, "not found") covers only part of the work.
+    if hunt::interrupt::requested() {
+        hunt::app::err("interrupted");
+        return ExitCode::Interrupted.into();
+    }
+    match result {
         Ok(code) => code.into(),
+        Err(e) if e.is::<hunt::interrupt::Interrupted>() => {
+            hunt::app::err("interrupted");
+            ExitCode::Interrupted.into()
+        }
         Err(e) => {
-            eprintln!("hunt: {e:#}");
+            hunt::app::err(&format!("{e:#}"));
             ExitCode::Error.into()
         }
     }

@@ -3,10 +3,22 @@
 //!
 //! The hunt is bound by system calls, not by matching (memchr's `memmem` scans memory at
 //! tens of GB/s), so the `read` reader spends as few as the job allows: `openat`
-//! relative to the data set's folder, one `read` into a buffer kept for the worker's
+//! relative to the data set's folder, one `pread` into a buffer kept for the worker's
 //! whole life, `close`. A short read ends a regular file, so a file smaller than the
 //! buffer costs exactly those three calls; an empty read or a full buffer costs one
 //! `fstat` more, to refuse anything that is not a regular file.
+//!
+//! Why `pread` and not `read`: `pread` fails with `ESPIPE` on a named pipe, a socket or
+//! a terminal before taking a byte, so a pipe planted where a data file should be is
+//! refused without stealing its data from whoever reads it, and a pipe whose writer
+//! holds it open cannot pass a partial read off as a whole file. Devices that allow
+//! `pread` (`/dev/null`, `/dev/zero`) give an empty or full first read, which the
+//! `fstat` check catches. The one gap: a device that supports `pread` and returns a
+//! short first read would be searched like a file. Only root can create devices, and
+//! listed folders never open them (the listing keeps regular files only).
+//!
+//! The stop check ([`should_stop`]) also looks at the Ctrl-C flag of
+//! [`crate::interrupt`], so every strategy stops on Ctrl-C the way it stops on a find.
 //!
 //! Large files are read in chunks, the last `needle.len() - 1` bytes carried over so a
 //! needle straddling two chunks is still found, and the stop flag is checked between
@@ -16,11 +28,34 @@ use crate::fileset::FileSet;
 use memchr::memmem::Finder;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Test-only slowdown: each file, once opened (and mapped), waits this many milliseconds
+/// before its bytes are read. It lets the signal and fault tests hit a hunt at a known
+/// point (Ctrl-C mid-hunt, a file truncated under a live map) without a data set of
+/// gigabytes. Unset in normal use; it changes no answer, only the timing.
+pub const SLOW_FILE_ENV: &str = "HUNT_TEST_SLOW_FILE_MS";
+
+/// True when the hunt should stop: a worker found the needle (`stop`) or Ctrl-C came.
+#[inline]
+pub fn should_stop(stop: &AtomicBool) -> bool {
+    stop.load(Ordering::Relaxed) || crate::interrupt::requested()
+}
+
+/// Reads [`SLOW_FILE_ENV`] (allocates: call it before forking).
+pub fn test_slowdown() -> Option<Duration> {
+    std::env::var(SLOW_FILE_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis)
+}
 
 /// Buffer size of the `read` reader: the default data set's files (15 kB) and the blog
 /// preset's (150 kB) each fit in one read.
 pub const CHUNK: usize = 256 * 1024;
+/// Failed files one worker itemises; later ones are only counted.
+const LISTED_ERRORS: usize = 64;
 /// Window of the `mmap` reader between two looks at the stop flag.
 const MMAP_WINDOW: usize = 1 << 20;
 
@@ -57,28 +92,43 @@ pub enum ScanError {
     Os(i32),
     /// The path is not a regular file (a pipe, device or socket took its place).
     NotRegular,
+    /// The path is a symlink; hunt does not follow symlinks inside a data set.
+    Symlink,
 }
 
 impl ScanError {
-    /// A compact code for shared memory: `errno`, or -1 for [`ScanError::NotRegular`].
+    /// A compact code for shared memory: `errno`, -1 for [`ScanError::NotRegular`], -2
+    /// for [`ScanError::Symlink`].
     pub fn code(self) -> i32 {
         match self {
             ScanError::Os(e) => e,
             ScanError::NotRegular => -1,
+            ScanError::Symlink => -2,
         }
     }
 
     /// The error behind an `io::Error` (EIO when it carries no `errno`).
     pub fn from_io(e: &std::io::Error) -> ScanError {
-        ScanError::Os(e.raw_os_error().unwrap_or(libc::EIO))
+        ScanError::from_errno(e.raw_os_error().unwrap_or(libc::EIO))
     }
 
     /// The inverse of [`ScanError::code`].
     pub fn from_code(code: i32) -> ScanError {
-        if code < 0 {
-            ScanError::NotRegular
-        } else {
-            ScanError::Os(code)
+        match code {
+            -2 => ScanError::Symlink,
+            c if c < 0 => ScanError::NotRegular,
+            c => ScanError::Os(c),
+        }
+    }
+
+    /// Names what the system calls' `errno` means for a data file: `ELOOP` from an
+    /// `O_NOFOLLOW` open is a symlink, `ENXIO` a socket (or a device with nothing
+    /// behind it), `ESPIPE` from `pread` a pipe or terminal.
+    pub fn from_errno(e: i32) -> ScanError {
+        match e {
+            libc::ELOOP => ScanError::Symlink,
+            libc::ENXIO | libc::ESPIPE => ScanError::NotRegular,
+            e => ScanError::Os(e),
         }
     }
 }
@@ -87,7 +137,10 @@ impl std::fmt::Display for ScanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ScanError::Os(e) => write!(f, "{}", std::io::Error::from_raw_os_error(*e)),
-            ScanError::NotRegular => f.write_str("not a regular file"),
+            ScanError::NotRegular => {
+                f.write_str("not a regular file (a pipe, socket or device), not searched")
+            }
+            ScanError::Symlink => f.write_str("a symlink, not followed"),
         }
     }
 }
@@ -221,7 +274,13 @@ impl Tally {
                 false
             }
             Err(error) => {
-                self.errors.push(FileError { index, error });
+                // Itemise the first few only: a folder of a million broken entries must
+                // not turn into a million-entry list in memory.
+                if self.errors.len() < LISTED_ERRORS {
+                    self.errors.push(FileError { index, error });
+                } else {
+                    self.errors_unlisted += 1;
+                }
                 false
             }
         }
@@ -237,6 +296,7 @@ impl Tally {
 pub struct Scanner<'a> {
     job: &'a Job<'a>,
     buf: Vec<u8>,
+    slow: Option<Duration>,
     /// What this worker has done so far.
     pub tally: Tally,
 }
@@ -252,6 +312,7 @@ impl<'a> Scanner<'a> {
         Scanner {
             job,
             buf: vec![0; size],
+            slow: test_slowdown(),
             tally: Tally::default(),
         }
     }
@@ -267,7 +328,7 @@ impl<'a> Scanner<'a> {
     /// Scans file `index`, adding the bytes read to the tally. Allocates nothing, takes
     /// no lock and never panics on bad input, so a forked child may call it.
     pub fn scan_index(&mut self, index: u64, stop: &AtomicBool) -> Result<FileScan, ScanError> {
-        let fd = self.job.files.open(index).map_err(ScanError::Os)?;
+        let fd = self.job.files.open(index).map_err(ScanError::from_errno)?;
         let result = match self.job.reader {
             Reader::Read => self.scan_read(&fd, stop),
             Reader::Mmap => self.scan_mmap(&fd, stop),
@@ -278,8 +339,11 @@ impl<'a> Scanner<'a> {
 
     fn scan_read(&mut self, fd: &OwnedFd, stop: &AtomicBool) -> Result<FileScan, ScanError> {
         let mut search = ChunkedSearch::new(self.job.needle_len());
+        let mut offset = 0u64;
+        self.pause(stop);
         loop {
-            let n = read_retrying(fd, search.room(&mut self.buf))?;
+            let n = pread_retrying(fd, search.room(&mut self.buf), offset)?;
+            offset += n as u64;
             self.tally.bytes_scanned += n as u64;
             if search.type_unknown(self.buf.len(), n) && !is_regular(fd.as_fd())? {
                 return Err(ScanError::NotRegular);
@@ -287,7 +351,7 @@ impl<'a> Scanner<'a> {
             match search.take(&mut self.buf, n, self.job.finder) {
                 Chunk::Found => return Ok(FileScan::Found),
                 Chunk::Absent => return Ok(FileScan::Absent),
-                Chunk::More if stop.load(Ordering::Relaxed) => return Ok(FileScan::Stopped),
+                Chunk::More if should_stop(stop) => return Ok(FileScan::Stopped),
                 Chunk::More => {}
             }
         }
@@ -301,9 +365,12 @@ impl<'a> Scanner<'a> {
         let len = usize::try_from(len).map_err(|_| ScanError::Os(libc::EFBIG))?;
         // SAFETY: the map is read-only and dropped before this returns. If another
         // process truncates the file meanwhile, touching the lost pages raises SIGBUS:
-        // the documented risk of the mmap reader (see README, "Readers").
+        // the documented risk of the mmap reader. The binary turns it into one error
+        // line and exit 2, a fork worker dies and its range is reported (see
+        // docs/RELIABILITY.md and `crate::interrupt::install`).
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(fd.as_raw_fd()) }
             .map_err(|e| ScanError::Os(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        self.pause(stop);
         let keep = self.job.needle_len().saturating_sub(1);
         let mut start = 0usize;
         loop {
@@ -316,10 +383,24 @@ impl<'a> Scanner<'a> {
             if end == len {
                 return Ok(FileScan::Absent);
             }
-            if stop.load(Ordering::Relaxed) {
+            if should_stop(stop) {
                 return Ok(FileScan::Stopped);
             }
             start = end;
+        }
+    }
+
+    /// The [`SLOW_FILE_ENV`] pause, in short sleeps so a stop or Ctrl-C cuts it short.
+    /// Allocation-free (a forked child may call it).
+    fn pause(&self, stop: &AtomicBool) {
+        let Some(total) = self.slow else { return };
+        let until = Instant::now() + total;
+        while !should_stop(stop) {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(10)));
         }
     }
 }
@@ -398,16 +479,17 @@ impl ChunkedSearch {
     }
 }
 
-fn read_retrying(fd: &OwnedFd, buf: &mut [u8]) -> Result<usize, ScanError> {
+fn pread_retrying(fd: &OwnedFd, buf: &mut [u8], offset: u64) -> Result<usize, ScanError> {
+    let offset = libc::off_t::try_from(offset).map_err(|_| ScanError::Os(libc::EFBIG))?;
     loop {
         // SAFETY: `buf` is valid for `buf.len()` writable bytes.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), offset) };
         if n >= 0 {
             return Ok(n as usize);
         }
         let e = errno();
         if e != libc::EINTR {
-            return Err(ScanError::Os(e));
+            return Err(ScanError::from_errno(e));
         }
     }
 }
@@ -429,8 +511,11 @@ pub fn is_regular(fd: BorrowedFd<'_>) -> Result<bool, ScanError> {
 
 fn regular_len(fd: &OwnedFd) -> Result<u64, ScanError> {
     let st = fstat(fd.as_fd())?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(ScanError::NotRegular);
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => {}
+        // The same words as the read reader's EISDIR.
+        libc::S_IFDIR => return Err(ScanError::Os(libc::EISDIR)),
+        _ => return Err(ScanError::NotRegular),
     }
     Ok(st.st_size as u64)
 }

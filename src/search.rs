@@ -55,18 +55,25 @@ pub struct SearchReport {
     pub workers: usize,
     /// Reader name.
     pub reader: Reader,
-    /// The folder searched.
+    /// The folder searched (lossy UTF-8 in JSON).
+    #[serde(serialize_with = "lossy_path")]
     pub dir: PathBuf,
     /// The needle (lossy UTF-8).
     pub needle: String,
     /// Rotation of the search order.
     pub rotate: u64,
-    /// Path of the file holding the needle, or null.
+    /// Path of the file holding the needle, or null. A name that is not UTF-8 is shown
+    /// lossily (U+FFFD for the bad bytes), as `--json` must stay valid JSON.
+    #[serde(serialize_with = "lossy_opt_path")]
     pub found: Option<PathBuf>,
     /// Its index in the file set, or null.
     pub index: Option<u64>,
     /// The treasure's index according to the manifest, when there is one.
     pub manifest_treasure_index: Option<u64>,
+    /// The search looked for the manifest's own needle, read every file, and did not
+    /// find it where the manifest says: the data set changed after `hunt generate`. The
+    /// search is the answer; this only adds a warning.
+    pub manifest_disagrees: bool,
     /// Files in the set.
     pub files_total: u64,
     /// Files read (fully, or until the stop flag cut them short).
@@ -131,6 +138,13 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     );
     let errors = tally.error_count() + loaded.listing_errors.len() as u64;
     error_messages.truncate(LISTED_ERRORS);
+    let manifest_disagrees = match &loaded.manifest {
+        Some(m) if m.needle.as_bytes() == needle.as_slice() => match found {
+            Some(f) => f.index != m.treasure_index,
+            None => errors == 0 && outcome.worker_failures.is_empty(),
+        },
+        _ => false,
+    };
     Ok(SearchReport {
         strategy: req.strategy,
         workers: strategy.workers(),
@@ -141,6 +155,7 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
         found: found.map(|f| loaded.files.path(f.index)),
         index: found.map(|f| f.index),
         manifest_treasure_index: loaded.manifest.as_ref().map(|m| m.treasure_index),
+        manifest_disagrees,
         files_total: loaded.files.len(),
         files_scanned: tally.files_scanned,
         bytes_scanned: tally.bytes_scanned,
@@ -183,6 +198,22 @@ impl SearchReport {
                 self.errors - shown
             ));
         }
+        if self.manifest_disagrees {
+            let said = self
+                .manifest_treasure_index
+                .map(crate::dataset::manifest::file_name)
+                .unwrap_or_default();
+            lines.push(match &self.found {
+                Some(p) => format!(
+                    "warning: the manifest says the treasure is in {said}, but it was found in {}: the data set changed after `hunt generate`",
+                    p.display()
+                ),
+                None => format!(
+                    "warning: the manifest says the treasure is in {said}, but no file holds {:?}: the data set changed after `hunt generate`",
+                    self.needle
+                ),
+            });
+        }
         let trouble = self.errors > 0 || !self.worker_failures.is_empty();
         if trouble && self.found.is_some() {
             lines.push("warning: some files were not searched, but the treasure was found".into());
@@ -214,6 +245,17 @@ impl SearchReport {
             }
             _ => format!("not found: no file holds {:?}; {how}", self.needle),
         }
+    }
+}
+
+fn lossy_path<S: serde::Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => lossy_path(p, s),
+        None => s.serialize_none(),
     }
 }
 

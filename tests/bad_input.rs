@@ -347,11 +347,11 @@ fn a_manifest_that_is_not_a_regular_file() {
     std::fs::remove_dir(dir.join("manifest.json")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", dir.join("manifest.json")).unwrap();
     let r = output_within(hunt(&["search", "--dir", s(&dir)]), 20);
-    assert_refused(&r, &["manifest.json", "not a regular file", "remove it"]);
+    assert_refused(&r, &["manifest.json", "is a symlink", "remove it"]);
     std::fs::remove_file(dir.join("manifest.json")).unwrap();
     std::fs::write(dir.join("manifest.json"), vec![b' '; 3 << 20]).unwrap();
     let r = output_within(hunt(&["search", "--dir", s(&dir)]), 20);
-    assert_refused(&r, &["manifest.json", "larger than", "remove it"]);
+    assert_refused(&r, &["manifest.json", "too large", "remove it"]);
     std::fs::write(dir.join("manifest.json"), b"{\"format_version\": \xff}").unwrap();
     let r = output_within(hunt(&["search", "--dir", s(&dir)]), 20);
     assert_refused(&r, &["manifest.json", "malformed", "UTF-8"]);

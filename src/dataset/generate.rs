@@ -12,6 +12,12 @@
 //! - the marker is written first and the manifest last, after every file is complete,
 //!   so an interrupted run leaves a folder that `hunt search` calls incomplete and
 //!   `hunt generate --force` can clean up.
+//! - each data file is written by unlinking the old name and creating a new file with
+//!   `O_CREAT | O_EXCL | O_NOFOLLOW`, never by truncating in place: a name in the old set
+//!   that someone hard-linked to a file of theirs loses only the link, never that file's
+//!   contents, and a symlink or file planted after the folder check makes the write fail.
+//! - Ctrl-C ([`crate::interrupt`]) stops the writers between files; the marker stays,
+//!   the manifest is not written and its temporary file is removed.
 
 use super::manifest::{self, Manifest, FORMAT_VERSION, MANIFEST_NAME, PARTIAL_NAME};
 use anyhow::{bail, Context, Result};
@@ -165,8 +171,12 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
         format_version: FORMAT_VERSION,
         files: old.as_ref().map_or(0, |o| o.files).max(spec.files),
     };
-    std::fs::write(dir.join(PARTIAL_NAME), serde_json::to_vec(&partial)?)
-        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    let marker = dir.join(PARTIAL_NAME);
+    if let Err(e) = write_file(&marker, &serde_json::to_vec(&partial)?, true) {
+        // A half-written marker would block `--force` later; nothing else was touched.
+        let _ = std::fs::remove_file(&marker);
+        return Err(write_error(e, &marker, dir));
+    }
     remove_if_present(&dir.join(MANIFEST_NAME))?;
     // Only the old files that exist: the manifest's count may be anything, and a loop
     // up to it could run for ever.
@@ -179,18 +189,26 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let plain = PLAIN_LINE.repeat(spec.lines as usize);
     let treasure = treasure_content(spec, treasure_line);
     let bar = progress_bar(spec);
-    (0..spec.files).into_par_iter().try_for_each(|i| {
+    let slow = crate::scan::test_slowdown();
+    let written = (0..spec.files).into_par_iter().try_for_each(|i| {
+        crate::interrupt::check()?;
+        if let Some(pause) = slow {
+            std::thread::sleep(pause);
+        }
         let content = if i == treasure_index {
             &treasure
         } else {
             &plain
         };
         let path = dir.join(manifest::file_name(i));
-        write_file(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(&path, content, old.as_ref().is_some_and(|o| i < o.files))
+            .map_err(|e| write_error(e, &path, dir))?;
         bar.inc(1);
         anyhow::Ok(())
-    })?;
+    });
     bar.finish_and_clear();
+    written?;
+    crate::interrupt::check()?;
 
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -208,7 +226,14 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let tmp = dir.join(MANIFEST_TMP);
     let mut text = serde_json::to_vec_pretty(&manifest)?;
     text.push(b'\n');
-    write_file(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    if let Err(e) = write_file(&tmp, &text, true) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(write_error(e, &tmp, dir));
+    }
+    if crate::interrupt::requested() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(crate::interrupt::Interrupted.into());
+    }
     std::fs::rename(&tmp, dir.join(MANIFEST_NAME))
         .with_context(|| format!("cannot write the manifest in {}", dir.display()))?;
     remove_if_present(&dir.join(PARTIAL_NAME))?;
@@ -231,15 +256,37 @@ fn treasure_content(spec: &Spec, line: Option<u64>) -> Vec<u8> {
     }
 }
 
-/// Creates or truncates `path`, never following a symlink planted there.
-fn write_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
+/// Writes `path` as a new file: the old name (ours, checked by [`claim_folder`]) is
+/// unlinked first, so its inode, which a hard link may share with a file hunt did not
+/// write, is never truncated; `O_EXCL` refuses anything planted there meanwhile.
+/// `replace` says an old file of ours may be there; without it the unlink is skipped
+/// (one system call per file saved on a fresh folder), and anything found there makes
+/// `O_EXCL` fail.
+fn write_file(path: &Path, content: &[u8], replace: bool) -> std::io::Result<()> {
+    if replace {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
     f.write_all(content)
+}
+
+/// One line for a failed write; a full disk names the folder and the fix.
+fn write_error(e: std::io::Error, path: &Path, dir: &Path) -> anyhow::Error {
+    let shown = dir.display();
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => anyhow::anyhow!(
+            "cannot write {}: the disk holding {shown} is full ({e}); the data set there is incomplete: free some space or ask for fewer --files or --lines, then run `hunt generate --force --dir {shown}`",
+            path.display()
+        ),
+        _ => anyhow::anyhow!("cannot write {}: {e}", path.display()),
+    }
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -312,9 +359,11 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<Earlier>> {
     }
 
     let owned = if has_manifest {
-        let text = std::fs::read_to_string(dir.join(MANIFEST_NAME))
-            .with_context(|| format!("cannot read {}", dir.join(MANIFEST_NAME).display()))?;
-        match Manifest::parse(&text, dir) {
+        let path = dir.join(MANIFEST_NAME);
+        let bytes = manifest::read_own_file(&path)?
+            .with_context(|| format!("{} vanished while hunt read the folder", path.display()))?;
+        let text = manifest::utf8(&bytes, dir)?;
+        match Manifest::parse(text, dir) {
             Ok(m) => Some(m.files),
             Err(e) => bail!("{e} (hunt deletes only files a valid manifest names, so even --force leaves {shown} alone)"),
         }
@@ -325,8 +374,9 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<Earlier>> {
         (Some(n), _) => Some(n),
         (None, true) => {
             let path = dir.join(PARTIAL_NAME);
-            let text =
-                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = manifest::read_own_file(&path)?.with_context(|| {
+                format!("{} vanished while hunt read the folder", path.display())
+            })?;
             match serde_json::from_slice::<Partial>(&text) {
                 Ok(p) if p.format_version <= FORMAT_VERSION => Some(p.files),
                 _ => bail!("{} is not a marker hunt understands; remove {shown} yourself or choose another --dir", path.display()),
@@ -336,8 +386,13 @@ fn claim_folder(dir: &Path, force: bool) -> Result<Option<Earlier>> {
     };
     let limit = owned.unwrap_or(0);
     let (present, beyond): (Vec<_>, Vec<_>) = data_files.into_iter().partition(|(i, _)| *i < limit);
-    foreign.extend(beyond.into_iter().map(|(_, n)| n));
-    if let Some(first) = foreign.iter().min() {
+    // Name the most telling entry: one that is not a data file at all (a symlink, a
+    // folder, a pipe named like ours) before a data file past the old set's end.
+    foreign.sort();
+    let mut beyond: Vec<String> = beyond.into_iter().map(|(_, n)| n).collect();
+    beyond.sort();
+    foreign.extend(beyond);
+    if let Some(first) = foreign.first() {
         let more = match foreign.len() {
             1 => String::new(),
             n => format!(" and {} other entries", n - 1),

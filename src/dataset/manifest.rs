@@ -43,6 +43,58 @@ pub struct Manifest {
     pub preset: Option<String>,
 }
 
+/// The largest manifest or marker hunt reads: real ones are a few hundred bytes, so
+/// anything bigger is not one, and reading it whole could exhaust memory.
+pub const MAX_TEXT_BYTES: u64 = 1 << 20;
+
+/// Reads a small file hunt wrote itself (the manifest, the partial marker): `Ok(None)`
+/// when absent; an error when it is a symlink, a pipe, a device or too large. Opened
+/// with `O_NOFOLLOW | O_NONBLOCK`, so a named pipe planted as `manifest.json` cannot
+/// block the hunt (`read_to_string` on it would wait forever for a writer).
+pub fn read_own_file(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = path.display();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => anyhow::bail!(
+            "{shown} is a symlink, and hunt never writes one: remove it, or choose another --dir"
+        ),
+        Err(e) => anyhow::bail!("cannot read {shown}: {e}"),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        anyhow::bail!("{shown} is not a regular file, so hunt did not write it: remove it, or choose another --dir");
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        anyhow::bail!(
+            "{shown} is {} bytes, far too large for a file hunt wrote: remove it, or choose another --dir",
+            meta.len()
+        );
+    }
+    let mut text = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_TEXT_BYTES)
+        .read_to_end(&mut text)
+        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
+    Ok(Some(text))
+}
+
+/// The manifest's bytes as text; a manifest that is not UTF-8 is malformed.
+pub fn utf8<'a>(bytes: &'a [u8], dir: &Path) -> Result<&'a str, ManifestError> {
+    std::str::from_utf8(bytes).map_err(|e| ManifestError::Malformed {
+        path: dir.join(MANIFEST_NAME).display().to_string(),
+        dir: dir.display().to_string(),
+        reason: format!("not UTF-8: {e}"),
+    })
+}
+
 /// The name of data file `index`.
 pub fn file_name(index: u64) -> String {
     format!("file_{index}.txt")
@@ -84,57 +136,6 @@ pub enum ManifestError {
         dir: String,
         name: String,
     },
-}
-
-/// Longer than any manifest hunt writes by far; a bigger file is not a manifest.
-const MAX_MANIFEST_BYTES: u64 = 1 << 20;
-
-/// Reads the text of `dir`'s manifest; `Ok(None)` when there is none.
-///
-/// Opened with `O_NONBLOCK` and checked with `fstat`, so a named pipe or device in the
-/// manifest's place is refused instead of blocking the hunt forever, and read with a cap,
-/// so `/dev/zero` behind a symlink or a huge file cannot exhaust memory.
-pub fn read_text(dir: &Path) -> anyhow::Result<Option<String>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(MANIFEST_NAME);
-    let shown = path.display();
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(&path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => anyhow::bail!("cannot read {shown}: {e}"),
-    };
-    let meta = file
-        .metadata()
-        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
-    let not_manifest = |what: &str| {
-        anyhow::anyhow!(
-            "{shown} {what}, so it is not a hunt manifest: remove it, or point --dir at a data set made by `hunt generate`"
-        )
-    };
-    if !meta.is_file() {
-        return Err(not_manifest("is not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(not_manifest("is larger than 1 MiB"));
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some(text)),
-        Err(_) => Err(ManifestError::Malformed {
-            path: shown.to_string(),
-            dir: dir.display().to_string(),
-            reason: "not UTF-8 text".into(),
-        }
-        .into()),
-    }
 }
 
 impl Manifest {

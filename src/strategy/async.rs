@@ -43,7 +43,7 @@ pub use off::Async;
 #[cfg(feature = "tokio")]
 mod imp {
     use crate::fileset::{FileSet, OPEN_FLAGS};
-    use crate::scan::{Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK};
+    use crate::scan::{should_stop, Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK};
     use crate::strategy::{Outcome, Strategy, StrategyConfig, StrategyKind};
     use anyhow::{bail, Context};
     use memchr::memmem::Finder;
@@ -169,7 +169,7 @@ mod imp {
         let job = shared.job();
         let mut buf = vec![0u8; CHUNK.max(2 * job.needle_len())];
         loop {
-            if shared.stop.load(Ordering::Relaxed) {
+            if should_stop(&shared.stop) {
                 return false;
             }
             let pos = shared.cursor.fetch_add(1, Ordering::Relaxed);
@@ -209,7 +209,7 @@ mod imp {
             match search.take(buf, n, job.finder) {
                 Chunk::Found => return Ok(FileScan::Found),
                 Chunk::Absent => return Ok(FileScan::Absent),
-                Chunk::More if stop.load(Ordering::Relaxed) => return Ok(FileScan::Stopped),
+                Chunk::More if should_stop(stop) => return Ok(FileScan::Stopped),
                 Chunk::More => {}
             }
         }

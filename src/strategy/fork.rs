@@ -21,9 +21,19 @@
 //! The parent reaps every child it forked, also when a later fork fails. A child that
 //! dies (a signal, a non-zero exit) is reported with the range it lost; when nothing was
 //! found, the answer is then unknown and the hunt fails rather than saying "not found".
+//!
+//! # Children never outlive the parent
+//! Right after `fork` each child asks for SIGKILL when its parent dies
+//! (`PR_SET_PDEATHSIG`), then compares `getppid` with the parent's pid taken before the
+//! fork, which closes the race of a parent that died before the `prctl`. Both calls are
+//! async-signal-safe. (The death signal follows the *thread* that forked; `hunt` forks
+//! from its main thread, and the library's callers reap before that thread can end.)
+//! On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
+//! the children stop at their next file or chunk; once `waitpid` returns `EINTR` the
+//! parent also sends SIGKILL to every child not yet reaped, and reaps them all.
 
 use super::{split_ranges, Outcome, Strategy, StrategyConfig};
-use crate::scan::{FileError, FileScan, Found, Job, ScanError, Scanner, Tally};
+use crate::scan::{should_stop, FileError, FileScan, Found, Job, ScanError, Scanner, Tally};
 use anyhow::{bail, Result};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -133,11 +143,17 @@ impl Strategy for Fork {
         // Allocated now, before any fork: each child works on its own copy-on-write copy.
         let mut scanner = Scanner::new(job);
         let mut children: Vec<(libc::pid_t, usize, Range<u64>)> = Vec::with_capacity(self.workers);
+        let _watch = crate::interrupt::watch(&shared.header().stop);
+        // SAFETY: getpid cannot fail.
+        let parent = unsafe { libc::getpid() };
         let start = Instant::now();
         let mut fork_error = None;
         for (worker, range) in ranges.iter().enumerate() {
             if range.is_empty() {
                 continue;
+            }
+            if crate::interrupt::requested() {
+                break;
             }
             // SAFETY: the child runs only `child_main`, which keeps to the rules in the
             // module docs and ends in `_exit`.
@@ -148,6 +164,14 @@ impl Strategy for Fork {
                     break;
                 }
                 0 => {
+                    // SAFETY: prctl, getppid and sigaction are async-signal-safe.
+                    unsafe {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                        if libc::getppid() != parent {
+                            libc::_exit(1);
+                        }
+                    }
+                    crate::interrupt::child_defaults();
                     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         if kill_worker == Some(worker) {
                             // SAFETY: raising a signal on ourselves.
@@ -164,8 +188,27 @@ impl Strategy for Fork {
         }
 
         let mut failures = Vec::new();
-        for (pid, worker, range) in &children {
-            match reap(*pid) {
+        let mut killed = false;
+        for (i, (pid, worker, range)) in children.iter().enumerate() {
+            let status = loop {
+                if crate::interrupt::requested() && !killed {
+                    // Ctrl-C: the answer no longer matters, only that no child outlives us.
+                    killed = true;
+                    for (other, _, _) in &children[i..] {
+                        // SAFETY: signalling our own child, not yet reaped (so its pid
+                        // cannot have been reused).
+                        unsafe { libc::kill(*other, libc::SIGKILL) };
+                    }
+                }
+                match reap(*pid) {
+                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                    other => break other,
+                }
+            };
+            if killed {
+                continue;
+            }
+            match status {
                 Ok(status) => {
                     if let Some(why) = describe_failure(status) {
                         failures.push(format!(
@@ -176,6 +219,9 @@ impl Strategy for Fork {
                 }
                 Err(e) => failures.push(format!("could not reap fork worker {worker}: {e}")),
             }
+        }
+        if killed || crate::interrupt::requested() {
+            return Err(crate::interrupt::Interrupted.into());
         }
         if let Some(e) = fork_error {
             bail!("fork failed after {} workers: {e}", children.len());
@@ -233,7 +279,7 @@ fn child_main(
     let slot = shared.slot(worker);
     let (mut files, mut after_find, mut errors) = (0u64, 0u64, 0u64);
     for pos in range {
-        if header.stop.load(Ordering::Relaxed) {
+        if should_stop(&header.stop) {
             break;
         }
         let index = job.index_at(pos);
@@ -277,19 +323,16 @@ fn child_main(
     slot.errors.store(errors, Ordering::SeqCst);
 }
 
-/// Waits for `pid`, retrying on EINTR; returns its wait status.
+/// Waits for `pid`; returns its wait status. `EINTR` (Ctrl-C) comes back as an error so
+/// the caller can look at the interrupt flag before waiting again.
 fn reap(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
-    loop {
-        let mut status = 0;
-        // SAFETY: waiting on our own child with a valid out-pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Ok(status);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
-        }
+    let mut status = 0;
+    // SAFETY: waiting on our own child with a valid out-pointer.
+    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+    if r == pid {
+        Ok(status)
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -314,7 +357,7 @@ fn signal_name(sig: libc::c_int) -> &'static str {
         libc::SIGTERM => "SIGTERM",
         libc::SIGINT => "SIGINT",
         libc::SIGSEGV => "SIGSEGV",
-        libc::SIGBUS => "SIGBUS",
+        libc::SIGBUS => "SIGBUS: a file shrank while the mmap reader had it mapped",
         libc::SIGABRT => "SIGABRT",
         _ => "signal",
     }

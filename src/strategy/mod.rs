@@ -229,6 +229,17 @@ impl StrategyKind {
     }
 }
 
+/// Every (strategy, reader) pair this build can run, in registry order: strategies the
+/// build left out sit out, and each strategy comes with the readers it can use. Sweeps
+/// and tests iterate this, so a new strategy joins them by being registered.
+pub fn runnable_pairs() -> Vec<(StrategyKind, Reader)> {
+    StrategyKind::ALL
+        .iter()
+        .filter(|k| k.compiled_in())
+        .flat_map(|&k| k.readers().iter().map(move |&r| (k, r)))
+        .collect()
+}
+
 impl std::fmt::Display for StrategyKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -16,7 +16,7 @@
 //! on a full channel, is released and everyone ends.
 
 use super::{Outcome, Strategy, StrategyConfig};
-use crate::scan::{Job, Scanner, Tally};
+use crate::scan::{should_stop, Job, Scanner, Tally};
 use anyhow::anyhow;
 use crossbeam_channel::bounded;
 use serde::Serialize;
@@ -94,7 +94,7 @@ impl Strategy for Queue {
                 .name("hunt-queue-producer".into())
                 .spawn_scoped(s, move || {
                     let mut start = 0u64;
-                    while start < n && !stop.load(Ordering::Relaxed) {
+                    while start < n && !should_stop(stop) {
                         let end = start.saturating_add(batch).min(n);
                         if tx.send(start..end).is_err() {
                             break; // every consumer is gone
@@ -167,7 +167,7 @@ fn consume(
 ) -> Tally {
     let mut scanner = Scanner::new(job);
     for task in rx.iter() {
-        if stop.load(Ordering::Relaxed) {
+        if should_stop(stop) {
             counters.drained.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -176,7 +176,7 @@ fn consume(
         counters.peak_running.fetch_max(running, Ordering::Relaxed);
         let mut finished = true;
         for pos in task {
-            if stop.load(Ordering::Relaxed) {
+            if should_stop(stop) {
                 finished = false;
                 break;
             }

@@ -4,10 +4,10 @@
 //! a big file stops between chunks.
 
 use super::{Outcome, Strategy, StrategyConfig};
-use crate::scan::{Job, Scanner};
+use crate::scan::{should_stop, Job, Scanner};
 use anyhow::Context;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 /// A rayon pool of K threads.
@@ -39,7 +39,7 @@ impl Strategy for Rayon {
             .collect();
         self.pool.install(|| {
             (0..job.len()).into_par_iter().find_any(|&pos| {
-                if stop.load(Ordering::Relaxed) {
+                if should_stop(&stop) {
                     return false;
                 }
                 let i = rayon::current_thread_index().unwrap_or(0) % scanners.len();

@@ -2,7 +2,7 @@
 //! order until the needle turns up. The baseline every speedup is measured against.
 
 use super::{Outcome, Strategy, StrategyConfig};
-use crate::scan::{Job, Scanner};
+use crate::scan::{should_stop, Job, Scanner};
 use std::sync::atomic::AtomicBool;
 
 /// One loop on the calling thread.
@@ -17,11 +17,11 @@ impl Sequential {
 
 impl Strategy for Sequential {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
-        // Never raised by anyone else; `visit` needs one to check between chunks.
+        // Raised by no one else; `visit` needs one, and `should_stop` also sees Ctrl-C.
         let stop = AtomicBool::new(false);
         let mut scanner = Scanner::new(job);
         for pos in 0..job.len() {
-            if scanner.visit(pos, &stop) {
+            if should_stop(&stop) || scanner.visit(pos, &stop) {
                 break;
             }
         }

@@ -4,7 +4,7 @@
 //! each thread's find and counts come back through its join handle.
 
 use super::{split_ranges, Outcome, Strategy, StrategyConfig};
-use crate::scan::{Job, Scanner, Tally};
+use crate::scan::{should_stop, Job, Scanner, Tally};
 use anyhow::anyhow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,7 +37,7 @@ impl Strategy for Threads {
                         .spawn_scoped(s, move || {
                             let mut scanner = Scanner::new(job);
                             for pos in range {
-                                if stop.load(Ordering::Relaxed) {
+                                if should_stop(stop) {
                                     break;
                                 }
                                 if scanner.visit(pos, stop) {

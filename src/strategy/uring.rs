@@ -42,7 +42,9 @@ pub use off::Uring;
 #[cfg(all(feature = "uring", target_os = "linux"))]
 mod imp {
     use crate::fileset::OPEN_FLAGS;
-    use crate::scan::{is_regular, Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK};
+    use crate::scan::{
+        is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK,
+    };
     use crate::strategy::{split_ranges, Outcome, Strategy, StrategyConfig, StrategyKind};
     use anyhow::{anyhow, bail};
     use io_uring::{opcode, types, IoUring, Probe};
@@ -238,7 +240,7 @@ mod imp {
         fn run(mut self, range: Range<u64>, stop: &AtomicBool) -> Result<Tally, String> {
             let mut next = range.start;
             loop {
-                if !stop.load(Ordering::Relaxed) {
+                if !should_stop(stop) {
                     while next < range.end {
                         let Some(slot) = self.free.pop() else { break };
                         self.start_open(slot, self.job.index_at(next));
@@ -336,10 +338,10 @@ mod imp {
         /// Moves slot `slot` on after its operation completed with `res`.
         fn complete(&mut self, slot: usize, res: i32, stop: &AtomicBool) {
             match self.slots[slot].op {
-                Op::Open if res < 0 => self.finish(slot, Err(ScanError::Os(-res)), stop),
+                Op::Open if res < 0 => self.finish(slot, Err(ScanError::from_errno(-res)), stop),
                 Op::Open => {
                     self.slots[slot].fd = res;
-                    if stop.load(Ordering::Relaxed) {
+                    if should_stop(stop) {
                         // Opened too late: close it unread, uncounted.
                         self.slots[slot].result = None;
                         let entry = opcode::Close::new(types::Fd(res)).build();
@@ -350,7 +352,7 @@ mod imp {
                 }
                 Op::Read if res == -libc::EINTR => self.start_read(slot),
                 Op::Read if res == -libc::EAGAIN => self.read_blocking_from_now(slot),
-                Op::Read if res < 0 => self.start_close(slot, Err(ScanError::Os(-res))),
+                Op::Read if res < 0 => self.start_close(slot, Err(ScanError::from_errno(-res))),
                 Op::Read => {
                     let n = res as usize;
                     self.tally.bytes_scanned += n as u64;
@@ -368,7 +370,7 @@ mod imp {
                     match s.search.take(buf, n, self.job.finder) {
                         Chunk::Found => self.start_close(slot, Ok(FileScan::Found)),
                         Chunk::Absent => self.start_close(slot, Ok(FileScan::Absent)),
-                        Chunk::More if stop.load(Ordering::Relaxed) => {
+                        Chunk::More if should_stop(stop) => {
                             self.start_close(slot, Ok(FileScan::Stopped))
                         }
                         Chunk::More => self.start_read(slot),
