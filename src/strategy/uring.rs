@@ -386,10 +386,11 @@ mod imp {
                 Op::Stat if res < 0 => self.start_close(slot, Err(ScanError::from_errno(-res))),
                 Op::Stat => {
                     let mode = u32::from(self.slots[slot].stat.stx_mode);
-                    if mode & libc::S_IFMT == libc::S_IFREG {
-                        self.start_read(slot);
-                    } else {
-                        self.start_close(slot, Err(ScanError::NotRegular));
+                    match mode & libc::S_IFMT {
+                        libc::S_IFREG => self.start_read(slot),
+                        // What a read of it would say, as the other strategies do.
+                        libc::S_IFDIR => self.start_close(slot, Err(ScanError::Os(libc::EISDIR))),
+                        _ => self.start_close(slot, Err(ScanError::NotRegular)),
                     }
                 }
                 Op::Read if res == -libc::EINTR => self.start_read(slot),
