@@ -390,18 +390,25 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The [`SLOW_FILE_ENV`] pause, in short sleeps so a stop or Ctrl-C cuts it short.
-    /// Allocation-free (a forked child may call it).
+    /// The [`SLOW_FILE_ENV`] pause (see [`test_pause`]).
     fn pause(&self, stop: &AtomicBool) {
-        let Some(total) = self.slow else { return };
-        let until = Instant::now() + total;
-        while !should_stop(stop) {
-            let now = Instant::now();
-            if now >= until {
-                break;
-            }
-            std::thread::sleep((until - now).min(Duration::from_millis(10)));
+        test_pause(self.slow, stop);
+    }
+}
+
+/// The [`SLOW_FILE_ENV`] pause of `slow` (from [`test_slowdown`]; `None` in normal use),
+/// in short sleeps so a stop or Ctrl-C cuts it short. Strategies that do their own I/O
+/// (`async`, `uring`) call it after a file is opened, as [`Scanner`] does, so the tests
+/// can catch them mid-hunt too. Allocation-free (a forked child may call it).
+pub fn test_pause(slow: Option<Duration>, stop: &AtomicBool) {
+    let Some(total) = slow else { return };
+    let until = Instant::now() + total;
+    while !should_stop(stop) {
+        let now = Instant::now();
+        if now >= until {
+            break;
         }
+        std::thread::sleep((until - now).min(Duration::from_millis(10)));
     }
 }
 
@@ -479,7 +486,9 @@ impl ChunkedSearch {
     }
 }
 
-fn pread_retrying(fd: &OwnedFd, buf: &mut [u8], offset: u64) -> Result<usize, ScanError> {
+/// `pread` of `buf.len()` bytes at `offset`, retried on `EINTR`. On a pipe or socket it
+/// fails with `ESPIPE` ([`ScanError::NotRegular`]) before taking a byte.
+pub fn pread_retrying(fd: &OwnedFd, buf: &mut [u8], offset: u64) -> Result<usize, ScanError> {
     let offset = libc::off_t::try_from(offset).map_err(|_| ScanError::Os(libc::EFBIG))?;
     loop {
         // SAFETY: `buf` is valid for `buf.len()` writable bytes.

@@ -545,6 +545,11 @@ fn meddle_during_hunt(
         r.name(),
         "--workers",
         "1",
+        // `uring` keeps --queue-depth files in flight, so by default its one worker has
+        // opened every file of this small set before the first pause; with one in flight
+        // it visits them in order, as the other strategies' single worker does.
+        "--queue-depth",
+        "1",
     ]);
     c.env(hunt::scan::SLOW_FILE_ENV, "300");
     let started = start(c);

@@ -380,3 +380,103 @@ fn full_disk_during_generate() {
         "nothing left in a folder hunt could not start: {out}"
     );
 }
+
+/// True while some process other than this test has `needle` in its command line.
+fn process_mentions(needle: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let want = needle.as_os_str().as_bytes();
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter(|e| e.file_name() != me.as_str())
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| alive(n.parse().unwrap()))
+        })
+        .any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| c.windows(want.len()).any(|w| w == want))
+                .unwrap_or(false)
+        })
+}
+
+/// Ctrl-C (SIGINT to the race process alone) during `hunt race`, once a round has been
+/// exported and while a slowed `hunt search` child runs: exit 130 promptly with
+/// "interrupted", the child and its workers killed and reaped (no process with this
+/// test's folder in its command line is left), and the JSON export of the rounds done
+/// still parses.
+#[test]
+fn sigint_during_race() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 12, 3, 5);
+    let json = tmp.path().join("race.json");
+    let strategies: Vec<&str> = [
+        StrategyKind::Sequential,
+        StrategyKind::Threads,
+        StrategyKind::Fork,
+        StrategyKind::Spawn,
+    ]
+    .iter()
+    .filter(|k| k.compiled_in())
+    .map(|k| k.name())
+    .collect();
+    let mut c = hunt(&[
+        "race",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--strategies",
+        &strategies.join(","),
+        "--workers",
+        "2",
+        "--runs",
+        "100",
+        "--warmup",
+        "0",
+        "--seed",
+        "1",
+        "--export-json",
+        json.to_str().unwrap(),
+    ]);
+    // Passed on to every `hunt search` child: 12 files of 60 ms each per run.
+    c.env(SLOW_FILE_ENV, "60");
+    let started = start(c);
+    let pid = started.pid();
+    let rounds_done = || -> Option<u64> {
+        let text = std::fs::read_to_string(&json).ok()?;
+        let j: serde_json::Value = serde_json::from_str(&text).ok()?;
+        j["rounds_done"].as_u64()
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || rounds_done().unwrap_or(0) >= 1),
+        "no round of the race was exported"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || !children(pid).is_empty()),
+        "the race started no child"
+    );
+    let kids = descendants(pid);
+    kill(pid, libc::SIGINT);
+    let run = started.wait(PROMPT);
+    assert_eq!(run.code, Some(130), "{run:?}");
+    assert!(run.stderr.ends_with("hunt: interrupted\n"), "{run:?}");
+    for k in kids {
+        assert!(
+            wait_until(PROMPT, || !alive(k)),
+            "process {k} outlived the interrupted race"
+        );
+    }
+    assert!(
+        wait_until(PROMPT, || !process_mentions(tmp.path())),
+        "a hunt process still names {:?}",
+        tmp.path()
+    );
+    assert!(rounds_done().unwrap() >= 1, "the export no longer parses");
+}

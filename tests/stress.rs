@@ -159,7 +159,6 @@ fn hundreds_of_random_hunts() {
 
 /// The maximum worker count the CLI accepts, with every strategy, on a set with more
 /// files than workers and one with fewer: completes and finds the treasure.
-/// (`hunt race` with 1024 workers belongs here once race exists on this branch.)
 #[test]
 fn maximum_worker_count() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,6 +200,73 @@ fn maximum_worker_count() {
         run.stderr.contains("--workers must be between 1 and 1024"),
         "{run:?}"
     );
+    assert!(
+        my_children().is_empty(),
+        "child processes left: {:?}",
+        my_children()
+    );
+}
+
+/// `hunt race` at the maximum worker count, with strategies of every kind (threads,
+/// forked and spawned processes, the one-worker baseline) on a tiny set: every run
+/// completes, the race exits 0, and every contender is in the JSON export, unfailed.
+#[test]
+fn race_with_the_maximum_worker_count() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    adversary::generate(&dir, 20, 1, 7);
+    let json = tmp.path().join("race.json");
+    let strategies: Vec<&str> = [
+        StrategyKind::Sequential,
+        StrategyKind::Threads,
+        StrategyKind::Rayon,
+        StrategyKind::Fork,
+        StrategyKind::Spawn,
+    ]
+    .iter()
+    .filter(|k| k.compiled_in())
+    .map(|k| k.name())
+    .collect();
+    let max = MAX_WORKERS.to_string();
+    let run = adversary::run(hunt(&[
+        "race",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--strategies",
+        &strategies.join(","),
+        "--workers",
+        &max,
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--seed",
+        "5",
+        "--export-json",
+        json.to_str().unwrap(),
+    ]));
+    run.no_panic();
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(j["rounds_done"], 1, "{j}");
+    let contenders = j["contenders"].as_array().unwrap();
+    let mut named: Vec<&str> = contenders
+        .iter()
+        .map(|c| c["strategy"].as_str().unwrap())
+        .collect();
+    named.sort_unstable();
+    let mut want = strategies.clone();
+    want.sort_unstable();
+    assert_eq!(named, want, "{j}");
+    for c in contenders {
+        assert!(c["failed"].is_null(), "{c}");
+        assert_eq!(c["runs"], 1, "{c}");
+        if c["strategy"] != "sequential" {
+            assert_eq!(c["workers"], MAX_WORKERS as u64, "{c}");
+        }
+    }
     assert!(
         my_children().is_empty(),
         "child processes left: {:?}",

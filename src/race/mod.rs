@@ -22,6 +22,9 @@
 //! - After every timed round the exports are rewritten with all results so far (not
 //!   after each contender: rounds interleave the contenders), so a late failure or a
 //!   Ctrl-C loses nothing already measured.
+//! - Ctrl-C ([`crate::interrupt`]) is looked at between runs and while a child runs
+//!   ([`runner::run`] kills and reaps it); the race then returns
+//!   [`crate::interrupt::Interrupted`] (exit 130) with the exports of the rounds done.
 //!
 //! Because the treasure moves, a contender's times spread widely by design. The noise
 //! warning therefore judges the hunt time *per byte scanned*, which the treasure's place
@@ -376,6 +379,8 @@ pub fn run(
         order.shuffle(&mut rng);
         for i in order {
             let track = &mut tracks[i];
+            // Ctrl-C: stop between runs; the exports keep the rounds already done.
+            crate::interrupt::check()?;
             if track.failed.is_none() {
                 if opts.cache == CacheMode::Cold {
                     runner::evict(&opts.dir, n, !synced).map_err(anyhow::Error::msg)?;
@@ -389,7 +394,11 @@ pub fn run(
                     rotate,
                     needle: opts.full_scan.as_deref(),
                 };
-                match runner::run(exe, &spec, expect) {
+                let run = runner::run(exe, &spec, expect);
+                // A run cut short by Ctrl-C (the child killed by us, or by the same
+                // signal from the terminal) is not the contender's failure.
+                crate::interrupt::check()?;
+                match run {
                     Err(e) => {
                         let when = if round < opts.warmup {
                             format!("warm-up round {}", round + 1)

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -290,12 +290,53 @@ fn read_all(mut f: File) -> Result<Vec<u8>, String> {
     Ok(v)
 }
 
-/// Waits for `pid` and returns its wait status and resource usage, retrying on EINTR.
+/// Waits for `pid` and returns its wait status and resource usage.
+///
+/// Ctrl-C ([`crate::interrupt`]) ends the wait: the child is killed with SIGKILL and
+/// reaped (its own workers die with it, by their death signal), and the error says
+/// "interrupted"; the caller looks at the flag. To see a Ctrl-C that came just before
+/// the wait began, the wait is a `poll` on a pidfd with a timeout of [`POLL_MS`]: it
+/// wakes the moment the child ends (the timing is not stretched), on the signal
+/// (`EINTR`), or at the timeout to look at the flag. Where `pidfd_open` is missing
+/// (Linux before 5.3), a blocking `wait4` still returns `EINTR` on a Ctrl-C that comes
+/// while it waits.
 fn wait4(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), String> {
+    // SAFETY: pidfd_open takes a pid and flags; the result is checked.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let pidfd = (raw >= 0).then(|| {
+        // SAFETY: a fresh descriptor we own.
+        unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as RawFd) }
+    });
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data; zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
+        if crate::interrupt::requested() {
+            // SAFETY: `pid` is our child and not yet reaped, so the pid is still its.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: valid pointers to our locals.
+            while unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+            {
+            }
+            return Err("interrupted".to_string());
+        }
+        if let Some(fd) = &pidfd {
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let rc = unsafe { libc::poll(&mut p, 1, POLL_MS) };
+            if rc == 0
+                || (rc < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted)
+            {
+                continue;
+            }
+            // The child ended (or poll failed for another reason): wait4 tells.
+        }
         // SAFETY: valid pointers to our locals; `pid` is our child, not yet reaped.
         let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         if rc == pid {
@@ -307,6 +348,9 @@ fn wait4(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), String> {
         }
     }
 }
+
+/// How long, at most, a wait on a child goes without looking at the Ctrl-C flag.
+const POLL_MS: libc::c_int = 100;
 
 #[cfg(test)]
 mod tests {

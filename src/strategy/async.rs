@@ -1,8 +1,12 @@
 //! `async`: tokio, the asyncio of Rust, written the way its documentation teaches. A
 //! multi-thread runtime with K worker threads is built in `new` (setup, outside the hunt
 //! timing); the hunt spawns K tasks into a `JoinSet`, and each opens files with
-//! `tokio::fs::OpenOptions` and reads them with `AsyncReadExt::read` into one buffer it
-//! keeps for its whole life.
+//! `tokio::fs::OpenOptions` and reads them on tokio's blocking pool, the way
+//! `tokio::fs::File::read` does, into one buffer it keeps for its whole life (moved into
+//! the pool's closure and back, so there is no copy out of tokio's own buffer). The read
+//! is a positional `pread`, not `AsyncReadExt::read`: a plain `read` would take bytes
+//! out of a named pipe planted in a data file's place and could report it as the
+//! treasure, where `pread` fails with `ESPIPE` first, as the `read` reader's does.
 //!
 //! # What it costs
 //! Linux offers no readiness-based asynchronous I/O for regular files, so every
@@ -11,7 +15,7 @@
 //! thread has run the system call. A small file costs two such hand-offs (open, one
 //! short read; a full or empty first read adds a `metadata`, and the `close` runs inline
 //! when the `File` drops), each a queue push, a pool thread's wake-up and a cross-thread
-//! wake back, plus a copy out of tokio's own buffer into ours. Next to the microsecond system calls of a cached file,
+//! wake back. Next to the microsecond system calls of a cached file,
 //! those hand-offs dominate: this strategy measures what "async file I/O" costs when
 //! the kernel's file I/O is synchronous (compare `uring`, where it is not).
 //!
@@ -43,13 +47,17 @@ pub use off::Async;
 #[cfg(feature = "tokio")]
 mod imp {
     use crate::fileset::{FileSet, OPEN_FLAGS};
-    use crate::scan::{should_stop, Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK};
+    use crate::scan::{
+        is_regular, pread_retrying, should_stop, test_pause, test_slowdown, Chunk, ChunkedSearch,
+        FileScan, Job, ScanError, Tally, CHUNK,
+    };
     use crate::strategy::{Outcome, Strategy, StrategyConfig, StrategyKind};
     use anyhow::{bail, Context};
     use memchr::memmem::Finder;
+    use std::os::fd::{AsFd, OwnedFd};
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
-    use tokio::io::AsyncReadExt;
+    use std::time::Duration;
     use tokio::task::JoinSet;
 
     /// K tokio tasks on a runtime of K worker threads.
@@ -79,6 +87,8 @@ mod imp {
         rotate: u64,
         cursor: AtomicU64,
         stop: AtomicBool,
+        /// The test-only pause after each open ([`crate::scan::SLOW_FILE_ENV`]).
+        slow: Option<Duration>,
         /// Each task's counts, handed over when its future is dropped.
         tallies: Mutex<Vec<Tally>>,
     }
@@ -124,6 +134,7 @@ mod imp {
                 rotate: job.rotate,
                 cursor: AtomicU64::new(0),
                 stop: AtomicBool::new(false),
+                slow: test_slowdown(),
                 tallies: Mutex::new(Vec::with_capacity(self.workers)),
             });
             let mut failures = Vec::new();
@@ -177,7 +188,7 @@ mod imp {
                 return false;
             }
             let index = job.index_at(pos);
-            let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared.stop).await;
+            let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared).await;
             if guard.tally.record(index, result, &shared.stop) {
                 return true;
             }
@@ -188,23 +199,38 @@ mod imp {
     async fn scan_file(
         job: &Job<'_>,
         index: u64,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
         tally: &mut Tally,
-        stop: &AtomicBool,
+        shared: &Arc<Shared>,
     ) -> Result<FileScan, ScanError> {
+        let stop = &shared.stop;
         let os = |e: std::io::Error| ScanError::from_io(&e);
-        let mut file = tokio::fs::OpenOptions::new()
+        let file = tokio::fs::OpenOptions::new()
             .read(true)
             .custom_flags(OPEN_FLAGS)
             .open(job.files.path(index))
             .await
             .map_err(os)?;
+        if shared.slow.is_some() {
+            // Tests only: the pause sleeps on a blocking-pool thread, as tokio::fs does
+            // its calls, so the runtime's workers stay free; a find or Ctrl-C ends it.
+            let shared = Arc::clone(shared);
+            let _ =
+                tokio::task::spawn_blocking(move || test_pause(shared.slow, &shared.stop)).await;
+        }
+        let fd = Arc::new(OwnedFd::from(file.into_std().await));
         let mut search = ChunkedSearch::new(job.needle_len());
         loop {
-            let n = file.read(search.room(buf)).await.map_err(os)?;
+            let n = read_at(&fd, buf, &search).await?;
             tally.bytes_scanned += n as u64;
-            if search.type_unknown(buf.len(), n) && !file.metadata().await.map_err(os)?.is_file() {
-                return Err(ScanError::NotRegular);
+            if search.type_unknown(buf.len(), n) {
+                let fd = Arc::clone(&fd);
+                let regular = tokio::task::spawn_blocking(move || is_regular(fd.as_fd()))
+                    .await
+                    .map_err(|_| ScanError::Os(libc::EIO))??;
+                if !regular {
+                    return Err(ScanError::NotRegular);
+                }
             }
             match search.take(buf, n, job.finder) {
                 Chunk::Found => return Ok(FileScan::Found),
@@ -213,6 +239,28 @@ mod imp {
                 Chunk::More => {}
             }
         }
+    }
+
+    /// One `pread` into the room `search` leaves in `buf`, on the blocking pool. The buffer
+    /// travels into the pool's closure and back; if the task is aborted meanwhile, it is
+    /// dropped with the task.
+    async fn read_at(
+        fd: &Arc<OwnedFd>,
+        buf: &mut Vec<u8>,
+        search: &ChunkedSearch,
+    ) -> Result<usize, ScanError> {
+        let fd = Arc::clone(fd);
+        let mut owned = std::mem::take(buf);
+        let start = owned.len() - search.room(&mut owned).len();
+        let offset = search.offset();
+        let (back, n) = tokio::task::spawn_blocking(move || {
+            let n = pread_retrying(&fd, &mut owned[start..], offset);
+            (owned, n)
+        })
+        .await
+        .map_err(|_| ScanError::Os(libc::EIO))?;
+        *buf = back;
+        n
     }
 }
 

@@ -1,9 +1,20 @@
 //! `spawn`: worker processes started the way Python's multiprocessing `spawn` start
-//! method starts them: a fresh run of the program, told what to do on its command line,
-//! inheriting nothing but the environment and the working folder. Each of K workers is
-//! `hunt worker --dir D --from A --to B ...` on a contiguous range of search positions
-//! (as `fork`'s children are); it loads the data set itself, scans its range, and
-//! reports over its stdout pipe, one line per message:
+//! method starts them: a fresh run of the program, told what to do on its command line
+//! and its stdin, inheriting nothing but the environment and the working folder. Each of
+//! K workers is `hunt worker --dir D --from A --to B ...` on a contiguous range of search
+//! positions (as `fork`'s children are).
+//!
+//! The needle does not go on the command line: the kernel caps one argument at 128 KiB
+//! and all of them together (`E2BIG`), and a needle may be larger than that. The parent
+//! writes it, hex-encoded, as the first line on the worker's stdin:
+//!
+//! ```text
+//! <needle as hex>\n                         first and only line the parent writes
+//! ```
+//!
+//! after which that pipe carries only the stop signal (below). The worker reads that line
+//! before anything else, loads the data set itself, scans its range, and reports over its
+//! stdout pipe, one line per message:
 //!
 //! ```text
 //! found <index>                            the treasure is in file <index>
@@ -14,8 +25,9 @@
 //!
 //! # Stopping
 //! The parent holds each worker's stdin pipe. When one reports `found`, the parent closes
-//! every other worker's stdin; a thread in each worker blocks reading its stdin and
-//! raises the worker's stop flag at end-of-file (or on a `stop` line), and the worker
+//! every other worker's stdin; a thread in each worker blocks reading its stdin (after
+//! the needle line) and raises the worker's stop flag at end-of-file (or on a `stop`
+//! line), and the worker
 //! checks that flag before each file and between chunks of big ones, as `threads` does.
 //! Closing a pipe costs the parent nothing per file and reaches a worker within one file.
 //!
@@ -27,8 +39,11 @@
 //!   the thread that calls `hunt` and reaped before it returns.
 //! - On every way out of `hunt` (success, an error, a panic) a guard kills and reaps
 //!   every worker not yet reaped.
-//! - A parent interrupted by Ctrl-C takes its workers with it (same process group, and
-//!   the death signal); one killed by `SIGKILL` does too (the death signal).
+//! - A parent interrupted by Ctrl-C (the flag of [`crate::interrupt`], also when the
+//!   signal reached the parent alone, as `kill -INT` sends it) stops waiting on the
+//!   pipes within [`POLL`], kills and reaps every worker, and returns
+//!   [`crate::interrupt::Interrupted`]; one killed by `SIGKILL` takes its workers with
+//!   it through the death signal.
 //!
 //! A worker that dies (a signal, a non-zero exit), says `fatal`, writes a line that is
 //! not in the protocol, or ends without its `done` line is a failure naming its range;
@@ -66,6 +81,9 @@ pub const KILL_WORKER_ENV: &str = "HUNT_TEST_KILL_SPAWN_WORKER";
 pub const SLOW_WORKER_ENV: &str = "HUNT_TEST_SPAWN_WORKER_DELAY_MS";
 /// Failed files each worker itemises; later ones are only counted.
 const LISTED_ERRORS: usize = 16;
+/// How often the parent, waiting on its workers' pipes, looks at the Ctrl-C flag: a
+/// signal that came just before it went to sleep is seen within this time.
+const POLL: Duration = Duration::from_millis(20);
 
 /// K worker processes running `hunt worker`.
 pub struct Spawn {
@@ -139,9 +157,6 @@ pub struct WorkerRequest {
     /// How each file is read.
     #[arg(long, value_enum)]
     pub reader: Reader,
-    /// The needle, hex-encoded so any bytes survive the command line.
-    #[arg(long)]
-    pub needle_hex: String,
     /// Rotation of the search order.
     #[arg(long)]
     pub rotate: u64,
@@ -157,7 +172,6 @@ impl WorkerRequest {
             ("--to", self.to.to_string()),
             ("--files", self.files.to_string()),
             ("--reader", self.reader.name().to_string()),
-            ("--needle-hex", self.needle_hex.clone()),
             ("--rotate", self.rotate.to_string()),
         ] {
             a.push(flag.into());
@@ -234,7 +248,8 @@ struct Report {
 
 impl Strategy for Spawn {
     fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
-        let needle_hex = hex(job.finder.needle());
+        let mut needle_line = hex(job.finder.needle()).into_bytes();
+        needle_line.push(b'\n');
         let requests: Vec<WorkerRequest> = split_ranges(job.len(), self.workers)
             .into_iter()
             .enumerate()
@@ -246,7 +261,6 @@ impl Strategy for Spawn {
                 to: end,
                 files: job.len(),
                 reader: job.reader,
-                needle_hex: needle_hex.clone(),
                 rotate: job.rotate,
             })
             .collect();
@@ -277,9 +291,16 @@ impl Strategy for Spawn {
 
         let mut stdins: Vec<Option<ChildStdin>> =
             workers.0.iter_mut().map(|c| c.stdin.take()).collect();
+        // Every worker is started before any is written to, so they start up in
+        // parallel; a write waits only when the needle outgrows the pipe's buffer.
+        for stdin in stdins.iter_mut().flatten() {
+            // A worker that died before reading is reported by its exit status below.
+            send(stdin, &needle_line)?;
+        }
         let stdouts: Vec<_> = workers.0.iter_mut().map(|c| c.stdout.take()).collect();
         let mut reports: Vec<Report> = requests.iter().map(|_| Report::default()).collect();
         let mut found: Option<Found> = None;
+        let mut interrupted = false;
         let (tx, rx) = crossbeam_channel::unbounded::<(usize, std::io::Result<String>)>();
         std::thread::scope(|s| {
             for (i, out) in stdouts.into_iter().enumerate() {
@@ -295,7 +316,23 @@ impl Strategy for Spawn {
                 });
             }
             drop(tx);
-            for (i, line) in rx {
+            loop {
+                let (i, line) = match rx.recv_timeout(POLL) {
+                    Ok(message) => message,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                        if crate::interrupt::requested() {
+                            // Killed workers close their pipes, which ends the reader
+                            // threads; the guard reaps them on the way out.
+                            interrupted = true;
+                            for child in &mut workers.0 {
+                                let _ = child.kill();
+                            }
+                            break;
+                        }
+                        continue;
+                    }
+                };
                 let report = &mut reports[i];
                 let line = match line {
                     Ok(l) => l,
@@ -350,6 +387,9 @@ impl Strategy for Spawn {
             }
         });
         drop(stdins);
+        if interrupted {
+            return Err(crate::interrupt::Interrupted.into());
+        }
 
         let mut failures = Vec::new();
         let mut tally = Tally::default();
@@ -410,6 +450,22 @@ fn die_with_parent(parent: libc::pid_t) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes `bytes` to a worker's stdin. Unlike `write_all`, a write cut short by Ctrl-C
+/// (`EINTR`: the handler has no `SA_RESTART`) returns [`crate::interrupt::Interrupted`]
+/// instead of waiting on. A worker that is gone (`EPIPE`) is not an error here.
+fn send(stdin: &mut ChildStdin, mut bytes: &[u8]) -> Result<()> {
+    while !bytes.is_empty() {
+        crate::interrupt::check()?;
+        match stdin.write(bytes) {
+            Ok(0) => return Ok(()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
 /// `hunt worker`: one spawned worker's whole life. Everything it says goes to stdout in
 /// the protocol above; it exits 0 after `done`, 2 after `fatal`.
 pub fn run_worker(req: &WorkerRequest) -> Result<ExitCode> {
@@ -439,10 +495,7 @@ fn worker_body(req: &WorkerRequest, out: &mut impl Write) -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis);
-    let needle = unhex(&req.needle_hex).context("--needle-hex is not hex")?;
-    if needle.is_empty() {
-        bail!("--needle-hex is empty");
-    }
+    let needle = read_needle()?;
     let loaded = fileset::load(&req.dir, false)?;
     if loaded.files.len() != req.files || req.to > req.files || req.from > req.to {
         bail!(
@@ -466,9 +519,7 @@ fn worker_body(req: &WorkerRequest, out: &mut impl Write) -> Result<()> {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        if let Some(d) = delay {
-            std::thread::sleep(d);
-        }
+        crate::scan::test_pause(delay, &stop);
         if scanner.visit(pos, &stop) {
             if let Some(f) = scanner.tally.found {
                 writeln!(out, "found {}", f.index)?;
@@ -491,6 +542,24 @@ fn worker_body(req: &WorkerRequest, out: &mut impl Write) -> Result<()> {
     )?;
     out.flush()?;
     Ok(())
+}
+
+/// Reads the needle line the parent writes first on stdin (see the module doc).
+fn read_needle() -> Result<Vec<u8>> {
+    let mut line = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_until(b'\n', &mut line)
+        .context("cannot read the needle from stdin")?;
+    if line.pop() != Some(b'\n') {
+        bail!("stdin ended before the needle line: run by `hunt search --strategy spawn`, not by hand");
+    }
+    let needle = unhex(std::str::from_utf8(&line).unwrap_or("-"))
+        .context("the needle line on stdin is not hex")?;
+    if needle.is_empty() {
+        bail!("the needle line on stdin is empty");
+    }
+    Ok(needle)
 }
 
 /// Raises `stop` when stdin ends (the parent closed it, or died) or says `stop`. The

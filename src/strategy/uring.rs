@@ -5,9 +5,10 @@
 //!
 //! # The pipeline
 //! A worker keeps up to `--queue-depth` files in flight, one slot each (a read buffer
-//! of 256 KiB made in `new`, the file's name for `openat`, and a [`crate::scan::ChunkedSearch`]). Each file goes through
-//! `openat` (relative to the data set's folder descriptor for a generated set, the
-//! path as listed otherwise) -> `read` (repeated at later offsets while the buffer
+//! of 256 KiB made in `new`, the file's name for `openat`, a `statx` buffer, and a
+//! [`crate::scan::ChunkedSearch`]). Each file goes through `openat` (relative to the
+//! data set's folder descriptor for a generated set, the path as listed otherwise) ->
+//! `statx` of the descriptor -> `read` (repeated at later offsets while the buffer
 //! comes back full, the needle's overlap carried over) -> `close`, one operation in
 //! flight per slot. Every round the worker queues the next operation of every slot that
 //! had a completion, plus `openat`s for free slots, and hands them all to the kernel in
@@ -15,10 +16,16 @@
 //! operations complete inline during that call, so a round costs one system call for up
 //! to `--queue-depth` operations, where `threads` pays one per operation.
 //!
+//! The `statx` is there because an io_uring `read` of a named pipe planted in a data
+//! file's place ignores the offset and takes the pipe's bytes (a `pread` fails with
+//! `ESPIPE` first): it would steal them from the pipe's real reader and could report the
+//! pipe as the treasure. So the type is checked before any byte is read, at the cost of
+//! one more ring operation per file (not one more system call: it goes in the same
+//! `io_uring_enter` as other slots' operations).
+//!
 //! Operations are chained by the worker rather than linked in the kernel
-//! (`IOSQE_IO_LINK` with direct descriptors): a read must see its file's descriptor to
-//! check the file type when the first read is empty or full (one `fstat`, as the `read`
-//! reader does), and a big file needs a variable number of reads.
+//! (`IOSQE_IO_LINK` with direct descriptors): the `statx` and the reads need the
+//! descriptor the open returns, and a big file needs a variable number of reads.
 //!
 //! # Stopping
 //! The stop flag is checked every round: once up, no file is opened; a file whose open
@@ -29,7 +36,7 @@
 //! # Where it is refused
 //! Off Linux, or where the kernel refuses `io_uring_setup` (too old, `ENOSYS`; turned
 //! off by `kernel.io_uring_disabled` or a seccomp filter, `EPERM`), or lacks one of the
-//! three operations (before 5.6), `new` fails with one line saying so; the `read`
+//! four operations (before 5.6), `new` fails with one line saying so; the `read`
 //! reader is the only reader, since the ring is the I/O path (`--reader mmap` is an
 //! error).
 
@@ -43,7 +50,8 @@ pub use off::Uring;
 mod imp {
     use crate::fileset::OPEN_FLAGS;
     use crate::scan::{
-        is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, ScanError, Tally, CHUNK,
+        is_regular, should_stop, test_pause, test_slowdown, Chunk, ChunkedSearch, FileScan, Job,
+        ScanError, Tally, CHUNK,
     };
     use crate::strategy::{split_ranges, Outcome, Strategy, StrategyConfig, StrategyKind};
     use anyhow::{anyhow, bail};
@@ -51,6 +59,7 @@ mod imp {
     use std::ops::Range;
     use std::os::fd::{BorrowedFd, RawFd};
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
 
     /// K threads, one io_uring each.
     pub struct Uring {
@@ -98,6 +107,7 @@ mod imp {
             .map_err(|e| unavailable(&format!("cannot probe its operations: {e}")))?;
         for (code, name) in [
             (opcode::OpenAt::CODE, "openat"),
+            (opcode::Statx::CODE, "statx"),
             (opcode::Read::CODE, "read"),
             (opcode::Close::CODE, "close"),
         ] {
@@ -174,6 +184,7 @@ mod imp {
     enum Op {
         Free,
         Open,
+        Stat,
         Read,
         Close,
     }
@@ -187,6 +198,8 @@ mod imp {
         /// The file's name for an indexed set's `openat`: must stay put until the open
         /// completes, so it lives here rather than on the stack.
         name: [u8; 32],
+        /// Where the `statx` of the open file lands: must stay put until it completes.
+        stat: libc::statx,
         search: ChunkedSearch,
         /// What reading the file gave, reported when its close completes.
         result: Option<Result<FileScan, ScanError>>,
@@ -203,6 +216,8 @@ mod imp {
         in_flight: usize,
         tally: Tally,
         completions: Vec<(u64, i32)>,
+        /// The test-only pause after each open ([`crate::scan::SLOW_FILE_ENV`]).
+        slow: Option<Duration>,
     }
 
     impl<'j, 'r> Worker<'j, 'r> {
@@ -221,6 +236,8 @@ mod imp {
                     index: 0,
                     fd: -1,
                     name: [0; 32],
+                    // SAFETY: statx is plain data; all zeroes is a valid value.
+                    stat: unsafe { std::mem::zeroed() },
                     search: ChunkedSearch::new(job.needle_len()),
                     result: None,
                 })
@@ -234,6 +251,7 @@ mod imp {
                 in_flight: 0,
                 tally: Tally::default(),
                 completions: Vec::with_capacity(queue_depth),
+                slow: test_slowdown(),
             })
         }
 
@@ -284,7 +302,7 @@ mod imp {
             let entry = entry.user_data(slot as u64);
             // The queue has room for every slot's one operation, and a slot has at
             // most one queued; should it still be full, submitting empties it.
-            // SAFETY: every pointer in `entry` (a name in `self.slots`, a buffer in
+            // SAFETY: every pointer in `entry` (a name or a statx in `self.slots`, a buffer in
             // `self.bufs`) stays put and alive while an operation is in flight: neither
             // vector is resized during a hunt, and a hunt returns with nothing in flight
             // (or, after a ring failure, leaks the buffers).
@@ -319,6 +337,19 @@ mod imp {
             self.push(slot, Op::Open, entry);
         }
 
+        fn start_stat(&mut self, slot: usize) {
+            let s = &mut self.slots[slot];
+            let entry = opcode::Statx::new(
+                types::Fd(s.fd),
+                c"".as_ptr(),
+                (&mut s.stat as *mut libc::statx).cast(),
+            )
+            .flags(libc::AT_EMPTY_PATH)
+            .mask(libc::STATX_TYPE)
+            .build();
+            self.push(slot, Op::Stat, entry);
+        }
+
         fn start_read(&mut self, slot: usize) {
             let s = &mut self.slots[slot];
             let room = s.search.room(&mut self.bufs[slot]);
@@ -341,13 +372,25 @@ mod imp {
                 Op::Open if res < 0 => self.finish(slot, Err(ScanError::from_errno(-res)), stop),
                 Op::Open => {
                     self.slots[slot].fd = res;
+                    // Tests only: the whole lane waits, as a `threads` worker would.
+                    test_pause(self.slow, stop);
                     if should_stop(stop) {
                         // Opened too late: close it unread, uncounted.
                         self.slots[slot].result = None;
                         let entry = opcode::Close::new(types::Fd(res)).build();
                         self.push(slot, Op::Close, entry);
                     } else {
-                        self.start_read(slot);
+                        self.start_stat(slot);
+                    }
+                }
+                Op::Stat if res < 0 => self.start_close(slot, Err(ScanError::from_errno(-res))),
+                Op::Stat => {
+                    let mode = u32::from(self.slots[slot].stat.stx_mode);
+                    match mode & libc::S_IFMT {
+                        libc::S_IFREG => self.start_read(slot),
+                        // What a read of it would say, as the other strategies do.
+                        libc::S_IFDIR => self.start_close(slot, Err(ScanError::Os(libc::EISDIR))),
+                        _ => self.start_close(slot, Err(ScanError::NotRegular)),
                     }
                 }
                 Op::Read if res == -libc::EINTR => self.start_read(slot),
@@ -356,17 +399,9 @@ mod imp {
                 Op::Read => {
                     let n = res as usize;
                     self.tally.bytes_scanned += n as u64;
+                    // The `statx` showed a regular file: no type check on the reads.
                     let s = &mut self.slots[slot];
                     let buf = &mut self.bufs[slot];
-                    if s.search.type_unknown(buf.len(), n) {
-                        // SAFETY: the descriptor is open until this slot's close.
-                        let fd = unsafe { BorrowedFd::borrow_raw(s.fd) };
-                        match is_regular(fd) {
-                            Ok(true) => {}
-                            Ok(false) => return self.start_close(slot, Err(ScanError::NotRegular)),
-                            Err(e) => return self.start_close(slot, Err(e)),
-                        }
-                    }
                     match s.search.take(buf, n, self.job.finder) {
                         Chunk::Found => self.start_close(slot, Ok(FileScan::Found)),
                         Chunk::Absent => self.start_close(slot, Ok(FileScan::Absent)),
