@@ -16,7 +16,13 @@ pub const DEFAULT_DIR: &str = "treasure_data";
 ///
 /// Exit codes: 0 found (or success), 1 not found, 2 error or unknown answer, 130 interrupted.
 #[derive(Debug, Parser)]
-#[command(name = "hunt", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "hunt",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -44,16 +50,16 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Number of files [default: 10000, blog preset 10000].
-    #[arg(long, value_name = "N")]
+    #[arg(allow_negative_numbers = true, long, value_name = "N")]
     pub files: Option<u64>,
     /// Lines per file [default: 1000, blog preset 10000].
-    #[arg(long, value_name = "N")]
+    #[arg(allow_negative_numbers = true, long, value_name = "N")]
     pub lines: Option<u64>,
     /// Seed of the treasure's place; without it one is drawn and recorded in the manifest.
-    #[arg(long, value_name = "S")]
+    #[arg(allow_negative_numbers = true, long, value_name = "S")]
     pub seed: Option<u64>,
     /// Put the treasure in file I (0-based) instead of a random one.
-    #[arg(long, value_name = "I")]
+    #[arg(allow_negative_numbers = true, long, value_name = "I")]
     pub treasure_at: Option<u64>,
     /// A named data set; explicit --files and --lines override its sizes.
     #[arg(long, value_enum)]
@@ -74,7 +80,7 @@ pub struct SearchArgs {
     #[arg(long, short, value_enum, default_value_t = StrategyKind::Rayon)]
     pub strategy: StrategyKind,
     /// Number of workers, 1 to 1024 [default: available cores].
-    #[arg(long, short = 'j', value_name = "K")]
+    #[arg(allow_negative_numbers = true, long, short = 'j', value_name = "K")]
     pub workers: Option<u64>,
     /// How each file is read.
     #[arg(long, value_enum, default_value_t = Reader::Read)]
@@ -88,14 +94,19 @@ pub struct SearchArgs {
     pub needle_hex: Option<String>,
     /// Start the search at position K of the file list and wrap around: moves the
     /// treasure's place in the search order without touching the data.
-    #[arg(long, value_name = "K", default_value_t = 0)]
+    #[arg(
+        allow_negative_numbers = true,
+        long,
+        value_name = "K",
+        default_value_t = 0
+    )]
     pub rotate: u64,
     /// Files each `uring` worker keeps in flight on its ring, 1 to 1024 (other
     /// strategies ignore it).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH.get() as u64)]
+    #[arg(allow_negative_numbers = true, long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH.get() as u64)]
     pub queue_depth: u64,
     /// Files per task of the `queue` strategy, at least 1 (other strategies ignore it).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH.get())]
+    #[arg(allow_negative_numbers = true, long, value_name = "N", default_value_t = DEFAULT_BATCH.get())]
     pub batch: u64,
     /// Print one JSON object instead of a human line.
     #[arg(long)]
@@ -125,16 +136,32 @@ pub struct RaceArgs {
     pub strategies: Option<Vec<StrategyKind>>,
     /// Worker counts, comma-separated, each 1 to 1024 [default: 1, 2, 4, ... up to twice
     /// the available cores]. Strategies with one worker run once, at 1.
-    #[arg(long, short = 'j', value_delimiter = ',', value_name = "K,L,..")]
+    #[arg(
+        allow_negative_numbers = true,
+        long,
+        short = 'j',
+        value_delimiter = ',',
+        value_name = "K,L,.."
+    )]
     pub workers: Option<Vec<u64>>,
     /// How each file is read.
     #[arg(long, value_enum, default_value_t = Reader::Read)]
     pub reader: Reader,
     /// Timed rounds; each round runs every contender once.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(
+        allow_negative_numbers = true,
+        long,
+        value_name = "N",
+        default_value_t = 10
+    )]
     pub runs: u64,
     /// Untimed rounds before the timed ones (warm the page cache and the binary).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        allow_negative_numbers = true,
+        long,
+        value_name = "N",
+        default_value_t = 1
+    )]
     pub warmup: u64,
     /// Page cache before each run.
     #[arg(long, value_enum, default_value_t = CacheMode::Warm)]
@@ -164,6 +191,6 @@ pub struct RaceArgs {
     pub force: bool,
     /// Seed of the run order and the treasure's place in each round; without it one is
     /// drawn and printed.
-    #[arg(long, value_name = "S")]
+    #[arg(allow_negative_numbers = true, long, value_name = "S")]
     pub seed: Option<u64>,
 }

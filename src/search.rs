@@ -243,6 +243,10 @@ impl SearchReport {
             (Some(path), Some(index)) => {
                 format!("found {} (index {index}) with {how}", path.display())
             }
+            _ if self.exit_code() == ExitCode::Error => format!(
+                "unknown: {:?} is in no file that could be read, but some could not; {how}",
+                self.needle
+            ),
             _ => format!("not found: no file holds {:?}; {how}", self.needle),
         }
     }

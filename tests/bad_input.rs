@@ -411,3 +411,19 @@ fn a_broken_manifest_names_a_fix_that_works() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn negative_numbers_name_their_flag() {
+    for (args, flag) in [
+        (&["generate", "--files", "-1"][..], "--files"),
+        (&["generate", "--lines", "-5"][..], "--lines"),
+        (&["search", "--workers", "-3"][..], "--workers"),
+        (&["search", "--rotate", "-1"][..], "--rotate"),
+        (&["race", "--workers", "1,-2"][..], "--workers"),
+        (&["race", "--runs", "-1"][..], "--runs"),
+    ] {
+        let r = run(args);
+        assert_bad_input(&r, "invalid value '-");
+        assert!(r.stderr.contains(flag), "{args:?}: {:?}", r.stderr);
+    }
+}
