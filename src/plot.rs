@@ -118,13 +118,20 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         .flat_map(|l| l.times.iter().map(|p| p.1))
         .fold(0.0, f64::max)
         .max(1e-3);
+    let min_ms = lines
+        .iter()
+        .flat_map(|l| l.times.iter().map(|p| p.1))
+        .fold(f64::INFINITY, f64::min)
+        .clamp(1e-3, max_ms);
+    // A log scale: strategies can differ tenfold (async against the rest), and equal
+    // ratios should look equally far apart.
     let mut chart = ChartBuilder::on(&left)
-        .caption("median hunt time", ("sans-serif", 20))
+        .caption("median hunt time (log scale)", ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
         // Headroom above the highest point keeps the legend off the data.
-        .build_cartesian_2d(x_range.clone(), 0.0..max_ms * 1.35)?;
+        .build_cartesian_2d(x_range.clone(), (min_ms * 0.7..max_ms * 4.0).log_scale())?;
     chart
         .configure_mesh()
         .x_labels(x_labels)

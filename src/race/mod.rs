@@ -43,7 +43,7 @@ pub mod stats;
 use crate::cli::CacheMode;
 use crate::dataset::manifest::{self, Manifest};
 use crate::scan::Reader;
-use crate::strategy::{StrategyConfig, StrategyKind, MAX_WORKERS};
+use crate::strategy::{StrategyKind, MAX_WORKERS};
 use anyhow::{bail, Context, Result};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -174,20 +174,13 @@ impl std::fmt::Display for Contender {
     }
 }
 
-/// The contenders of a race: each strategy at each worker count it really uses, in
-/// strategy order, then by workers. A strategy that cannot be built here keeps the
-/// requested count; its runs will fail with the reason.
+/// The contenders of a race: each strategy at each worker count it really uses
+/// ([`StrategyKind::workers_for`]), in strategy order, then by workers. Nothing is built
+/// here: a strategy that cannot be built on this machine fails in its runs, with the reason.
 pub fn contenders(strategies: &[StrategyKind], workers: &[NonZeroUsize]) -> Vec<Contender> {
     let mut out: Vec<Contender> = Vec::new();
     for &strategy in strategies {
-        let mut counts: Vec<usize> = workers
-            .iter()
-            .map(|&w| {
-                strategy
-                    .build(&StrategyConfig::new(w))
-                    .map_or(w.get(), |s| s.workers())
-            })
-            .collect();
+        let mut counts: Vec<usize> = workers.iter().map(|&w| strategy.workers_for(w)).collect();
         counts.sort_unstable();
         counts.dedup();
         out.extend(

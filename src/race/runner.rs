@@ -114,7 +114,11 @@ pub struct Measured {
 /// child *and every child it reaped itself*, so the `fork` strategy's worker processes
 /// are included; it is the peak of the largest single process in that tree, not the sum
 /// of all of them (forked workers share most pages copy-on-write, so a sum would count
-/// them several times).
+/// them several times). One more thing Linux folds in: at `exec` the kernel keeps the
+/// high-water mark of the memory the child had *before* it, a copy of this race process,
+/// so the figure is at least the race's own resident size at the moment of the spawn.
+/// The race keeps that small (it builds no strategy itself) and the README says so; a
+/// figure near the race's own size means "no more than that".
 ///
 /// The error is a one-line message saying what went wrong.
 pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, String> {

@@ -217,6 +217,19 @@ impl StrategyKind {
         }
     }
 
+    /// How many workers this strategy really uses when asked for `requested`: one for the
+    /// single-threaded baseline, the request for every other. Sweeps use it to run
+    /// one-worker strategies once without building anything (building `uring` maps its
+    /// buffers, and a race that built every contender would carry that memory into the
+    /// peak it measures for its children). A unit test checks it against `workers()` of
+    /// every built strategy.
+    pub fn workers_for(self, requested: NonZeroUsize) -> usize {
+        match self {
+            StrategyKind::Sequential => 1,
+            _ => requested.get(),
+        }
+    }
+
     /// Refuses a reader this strategy cannot use, with the fix.
     pub fn check_reader(self, reader: Reader) -> anyhow::Result<()> {
         if self.readers().contains(&reader) {
@@ -264,6 +277,19 @@ mod tests {
                 let max = r.iter().map(|x| x.end - x.start).max().unwrap();
                 let min = r.iter().map(|x| x.end - x.start).min().unwrap();
                 assert!(max - min <= 1, "n={n} parts={parts}");
+            }
+        }
+    }
+
+    #[test]
+    fn workers_for_matches_the_built_strategies() {
+        for &k in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
+            for w in [1usize, 2, 3] {
+                let w = NonZeroUsize::new(w).unwrap();
+                // A kernel that refuses io_uring cannot build `uring`: nothing to compare.
+                if let Ok(built) = k.build(&StrategyConfig::new(w)) {
+                    assert_eq!(k.workers_for(w), built.workers(), "{k} x{w}");
+                }
             }
         }
     }
