@@ -12,16 +12,15 @@ use std::time::{Duration, Instant};
 /// A run that takes longer than this is a hang.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-/// The `hunt` binary, with `HUNT_EXE` set (strategies that re-execute hunt need it).
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::mkfifo;
+
+/// [`common::hunt`] (the built binary, `HUNT_EXE` set, test hooks cleared) with stdout
+/// and stderr piped, for runs watched under a deadline.
 pub fn hunt(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hunt"));
-    c.args(args)
-        .env("HUNT_EXE", env!("CARGO_BIN_EXE_hunt"))
-        .env_remove("HUNT_TEST_SLOW_FILE_MS")
-        .env_remove("HUNT_TEST_KILL_FORK_WORKER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = common::hunt(args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
 
@@ -146,22 +145,9 @@ pub fn search(dir: &Path, extra: &[&str]) -> Run {
     run(hunt(&args))
 }
 
-/// Generates a data set with the real binary; panics unless it succeeds.
+/// Generates a data set with the real binary (see [`common::generate`]).
 pub fn generate(dir: &Path, files: u64, lines: u64, treasure_at: u64) {
-    let r = run(hunt(&[
-        "generate",
-        "--dir",
-        dir.to_str().expect("utf-8 temp path"),
-        "--files",
-        &files.to_string(),
-        "--lines",
-        &lines.to_string(),
-        "--seed",
-        "7",
-        "--treasure-at",
-        &treasure_at.to_string(),
-    ]));
-    assert_eq!(r.code, Some(0), "generate failed: {r:?}");
+    common::generate(dir, files, lines, Some(treasure_at));
 }
 
 /// The direct children of `pid` (every thread's), from /proc.
@@ -244,17 +230,6 @@ pub fn tree_uses(pid: i32, path: &Path) -> bool {
             .unwrap_or(false);
         fds || maps
     })
-}
-
-/// Makes a named pipe.
-pub fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid path.
-    assert_eq!(
-        unsafe { libc::mkfifo(c.as_ptr(), 0o644) },
-        0,
-        "mkfifo {path:?}"
-    );
 }
 
 /// Opens a named pipe read-write (never blocks on Linux) and writes `data` into it: a

@@ -16,7 +16,12 @@ pub fn hunt(args: &[&str]) -> Command {
     let mut c = Command::new(hunt_bin());
     c.args(args)
         .stdin(std::process::Stdio::null())
-        .env("HUNT_EXE", hunt_bin());
+        .env("HUNT_EXE", hunt_bin())
+        // Test hooks from the environment the tests run in never leak into a run; a
+        // test that wants one sets it on the returned command.
+        .env_remove("HUNT_TEST_SLOW_FILE_MS")
+        .env_remove("HUNT_TEST_KILL_FORK_WORKER")
+        .env_remove("HUNT_TEST_KILL_SPAWN_WORKER");
     c
 }
 
