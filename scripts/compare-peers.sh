@@ -57,14 +57,9 @@ Every contender is run once and its answer checked before anything is timed.
 EOF
 }
 
-die() {
-    echo "compare-peers: $*" >&2
-    exit 2
-}
-
-need_int() { # name value
-    [[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a whole number (got '$2')"
-}
+prog=compare-peers
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 dir=""
 files=10000
@@ -129,22 +124,8 @@ if ((python)) && ! command -v python3 >/dev/null; then
 fi
 
 # --- hunt, in release ----------------------------------------------------------------
-if [[ -n ${HUNT:-} ]]; then
-    hunt=$HUNT
-else
-    echo "compare-peers: cargo build --release (a no-op when hunt is up to date)" >&2
-    (cd "$root" && cargo build --release --quiet --bin hunt)
-    hunt=$target/release/hunt
-fi
-[[ -x $hunt ]] || die "no hunt binary at $hunt"
-export HUNT_EXE=$hunt # strategies that re-run hunt find it here
-
-if [[ -z $strategies ]]; then
-    strategies=$(COLUMNS=1000 "$hunt" search -h |
-        sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p' | tr -d ' ')
-    [[ -n $strategies ]] || die "could not read the strategies from 'hunt search -h': pass --strategies"
-fi
-IFS=, read -r -a strategy_list <<<"$strategies"
+find_hunt
+list_strategies
 
 # --- the data set ----------------------------------------------------------------------
 owned=0

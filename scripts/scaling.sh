@@ -42,14 +42,9 @@ nothing.
 EOF
 }
 
-die() {
-    echo "scaling: $*" >&2
-    exit 2
-}
-
-need_int() { # name value
-    [[ $2 =~ ^[0-9]+$ ]] || die "$1 needs a whole number (got '$2')"
-}
+prog=scaling
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 sizes=1000,10000,100000,1000000,blog
 lines=10
@@ -80,22 +75,8 @@ for s in "${size_list[@]}"; do
     [[ $s == blog || ($s =~ ^[0-9]+$ && $s -ge 1) ]] || die "--sizes takes file counts and 'blog' (got '$s')"
 done
 
-if [[ -n ${HUNT:-} ]]; then
-    hunt=$HUNT
-else
-    command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs), or set HUNT=/path/to/hunt"
-    echo "scaling: cargo build --release (a no-op when hunt is up to date)" >&2
-    (cd "$root" && cargo build --release --quiet --bin hunt)
-    hunt=$target/release/hunt
-fi
-[[ -x $hunt ]] || die "no hunt binary at $hunt"
-export HUNT_EXE=$hunt # strategies that re-run hunt find it here
-if [[ -z $strategies ]]; then
-    strategies=$(COLUMNS=1000 "$hunt" search -h |
-        sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p' | tr -d ' ')
-    [[ -n $strategies ]] || die "could not read the strategies from 'hunt search -h': pass --strategies"
-fi
-IFS=, read -r -a strategy_list <<<"$strategies"
+find_hunt
+list_strategies
 
 # --- data sets: reuse, or generate after checking the space ----------------------------
 mkdir -p "$work"
