@@ -186,10 +186,7 @@ fn bench_scenario(
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Bytes(scenario.bytes));
     // Strategies this build left out, or that cannot use this reader, sit out.
-    for &kind in StrategyKind::ALL
-        .iter()
-        .filter(|k| k.compiled_in() && k.readers().contains(&reader))
-    {
+    for &kind in StrategyKind::ALL.iter().filter(|k| k.runs_with(reader)) {
         for &w in workers {
             let Some(mut strategy) = build(kind, w) else {
                 break;
@@ -233,10 +230,7 @@ fn bench_build_and_hunt(
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Bytes(scenario.bytes));
     // Strategies this build left out, or that cannot use this reader, sit out.
-    for &kind in StrategyKind::ALL
-        .iter()
-        .filter(|k| k.compiled_in() && k.readers().contains(&reader))
-    {
+    for &kind in StrategyKind::ALL.iter().filter(|k| k.runs_with(reader)) {
         // Learn how many workers it really uses, and skip it if it cannot be built here.
         let Some(probe) = build(kind, cores) else {
             continue;

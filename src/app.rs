@@ -126,7 +126,7 @@ fn run_race(args: RaceArgs) -> Result<ExitCode> {
         None => {
             let (usable, left_out): (Vec<StrategyKind>, Vec<StrategyKind>) = StrategyKind::ALL
                 .iter()
-                .partition(|k| k.compiled_in() && k.readers().contains(&args.reader));
+                .partition(|k| k.runs_with(args.reader));
             if !left_out.is_empty() {
                 let names: Vec<&str> = left_out.iter().map(|k| k.name()).collect();
                 eprintln!(

@@ -43,7 +43,7 @@ proptest! {
         reader in readers(),
         workers in 1usize..=9,
     ) {
-        prop_assume!(strategy.compiled_in() && strategy.readers().contains(&reader));
+        prop_assume!(strategy.runs_with(reader));
         let treasure_at = ((files as f64 * treasure_frac) as u64).min(files - 1);
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("set");
@@ -110,7 +110,7 @@ proptest! {
         prop_assert!(listed_in_path_order(&loaded.files));
         for &strategy in StrategyKind::ALL {
             for reader in Reader::ALL {
-                if !strategy.compiled_in() || !strategy.readers().contains(&reader) {
+                if !strategy.runs_with(reader) {
                     continue; // left out of this build, or a reader it cannot use
                 }
                 let out = hunt_once(&loaded.files, NEEDLE, strategy, nz(workers), reader, rotate).unwrap();
@@ -154,7 +154,7 @@ fn needle_across_a_chunk_boundary_is_found() {
             let loaded = fileset::load(&dir, false).unwrap();
             for &strategy in StrategyKind::ALL {
                 for reader in Reader::ALL {
-                    if !strategy.compiled_in() || !strategy.readers().contains(&reader) {
+                    if !strategy.runs_with(reader) {
                         continue; // left out of this build, or a reader it cannot use
                     }
                     let out = hunt_once(&loaded.files, NEEDLE, strategy, nz(2), reader, 0).unwrap();

@@ -272,7 +272,7 @@ fn file_truncated_under_mmap() {
     let tmp = tempfile::tempdir().unwrap();
     for &s in StrategyKind::ALL
         .iter()
-        .filter(|k| k.compiled_in() && k.readers().contains(&Reader::Mmap))
+        .filter(|k| k.runs_with(Reader::Mmap))
     {
         let dir = tmp.path().join(s.name());
         std::fs::create_dir(&dir).unwrap();

@@ -230,6 +230,12 @@ impl StrategyKind {
         }
     }
 
+    /// True when this build has the strategy and it can read with `reader`: the pairs
+    /// sweeps and tests run.
+    pub fn runs_with(self, reader: Reader) -> bool {
+        self.compiled_in() && self.readers().contains(&reader)
+    }
+
     /// Refuses a reader this strategy cannot use, with the fix.
     pub fn check_reader(self, reader: Reader) -> anyhow::Result<()> {
         if self.readers().contains(&reader) {
@@ -248,8 +254,8 @@ impl StrategyKind {
 pub fn runnable_pairs() -> Vec<(StrategyKind, Reader)> {
     StrategyKind::ALL
         .iter()
-        .filter(|k| k.compiled_in())
-        .flat_map(|&k| k.readers().iter().map(move |&r| (k, r)))
+        .flat_map(|&k| Reader::ALL.iter().map(move |&r| (k, r)))
+        .filter(|&(k, r)| k.runs_with(r))
         .collect()
 }
 
