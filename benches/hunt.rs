@@ -65,6 +65,16 @@
 //! - criterion's own flags after `--`: a filter (`cargo bench -- absent`),
 //!   `--sample-size`, `--measurement-time`, `--warm-up-time`, `--save-baseline`.
 //!
+//! # The floor
+//! The `floor` group times no strategy: it is the kernel's share of one thread's full
+//! scan, written with bare `libc` calls, so every strategy's figure can be read against
+//! it. `open+close` opens (relative to the folder's descriptor) and closes every file;
+//! `open+pread+close` adds one `pread` of the whole file into a reused buffer and the
+//! needle search, which is the sequential hunt without hunt; `same-file` does that n
+//! times on one file, whose bytes stay in the CPU's caches. The gap between the last two
+//! is the cost of pulling page-cache bytes from main memory, which any reader of the
+//! files pays (Python's `f.read()` included), with any number of system calls.
+//!
 //! `cargo test --all-targets` runs this file in criterion's test mode (no `--bench`
 //! argument): every benchmark runs once, with its answer checked, on a 64-file set.
 
@@ -162,6 +172,8 @@ fn main() {
         bench_scenario(&mut c, scenario, &loaded, reader, &workers, suffix);
     }
     bench_build_and_hunt(&mut c, &scenarios[0], &loaded, reader, cores, suffix);
+    #[cfg(target_os = "linux")]
+    floor::bench(&mut c, &dir, &manifest);
     c.final_summary();
 }
 
@@ -462,4 +474,94 @@ fn env_u64(name: &str) -> Option<u64> {
 fn fail(message: &str) -> ! {
     eprintln!("hunt bench: {message}");
     std::process::exit(2)
+}
+
+/// The kernel's share of a full scan on one thread; see "The floor" above.
+#[cfg(target_os = "linux")]
+mod floor {
+    use super::{Criterion, Manifest, SamplingMode, Throughput, ABSENT_NEEDLE};
+    use memchr::memmem::Finder;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    const FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+
+    /// Closes the folder's descriptor when the group is done.
+    struct Dir(libc::c_int);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            // SAFETY: the descriptor is ours and closed once.
+            unsafe { libc::close(self.0) };
+        }
+    }
+
+    pub fn bench(c: &mut Criterion, dir: &Path, manifest: &Manifest) {
+        let path = CString::new(dir.as_os_str().as_bytes()).expect("no NUL in the data path");
+        // SAFETY: a NUL-terminated path; the result is checked.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | FLAGS) };
+        assert!(fd >= 0, "floor: cannot open {}", dir.display());
+        let dir = Dir(fd);
+        let names: Vec<CString> = (0..manifest.files)
+            .map(|i| CString::new(format!("file_{i}.txt")).expect("no NUL"))
+            .collect();
+        let same = vec![names[0].clone(); names.len()];
+        // One pread takes a whole file; a file that fills the buffer fails the check.
+        let mut buf = vec![0u8; 1 << 20];
+        let finder = Finder::new(ABSENT_NEEDLE);
+
+        let mut group = c.benchmark_group("floor");
+        group.sampling_mode(SamplingMode::Flat);
+        group.throughput(Throughput::Bytes(manifest.total_bytes));
+        group.bench_function("open+close", |b| {
+            b.iter(|| {
+                for name in &names {
+                    let f = open(&dir, name);
+                    // SAFETY: f is an open descriptor, closed once.
+                    unsafe { libc::close(f) };
+                }
+            })
+        });
+        let total = Some(manifest.total_bytes);
+        for (label, list, expect) in [
+            ("open+pread+close", &names, total),
+            ("same-file", &same, None),
+        ] {
+            group.bench_function(label, |b| {
+                b.iter(|| {
+                    let mut bytes = 0u64;
+                    for name in list {
+                        let f = open(&dir, name);
+                        // SAFETY: buf is valid for buf.len() bytes; f is open.
+                        let n = unsafe { libc::pread(f, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                        // SAFETY: f is an open descriptor, closed once.
+                        unsafe { libc::close(f) };
+                        assert!(
+                            n >= 0 && (n as usize) < buf.len(),
+                            "floor: bad read of {name:?}"
+                        );
+                        let read = &buf[..n as usize];
+                        assert!(
+                            finder.find(read).is_none(),
+                            "floor: {name:?} holds the absent needle"
+                        );
+                        bytes += n as u64;
+                    }
+                    if let Some(total) = expect {
+                        assert_eq!(bytes, total, "floor: the files are not the manifest's size");
+                    }
+                    bytes
+                })
+            });
+        }
+        group.finish();
+    }
+
+    fn open(dir: &Dir, name: &CString) -> libc::c_int {
+        // SAFETY: a NUL-terminated name relative to an open folder descriptor.
+        let f = unsafe { libc::openat(dir.0, name.as_ptr(), FLAGS) };
+        assert!(f >= 0, "floor: cannot open {name:?}");
+        f
+    }
 }

@@ -53,6 +53,10 @@ Options:
 
 Needs hyperfine, grep, and cargo (to build hunt in release); rg and python3 are skipped
 with a note when missing. It installs nothing. HUNT=/path/to/hunt uses that binary.
+PYTHON=/path/to/python3 picks the interpreter [default: python3 on PATH]. Either way the
+interpreter is resolved to its real executable (sys.executable) before timing, so a
+version manager's shim (pyenv's python3 is a shell script that costs ~50 ms a run) is
+not counted as Python's time; the path and version are printed with the table.
 Every contender is run once and its answer checked before anything is timed.
 EOF
 }
@@ -118,9 +122,16 @@ if ! command -v rg >/dev/null; then
     have_rg=0
     echo "compare-peers: rg not found, leaving ripgrep out (apt-get install ripgrep)" >&2
 fi
-if ((python)) && ! command -v python3 >/dev/null; then
-    python=0
-    echo "compare-peers: python3 not found, leaving the Python hunts out (apt-get install python3)" >&2
+python_exe=""
+if ((python)); then
+    # The real interpreter, not a shim in front of it: hyperfine -N times what it starts.
+    if python_exe=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)' 2>/dev/null) &&
+        [[ -x $python_exe ]]; then
+        python_version=$("$python_exe" -c 'import platform; print(platform.python_version())')
+    else
+        python=0
+        echo "compare-peers: ${PYTHON:-python3} not found or not working, leaving the Python hunts out (apt-get install python3, or set PYTHON=/path/to/python3)" >&2
+    fi
 fi
 
 # --- hunt, in release ----------------------------------------------------------------
@@ -258,7 +269,7 @@ if ((python)); then
             fi
         done
         py_names+=("python ${script%_hunt}${jobs:+ x$workers}")
-        py_commands+=("python3 $(q "$py/$script.py") $jobs $py_args")
+        py_commands+=("$(q "$python_exe") $(q "$py/$script.py") $jobs $py_args")
         py_expect+=("$expected_file")
     done
 fi
@@ -315,7 +326,7 @@ cat "$export_md"
 echo "(markdown in $export_md)"
 if ((python)); then
     echo
-    echo "## Python hunts beside hunt's strategy of the same model ($mode)"
+    echo "## Python hunts beside hunt's strategy of the same model ($mode; Python $python_version, $python_exe)"
     cat "$py_md"
     echo "(markdown in $py_md)"
 fi

@@ -12,6 +12,8 @@ bench=1
 
 cargo build --release --quiet
 hunt=$PWD/target/release/hunt
+# The interpreter itself, never a version manager's shim in front of it (see compare-peers.sh).
+python=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)')
 data=$PWD/target/readme-data
 data100k=$PWD/target/readme-data-100k
 
@@ -24,7 +26,7 @@ data100k=$PWD/target/readme-data-100k
     echo "hunt: $("$hunt" --version)"
     command -v rg >/dev/null && echo "ripgrep: $(rg --version | head -1)"
     command -v hyperfine >/dev/null && echo "hyperfine: $(hyperfine --version)"
-    echo "python: $(python3 --version 2>&1)"
+    echo "python: $("$python" --version 2>&1) ($python)"
 } >"$out/machine.txt"
 
 [ -f "$data/manifest.json" ] || "$hunt" generate --dir "$data" --seed 2026
@@ -47,15 +49,15 @@ echo "== the time hunt race --runs 5 takes"
 { /usr/bin/time -f "hunt race --runs 5: %e s wall" "$hunt" race --dir "$data" --runs 5 >/dev/null; } 2>&1 | tail -1 | tee "$out/race-duration.txt"
 
 echo "== peers"
-HUNT=$hunt scripts/compare-peers.sh --dir "$data" --regenerate --export "$out/peers-find.md"
-HUNT=$hunt scripts/compare-peers.sh --dir "$data" --absent --export "$out/peers-full-scan.md"
+HUNT=$hunt PYTHON=$python scripts/compare-peers.sh --dir "$data" --regenerate --export "$out/peers-find.md"
+HUNT=$hunt PYTHON=$python scripts/compare-peers.sh --dir "$data" --absent --export "$out/peers-full-scan.md"
 
 echo "== generate, hunt against plain Python"
 gen=$(mktemp -d)
 hyperfine -N --warmup 1 --runs 5 --export-markdown "$out/generate.md" \
     --prepare "rm -rf $gen/h $gen/p" \
     "$hunt generate --dir $gen/h --seed 1" \
-    "python3 scripts/python/generate.py $gen/p --seed 1"
+    "$python scripts/python/generate.py $gen/p --seed 1"
 rm -rf "$gen"
 
 echo "== peak memory against the number of files (manifest sets)"
