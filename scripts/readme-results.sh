@@ -83,6 +83,10 @@ HUNT=$hunt scripts/scaling.sh --sizes 1000,10000,100000 --runs 5 --export "$out/
 
 if [ "$bench" = 1 ]; then
     echo "== cargo bench"
-    cargo bench --bench hunt 2>&1 | grep -E '^(treasure|absent|build)|time:|thrpt:' | tee "$out/bench.txt"
+    cargo bench --bench hunt 2>&1 | grep -E '^(treasure|absent|build|floor)|time:|thrpt:' |
+        grep -v '%' | tee "$out/bench.txt"
 fi
+echo "== the kernel's floor beside the sequential strategy, one criterion run"
+cargo bench --bench hunt -- '^(floor/|absent-full-scan/sequential)' 2>&1 |
+    grep -E '^(absent|floor)|time:|thrpt:' | grep -v '%' | tee "$out/bench-floor.txt"
 echo "done: results in $out/"
