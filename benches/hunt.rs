@@ -78,7 +78,8 @@
 //! `cargo test --all-targets` runs this file in criterion's test mode (no `--bench`
 //! argument): every benchmark runs once, with its answer checked, on a 64-file set.
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use hunt::dataset::generate;
 use hunt::dataset::manifest::{Manifest, MANIFEST_NAME};
 use hunt::fileset::{self, FileSet};
@@ -193,10 +194,7 @@ fn bench_scenario(
         reader,
         rotate: scenario.rotate,
     };
-    let mut group = c.benchmark_group(format!("{}{suffix}", scenario.name));
-    // Hunts take milliseconds to a few hundred: flat sampling keeps 10 samples affordable.
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Bytes(scenario.bytes));
+    let mut group = flat_group(c, format!("{}{suffix}", scenario.name), scenario.bytes);
     // Strategies this build left out, or that cannot use this reader, sit out.
     for &kind in StrategyKind::ALL.iter().filter(|k| k.runs_with(reader)) {
         for &w in workers {
@@ -238,9 +236,7 @@ fn bench_build_and_hunt(
         reader,
         rotate: scenario.rotate,
     };
-    let mut group = c.benchmark_group(format!("build+hunt-early{suffix}"));
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Bytes(scenario.bytes));
+    let mut group = flat_group(c, format!("build+hunt-early{suffix}"), scenario.bytes);
     // Strategies this build left out, or that cannot use this reader, sit out.
     for &kind in StrategyKind::ALL.iter().filter(|k| k.runs_with(reader)) {
         // Learn how many workers it really uses, and skip it if it cannot be built here.
@@ -267,6 +263,15 @@ fn bench_build_and_hunt(
         });
     }
     group.finish();
+}
+
+/// A group of `bytes` per iteration. Hunts take milliseconds to a few hundred: flat
+/// sampling keeps 10 samples affordable.
+fn flat_group(c: &mut Criterion, name: String, bytes: u64) -> BenchmarkGroup<'_, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Bytes(bytes));
+    group
 }
 
 /// Builds `kind` with `workers`; `None`, with a note, when this machine cannot run it.
@@ -479,7 +484,7 @@ fn fail(message: &str) -> ! {
 /// The kernel's share of a full scan on one thread; see "The floor" above.
 #[cfg(target_os = "linux")]
 mod floor {
-    use super::{Criterion, Manifest, SamplingMode, Throughput, ABSENT_NEEDLE};
+    use super::{flat_group, Criterion, Manifest, ABSENT_NEEDLE};
     use memchr::memmem::Finder;
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
@@ -511,9 +516,7 @@ mod floor {
         let mut buf = vec![0u8; 1 << 20];
         let finder = Finder::new(ABSENT_NEEDLE);
 
-        let mut group = c.benchmark_group("floor");
-        group.sampling_mode(SamplingMode::Flat);
-        group.throughput(Throughput::Bytes(manifest.total_bytes));
+        let mut group = flat_group(c, "floor".to_string(), manifest.total_bytes);
         group.bench_function("open+close", |b| {
             b.iter(|| {
                 for name in &names {

@@ -11,6 +11,7 @@ use crate::race::{ContenderResult, RaceResults};
 use crate::report::Exporter;
 use crate::strategy::StrategyKind;
 use anyhow::{anyhow, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// The SVG plot.
@@ -142,14 +143,7 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
     for l in &lines {
         let c = color(l.strategy);
         let pts: Vec<(f64, f64)> = l.times.iter().map(|&(w, t)| (w.log2(), t)).collect();
-        if pts.is_empty() {
-            continue;
-        }
-        chart
-            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
-            .label(l.strategy.name())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+        draw_strategy(&mut chart, l.strategy, &pts)?;
         if let [(_, t)] = pts[..] {
             // A one-worker strategy: a faint level across the panel to compare against.
             chart.draw_series(LineSeries::new(
@@ -158,12 +152,7 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
             ))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     // Right: speedup against sequential, with the ideal line clipped to the panel.
     let measured = lines
@@ -202,14 +191,7 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
     for l in &lines {
         let c = color(l.strategy);
         let pts: Vec<(f64, f64)> = l.speedups.iter().map(|&(w, s, _)| (w.log2(), s)).collect();
-        if pts.is_empty() {
-            continue;
-        }
-        chart
-            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
-            .label(l.strategy.name())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+        draw_strategy(&mut chart, l.strategy, &pts)?;
         chart.draw_series(l.speedups.iter().filter(|p| p.2 > 0.0).map(|&(w, s, sd)| {
             let x = w.log2();
             PathElement::new(
@@ -218,14 +200,43 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
             )
         }))?;
     }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present()?;
+    Ok(())
+}
+
+type Panel<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+type Drawn = std::result::Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
+/// One strategy's line and points on a panel, named in the legend. Nothing for no points.
+fn draw_strategy<Y: Ranged<ValueType = f64>>(
+    chart: &mut Panel<'_, '_, Y>,
+    strategy: StrategyKind,
+    pts: &[(f64, f64)],
+) -> Drawn {
+    if pts.is_empty() {
+        return Ok(());
+    }
+    let c = color(strategy);
+    chart
+        .draw_series(LineSeries::new(pts.to_vec(), c.stroke_width(2)))?
+        .label(strategy.name())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, c.filled())))?;
+    Ok(())
+}
+
+/// The panel's legend, on a half-transparent box.
+fn legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut Panel<'a, 'b, Y>,
+    at: SeriesLabelPosition,
+) -> Drawn {
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()?;
-    root.present()?;
-    Ok(())
+        .position(at)
+        .draw()
 }
 
 #[cfg(test)]

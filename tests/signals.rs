@@ -18,6 +18,17 @@ fn combos() -> Vec<(StrategyKind, Reader)> {
 
 /// Starts a slow search over `dir` for a needle that is not there.
 fn slow_search(dir: &Path, s: StrategyKind, r: Reader, workers: u32, ms: u32) -> Started {
+    start(slow_search_command(dir, s, r, workers, ms))
+}
+
+/// The command of [`slow_search`], not started yet.
+fn slow_search_command(
+    dir: &Path,
+    s: StrategyKind,
+    r: Reader,
+    workers: u32,
+    ms: u32,
+) -> std::process::Command {
     let mut c = hunt(&[
         "search",
         "--dir",
@@ -32,7 +43,7 @@ fn slow_search(dir: &Path, s: StrategyKind, r: Reader, workers: u32, ms: u32) ->
         "Nowhere",
     ]);
     c.env(SLOW_FILE_ENV, ms.to_string());
-    start(c)
+    c
 }
 
 /// Ctrl-C (SIGINT to the hunt process only, as `kill -INT` sends it) mid-search: exit
@@ -76,20 +87,8 @@ fn sigint_to_the_process_group() {
     let dir = tmp.path().join("set");
     generate(&dir, 40, 3, 0);
     for (s, r) in combos() {
-        let mut c = hunt(&[
-            "search",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--strategy",
-            s.name(),
-            "--reader",
-            r.name(),
-            "--workers",
-            "3",
-            "--needle",
-            "Nowhere",
-        ]);
-        c.env(SLOW_FILE_ENV, "200").process_group(0);
+        let mut c = slow_search_command(&dir, s, r, 3, 200);
+        c.process_group(0);
         let started = start(c);
         let pid = started.pid();
         assert!(wait_until(Duration::from_secs(10), || tree_uses(

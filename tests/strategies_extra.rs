@@ -211,32 +211,18 @@ fn uring_queue_depths_and_queue_batches_all_give_the_answer() {
     };
     for &depth in depths {
         for workers in ["1", "3"] {
-            let r = search_json(
-                &dir,
-                &[
-                    "--strategy",
-                    "uring",
-                    "--queue-depth",
-                    depth,
-                    "--workers",
-                    workers,
-                ],
-            );
+            let args = [
+                "--strategy",
+                "uring",
+                "--queue-depth",
+                depth,
+                "--workers",
+                workers,
+            ];
+            let r = search_json(&dir, &args);
             assert_eq!(r.code, Some(0), "depth {depth} x{workers}: {r:?}");
             assert_eq!(r.json()["index"], 33, "depth {depth}");
-            let r = search_json(
-                &dir,
-                &[
-                    "--strategy",
-                    "uring",
-                    "--queue-depth",
-                    depth,
-                    "--workers",
-                    workers,
-                    "--needle",
-                    "nope",
-                ],
-            );
+            let r = search_json(&dir, &[&args[..], &["--needle", "nope"]].concat());
             assert_eq!(r.code, Some(1), "depth {depth}: {r:?}");
             assert_eq!(r.json()["files_scanned"], n, "depth {depth}");
         }
@@ -244,10 +230,8 @@ fn uring_queue_depths_and_queue_batches_all_give_the_answer() {
     for batch in [1u64, 4, 7, 40, 1000] {
         let b = batch.to_string();
         for workers in ["1", "3"] {
-            let r = search_json(
-                &dir,
-                &["--strategy", "queue", "--batch", &b, "--workers", workers],
-            );
+            let args = ["--strategy", "queue", "--batch", &b, "--workers", workers];
+            let r = search_json(&dir, &args);
             assert_eq!(r.code, Some(0), "batch {batch}: {r:?}");
             let j = r.json();
             assert_eq!(j["index"], 33, "batch {batch}");
@@ -260,19 +244,7 @@ fn uring_queue_depths_and_queue_batches_all_give_the_answer() {
             assert!(get("queued") <= get("tasks"), "{q}");
             assert!(get("peak_running") >= 1, "{q}");
 
-            let r = search_json(
-                &dir,
-                &[
-                    "--strategy",
-                    "queue",
-                    "--batch",
-                    &b,
-                    "--workers",
-                    workers,
-                    "--needle",
-                    "nope",
-                ],
-            );
+            let r = search_json(&dir, &[&args[..], &["--needle", "nope"]].concat());
             assert_eq!(r.code, Some(1), "batch {batch}: {r:?}");
             let q = &r.json()["queue"];
             let tasks = n.div_ceil(batch);
