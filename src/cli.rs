@@ -1,10 +1,14 @@
 //! The command line, declared with clap's derive API. Doc comments are the help text.
-//! Nothing here checks values beyond their type; `app.rs` and the modules it calls turn
-//! flags into checked settings with errors that name the fix.
+//! Nothing here checks values beyond their type; [`crate::settings`] turns flags into
+//! checked settings with errors that name the fix. Each strategy's knobs (`--batch`,
+//! `--queue-depth`, `--broker`, ...) are not declared here: they come from the strategy
+//! registry through [`KnobArgs`].
 
 use crate::dataset::generate::Preset;
+use crate::race::CacheMode;
 use crate::scan::Reader;
-use crate::strategy::{StrategyKind, DEFAULT_BATCH, DEFAULT_QUEUE_DEPTH};
+use crate::strategy::knob::KnobArgs;
+use crate::strategy::StrategyKind;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -37,9 +41,58 @@ pub enum Command {
     /// Race strategies and worker counts against each other, one fresh `hunt search`
     /// process per run, and report honest statistics.
     Race(RaceArgs),
-    /// One worker process of `--strategy spawn`: started by hunt itself, never by people.
-    #[command(hide = true)]
-    Worker(crate::strategy::WorkerRequest),
+    /// Serve hunts from a task-queue broker, hunt after hunt, like `celery worker` or
+    /// `rq worker`, until SIGTERM (finish the tasks in hand, exit 0) or Ctrl-C (130).
+    Worker(WorkerArgs),
+    /// Show a broker's task table: current and recent hunts, each task's range, state,
+    /// worker and attempts, and the live workers.
+    Status(StatusArgs),
+}
+
+/// `hunt worker`
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The broker to serve: redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH, or
+    /// sqlite:PATH.
+    #[arg(long, value_name = "URL", required_unless_present = "pipe")]
+    pub broker: Option<String>,
+    /// The data set to search [default: treasure_data]. It must be the one each hunt was
+    /// published for: a worker whose folder differs refuses the hunt's tasks.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Worker threads taking tasks, 1 to 1024 [default: available cores].
+    #[arg(allow_negative_numbers = true, long, short = 'j', value_name = "K")]
+    pub workers: Option<u64>,
+    /// This worker's name in the task table [default: HOST-PID].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Serve one request from the parent over stdin and stdout (`--strategy spawn`).
+    #[arg(long, hide = true, conflicts_with = "broker")]
+    pub pipe: bool,
+    /// Serve only this hunt and exit when it ends (a coordinator's own workers).
+    #[arg(long, hide = true, value_name = "ID")]
+    pub hunt: Option<String>,
+    /// Print no line per hunt served (a coordinator's own workers).
+    #[arg(long, hide = true)]
+    pub quiet: bool,
+}
+
+/// `hunt status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The broker to inspect: redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH, or
+    /// sqlite:PATH.
+    #[arg(long, value_name = "URL")]
+    pub broker: String,
+    /// Only this hunt.
+    #[arg(long, value_name = "ID")]
+    pub hunt: Option<String>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh every second until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// `hunt generate`
@@ -101,27 +154,12 @@ pub struct SearchArgs {
         default_value_t = 0
     )]
     pub rotate: u64,
-    /// Files each `uring` worker keeps in flight on its ring, 1 to 1024 (other
-    /// strategies ignore it).
-    #[arg(allow_negative_numbers = true, long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH.get() as u64)]
-    pub queue_depth: u64,
-    /// Files per task of the `queue` strategy, at least 1 (other strategies ignore it).
-    #[arg(allow_negative_numbers = true, long, value_name = "N", default_value_t = DEFAULT_BATCH.get())]
-    pub batch: u64,
     /// Print one JSON object instead of a human line.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Whether `hunt race` empties the page cache before each run.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CacheMode {
-    /// Leave the data in the page cache: after the warm-up every run reads memory.
-    Warm,
-    /// Evict every data file (posix_fadvise DONTNEED) before each run; directory
-    /// entries and inodes stay cached.
-    Cold,
+    /// The strategies' own settings (each strategy reads its own).
+    #[command(flatten)]
+    pub knobs: KnobArgs,
 }
 
 /// `hunt race`
@@ -193,4 +231,16 @@ pub struct RaceArgs {
     /// drawn and printed.
     #[arg(allow_negative_numbers = true, long, value_name = "S")]
     pub seed: Option<u64>,
+    /// The strategies' own settings, handed to each contender's runs.
+    #[command(flatten)]
+    pub knobs: KnobArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

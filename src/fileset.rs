@@ -57,38 +57,15 @@ pub struct Loaded {
 /// folder, so a missing data set gets the advice to generate one.
 pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
     let shown = dir.display();
-    let meta = match std::fs::metadata(dir) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if is_default {
-                bail!("no data set in {shown}: run `hunt generate` first");
-            }
-            bail!("{shown} does not exist: pass an existing folder with --dir, or make a data set there with `hunt generate --dir {shown}`");
-        }
-        Err(e) => bail!("cannot read {shown}: {e}"),
-    };
-    if !meta.is_dir() {
-        bail!("{shown} is a file, not a folder: pass the folder to search with --dir");
-    }
-    let manifest_path = dir.join(manifest::MANIFEST_NAME);
-    if let Some(bytes) = manifest::read_own_file(&manifest_path)? {
-        let text = manifest::utf8(&bytes, dir)?;
-        let m = Manifest::parse(text, dir)?;
-        let dirfd = open_dir(dir)?;
-        check_last_file(&dirfd, dir, m.files)?;
+    check_folder(dir, is_default)?;
+    if let Some(m) = read_manifest(dir)? {
         return Ok(Loaded {
-            files: FileSet::Indexed {
-                dir: dir.to_path_buf(),
-                dirfd,
-                count: m.files,
-            },
+            files: indexed(dir, &m)?,
             manifest: Some(m),
             listing_errors: Vec::new(),
         });
     }
-    if dir.join(manifest::PARTIAL_NAME).exists() {
-        bail!("the data set in {shown} is incomplete (an interrupted `hunt generate`): run `hunt generate --force --dir {shown}`");
-    }
+    check_complete(dir)?;
     if is_default {
         bail!("no data set in {shown}: run `hunt generate` first");
     }
@@ -111,6 +88,71 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
         },
         manifest: None,
         listing_errors,
+    })
+}
+
+/// Opens the hunt data set at `dir`, which must have a manifest (a race checks every
+/// answer against it).
+pub fn load_dataset(dir: &Path) -> Result<(FileSet, Manifest)> {
+    check_folder(dir, false)?;
+    match read_manifest(dir)? {
+        Some(m) => Ok((indexed(dir, &m)?, m)),
+        None => {
+            check_complete(dir)?;
+            bail!(
+                "{shown} holds no hunt data set (no {name}), and a race needs one to check answers: run `hunt generate --dir {shown}`",
+                shown = dir.display(),
+                name = manifest::MANIFEST_NAME
+            )
+        }
+    }
+}
+
+/// `dir` must exist and be a folder.
+fn check_folder(dir: &Path, is_default: bool) -> Result<()> {
+    let shown = dir.display();
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if is_default {
+                bail!("no data set in {shown}: run `hunt generate` first");
+            }
+            bail!("{shown} does not exist: pass an existing folder with --dir, or make a data set there with `hunt generate --dir {shown}`");
+        }
+        Err(e) => bail!("cannot read {shown}: {e}"),
+    };
+    if !meta.is_dir() {
+        bail!("{shown} is a file, not a folder: pass the folder to search with --dir");
+    }
+    Ok(())
+}
+
+/// The manifest of the data set in `dir`, if it has one.
+fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let Some(bytes) = manifest::read_own_file(&dir.join(manifest::MANIFEST_NAME))? else {
+        return Ok(None);
+    };
+    let text = manifest::utf8(&bytes, dir)?;
+    Ok(Some(Manifest::parse(text, dir)?))
+}
+
+/// Refuses a folder an interrupted `hunt generate` left behind.
+fn check_complete(dir: &Path) -> Result<()> {
+    if dir.join(manifest::PARTIAL_NAME).exists() {
+        let shown = dir.display();
+        bail!("the data set in {shown} is incomplete (an interrupted `hunt generate`): run `hunt generate --force --dir {shown}`");
+    }
+    Ok(())
+}
+
+/// The indexed file set a manifest describes.
+fn indexed(dir: &Path, m: &Manifest) -> Result<FileSet> {
+    let dirfd = open_dir(dir)?;
+    check_last_file(&dirfd, dir, m.files)?;
+    Ok(FileSet::Indexed {
+        dir: dir.to_path_buf(),
+        dirfd,
+        count: m.files,
     })
 }
 

@@ -2,16 +2,24 @@
 //! many that holds the treasure) and show, with honest numbers, which one wins and why.
 //!
 //! The library holds everything; `src/main.rs` only parses and dispatches.
+//! `docs/ARCHITECTURE.md` maps the modules.
 
 pub mod app;
+pub mod broker;
 pub mod cli;
 pub mod dataset;
 pub mod exit;
 pub mod fileset;
+pub mod hooks;
 pub mod interrupt;
-pub mod plot;
+pub mod output;
+pub mod process;
 pub mod race;
 pub mod report;
 pub mod scan;
 pub mod search;
+pub mod settings;
 pub mod strategy;
+pub mod tasks;
+pub mod units;
+pub mod worker;

@@ -1,5 +1,5 @@
-//! The fork strategy's child-death path. `HUNT_TEST_KILL_FORK_WORKER=w` makes worker `w`
-//! SIGKILL itself before it scans, as `kill -9` from outside would. A dead child must be
+//! The fork strategy's child-death path. `HUNT_TEST_FAIL_WORKER=fork:w` makes worker
+//! `w` SIGKILL itself before it scans, as `kill -9` from outside would. A dead child must be
 //! an error naming the range it lost (never a silent "not found"), and no child may
 //! outlive `hunt`.
 mod common;
@@ -8,7 +8,7 @@ use hunt::scan::Reader;
 use std::path::Path;
 
 const FILES: u64 = 40;
-const KILL_ENV: &str = "HUNT_TEST_KILL_FORK_WORKER";
+const KILL_ENV: &str = hunt::hooks::FAIL_WORKER_ENV;
 
 /// Search positions of worker `w` of `k` over `n` files: contiguous, as even as possible.
 fn range_of(n: u64, k: u64, w: u64) -> (u64, u64) {
@@ -20,7 +20,7 @@ fn search_killing(dir: &Path, kill: u64, extra: &[&str]) -> Run {
     let mut args = vec!["search", "--json", "--strategy", "fork", "--dir", s(dir)];
     args.extend_from_slice(extra);
     hunt(&args)
-        .env(KILL_ENV, kill.to_string())
+        .env(KILL_ENV, format!("fork:{kill}"))
         .output()
         .expect("hunt runs")
         .into()

@@ -174,7 +174,7 @@ proptest! {
 
     #[test]
     fn needle_hex_never_panics(text in ".{0,40}") {
-        match hunt::app::parse_hex(&text) {
+        match hunt::settings::parse_hex(&text) {
             Ok(bytes) => {
                 prop_assert_eq!(bytes.len() * 2, text.len());
                 let back: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -180,7 +180,7 @@ fn a_failing_contender_is_reported_and_the_race_goes_on() {
         "--export-json",
         s(&json),
     ])
-    .env("HUNT_TEST_KILL_FORK_WORKER", "0") // strategy/fork.rs: KILL_WORKER_ENV
+    .env(hunt::hooks::FAIL_WORKER_ENV, "fork:0")
     .output()
     .unwrap()
     .into();

@@ -4,7 +4,8 @@
 //! file is opened) so a signal lands mid-hunt at a known point, on a small data set.
 mod adversary;
 use adversary::*;
-use hunt::scan::{Reader, SLOW_FILE_ENV};
+use hunt::hooks::SLOW_FILE_ENV;
+use hunt::scan::Reader;
 use hunt::strategy::StrategyKind;
 use std::path::Path;
 use std::time::Duration;

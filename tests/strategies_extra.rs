@@ -311,7 +311,7 @@ fn a_killed_spawn_worker_is_an_error_naming_its_range_and_nothing_is_left() {
         "--needle",
         "nope",
     ])
-    .env("HUNT_TEST_KILL_SPAWN_WORKER", "1")
+    .env(hunt::hooks::FAIL_WORKER_ENV, "spawn:1")
     .output()
     .unwrap();
     let r = Run::from(out);
@@ -335,7 +335,7 @@ fn a_killed_spawn_worker_is_an_error_naming_its_range_and_nothing_is_left() {
         "--workers",
         "3",
     ])
-    .env("HUNT_TEST_KILL_SPAWN_WORKER", "1")
+    .env(hunt::hooks::FAIL_WORKER_ENV, "spawn:1")
     .output()
     .unwrap();
     let r = Run::from(out);
@@ -370,7 +370,7 @@ fn spawn_workers_die_with_a_parent_killed_mid_hunt() {
             "--needle",
             "nope",
         ])
-        .env("HUNT_TEST_SPAWN_WORKER_DELAY_MS", "50")
+        .env(hunt::hooks::SLOW_FILE_ENV, "50")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

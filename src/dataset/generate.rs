@@ -189,7 +189,7 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
     let plain = PLAIN_LINE.repeat(spec.lines as usize);
     let treasure = treasure_content(spec, treasure_line);
     let bar = progress_bar(spec);
-    let slow = crate::scan::test_slowdown();
+    let slow = crate::hooks::slow_file();
     let written = (0..spec.files).into_par_iter().try_for_each(|i| {
         crate::interrupt::check()?;
         if let Some(pause) = slow {

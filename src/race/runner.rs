@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,6 +35,8 @@ pub struct RunSpec<'a> {
     pub rotate: u64,
     /// A needle other than the manifest's (`--full-scan`).
     pub needle: Option<&'a str>,
+    /// The strategy's knob flags, values included ([`crate::strategy::Knobs::args_for`]).
+    pub knobs: &'a [OsString],
 }
 
 /// The answer a run must give.
@@ -51,8 +53,8 @@ pub enum Expect {
 }
 
 /// The `hunt search` arguments of one run. Every flag the child gets is added here and
-/// only here, so a tuning flag `hunt search` gains later is passed through by adding it
-/// to [`RunSpec`] and to this list.
+/// only here; a strategy's knobs come in [`RunSpec::knobs`], so a knob a strategy gains
+/// later is passed through with no change here.
 pub fn search_args(spec: &RunSpec<'_>) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["search".into(), "--json".into(), "--dir".into()];
     args.push(spec.dir.as_os_str().to_owned());
@@ -69,6 +71,7 @@ pub fn search_args(spec: &RunSpec<'_>) -> Vec<OsString> {
         args.push("--needle".into());
         args.push(needle.into());
     }
+    args.extend(spec.knobs.iter().cloned());
     args
 }
 
@@ -129,6 +132,7 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .stdin(Stdio::null())
         .stdout(Stdio::from(dup(&stdout)?))
         .stderr(Stdio::from(dup(&stderr)?));
+    crate::process::die_with_parent(&mut cmd);
 
     let start = Instant::now();
     let child = cmd
@@ -136,7 +140,7 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     // `cmd` holds the parent's copies of the memfds' duplicates; they do not matter to
     // the child, which has its own.
-    let (status, rusage) = wait4(child.id() as libc::pid_t)?;
+    let (status, rusage) = crate::process::wait_interruptibly(child.id() as libc::pid_t)?;
     let wall_s = start.elapsed().as_secs_f64();
     drop(child); // already reaped by wait4; dropping a Child never waits
 
@@ -161,17 +165,8 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
             format!(": {}", said.join("; "))
         }
     };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        return Err(format!(
-            "hunt search was killed by signal {}{}",
-            libc::WTERMSIG(status),
-            stderr_says()
-        ));
-    } else {
-        return Err(format!("hunt search ended with wait status {status}"));
-    };
+    let code = crate::process::exit_code(status)
+        .map_err(|why| format!("hunt search {why}{}", stderr_says()))?;
     let expected = match expect {
         Expect::Treasure(i) => format!(
             "the manifest puts the treasure in {}",
@@ -294,68 +289,6 @@ fn read_all(mut f: File) -> Result<Vec<u8>, String> {
     Ok(v)
 }
 
-/// Waits for `pid` and returns its wait status and resource usage.
-///
-/// Ctrl-C ([`crate::interrupt`]) ends the wait: the child is killed with SIGKILL and
-/// reaped (its own workers die with it, by their death signal), and the error says
-/// "interrupted"; the caller looks at the flag. To see a Ctrl-C that came just before
-/// the wait began, the wait is a `poll` on a pidfd with a timeout of [`POLL_MS`]: it
-/// wakes the moment the child ends (the timing is not stretched), on the signal
-/// (`EINTR`), or at the timeout to look at the flag. Where `pidfd_open` is missing
-/// (Linux before 5.3), a blocking `wait4` still returns `EINTR` on a Ctrl-C that comes
-/// while it waits.
-fn wait4(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), String> {
-    // SAFETY: pidfd_open takes a pid and flags; the result is checked.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let pidfd = (raw >= 0).then(|| {
-        // SAFETY: a fresh descriptor we own.
-        unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as RawFd) }
-    });
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data; zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        if crate::interrupt::requested() {
-            // SAFETY: `pid` is our child and not yet reaped, so the pid is still its.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            // SAFETY: valid pointers to our locals.
-            while unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } < 0
-                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-            {
-            }
-            return Err("interrupted".to_string());
-        }
-        if let Some(fd) = &pidfd {
-            let mut p = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let rc = unsafe { libc::poll(&mut p, 1, POLL_MS) };
-            if rc == 0
-                || (rc < 0
-                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted)
-            {
-                continue;
-            }
-            // The child ended (or poll failed for another reason): wait4 tells.
-        }
-        // SAFETY: valid pointers to our locals; `pid` is our child, not yet reaped.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == pid {
-            return Ok((status, usage));
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("cannot wait for hunt search: {e}"));
-        }
-    }
-}
-
-/// How long, at most, a wait on a child goes without looking at the Ctrl-C flag.
-const POLL_MS: libc::c_int = 100;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +302,7 @@ mod tests {
             reader: Reader::Mmap,
             rotate: 17,
             needle: None,
+            knobs: &[],
         };
         let args: Vec<String> = search_args(&spec)
             .into_iter()
@@ -400,5 +334,12 @@ mod tests {
             .map(|a| a.into_string().unwrap())
             .collect();
         assert_eq!(args[args.len() - 2..], ["--needle", "Doubloon"]);
+        let knobs: Vec<OsString> = vec!["--batch".into(), "7".into()];
+        let tuned = RunSpec {
+            knobs: &knobs,
+            ..spec
+        };
+        let args = search_args(&tuned);
+        assert_eq!(args[args.len() - 2..], ["--batch", "7"]);
     }
 }

@@ -2,7 +2,9 @@
 //! the race's settings above it and what ± means and the verdicts below, ready for a
 //! README.
 
-use super::{heading, legend, rows, summary_lines, Exporter, COLUMNS};
+use super::cells::{heading, legend, rows, COLUMNS};
+use super::verdict::summary_lines;
+use super::Exporter;
 use crate::race::RaceResults;
 use anyhow::Result;
 

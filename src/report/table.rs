@@ -2,7 +2,9 @@
 //! contender in the columns marked for the terminal (about 130 characters wide; the
 //! exports have every column), what ± means, then the verdicts.
 
-use super::{heading, legend, rows, summary_lines, Exporter, COLUMNS};
+use super::cells::{heading, legend, rows, COLUMNS};
+use super::verdict::summary_lines;
+use super::Exporter;
 use crate::race::RaceResults;
 use anyhow::Result;
 

@@ -38,256 +38,253 @@
 //! its own copy of the file list (a `dup` of the folder's descriptor for a generated
 //! data set; a copy of every path for a listed folder) and of the needle's searcher.
 
-#[cfg(feature = "tokio")]
-pub use imp::Async;
+use super::{Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
+use crate::fileset::{FileSet, OPEN_FLAGS};
+use crate::hooks;
+use crate::scan::{
+    is_regular, pread_retrying, should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader,
+    ScanError, Tally, CHUNK,
+};
+use anyhow::Context;
+use memchr::memmem::Finder;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinSet;
 
-#[cfg(not(feature = "tokio"))]
-pub use off::Async;
+/// K tokio tasks on a runtime of K worker threads.
+pub struct Async {
+    runtime: tokio::runtime::Runtime,
+    workers: usize,
+}
 
-#[cfg(feature = "tokio")]
-mod imp {
-    use crate::fileset::{FileSet, OPEN_FLAGS};
-    use crate::scan::{
-        is_regular, pread_retrying, should_stop, test_pause, test_slowdown, Chunk, ChunkedSearch,
-        FileScan, Job, ScanError, Tally, CHUNK,
-    };
-    use crate::strategy::{Outcome, Strategy, StrategyConfig, StrategyKind};
-    use anyhow::{bail, Context};
-    use memchr::memmem::Finder;
-    use std::os::fd::{AsFd, OwnedFd};
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-    use tokio::task::JoinSet;
+impl Registered for Async {
+    const READERS: &'static [Reader] = &[Reader::Read];
 
-    /// K tokio tasks on a runtime of K worker threads.
-    pub struct Async {
-        runtime: tokio::runtime::Runtime,
-        workers: usize,
-    }
-
-    impl Async {
-        /// Builds the runtime (outside the hunt: a benchmark can time either). Its
-        /// blocking pool starts threads lazily, during the first hunt.
-        pub fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
-            let workers = config.workers.get();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(workers)
-                .thread_name("hunt-async")
-                .build()
-                .context("could not build the tokio runtime")?;
-            Ok(Async { runtime, workers })
-        }
-    }
-
-    /// What every task shares: its own copy of the job, the cursor and the stop flag.
-    struct Shared {
-        files: FileSet,
-        finder: Finder<'static>,
-        rotate: u64,
-        cursor: AtomicU64,
-        stop: AtomicBool,
-        /// The test-only pause after each open ([`crate::scan::SLOW_FILE_ENV`]).
-        slow: Option<Duration>,
-        /// Each task's counts, handed over when its future is dropped.
-        tallies: Mutex<Vec<Tally>>,
-    }
-
-    impl Shared {
-        fn job(&self) -> Job<'_> {
-            Job {
-                files: &self.files,
-                finder: &self.finder,
-                reader: crate::scan::Reader::Read,
-                rotate: self.rotate,
-            }
-        }
-    }
-
-    /// A task's counts; dropping it (the task ended or was aborted) hands them over.
-    struct TallyGuard {
-        tally: Tally,
-        shared: Arc<Shared>,
-    }
-
-    impl Drop for TallyGuard {
-        fn drop(&mut self) {
-            let tally = std::mem::take(&mut self.tally);
-            let mut all = self
-                .shared
-                .tallies
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            all.push(tally);
-        }
-    }
-
-    impl Strategy for Async {
-        fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
-            StrategyKind::Async.check_reader(job.reader)?;
-            let shared = Arc::new(Shared {
-                files: job
-                    .files
-                    .try_clone()
-                    .context("could not copy the file list for the tokio tasks")?,
-                finder: job.finder.clone().into_owned(),
-                rotate: job.rotate,
-                cursor: AtomicU64::new(0),
-                stop: AtomicBool::new(false),
-                slow: test_slowdown(),
-                tallies: Mutex::new(Vec::with_capacity(self.workers)),
-            });
-            let mut failures = Vec::new();
-            self.runtime.block_on(async {
-                let mut set = JoinSet::new();
-                for _ in 0..self.workers {
-                    set.spawn(hunt_task(Arc::clone(&shared)));
-                }
-                while let Some(joined) = set.join_next().await {
-                    match joined {
-                        Ok(true) => set.abort_all(),
-                        Ok(false) => {}
-                        Err(e) if e.is_cancelled() => {}
-                        Err(_) => {
-                            shared.stop.store(true, Ordering::Relaxed);
-                            failures.push("a tokio hunting task panicked".to_string());
-                        }
-                    }
-                }
-            });
-            let tallies =
-                std::mem::take(&mut *shared.tallies.lock().unwrap_or_else(|e| e.into_inner()));
-            let mut outcome = Outcome::from_tallies(tallies);
-            if outcome.found().is_none() && !failures.is_empty() {
-                bail!(failures.join("; "));
-            }
-            outcome.worker_failures = failures;
-            Ok(outcome)
-        }
-
-        fn workers(&self) -> usize {
-            self.workers
-        }
-    }
-
-    /// One hunting task: files from the shared cursor until the end or the stop flag.
-    /// Returns true when it found the treasure.
-    async fn hunt_task(shared: Arc<Shared>) -> bool {
-        let mut guard = TallyGuard {
-            tally: Tally::default(),
-            shared: Arc::clone(&shared),
-        };
-        let job = shared.job();
-        let mut buf = vec![0u8; CHUNK.max(2 * job.needle_len())];
-        loop {
-            if should_stop(&shared.stop) {
-                return false;
-            }
-            let pos = shared.cursor.fetch_add(1, Ordering::Relaxed);
-            if pos >= job.len() {
-                return false;
-            }
-            let index = job.index_at(pos);
-            let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared).await;
-            if guard.tally.record(index, result, &shared.stop) {
-                return true;
-            }
-        }
-    }
-
-    /// Opens, reads and closes file `index` with `tokio::fs`.
-    async fn scan_file(
-        job: &Job<'_>,
-        index: u64,
-        buf: &mut Vec<u8>,
-        tally: &mut Tally,
-        shared: &Arc<Shared>,
-    ) -> Result<FileScan, ScanError> {
-        let stop = &shared.stop;
-        let os = |e: std::io::Error| ScanError::from_io(&e);
-        let file = tokio::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(OPEN_FLAGS)
-            .open(job.files.path(index))
-            .await
-            .map_err(os)?;
-        if shared.slow.is_some() {
-            // Tests only: the pause sleeps on a blocking-pool thread, as tokio::fs does
-            // its calls, so the runtime's workers stay free; a find or Ctrl-C ends it.
-            let shared = Arc::clone(shared);
-            let _ =
-                tokio::task::spawn_blocking(move || test_pause(shared.slow, &shared.stop)).await;
-        }
-        let fd = Arc::new(OwnedFd::from(file.into_std().await));
-        let mut search = ChunkedSearch::new(job.needle_len());
-        loop {
-            let n = read_at(&fd, buf, &search).await?;
-            tally.bytes_scanned += n as u64;
-            if search.type_unknown(buf.len(), n) {
-                let fd = Arc::clone(&fd);
-                let regular = tokio::task::spawn_blocking(move || is_regular(fd.as_fd()))
-                    .await
-                    .map_err(|_| ScanError::Os(libc::EIO))??;
-                if !regular {
-                    return Err(ScanError::NotRegular);
-                }
-            }
-            match search.take(buf, n, job.finder) {
-                Chunk::Found => return Ok(FileScan::Found),
-                Chunk::Absent => return Ok(FileScan::Absent),
-                Chunk::More if should_stop(stop) => return Ok(FileScan::Stopped),
-                Chunk::More => {}
-            }
-        }
-    }
-
-    /// One `pread` into the room `search` leaves in `buf`, on the blocking pool. The buffer
-    /// travels into the pool's closure and back; if the task is aborted meanwhile, it is
-    /// dropped with the task.
-    async fn read_at(
-        fd: &Arc<OwnedFd>,
-        buf: &mut Vec<u8>,
-        search: &ChunkedSearch,
-    ) -> Result<usize, ScanError> {
-        let fd = Arc::clone(fd);
-        let mut owned = std::mem::take(buf);
-        let start = owned.len() - search.room(&mut owned).len();
-        let offset = search.offset();
-        let (back, n) = tokio::task::spawn_blocking(move || {
-            let n = pread_retrying(&fd, &mut owned[start..], offset);
-            (owned, n)
-        })
-        .await
-        .map_err(|_| ScanError::Os(libc::EIO))?;
-        *buf = back;
-        n
+    /// Builds the runtime (outside the hunt: a benchmark can time either). Its
+    /// blocking pool starts threads lazily, during the first hunt.
+    fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
+        let workers = config.workers.get();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name("hunt-async")
+            .build()
+            .context("could not build the tokio runtime")?;
+        Ok(Async { runtime, workers })
     }
 }
 
-#[cfg(not(feature = "tokio"))]
-mod off {
-    use crate::scan::Job;
-    use crate::strategy::{Outcome, Strategy, StrategyConfig};
+/// What every task shares: its own copy of the job, the cursor and the stop flag.
+struct Shared {
+    files: FileSet,
+    finder: Finder<'static>,
+    rotate: u64,
+    cursor: AtomicU64,
+    stop: AtomicBool,
+    /// The test-only pause after each open ([`crate::hooks::SLOW_FILE_ENV`]).
+    slow: Option<Duration>,
+    /// The task the test hook tells to fail ([`crate::hooks::FAIL_WORKER_ENV`]).
+    fail: Option<usize>,
+    /// The search position each task is on, for the report of a task that panics.
+    current: Vec<AtomicU64>,
+    /// Each task's counts, handed over when its future is dropped.
+    tallies: Mutex<Vec<Tally>>,
+}
 
-    /// Stands in for the tokio strategy in a build without the `tokio` feature.
-    pub struct Async;
-
-    impl Async {
-        /// Always fails: this build has no tokio.
-        pub fn new(_config: &StrategyConfig) -> anyhow::Result<Self> {
-            anyhow::bail!(
-                "hunt was built without the `tokio` feature: rebuild with `cargo build --features tokio`"
-            )
+impl Shared {
+    fn job(&self) -> Job<'_> {
+        Job {
+            files: &self.files,
+            finder: &self.finder,
+            reader: crate::scan::Reader::Read,
+            rotate: self.rotate,
         }
     }
+}
 
-    impl Strategy for Async {
-        fn hunt(&mut self, _job: &Job<'_>) -> anyhow::Result<Outcome> {
-            anyhow::bail!("hunt was built without the `tokio` feature")
+/// A task's counts; dropping it (the task ended or was aborted) hands them over.
+struct TallyGuard {
+    tally: Tally,
+    shared: Arc<Shared>,
+}
+
+impl Drop for TallyGuard {
+    fn drop(&mut self) {
+        let tally = std::mem::take(&mut self.tally);
+        let mut all = self
+            .shared
+            .tallies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        all.push(tally);
+    }
+}
+
+impl Strategy for Async {
+    fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
+        let shared = Arc::new(Shared {
+            files: job
+                .files
+                .try_clone()
+                .context("could not copy the file list for the tokio tasks")?,
+            finder: job.finder.clone().into_owned(),
+            rotate: job.rotate,
+            cursor: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            slow: hooks::slow_file(),
+            fail: hooks::failing_worker("async"),
+            current: (0..self.workers).map(|_| AtomicU64::new(u64::MAX)).collect(),
+            tallies: Mutex::new(Vec::with_capacity(self.workers)),
+        });
+        let mut failures = Vec::new();
+        let mut found_by = None;
+        self.runtime.block_on(async {
+            let mut set = JoinSet::new();
+            let mut ids = Vec::with_capacity(self.workers);
+            for i in 0..self.workers {
+                ids.push(set.spawn(hunt_task(Arc::clone(&shared), i)).id());
+            }
+            while let Some(joined) = set.join_next().await {
+                match joined {
+                    Ok(End::Found(i)) => {
+                        found_by.get_or_insert(format!("async worker {i}"));
+                        set.abort_all();
+                    }
+                    Ok(End::Done) => {}
+                    Ok(End::Failed(i, pos)) => failures.push(WorkerFailure::range(
+                        format!("async worker {i}"),
+                        &(pos..pos + 1),
+                        hooks::FAILED_ON_PURPOSE.to_string(),
+                    )),
+                    Err(e) if e.is_cancelled() => {}
+                    Err(e) => {
+                        let i = ids.iter().position(|id| *id == e.id()).unwrap_or(0);
+                        let pos = shared.current[i].load(Ordering::Relaxed);
+                        failures.push(WorkerFailure::range(
+                            format!("async worker {i}"),
+                            &(pos..pos.saturating_add(1)),
+                            "panicked".to_string(),
+                        ));
+                    }
+                }
+            }
+        });
+        let tallies =
+            std::mem::take(&mut *shared.tallies.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut outcome = Outcome::from_tallies(tallies);
+        outcome.worker_failures = failures;
+        outcome.found_by = found_by;
+        Ok(outcome)
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+}
+
+/// How one hunting task ended.
+enum End {
+    /// Task `i` found the treasure.
+    Found(usize),
+    /// It ran out of files, or the stop flag ended it.
+    Done,
+    /// Task `i` failed on search position `pos` (the test hook).
+    Failed(usize, u64),
+}
+
+/// One hunting task: files from the shared cursor until the end or the stop flag.
+async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
+    let mut guard = TallyGuard {
+        tally: Tally::default(),
+        shared: Arc::clone(&shared),
+    };
+    let job = shared.job();
+    let mut buf = vec![0u8; CHUNK.max(2 * job.needle_len())];
+    loop {
+        if should_stop(&shared.stop) {
+            return End::Done;
         }
-
-        fn workers(&self) -> usize {
-            0
+        let pos = shared.cursor.fetch_add(1, Ordering::Relaxed);
+        if pos >= job.len() {
+            return End::Done;
+        }
+        shared.current[i].store(pos, Ordering::Relaxed);
+        if shared.fail == Some(i) {
+            return End::Failed(i, pos);
+        }
+        let index = job.index_at(pos);
+        let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared).await;
+        if guard.tally.record(index, result, &shared.stop) {
+            return End::Found(i);
         }
     }
+}
+
+/// Opens, reads and closes file `index` with `tokio::fs`.
+async fn scan_file(
+    job: &Job<'_>,
+    index: u64,
+    buf: &mut Vec<u8>,
+    tally: &mut Tally,
+    shared: &Arc<Shared>,
+) -> Result<FileScan, ScanError> {
+    let stop = &shared.stop;
+    let os = |e: std::io::Error| ScanError::from_io(&e);
+    let file = tokio::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(OPEN_FLAGS)
+        .open(job.files.path(index))
+        .await
+        .map_err(os)?;
+    if shared.slow.is_some() {
+        // Tests only: the pause sleeps on a blocking-pool thread, as tokio::fs does
+        // its calls, so the runtime's workers stay free; a find or Ctrl-C ends it.
+        let shared = Arc::clone(shared);
+        let _ =
+            tokio::task::spawn_blocking(move || hooks::pause(shared.slow, &shared.stop)).await;
+    }
+    let fd = Arc::new(OwnedFd::from(file.into_std().await));
+    let mut search = ChunkedSearch::new(job.needle_len());
+    loop {
+        let n = read_at(&fd, buf, &search).await?;
+        tally.bytes_scanned += n as u64;
+        if search.type_unknown(buf.len(), n) {
+            let fd = Arc::clone(&fd);
+            let regular = tokio::task::spawn_blocking(move || is_regular(fd.as_fd()))
+                .await
+                .map_err(|_| ScanError::Os(libc::EIO))??;
+            if !regular {
+                return Err(ScanError::NotRegular);
+            }
+        }
+        match search.take(buf, n, job.finder) {
+            Chunk::Found => return Ok(FileScan::Found),
+            Chunk::Absent => return Ok(FileScan::Absent),
+            Chunk::More if should_stop(stop) => return Ok(FileScan::Stopped),
+            Chunk::More => {}
+        }
+    }
+}
+
+/// One `pread` into the room `search` leaves in `buf`, on the blocking pool. The buffer
+/// travels into the pool's closure and back; if the task is aborted meanwhile, it is
+/// dropped with the task.
+async fn read_at(
+    fd: &Arc<OwnedFd>,
+    buf: &mut Vec<u8>,
+    search: &ChunkedSearch,
+) -> Result<usize, ScanError> {
+    let fd = Arc::clone(fd);
+    let mut owned = std::mem::take(buf);
+    let start = owned.len() - search.room(&mut owned).len();
+    let offset = search.offset();
+    let (back, n) = tokio::task::spawn_blocking(move || {
+        let n = pread_retrying(&fd, &mut owned[start..], offset);
+        (owned, n)
+    })
+    .await
+    .map_err(|_| ScanError::Os(libc::EIO))?;
+    *buf = back;
+    n
 }

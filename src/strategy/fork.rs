@@ -10,8 +10,9 @@
 //! criterion, a rayon pool). Only the forking thread exists in the child, and any lock
 //! another thread held at the fork stays locked forever. So the child does only simple
 //! work, and the code keeps to it like this:
-//! - every allocation it needs (the read buffer, the list of children) is made in the
-//!   parent before forking; [`crate::scan::Scanner::scan_index`] and
+//! - every allocation it needs (the read buffer, room for its itemised errors, the list
+//!   of children) is made in the parent before forking; the worker loop
+//!   ([`super::pool::scan_positions`]), [`crate::scan::Scanner::scan_index`] and
 //!   [`crate::fileset::FileSet::open`] allocate nothing and take no lock;
 //! - errors are recorded as `errno` codes in the shared mapping, never formatted;
 //! - the child never prints, and never returns into the caller: its body runs inside
@@ -23,17 +24,15 @@
 //! found, the answer is then unknown and the hunt fails rather than saying "not found".
 //!
 //! # Children never outlive the parent
-//! Right after `fork` each child asks for SIGKILL when its parent dies
-//! (`PR_SET_PDEATHSIG`), then compares `getppid` with the parent's pid taken before the
-//! fork, which closes the race of a parent that died before the `prctl`. Both calls are
-//! async-signal-safe. (The death signal follows the *thread* that forked; `hunt` forks
-//! from its main thread, and the library's callers reap before that thread can end.)
-//! On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
+//! Right after `fork` each child asks to die with its parent
+//! ([`crate::process::forked_child_dies_with`]). On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
 //! the children stop at their next file or chunk; once `waitpid` returns `EINTR` the
 //! parent also sends SIGKILL to every child not yet reaped, and reaps them all.
 
-use super::{split_ranges, Outcome, Strategy, StrategyConfig};
-use crate::scan::{should_stop, FileError, FileScan, Found, Job, ScanError, Scanner, Tally};
+use super::pool;
+use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
+use crate::process;
+use crate::scan::{FileError, Found, Job, ScanError, Scanner, Tally};
 use anyhow::{bail, Result};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -42,18 +41,14 @@ use std::time::{Duration, Instant};
 /// Errors each child records individually; later ones are only counted.
 const LISTED_ERRORS: usize = 16;
 
-/// Environment variable for fault-injection tests: the worker with this number kills
-/// itself with SIGKILL before scanning, exactly as `kill -9` from outside would.
-pub const KILL_WORKER_ENV: &str = "HUNT_TEST_KILL_FORK_WORKER";
-
 /// K forked processes.
 pub struct Fork {
     workers: usize,
 }
 
-impl Fork {
+impl Registered for Fork {
     /// Processes are forked per hunt, inside the timing: that is the model's cost.
-    pub fn new(config: &StrategyConfig) -> Result<Self> {
+    fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Fork {
             workers: config.workers.get(),
         })
@@ -67,6 +62,8 @@ struct Header {
     found: AtomicU64,
     /// Nanoseconds from the hunt's start to the find.
     found_ns: AtomicU64,
+    /// The worker that found it.
+    found_by: AtomicU64,
 }
 
 #[repr(C)]
@@ -137,11 +134,10 @@ impl Strategy for Fork {
     fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
         let shared = Shared::new(self.workers)?;
         let ranges = split_ranges(job.len(), self.workers);
-        let kill_worker: Option<usize> = std::env::var(KILL_WORKER_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok());
+        let fail = crate::hooks::failing_worker("fork");
         // Allocated now, before any fork: each child works on its own copy-on-write copy.
         let mut scanner = Scanner::new(job);
+        scanner.tally.reserve_errors();
         let mut children: Vec<(libc::pid_t, usize, Range<u64>)> = Vec::with_capacity(self.workers);
         let _watch = crate::interrupt::watch(&shared.header().stop);
         // SAFETY: getpid cannot fail.
@@ -164,20 +160,13 @@ impl Strategy for Fork {
                     break;
                 }
                 0 => {
-                    // SAFETY: prctl, getppid and sigaction are async-signal-safe.
-                    unsafe {
-                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                        if libc::getppid() != parent {
-                            libc::_exit(1);
-                        }
-                    }
+                    process::forked_child_dies_with(parent);
                     crate::interrupt::child_defaults();
                     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        if kill_worker == Some(worker) {
-                            // SAFETY: raising a signal on ourselves.
-                            unsafe { libc::raise(libc::SIGKILL) };
+                        if fail == Some(worker) {
+                            crate::hooks::die();
                         }
-                        child_main(&mut scanner, job, &shared, worker, range.clone(), start)
+                        child_main(&mut scanner, &shared, worker, range.clone(), start)
                     }))
                     .map_or(101, |()| 0);
                     // SAFETY: ends the child without running the parent's exit handlers.
@@ -187,7 +176,7 @@ impl Strategy for Fork {
             }
         }
 
-        let mut failures = Vec::new();
+        let mut outcome = Outcome::default();
         let mut killed = false;
         for (i, (pid, worker, range)) in children.iter().enumerate() {
             let status = loop {
@@ -200,7 +189,7 @@ impl Strategy for Fork {
                         unsafe { libc::kill(*other, libc::SIGKILL) };
                     }
                 }
-                match reap(*pid) {
+                match process::reap(*pid) {
                     Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                     other => break other,
                 }
@@ -208,16 +197,14 @@ impl Strategy for Fork {
             if killed {
                 continue;
             }
-            match status {
-                Ok(status) => {
-                    if let Some(why) = describe_failure(status) {
-                        failures.push(format!(
-                            "fork worker {worker} (search positions {}..{}) {why}; that range went unsearched",
-                            range.start, range.end
-                        ));
-                    }
-                }
-                Err(e) => failures.push(format!("could not reap fork worker {worker}: {e}")),
+            let why = match status {
+                Ok(status) => process::failure(status),
+                Err(e) => Some(format!("could not be reaped ({e})")),
+            };
+            if let Some(why) = why {
+                outcome
+                    .worker_failures
+                    .push(WorkerFailure::range(format!("fork worker {worker}"), range, why));
             }
         }
         if killed || crate::interrupt::requested() {
@@ -228,37 +215,21 @@ impl Strategy for Fork {
         }
 
         let header = shared.header();
-        let mut tally = Tally::default();
         for (_, worker, _) in &children {
-            let slot = shared.slot(*worker);
-            let listed = (slot.errors.load(Ordering::SeqCst) as usize).min(LISTED_ERRORS);
-            let mut child = Tally {
-                files_scanned: slot.files.load(Ordering::SeqCst),
-                bytes_scanned: slot.bytes.load(Ordering::SeqCst),
-                files_after_find: slot.after_find.load(Ordering::SeqCst),
-                found: None,
-                errors: (0..listed)
-                    .map(|i| FileError {
-                        index: slot.error_index[i].load(Ordering::SeqCst),
-                        error: ScanError::from_code(slot.error_code[i].load(Ordering::SeqCst)),
-                    })
-                    .collect(),
-                errors_unlisted: slot.errors.load(Ordering::SeqCst) - listed as u64,
-            };
-            tally.absorb(std::mem::take(&mut child));
+            outcome.tally.absorb(shared.slot(*worker).tally());
         }
         let found = header.found.load(Ordering::SeqCst);
         if found > 0 {
-            tally.found = Some(Found {
+            outcome.tally.found = Some(Found {
                 index: found - 1,
                 at: start + Duration::from_nanos(header.found_ns.load(Ordering::SeqCst)),
             });
+            outcome.found_by = Some(format!(
+                "fork worker {}",
+                header.found_by.load(Ordering::SeqCst)
+            ));
         }
-        Ok(Outcome {
-            tally,
-            worker_failures: failures,
-            queue: None,
-        })
+        Ok(outcome)
     }
 
     fn workers(&self) -> usize {
@@ -266,10 +237,30 @@ impl Strategy for Fork {
     }
 }
 
-/// The child's whole life: scan its range, publish its counts. Allocation-free.
+impl Slot {
+    /// The counts a child published.
+    fn tally(&self) -> Tally {
+        let listed = (self.errors.load(Ordering::SeqCst) as usize).min(LISTED_ERRORS);
+        Tally {
+            files_scanned: self.files.load(Ordering::SeqCst),
+            bytes_scanned: self.bytes.load(Ordering::SeqCst),
+            files_after_find: self.after_find.load(Ordering::SeqCst),
+            found: None,
+            errors: (0..listed)
+                .map(|i| FileError {
+                    index: self.error_index[i].load(Ordering::SeqCst),
+                    error: ScanError::from_code(self.error_code[i].load(Ordering::SeqCst)),
+                })
+                .collect(),
+            errors_unlisted: self.errors.load(Ordering::SeqCst) - listed as u64,
+        }
+    }
+}
+
+/// The child's whole life: the worker loop over its range, then its counts published in
+/// its slot and its find in the header. Allocation-free.
 fn child_main(
     scanner: &mut Scanner<'_>,
-    job: &Job<'_>,
     shared: &Shared,
     worker: usize,
     range: Range<u64>,
@@ -277,88 +268,29 @@ fn child_main(
 ) {
     let header = shared.header();
     let slot = shared.slot(worker);
-    let (mut files, mut after_find, mut errors) = (0u64, 0u64, 0u64);
-    for pos in range {
-        if should_stop(&header.stop) {
-            break;
-        }
-        let index = job.index_at(pos);
-        match scanner.scan_index(index, &header.stop) {
-            Ok(FileScan::Found) => {
-                files += 1;
-                if header
-                    .found
-                    .compare_exchange(0, index + 1, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-                {
-                    let ns = start.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
-                    header.found_ns.store(ns, Ordering::SeqCst);
-                }
-                header.stop.store(true, Ordering::SeqCst);
-                break;
-            }
-            Ok(FileScan::Absent) => {
-                files += 1;
-                if header.stop.load(Ordering::Relaxed) {
-                    after_find += 1;
-                }
-            }
-            Ok(FileScan::Stopped) => {
-                files += 1;
-                after_find += 1;
-            }
-            Err(e) => {
-                if let Some(i) = usize::try_from(errors).ok().filter(|&i| i < LISTED_ERRORS) {
-                    slot.error_index[i].store(index, Ordering::Relaxed);
-                    slot.error_code[i].store(e.code(), Ordering::Relaxed);
-                }
-                errors += 1;
+    if pool::scan_positions(scanner, range, &header.stop) == pool::End::Found {
+        if let Some(f) = scanner.tally.found {
+            if header
+                .found
+                .compare_exchange(0, f.index + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                let ns = f.at.saturating_duration_since(start).as_nanos();
+                header
+                    .found_ns
+                    .store(ns.min(u128::from(u64::MAX)) as u64, Ordering::SeqCst);
+                header.found_by.store(worker as u64, Ordering::SeqCst);
             }
         }
+        header.stop.store(true, Ordering::SeqCst);
     }
-    slot.files.store(files, Ordering::SeqCst);
-    slot.bytes
-        .store(scanner.tally.bytes_scanned, Ordering::SeqCst);
-    slot.after_find.store(after_find, Ordering::SeqCst);
-    slot.errors.store(errors, Ordering::SeqCst);
-}
-
-/// Waits for `pid`; returns its wait status. `EINTR` (Ctrl-C) comes back as an error so
-/// the caller can look at the interrupt flag before waiting again.
-fn reap(pid: libc::pid_t) -> std::io::Result<libc::c_int> {
-    let mut status = 0;
-    // SAFETY: waiting on our own child with a valid out-pointer.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    if r == pid {
-        Ok(status)
-    } else {
-        Err(std::io::Error::last_os_error())
+    let t = &scanner.tally;
+    for (i, e) in t.errors.iter().take(LISTED_ERRORS).enumerate() {
+        slot.error_index[i].store(e.index, Ordering::Relaxed);
+        slot.error_code[i].store(e.error.code(), Ordering::Relaxed);
     }
-}
-
-/// `None` for a clean exit, else what happened to the child.
-pub(super) fn describe_failure(status: libc::c_int) -> Option<String> {
-    if libc::WIFEXITED(status) {
-        match libc::WEXITSTATUS(status) {
-            0 => None,
-            code => Some(format!("exited with code {code}")),
-        }
-    } else if libc::WIFSIGNALED(status) {
-        let sig = libc::WTERMSIG(status);
-        Some(format!("was killed by signal {sig} ({})", signal_name(sig)))
-    } else {
-        Some(format!("ended with wait status {status}"))
-    }
-}
-
-fn signal_name(sig: libc::c_int) -> &'static str {
-    match sig {
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGBUS => "SIGBUS: a file shrank while the mmap reader had it mapped",
-        libc::SIGABRT => "SIGABRT",
-        _ => "signal",
-    }
+    slot.files.store(t.files_scanned, Ordering::SeqCst);
+    slot.bytes.store(t.bytes_scanned, Ordering::SeqCst);
+    slot.after_find.store(t.files_after_find, Ordering::SeqCst);
+    slot.errors.store(t.error_count(), Ordering::SeqCst);
 }

@@ -1,66 +1,49 @@
 //! The strategies: one small trait, one file per implementation, and the registry that
 //! names them all.
 //!
-//! To add a strategy, write `src/strategy/<name>.rs` with a type that has
-//! `fn new(&StrategyConfig) -> anyhow::Result<Self>` and implements [`Strategy`], then
-//! add one line to the `registry!` call below. `hunt search --strategy`, `hunt race`,
-//! `cargo bench` and the table-driven tests all take their list from
-//! [`StrategyKind::ALL`].
+//! # Adding a strategy
+//! 1. Write `src/strategy/<name>.rs` with a type that implements [`Strategy`] (the hunt)
+//!    and [`Registered`] (its facts: `new`, and, where the defaults do not fit, the
+//!    readers it takes, its worker rule, its knobs).
+//! 2. Add one line to the `registry!` call below (with `if feature "f"` when it needs an
+//!    optional cargo feature).
+//!
+//! `hunt search --strategy`, its knob flags, `hunt race` (which hands each contender its
+//! knobs), `cargo bench` and the table-driven tests all take their list from
+//! [`StrategyKind::ALL`] and [`StrategyKind::facts`]; nothing else names a strategy.
+//! `tests/registry.rs` checks this with a copy of `sequential` registered under another
+//! name.
 //!
 //! `new` does the setup a strategy needs (a thread pool, a runtime, a ring) and
 //! [`Strategy::hunt`] does the hunt, so a benchmark can time either.
 
+pub mod knob;
+pub mod pool;
+
 use crate::scan::{FileError, Found, Job, Reader, Tally};
-use std::num::{NonZeroU64, NonZeroUsize};
-use std::time::Instant;
-
-mod r#async;
-mod fork;
-mod queue;
-mod rayon;
-mod sequential;
-mod spawn;
-mod threads;
-mod uring;
-
-pub use queue::QueueStats;
-pub use spawn::{run_worker, WorkerRequest};
+use crate::tasks::TaskSummary;
+use anyhow::Result;
+pub use knob::{Knob, Knobs, Value};
+use std::num::NonZeroUsize;
 
 /// The most workers any command accepts.
 pub const MAX_WORKERS: usize = 1024;
-/// Files each `uring` worker keeps in flight when `--queue-depth` is not given.
-pub const DEFAULT_QUEUE_DEPTH: NonZeroUsize = match NonZeroUsize::new(64) {
-    Some(n) => n,
-    None => unreachable!(),
-};
-/// The largest `--queue-depth`: each file in flight holds a read buffer.
-pub const MAX_QUEUE_DEPTH: usize = 1024;
-/// Files per task of the `queue` strategy when `--batch` is not given.
-pub const DEFAULT_BATCH: NonZeroU64 = match NonZeroU64::new(64) {
-    Some(n) => n,
-    None => unreachable!(),
-};
 
-/// Settings a strategy is built with. Each strategy reads the fields it needs and
-/// ignores the others.
+/// Settings a strategy is built with.
 #[derive(Clone, Debug)]
 pub struct StrategyConfig {
-    /// Number of workers (threads, tasks or processes); strategies that have one worker
-    /// ignore it.
+    /// Number of workers (threads, tasks or processes); one-worker strategies ignore it.
     pub workers: NonZeroUsize,
-    /// Files each `uring` worker keeps in flight, 1 to [`MAX_QUEUE_DEPTH`].
-    pub queue_depth: NonZeroUsize,
-    /// Files per task of the `queue` strategy.
-    pub batch: NonZeroU64,
+    /// Every knob's checked value; each strategy reads its own.
+    pub knobs: Knobs,
 }
 
 impl StrategyConfig {
-    /// `workers` workers, every other setting at its default.
+    /// `workers` workers, every knob at its default.
     pub fn new(workers: NonZeroUsize) -> Self {
         StrategyConfig {
             workers,
-            queue_depth: DEFAULT_QUEUE_DEPTH,
-            batch: DEFAULT_BATCH,
+            knobs: Knobs::default(),
         }
     }
 }
@@ -68,12 +51,151 @@ impl StrategyConfig {
 /// One way of running the hunt.
 pub trait Strategy {
     /// Runs one hunt over `job` and reports what every worker did. An `Err` means the
-    /// hunt itself could not run (a fork failed, say); errors on single files are counted
-    /// in [`Outcome::tally`] instead.
-    fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome>;
+    /// hunt itself could not run (no broker to talk to, say); errors on single files are
+    /// counted in [`Outcome::tally`], and workers that fail are reported in
+    /// [`Outcome::worker_failures`], so the report is still printed.
+    fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome>;
 
     /// How many workers the hunt really uses.
     fn workers(&self) -> usize;
+}
+
+/// How many workers a strategy really uses when asked for some.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WorkerRule {
+    /// Always one (the sequential baseline): a sweep runs it once, at 1.
+    One,
+    /// As many as asked.
+    AsAsked,
+}
+
+impl WorkerRule {
+    /// The workers used when `requested` are asked for.
+    pub fn apply(self, requested: NonZeroUsize) -> usize {
+        match self {
+            WorkerRule::One => 1,
+            WorkerRule::AsAsked => requested.get(),
+        }
+    }
+}
+
+/// The facts of a strategy, declared next to its code. Each has a default, so a
+/// strategy writes only what differs.
+pub trait Registered: Strategy + Sized + 'static {
+    /// The readers it can use. Strategies that bring their own I/O path (tokio, a ring,
+    /// another process) take only `read`: `--reader mmap` with them is an error rather
+    /// than a silent fallback, so a report never names a reader that was not used.
+    const READERS: &'static [Reader] = &Reader::ALL;
+    /// How many workers it really uses.
+    const WORKERS: WorkerRule = WorkerRule::AsAsked;
+    /// Its settings, each one a flag of `hunt search` and `hunt race`.
+    const KNOBS: &'static [&'static Knob] = &[];
+
+    /// Sets the strategy up (pools, runtimes, rings, a broker) for hunts.
+    fn new(config: &StrategyConfig) -> Result<Self>;
+
+    /// What a race starts once and shares among this strategy's runs (a private broker
+    /// server), or why the strategy sits the race out.
+    fn race_service(_knobs: &Knobs) -> Result<RaceService> {
+        Ok(RaceService::None)
+    }
+}
+
+/// Something a race runs for the whole race on behalf of one strategy; dropping it stops
+/// it.
+pub trait Service {
+    /// Knob values every run of the strategy gets (the service's address, say).
+    fn knobs(&self) -> Vec<(&'static Knob, Value)>;
+}
+
+/// What a strategy needs from a race before its runs.
+pub enum RaceService {
+    /// Nothing.
+    None,
+    /// A service kept for the whole race.
+    Shared(Box<dyn Service>),
+    /// The strategy cannot run here (a server is not installed): one line saying how to
+    /// add it.
+    SitOut(String),
+}
+
+/// What the registry knows of one strategy.
+#[derive(Copy, Clone)]
+pub struct Facts {
+    /// See [`Registered::READERS`]; empty for a strategy this build left out.
+    pub readers: &'static [Reader],
+    /// See [`Registered::WORKERS`].
+    pub workers: WorkerRule,
+    /// See [`Registered::KNOBS`].
+    pub knobs: &'static [&'static Knob],
+    /// The cargo feature this build lacks for it, if any.
+    pub missing_feature: Option<&'static str>,
+    build: fn(&StrategyConfig) -> Result<Box<dyn Strategy>>,
+    race_service: fn(&Knobs) -> Result<RaceService>,
+}
+
+impl Facts {
+    /// The facts of a strategy this build has.
+    pub fn of<S: Registered>() -> Facts {
+        Facts {
+            readers: S::READERS,
+            workers: S::WORKERS,
+            knobs: S::KNOBS,
+            missing_feature: None,
+            build: |config| Ok(Box::new(S::new(config)?)),
+            race_service: S::race_service,
+        }
+    }
+
+    /// The facts of a strategy this build left out: it cannot run, and says how to
+    /// rebuild.
+    pub fn missing(feature: &'static str) -> Facts {
+        Facts {
+            readers: &[],
+            workers: WorkerRule::AsAsked,
+            knobs: &[],
+            missing_feature: Some(feature),
+            build: |_| unreachable!("built only when present"),
+            race_service: |_| Ok(RaceService::None),
+        }
+    }
+}
+
+/// One worker that failed, and the part of the search it lost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerFailure {
+    /// Which worker: `threads worker 1`, `redis worker w2@host`.
+    pub worker: String,
+    /// What it lost: `search positions 6..12`, `task 3 (search positions 192..256)`.
+    pub lost: String,
+    /// What happened: `panicked`, `was killed by signal 9 (SIGKILL)`.
+    pub why: String,
+}
+
+impl WorkerFailure {
+    /// A failure that lost the contiguous range `range`.
+    pub fn range(worker: String, range: &std::ops::Range<u64>, why: String) -> Self {
+        WorkerFailure {
+            worker,
+            lost: positions(range),
+            why,
+        }
+    }
+}
+
+/// `search positions 6..12`.
+pub fn positions(range: &std::ops::Range<u64>) -> String {
+    format!("search positions {}..{}", range.start, range.end)
+}
+
+impl std::fmt::Display for WorkerFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}) {}; that range went unsearched",
+            self.worker, self.lost, self.why
+        )
+    }
 }
 
 /// What one hunt did.
@@ -83,9 +205,15 @@ pub struct Outcome {
     pub tally: Tally,
     /// Workers that died or failed, each naming the part of the search it lost. When
     /// this is not empty and nothing was found, the answer is unknown.
-    pub worker_failures: Vec<String>,
-    /// The `queue` strategy's task counts; `None` for every other strategy.
-    pub queue: Option<QueueStats>,
+    pub worker_failures: Vec<WorkerFailure>,
+    /// The worker that found the treasure (`threads worker 1`, `w2@host`), if known.
+    pub found_by: Option<String>,
+    /// The `queue` strategy's channel counts; `None` for every other strategy.
+    pub queue: Option<crate::tasks::memory::QueueStats>,
+    /// The task table's counts, for strategies that run on a task queue.
+    pub tasks: Option<TaskSummary>,
+    /// Warnings for the user that are not failures (a worker that refused a hunt).
+    pub notes: Vec<String>,
 }
 
 impl Outcome {
@@ -125,17 +253,10 @@ pub fn split_ranges(n: u64, parts: usize) -> Vec<std::ops::Range<u64>> {
         .collect()
 }
 
-/// Wall-clock marks of one hunt, taken by the caller around [`Strategy::hunt`].
-#[derive(Copy, Clone, Debug)]
-pub struct Timing {
-    /// Just before `hunt` was called.
-    pub start: Instant,
-    /// Just after it returned: every worker had stopped.
-    pub end: Instant,
-}
-
 macro_rules! registry {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal => $module:ident :: $ty:ident;)*) => {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $module:ident :: $ty:ident $(if feature $feature:literal)?;)*) => {
+        $( $(#[cfg(feature = $feature)])? mod $module; )*
+
         /// Every strategy hunt knows, in the order tables list them.
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
                  clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -154,14 +275,22 @@ macro_rules! registry {
                 }
             }
 
-            /// Sets the strategy up (pools, runtimes, rings) for a hunt.
-            pub fn build(self, config: &StrategyConfig) -> anyhow::Result<Box<dyn Strategy>> {
+            /// What the registry knows of it.
+            pub fn facts(self) -> Facts {
                 match self {
-                    $(StrategyKind::$variant => Ok(Box::new($module::$ty::new(config)?)),)*
+                    $(StrategyKind::$variant => registry!(@facts $module::$ty $(, $feature)?),)*
                 }
             }
         }
     };
+    (@facts $module:ident :: $ty:ident) => { Facts::of::<$module::$ty>() };
+    (@facts $module:ident :: $ty:ident, $feature:literal) => {{
+        #[cfg(feature = $feature)]
+        let facts = Facts::of::<$module::$ty>();
+        #[cfg(not(feature = $feature))]
+        let facts = Facts::missing($feature);
+        facts
+    }};
 }
 
 registry! {
@@ -174,13 +303,17 @@ registry! {
     /// Forked processes on contiguous ranges, stop flag in memory shared across fork.
     Fork = "fork" => fork::Fork;
     /// tokio: K tasks on a K-thread runtime, `tokio::fs` (each call a blocking-pool hand-off).
-    Async = "async" => r#async::Async;
+    Async = "async" => r#async::Async if feature "tokio";
     /// io_uring: each worker thread batches openat, read and close on its own ring.
-    Uring = "uring" => uring::Uring;
-    /// A producer feeds batches of files into a bounded channel; K consumer threads.
+    Uring = "uring" => uring::Uring if feature "uring";
+    /// The blog's task queue in memory: a producer, a bounded channel, K consumer threads.
     Queue = "queue" => queue::Queue;
     /// Worker processes that re-run the hunt binary, talking to the parent over pipes.
     Spawn = "spawn" => spawn::Spawn;
+    // (redis)
+    // Redis = "redis" => redis::Redis if feature "redis";
+    // (sqlite)
+    // Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
 }
 
 impl StrategyKind {
@@ -188,46 +321,41 @@ impl StrategyKind {
     pub fn from_name(name: &str) -> Option<StrategyKind> {
         StrategyKind::ALL.iter().copied().find(|k| k.name() == name)
     }
-}
 
-impl StrategyKind {
-    /// The readers this strategy can use. `async` and `uring` bring their own I/O path
-    /// (tokio::fs, the ring), so only `read` applies to them: `--reader mmap` with
-    /// either is an error rather than a silent fallback, so a report never names a
-    /// reader that was not used. Sweeps use this to skip the pairs that do not apply.
+    /// Sets the strategy up for hunts; a strategy this build left out says how to
+    /// rebuild.
+    pub fn build(self, config: &StrategyConfig) -> Result<Box<dyn Strategy>> {
+        let facts = self.facts();
+        if let Some(f) = facts.missing_feature {
+            anyhow::bail!(
+                "hunt was built without the `{f}` feature: rebuild with `cargo build --features {f}`"
+            );
+        }
+        (facts.build)(config)
+    }
+
+    /// What a race must start for this strategy first (see [`Registered::race_service`]).
+    pub fn race_service(self, knobs: &Knobs) -> Result<RaceService> {
+        (self.facts().race_service)(knobs)
+    }
+
+    /// The readers this strategy can use (see [`Registered::READERS`]).
     pub fn readers(self) -> &'static [Reader] {
-        match self {
-            StrategyKind::Async | StrategyKind::Uring => &[Reader::Read],
-            _ => &Reader::ALL,
-        }
+        self.facts().readers
     }
 
-    /// False for a strategy this build left out (`async` without the `tokio` feature,
-    /// `uring` without `uring` or off Linux): asking for it fails with a line saying how
-    /// to rebuild. Sweeps and tests skip these. (A kernel that refuses io_uring is only
-    /// found out at run time, when the strategy is built.)
-    // The arms are `cfg!` constants, all-true in a default build: clippy would want a
-    // `matches!` in a build without the features.
-    #[allow(clippy::match_like_matches_macro)]
+    /// False for a strategy this build left out: asking for it fails with a line
+    /// saying how to rebuild. Sweeps and tests skip these. (A kernel that refuses
+    /// io_uring is only found out at run time, when the strategy is built.)
     pub fn compiled_in(self) -> bool {
-        match self {
-            StrategyKind::Async => cfg!(feature = "tokio"),
-            StrategyKind::Uring => cfg!(all(feature = "uring", target_os = "linux")),
-            _ => true,
-        }
+        self.facts().missing_feature.is_none()
     }
 
-    /// How many workers this strategy really uses when asked for `requested`: one for the
-    /// single-threaded baseline, the request for every other. Sweeps use it to run
-    /// one-worker strategies once without building anything (building `uring` maps its
-    /// buffers, and a race that built every contender would carry that memory into the
-    /// peak it measures for its children). A unit test checks it against `workers()` of
-    /// every built strategy.
+    /// How many workers this strategy really uses when asked for `requested`. Sweeps
+    /// use it to run one-worker strategies once without building anything. A unit test
+    /// checks it against `workers()` of every built strategy.
     pub fn workers_for(self, requested: NonZeroUsize) -> usize {
-        match self {
-            StrategyKind::Sequential => 1,
-            _ => requested.get(),
-        }
+        self.facts().workers.apply(requested)
     }
 
     /// True when this build has the strategy and it can read with `reader`: the pairs
@@ -236,8 +364,13 @@ impl StrategyKind {
         self.compiled_in() && self.readers().contains(&reader)
     }
 
-    /// Refuses a reader this strategy cannot use, with the fix.
-    pub fn check_reader(self, reader: Reader) -> anyhow::Result<()> {
+    /// Refuses a strategy this build lacks, or a reader it cannot use, with the fix.
+    pub fn check_reader(self, reader: Reader) -> Result<()> {
+        if let Some(f) = self.facts().missing_feature {
+            anyhow::bail!(
+                "hunt was built without the `{f}` feature: rebuild with `cargo build --features {f}`"
+            );
+        }
         if self.readers().contains(&reader) {
             return Ok(());
         }
@@ -292,7 +425,8 @@ mod tests {
         for &k in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
             for w in [1usize, 2, 3] {
                 let w = NonZeroUsize::new(w).unwrap();
-                // A kernel that refuses io_uring cannot build `uring`: nothing to compare.
+                // A kernel that refuses io_uring, or a machine without redis-server,
+                // cannot build the strategy: nothing to compare.
                 if let Ok(built) = k.build(&StrategyConfig::new(w)) {
                     assert_eq!(k.workers_for(w), built.workers(), "{k} x{w}");
                 }
@@ -306,5 +440,14 @@ mod tests {
             assert_eq!(StrategyKind::from_name(&k.to_string()), Some(k));
         }
         assert_eq!(StrategyKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn a_failure_names_the_worker_and_what_it_lost() {
+        let f = WorkerFailure::range("fork worker 3".into(), &(18..24), "was killed".into());
+        assert_eq!(
+            f.to_string(),
+            "fork worker 3 (search positions 18..24) was killed; that range went unsearched"
+        );
     }
 }

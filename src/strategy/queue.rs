@@ -1,27 +1,19 @@
 //! `queue`: the blog's "conventional task queue", in memory. A producer thread cuts the
-//! search positions into tasks of `--batch` files and feeds them into a bounded
-//! crossbeam channel (capacity 2 x workers, as fd does: enough that no consumer waits
-//! for the producer, small enough that little is queued when the treasure turns up);
-//! K consumer threads take tasks and scan them.
+//! search positions into tasks of `--batch` files and puts them on the in-memory task
+//! queue ([`crate::tasks::memory`], a bounded channel of 2 x workers tasks); K consumer
+//! threads run the one consumer loop ([`crate::tasks::consume`]) over it.
 //!
-//! A task is a range of search positions, not a list of paths: the queue moves 16 bytes
-//! per task whatever `--batch` is, so the model's cost is the channel's hand-offs (one
-//! per task), which `--batch` trades against balance (big tasks leave a consumer working
-//! alone at the end).
-//!
-//! The tasks' states are counted as a task-queue system would show them (queued,
-//! running, done) and come back in [`QueueStats`]. When the treasure is found, the stop
-//! flag goes up: the producer queues nothing more, consumers stop inside their task and
-//! then drain what is left in the channel without scanning it, so the producer, blocked
-//! on a full channel, is released and everyone ends.
+//! The model's cost is the channel's hand-offs (one per task), which `--batch` trades
+//! against balance (big tasks leave a consumer working alone at the end). The tasks'
+//! states come back as the task table's counts ([`crate::tasks::TaskSummary`]) and the
+//! channel's own ([`crate::tasks::memory::QueueStats`]).
 
-use super::{Outcome, Strategy, StrategyConfig};
-use crate::scan::{should_stop, Job, Scanner, Tally};
-use anyhow::anyhow;
-use crossbeam_channel::bounded;
-use serde::Serialize;
-use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use super::pool::{self, Failed, Share};
+use super::{Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
+use crate::scan::{Job, Scanner};
+use crate::tasks::memory::MemoryQueue;
+use crate::tasks::{self, ConsumeError, TaskQueue, TaskSummary, BATCH};
+use std::sync::atomic::AtomicBool;
 
 /// A task queue: one producer, K consumers.
 pub struct Queue {
@@ -29,168 +21,83 @@ pub struct Queue {
     batch: u64,
 }
 
-impl Queue {
+impl Registered for Queue {
+    const KNOBS: &'static [&'static super::Knob] = &[&BATCH];
+
     /// Threads and the channel are made per hunt, inside the timing: that is the model's
     /// cost.
-    pub fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
+    fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
         Ok(Queue {
             workers: config.workers.get(),
-            batch: config.batch.get(),
+            batch: config.knobs.count(&BATCH),
         })
     }
-}
-
-/// What became of the tasks of one `queue` hunt. Every queued task was either started or
-/// drained; every started task ended done or cut short.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct QueueStats {
-    /// Files per task (`--batch`).
-    pub batch: u64,
-    /// Capacity of the channel, in tasks.
-    pub capacity: u64,
-    /// Tasks the whole file list makes.
-    pub tasks: u64,
-    /// Tasks the producer put on the queue (the rest were never queued: the treasure was
-    /// found first).
-    pub queued: u64,
-    /// Tasks a consumer took off the queue and ran.
-    pub started: u64,
-    /// Most tasks running at once.
-    pub peak_running: u64,
-    /// Tasks run to their end (or to the find).
-    pub done: u64,
-    /// Tasks left part-way because another consumer found the treasure.
-    pub cut_short: u64,
-    /// Tasks taken off the queue after the find and dropped unscanned.
-    pub drained: u64,
-}
-
-/// The live counters behind [`QueueStats`].
-#[derive(Default)]
-struct Counters {
-    queued: AtomicU64,
-    started: AtomicU64,
-    running: AtomicU64,
-    peak_running: AtomicU64,
-    done: AtomicU64,
-    cut_short: AtomicU64,
-    drained: AtomicU64,
 }
 
 impl Strategy for Queue {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
         let stop = AtomicBool::new(false);
-        let counters = Counters::default();
-        let capacity = 2 * self.workers;
-        let (tx, rx) = bounded::<Range<u64>>(capacity);
-        let n = job.len();
+        let queue = MemoryQueue::new(job.len(), self.batch, 2 * self.workers, &stop);
+        let fail = crate::hooks::failing_worker("queue");
         let batch = self.batch;
-        let tasks = n.div_ceil(batch);
-        let (tallies, failures) = std::thread::scope(|s| {
-            let (stop, counters) = (&stop, &counters);
-            // The producer owns the only sender: when it ends, the channel closes and the
-            // consumers' `recv` ends.
-            let producer = std::thread::Builder::new()
+        let mut outcome = std::thread::scope(|s| {
+            let mut producer = queue.producer();
+            // The producer owns the only sender: when it ends, the queue closes and the
+            // consumers' `take` ends.
+            let fed = std::thread::Builder::new()
                 .name("hunt-queue-producer".into())
                 .spawn_scoped(s, move || {
-                    let mut start = 0u64;
-                    while start < n && !should_stop(stop) {
-                        let end = start.saturating_add(batch).min(n);
-                        if tx.send(start..end).is_err() {
-                            break; // every consumer is gone
-                        }
-                        counters.queued.fetch_add(1, Ordering::Relaxed);
-                        start = end;
-                    }
+                    let all: Vec<tasks::Task> = tasks::cut(job.len(), batch).collect();
+                    producer.put(&all)
                 });
-            let consumers: Vec<_> = (0..self.workers)
-                .map(|_| {
-                    let rx = rx.clone();
-                    std::thread::Builder::new()
-                        .name("hunt-queue-worker".into())
-                        .spawn_scoped(s, move || consume(job, &rx, stop, counters))
+            let shares = (0..self.workers)
+                .map(|index| Share {
+                    index,
+                    lost: "the task it held".into(),
                 })
                 .collect();
-            drop(rx);
-            let mut tallies: Vec<Tally> = Vec::with_capacity(consumers.len());
-            let mut failures = Vec::new();
-            for c in consumers {
-                match c {
-                    Ok(h) => match h.join() {
-                        Ok(t) => tallies.push(t),
-                        Err(_) => failures.push("a queue consumer panicked".to_string()),
-                    },
-                    Err(e) => failures.push(format!("could not start a queue consumer: {e}")),
+            let mut outcome = pool::on_threads("queue", shares, &stop, |i| {
+                let mut scanner = Scanner::new(job);
+                let mut handle = queue.consumer(i);
+                let done = tasks::consume(&mut handle, &mut scanner, &stop, fail == Some(i));
+                match done.error {
+                    None => Ok(done.tally),
+                    Some(ConsumeError::Failed { lost, why }) => Err(Box::new(Failed {
+                        tally: done.tally,
+                        lost: Some(lost),
+                        why,
+                    })),
+                    Some(ConsumeError::Queue(e)) => Err(Box::new(Failed {
+                        tally: done.tally,
+                        lost: None,
+                        why: format!("{e:#}"),
+                    })),
                 }
+            });
+            let trouble = match fed {
+                Ok(h) => match h.join() {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(format!("failed ({e:#})")),
+                    Err(_) => Some("panicked".to_string()),
+                },
+                Err(e) => Some(format!("could not start its thread ({e})")),
+            };
+            if let Some(why) = trouble {
+                outcome.worker_failures.push(WorkerFailure {
+                    worker: "queue producer".into(),
+                    lost: "the tasks it had not queued".into(),
+                    why,
+                });
             }
-            match producer {
-                Ok(h) => {
-                    if h.join().is_err() {
-                        failures.push("the queue producer panicked".to_string());
-                    }
-                }
-                Err(e) => failures.push(format!("could not start the queue producer: {e}")),
-            }
-            (tallies, failures)
+            outcome
         });
-        let mut outcome = Outcome::from_tallies(tallies);
-        outcome.worker_failures = failures;
-        if outcome.found().is_none() && !outcome.worker_failures.is_empty() {
-            return Err(anyhow!(outcome.worker_failures.join("; ")));
-        }
-        let c = &counters;
-        outcome.queue = Some(QueueStats {
-            batch,
-            capacity: capacity as u64,
-            tasks,
-            queued: c.queued.load(Ordering::Relaxed),
-            started: c.started.load(Ordering::Relaxed),
-            peak_running: c.peak_running.load(Ordering::Relaxed),
-            done: c.done.load(Ordering::Relaxed),
-            cut_short: c.cut_short.load(Ordering::Relaxed),
-            drained: c.drained.load(Ordering::Relaxed),
-        });
+        let rows = queue.consumer(usize::MAX).states()?;
+        outcome.tasks = Some(TaskSummary::of(&rows));
+        outcome.queue = Some(queue.stats());
         Ok(outcome)
     }
 
     fn workers(&self) -> usize {
         self.workers
     }
-}
-
-/// One consumer: takes tasks until the channel closes; after the find, drains unscanned.
-fn consume(
-    job: &Job<'_>,
-    rx: &crossbeam_channel::Receiver<Range<u64>>,
-    stop: &AtomicBool,
-    counters: &Counters,
-) -> Tally {
-    let mut scanner = Scanner::new(job);
-    for task in rx.iter() {
-        if should_stop(stop) {
-            counters.drained.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        counters.started.fetch_add(1, Ordering::Relaxed);
-        let running = counters.running.fetch_add(1, Ordering::Relaxed) + 1;
-        counters.peak_running.fetch_max(running, Ordering::Relaxed);
-        let mut finished = true;
-        for pos in task {
-            if should_stop(stop) {
-                finished = false;
-                break;
-            }
-            if scanner.visit(pos, stop) {
-                break;
-            }
-        }
-        counters.running.fetch_sub(1, Ordering::Relaxed);
-        let state = if finished {
-            &counters.done
-        } else {
-            &counters.cut_short
-        };
-        state.fetch_add(1, Ordering::Relaxed);
-    }
-    scanner.tally
 }

@@ -2,11 +2,16 @@
 //! pool can be configured only once per process), and the hunt is a short-circuiting
 //! `find_any` over search positions. Our own stop flag is raised too, so a worker deep in
 //! a big file stops between chunks.
+//!
+//! A pool thread's work is not a fixed range (stealing moves it), so a failure is caught
+//! per position: the position is reported lost and the thread steals on.
 
-use super::{Outcome, Strategy, StrategyConfig};
+use super::pool::Failed;
+use super::{Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
 use crate::scan::{should_stop, Job, Scanner};
 use anyhow::Context;
 use rayon::prelude::*;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
@@ -16,9 +21,9 @@ pub struct Rayon {
     workers: usize,
 }
 
-impl Rayon {
+impl Registered for Rayon {
     /// Builds the pool (outside the hunt: a benchmark can time either).
-    pub fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
+    fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
         let workers = config.workers.get();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
@@ -29,27 +34,75 @@ impl Rayon {
     }
 }
 
+/// One pool thread's scanner and the failures it met.
+struct Lane<'a> {
+    scanner: Scanner<'a>,
+    failures: Vec<(u64, Failed)>,
+    /// The test hook has not fired yet on this thread.
+    fail_next: bool,
+}
+
 impl Strategy for Rayon {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
         let stop = AtomicBool::new(false);
-        // One scanner per pool thread, indexed by the thread's index: each lock is only
+        let fail = crate::hooks::failing_worker("rayon");
+        // One lane per pool thread, indexed by the thread's index: each lock is only
         // ever taken by its own thread, so it is never contended.
-        let scanners: Vec<Mutex<Scanner>> = (0..self.workers)
-            .map(|_| Mutex::new(Scanner::new(job)))
+        let lanes: Vec<Mutex<Lane>> = (0..self.workers)
+            .map(|i| {
+                Mutex::new(Lane {
+                    scanner: Scanner::new(job),
+                    failures: Vec::new(),
+                    fail_next: fail == Some(i),
+                })
+            })
             .collect();
         self.pool.install(|| {
             (0..job.len()).into_par_iter().find_any(|&pos| {
                 if should_stop(&stop) {
                     return false;
                 }
-                let i = rayon::current_thread_index().unwrap_or(0) % scanners.len();
-                let mut scanner = scanners[i].lock().unwrap_or_else(|e| e.into_inner());
-                scanner.visit(pos, &stop)
+                let i = rayon::current_thread_index().unwrap_or(0) % lanes.len();
+                let mut lane = lanes[i].lock().unwrap_or_else(|e| e.into_inner());
+                if std::mem::take(&mut lane.fail_next) {
+                    lane.failures.push((pos, *super::pool::failed_on_purpose()));
+                    return false;
+                }
+                match std::panic::catch_unwind(AssertUnwindSafe(|| lane.scanner.visit(pos, &stop))) {
+                    Ok(found) => found,
+                    Err(_) => {
+                        lane.failures.push((
+                            pos,
+                            Failed {
+                                why: "panicked".into(),
+                                ..Failed::default()
+                            },
+                        ));
+                        false
+                    }
+                }
             })
         });
-        Ok(Outcome::from_tallies(scanners.into_iter().map(|m| {
-            m.into_inner().unwrap_or_else(|e| e.into_inner()).tally
-        })))
+        let mut outcome = Outcome::default();
+        let mut first: Option<(std::time::Instant, usize)> = None;
+        for (i, lane) in lanes.into_iter().enumerate() {
+            let lane = lane.into_inner().unwrap_or_else(|e| e.into_inner());
+            for (pos, failed) in lane.failures {
+                outcome.worker_failures.push(WorkerFailure::range(
+                    format!("rayon worker {i}"),
+                    &(pos..pos + 1),
+                    failed.why,
+                ));
+            }
+            if let Some(f) = lane.scanner.tally.found {
+                if first.is_none_or(|(at, _)| f.at < at) {
+                    first = Some((f.at, i));
+                }
+            }
+            outcome.tally.absorb(lane.scanner.tally);
+        }
+        outcome.found_by = first.map(|(_, i)| format!("rayon worker {i}"));
+        Ok(outcome)
     }
 
     fn workers(&self) -> usize {

@@ -1,31 +1,39 @@
 //! `sequential`: the blog's plain loop. One thread, one reusable buffer, files in search
 //! order until the needle turns up. The baseline every speedup is measured against.
 
-use super::{Outcome, Strategy, StrategyConfig};
-use crate::scan::{should_stop, Job, Scanner};
+use super::pool::{self, Share};
+use super::{Outcome, Registered, Strategy, StrategyConfig, WorkerRule};
+use crate::scan::{Job, Scanner};
 use std::sync::atomic::AtomicBool;
 
 /// One loop on the calling thread.
 pub struct Sequential;
 
-impl Sequential {
+impl Registered for Sequential {
+    const WORKERS: WorkerRule = WorkerRule::One;
+
     /// Nothing to set up.
-    pub fn new(_config: &StrategyConfig) -> anyhow::Result<Self> {
+    fn new(_config: &StrategyConfig) -> anyhow::Result<Self> {
         Ok(Sequential)
     }
 }
 
 impl Strategy for Sequential {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
-        // Raised by no one else; `visit` needs one, and `should_stop` also sees Ctrl-C.
+        // Raised by no one else; `visit` needs one, and the loop also sees Ctrl-C.
         let stop = AtomicBool::new(false);
-        let mut scanner = Scanner::new(job);
-        for pos in 0..job.len() {
-            if should_stop(&stop) || scanner.visit(pos, &stop) {
-                break;
+        let share = Share {
+            index: 0,
+            lost: super::positions(&(0..job.len())),
+        };
+        Ok(pool::on_this_thread("sequential", share, || {
+            if crate::hooks::failing_worker("sequential") == Some(0) {
+                return Err(pool::failed_on_purpose());
             }
-        }
-        Ok(Outcome::from_tallies([scanner.tally]))
+            let mut scanner = Scanner::new(job);
+            pool::scan_positions(&mut scanner, 0..job.len(), &stop);
+            Ok(scanner.tally)
+        }))
     }
 
     fn workers(&self) -> usize {

@@ -19,9 +19,8 @@ pub fn hunt(args: &[&str]) -> Command {
         .env("HUNT_EXE", hunt_bin())
         // Test hooks from the environment the tests run in never leak into a run; a
         // test that wants one sets it on the returned command.
-        .env_remove("HUNT_TEST_SLOW_FILE_MS")
-        .env_remove("HUNT_TEST_KILL_FORK_WORKER")
-        .env_remove("HUNT_TEST_KILL_SPAWN_WORKER");
+        .env_remove(hunt::hooks::SLOW_FILE_ENV)
+        .env_remove(hunt::hooks::FAIL_WORKER_ENV);
     c
 }
 

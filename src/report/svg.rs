@@ -1,5 +1,6 @@
-//! `hunt race --plot F.svg`: two panels drawn with plotters' SVG backend. Left, the
-//! median hunt time against workers, one line per strategy; right, the speedup against
+//! The report's SVG exporter (`hunt race --plot F.svg`): two panels drawn with
+//! plotters' SVG backend. Left, the median hunt time against workers, one line per
+//! strategy; right, the speedup against
 //! `sequential` (the paired ratio of mean times) with bars of ± one standard error, and
 //! the ideal line (speedup = workers). Workers are on a log2 axis, since the default
 //! counts double.

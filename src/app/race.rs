@@ -1,0 +1,165 @@
+//! `hunt race`: the sweep, with a progress bar and notes on stderr, the table on stdout
+//! (or on stderr when an export takes stdout), exports rewritten after every round.
+
+use crate::cli::{RaceArgs, DEFAULT_DIR};
+use crate::dataset::generate;
+use crate::exit::ExitCode;
+use crate::report::{self, Dest, Exporter};
+use crate::settings::RaceSettings;
+use crate::{fileset, output, race, units};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
+    let settings = RaceSettings::from_args(args)?;
+    if !settings.left_out.is_empty() {
+        let names: Vec<&str> = settings.left_out.iter().map(|k| k.name()).collect();
+        output::err(&format!(
+            "note: {} sit(s) out: not in this build, or no {} reader",
+            names.join(", "),
+            settings.reader.name()
+        ));
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find the hunt binary to run: {e}"))?;
+    let dir = data_set(settings.dir.clone())?;
+    let (_, manifest) = fileset::load_dataset(&dir)?;
+    let full_scan = if settings.full_scan {
+        Some(race::full_scan_needle(&manifest)?)
+    } else {
+        None
+    };
+    let seed = match settings.seed {
+        Some(s) => s,
+        None => {
+            let s: u64 = rand::random();
+            output::err(&format!(
+                "seed {s} (--seed {s} repeats this race's order and treasure places)"
+            ));
+            s
+        }
+    };
+    let opts = race::RaceOptions {
+        dir,
+        strategies: settings.strategies,
+        workers: settings.workers,
+        reader: settings.reader,
+        runs: settings.runs,
+        warmup: settings.warmup,
+        cache: settings.cache,
+        full_scan,
+        seed,
+        knobs: settings.knobs,
+    };
+    if !opts.strategies.contains(&race::BASELINE) {
+        output::err(&format!(
+            "note: {} is not in --strategies, so there are no speedups",
+            race::BASELINE
+        ));
+    }
+
+    let exports = settings.exports;
+    let mut ui = RaceUi {
+        bar: indicatif::ProgressBar::hidden(),
+        exports: &exports,
+    };
+    let results = race::run(&opts, &manifest, &exe, &mut ui)?;
+    ui.bar.finish_and_clear();
+
+    for c in &results.contenders {
+        if let (None, Some(why)) = (&c.failed, &c.noise) {
+            output::err(&format!(
+                "warning: {} looks noisy ({why}); close other programs or add --runs",
+                c.label()
+            ));
+        }
+    }
+    // With an export on stdout, stdout carries only that export; the table moves to
+    // stderr so `hunt race --export-json - | jq` works.
+    let table = String::from_utf8(report::table::Table.render(&results)?)?;
+    match exports.iter().find(|e| e.dest == Dest::Stdout) {
+        Some(e) => {
+            output::err_raw(&table);
+            output::bytes(&e.format.exporter().render(&results)?)?;
+        }
+        None => output::line(table.trim_end())?,
+    }
+    let failed = results
+        .contenders
+        .iter()
+        .filter(|c| c.failed.is_some())
+        .count();
+    if failed > 0 {
+        output::err(&format!(
+            "{failed} of {} contenders failed (see above); the results of the others stand",
+            results.contenders.len()
+        ));
+        return Ok(ExitCode::Error);
+    }
+    Ok(ExitCode::Succeeded)
+}
+
+/// The data set to race on: `--dir`, or the default folder, generated first when it has
+/// no data set.
+fn data_set(dir: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = dir {
+        return Ok(dir);
+    }
+    let dir = PathBuf::from(DEFAULT_DIR);
+    if !dir.join(crate::dataset::manifest::MANIFEST_NAME).is_file() {
+        output::err(&format!(
+            "no data set in {DEFAULT_DIR}: generating the default one first ({} files of {} lines)",
+            generate::DEFAULT_FILES,
+            generate::DEFAULT_LINES
+        ));
+        let spec = generate::spec(dir.clone(), None, None, None, None, None, false)?;
+        let done = generate::generate(&spec).with_context(|| {
+            format!("cannot make the default data set in {DEFAULT_DIR} (see `hunt generate --help`), or pass --dir")
+        })?;
+        output::err(&format!(
+            "wrote {} files ({}) to {DEFAULT_DIR} in {}",
+            done.manifest.files,
+            units::bytes(done.manifest.total_bytes),
+            units::duration(done.elapsed)
+        ));
+    }
+    Ok(dir)
+}
+
+/// The race's face: a progress bar and notes on stderr, exports rewritten each round.
+struct RaceUi<'a> {
+    bar: indicatif::ProgressBar,
+    exports: &'a [report::Export],
+}
+
+impl race::Observer for RaceUi<'_> {
+    fn note(&mut self, line: &str) {
+        if self.bar.is_hidden() {
+            output::err(line);
+        } else {
+            self.bar.println(format!("hunt: {line}"));
+        }
+    }
+
+    fn start(&mut self, total: u64) {
+        // The stderr target draws nothing when stderr is not a terminal.
+        self.bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} racing {pos}/{len} runs [{bar:30}] {eta} {msg}",
+        ) {
+            self.bar.set_style(style);
+        }
+    }
+
+    fn ran(&mut self, contender: &race::Contender) {
+        self.bar.set_message(contender.to_string());
+        self.bar.inc(1);
+    }
+
+    fn round_done(&mut self, results: &race::RaceResults) -> Result<()> {
+        report::write_files(results, self.exports)
+    }
+}

@@ -1,0 +1,3 @@
+//! Task-queue brokers shared by worker processes (Redis, SQLite).
+
+pub mod status;

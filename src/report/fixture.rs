@@ -1,0 +1,129 @@
+//! Fixed results for the exporters' snapshot tests.
+use crate::race::stats::{Ratio, Summary};
+use crate::race::CacheMode;
+use crate::race::{ContenderResult, RaceResults, Sample};
+use crate::scan::Reader;
+use crate::strategy::StrategyKind;
+
+fn sample(round: u64, hunt_s: f64, wall_s: f64) -> Sample {
+    Sample {
+        round,
+        position: 3,
+        rotate: 7,
+        hunt_s,
+        wall_s,
+        setup_s: 0.0001,
+        time_to_find_s: Some(hunt_s),
+        stop_latency_s: Some(0.0),
+        files_scanned: 4,
+        bytes_scanned: 60_000,
+        files_after_find: 0,
+        peak_rss_kib: 3072,
+    }
+}
+
+/// sequential x1 (baseline), rayon x2 (1.8 times faster) and fork x2 (failed).
+pub fn results() -> RaceResults {
+    let seq = ContenderResult {
+        strategy: StrategyKind::Sequential,
+        workers: 1,
+        runs: 1,
+        failed: None,
+        hunt: Some(Summary {
+            n: 1,
+            median: 0.018,
+            mean: 0.018,
+            stddev: 0.0,
+            min: 0.018,
+            max: 0.018,
+        }),
+        wall: Some(Summary {
+            n: 1,
+            median: 0.0215,
+            mean: 0.0215,
+            stddev: 0.0,
+            min: 0.0215,
+            max: 0.0215,
+        }),
+        speedup: Some(Ratio::ONE),
+        wall_speedup: Some(Ratio::ONE),
+        efficiency: Some(1.0),
+        files_scanned: Some(4.0),
+        files_after_find: Some(0.0),
+        stop_latency_s: Some(0.0),
+        peak_rss_kib: Some(3072),
+        noise: None,
+        samples: vec![sample(1, 0.018, 0.0215)],
+    };
+    let rayon = ContenderResult {
+        strategy: StrategyKind::Rayon,
+        workers: 2,
+        runs: 1,
+        failed: None,
+        hunt: Some(Summary {
+            n: 1,
+            median: 0.01,
+            mean: 0.01,
+            stddev: 0.0005,
+            min: 0.0095,
+            max: 0.0105,
+        }),
+        wall: Some(Summary {
+            n: 1,
+            median: 0.0125,
+            mean: 0.0125,
+            stddev: 0.0,
+            min: 0.0125,
+            max: 0.0125,
+        }),
+        speedup: Some(Ratio {
+            value: 1.8,
+            se: Some(0.09),
+        }),
+        wall_speedup: Some(Ratio {
+            value: 1.72,
+            se: None,
+        }),
+        efficiency: Some(0.9),
+        files_scanned: Some(6.0),
+        files_after_find: Some(1.5),
+        stop_latency_s: Some(0.000_25),
+        peak_rss_kib: Some(4096),
+        noise: Some("hunt time per byte scanned: σ/mean is 0.31 (over 0.2)".into()),
+        samples: vec![sample(1, 0.01, 0.0125)],
+    };
+    let fork = ContenderResult {
+        strategy: StrategyKind::Fork,
+        workers: 2,
+        runs: 0,
+        failed: Some("round 1: hunt search failed (exit 2): boom".into()),
+        hunt: None,
+        wall: None,
+        speedup: None,
+        wall_speedup: None,
+        efficiency: None,
+        files_scanned: None,
+        files_after_find: None,
+        stop_latency_s: None,
+        peak_rss_kib: None,
+        noise: None,
+        samples: vec![],
+    };
+    RaceResults {
+        hunt_version: "0.1.0".into(),
+        dir: "data".into(),
+        files: 10,
+        total_bytes: 150_000,
+        reader: Reader::Read,
+        cache: CacheMode::Warm,
+        full_scan: false,
+        needle: "Treasure".into(),
+        runs: 1,
+        warmup: 0,
+        rounds_done: 1,
+        seed: 42,
+        cores: 2,
+        baseline: Some(StrategyKind::Sequential),
+        contenders: vec![seq, rayon, fork],
+    }
+}

@@ -1,0 +1,164 @@
+//! The two readers: `read` (one `pread` into a reused buffer) and `mmap` (a mapping
+//! searched in windows), behind [`Scanner`], one per worker.
+
+use super::{should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader, ScanError, Tally, CHUNK};
+use crate::hooks;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// Window of the `mmap` reader between two looks at the stop flag.
+const MMAP_WINDOW: usize = 1 << 20;
+
+/// One worker's reusable state: its buffer and its tally.
+pub struct Scanner<'a> {
+    job: &'a Job<'a>,
+    buf: Vec<u8>,
+    slow: Option<Duration>,
+    /// What this worker has done so far.
+    pub tally: Tally,
+}
+
+impl<'a> Scanner<'a> {
+    /// A scanner for `job`, with its buffer allocated now (never during the hunt).
+    pub fn new(job: &'a Job<'a>) -> Self {
+        let size = match job.reader {
+            // The carried-over tail must leave room for new bytes.
+            Reader::Read => CHUNK.max(2 * job.needle_len()),
+            Reader::Mmap => 0,
+        };
+        Scanner {
+            job,
+            buf: vec![0; size],
+            slow: hooks::slow_file(),
+            tally: Tally::default(),
+        }
+    }
+
+    /// Visits search position `pos` and records the result in the tally. Returns true
+    /// when the file holds the needle; then it also raises `stop`.
+    pub fn visit(&mut self, pos: u64, stop: &AtomicBool) -> bool {
+        let index = self.job.index_at(pos);
+        let result = self.scan_index(index, stop);
+        self.tally.record(index, result, stop)
+    }
+
+    /// Scans file `index`, adding the bytes read to the tally. Allocates nothing, takes
+    /// no lock and never panics on bad input, so a forked child may call it.
+    pub fn scan_index(&mut self, index: u64, stop: &AtomicBool) -> Result<FileScan, ScanError> {
+        let fd = self.job.files.open(index).map_err(ScanError::from_errno)?;
+        let result = match self.job.reader {
+            Reader::Read => self.scan_read(&fd, stop),
+            Reader::Mmap => self.scan_mmap(&fd, stop),
+        };
+        drop(fd); // close
+        result
+    }
+
+    fn scan_read(&mut self, fd: &OwnedFd, stop: &AtomicBool) -> Result<FileScan, ScanError> {
+        let mut search = ChunkedSearch::new(self.job.needle_len());
+        let mut offset = 0u64;
+        self.pause(stop);
+        loop {
+            let n = pread_retrying(fd, search.room(&mut self.buf), offset)?;
+            offset += n as u64;
+            self.tally.bytes_scanned += n as u64;
+            if search.type_unknown(self.buf.len(), n) && !is_regular(fd.as_fd())? {
+                return Err(ScanError::NotRegular);
+            }
+            match search.take(&mut self.buf, n, self.job.finder) {
+                Chunk::Found => return Ok(FileScan::Found),
+                Chunk::Absent => return Ok(FileScan::Absent),
+                Chunk::More if should_stop(stop) => return Ok(FileScan::Stopped),
+                Chunk::More => {}
+            }
+        }
+    }
+
+    fn scan_mmap(&mut self, fd: &OwnedFd, stop: &AtomicBool) -> Result<FileScan, ScanError> {
+        let len = regular_len(fd)?;
+        if len == 0 {
+            return Ok(FileScan::Absent); // mmap refuses empty files
+        }
+        let len = usize::try_from(len).map_err(|_| ScanError::Os(libc::EFBIG))?;
+        // SAFETY: the map is read-only and dropped before this returns. If another
+        // process truncates the file meanwhile, touching the lost pages raises SIGBUS:
+        // the documented risk of the mmap reader. The binary turns it into one error
+        // line and exit 2, a fork worker dies and its range is reported (see
+        // docs/RELIABILITY.md and `crate::interrupt::install`).
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(fd.as_raw_fd()) }
+            .map_err(|e| ScanError::Os(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        self.pause(stop);
+        let keep = self.job.needle_len().saturating_sub(1);
+        let mut start = 0usize;
+        loop {
+            let end = (start + MMAP_WINDOW).min(len);
+            let window = &map[start.saturating_sub(keep)..end];
+            self.tally.bytes_scanned += (end - start) as u64;
+            if self.job.finder.find(window).is_some() {
+                return Ok(FileScan::Found);
+            }
+            if end == len {
+                return Ok(FileScan::Absent);
+            }
+            if should_stop(stop) {
+                return Ok(FileScan::Stopped);
+            }
+            start = end;
+        }
+    }
+
+    /// The test-only pause after each open ([`hooks::SLOW_FILE_ENV`]).
+    fn pause(&self, stop: &AtomicBool) {
+        hooks::pause(self.slow, stop);
+    }
+}
+
+/// `pread` of `buf.len()` bytes at `offset`, retried on `EINTR`. On a pipe or socket it
+/// fails with `ESPIPE` ([`ScanError::NotRegular`]) before taking a byte.
+pub fn pread_retrying(fd: &OwnedFd, buf: &mut [u8], offset: u64) -> Result<usize, ScanError> {
+    let offset = libc::off_t::try_from(offset).map_err(|_| ScanError::Os(libc::EFBIG))?;
+    loop {
+        // SAFETY: `buf` is valid for `buf.len()` writable bytes.
+        let n = unsafe { libc::pread(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), offset) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Err(ScanError::from_errno(e));
+        }
+    }
+}
+
+fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, ScanError> {
+    // SAFETY: an all-zero `stat` is a valid value to be overwritten by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(ScanError::Os(errno()));
+    }
+    Ok(st)
+}
+
+/// True when `fd` is a regular file: the check behind [`ChunkedSearch::type_unknown`].
+pub fn is_regular(fd: BorrowedFd<'_>) -> Result<bool, ScanError> {
+    Ok(fstat(fd)?.st_mode & libc::S_IFMT == libc::S_IFREG)
+}
+
+fn regular_len(fd: &OwnedFd) -> Result<u64, ScanError> {
+    let st = fstat(fd.as_fd())?;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => {}
+        // The same words as the read reader's EISDIR.
+        libc::S_IFDIR => return Err(ScanError::Os(libc::EISDIR)),
+        _ => return Err(ScanError::NotRegular),
+    }
+    Ok(st.st_size as u64)
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}

@@ -1,0 +1,31 @@
+//! `hunt worker`: the one worker program. It runs in two ways:
+//! - `hunt worker --broker URL`: a long-running worker, like `celery worker` or
+//!   `rq worker`, serving hunt after hunt from a task-queue broker ([`crate::broker`]);
+//! - `hunt worker --pipe --dir D` (hidden): one request from a parent over pipes, in the
+//!   protocol of [`protocol`] (the `spawn` strategy's workers).
+//!
+//! Both run the same worker loop ([`crate::strategy::pool::scan_positions`]) over the
+//! same scanner.
+
+pub mod pipe;
+pub mod protocol;
+
+use crate::cli::{WorkerArgs, DEFAULT_DIR};
+use crate::exit::ExitCode;
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+
+/// Runs `hunt worker`.
+pub fn run(args: WorkerArgs) -> Result<ExitCode> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    if args.pipe {
+        return Ok(pipe::serve(&dir));
+    }
+    let Some(_broker) = args.broker else {
+        bail!("hunt worker needs --broker URL: the redis:// or sqlite: queue to serve");
+    };
+    bail!("hunt worker --broker: no broker backend is built yet")
+}
