@@ -135,10 +135,7 @@ fn main() {
         )),
     };
     let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let workers = match std::env::var("HUNT_BENCH_WORKERS") {
-        Ok(list) => parse_workers(&list),
-        Err(_) => default_workers(cores),
-    };
+    let workers = worker_counts();
 
     let dir = data_dir(files, lines);
     let (loaded, manifest) = ensure_data(&dir, files, lines);
@@ -434,33 +431,24 @@ fn load(dir: &Path) -> FileSet {
         .files
 }
 
-/// 1, 2, 4, ... up to twice the cores, plus the core count and its double when they are
-/// not powers of two.
-fn default_workers(cores: usize) -> Vec<usize> {
-    let top = 2 * cores.max(1);
-    let mut list: Vec<usize> = std::iter::successors(Some(1usize), |w| Some(w * 2))
-        .take_while(|&w| w <= top)
-        .collect();
-    list.extend([cores.max(1), top]);
-    list.sort_unstable();
-    list.dedup();
-    list
-}
-
-fn parse_workers(list: &str) -> Vec<usize> {
-    let mut out: Vec<usize> = list
-        .split(',')
-        .map(|s| match s.trim().parse::<usize>() {
-            Ok(w) if (1..=hunt::strategy::MAX_WORKERS).contains(&w) => w,
-            _ => fail(&format!(
-                "HUNT_BENCH_WORKERS={list:?}: give worker counts from 1 to {} separated by commas, e.g. 1,2,4",
-                hunt::strategy::MAX_WORKERS
-            )),
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+/// `HUNT_BENCH_WORKERS=1,2,8`, checked as `hunt race --workers` checks its list; without
+/// it, the race's default counts (`hunt::settings::worker_counts`), so both sweep alike.
+fn worker_counts() -> Vec<usize> {
+    let list: Option<Vec<u64>> = std::env::var("HUNT_BENCH_WORKERS").ok().map(|list| {
+        list.split(',')
+            .map(|s| {
+                s.trim().parse::<u64>().unwrap_or_else(|_| {
+                    fail(&format!(
+                        "HUNT_BENCH_WORKERS={list:?}: give worker counts separated by commas, e.g. 1,2,4"
+                    ))
+                })
+            })
+            .collect()
+    });
+    match hunt::settings::worker_counts(list.as_deref()) {
+        Ok(counts) => counts.into_iter().map(NonZeroUsize::get).collect(),
+        Err(e) => fail(&format!("HUNT_BENCH_WORKERS: {e}")),
+    }
 }
 
 fn env_flag(name: &str) -> bool {

@@ -1,5 +1,6 @@
 //! The treasure-hunt data set: writing it ([`generate`]) and describing it
 //! ([`manifest`]).
 
+mod folder;
 pub mod generate;
 pub mod manifest;

@@ -17,13 +17,17 @@
 //! `new` does the setup a strategy needs (a thread pool, a runtime, a ring) and
 //! [`Strategy::hunt`] does the hunt, so a benchmark can time either.
 
+mod facts;
 pub mod knob;
+mod outcome;
 pub mod pool;
 
-use crate::scan::{FileError, Found, Job, Reader, Tally};
-use crate::tasks::TaskSummary;
-use anyhow::Result;
+pub use facts::{Facts, RaceService, Registered, Service, WorkerRule};
 pub use knob::{Knob, Knobs, Value};
+pub use outcome::{positions, Outcome, WorkerFailure};
+
+use crate::scan::{Job, Reader};
+use anyhow::Result;
 use std::num::NonZeroUsize;
 
 /// The most workers any command accepts.
@@ -58,186 +62,6 @@ pub trait Strategy {
 
     /// How many workers the hunt really uses.
     fn workers(&self) -> usize;
-}
-
-/// How many workers a strategy really uses when asked for some.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum WorkerRule {
-    /// Always one (the sequential baseline): a sweep runs it once, at 1.
-    One,
-    /// As many as asked.
-    AsAsked,
-}
-
-impl WorkerRule {
-    /// The workers used when `requested` are asked for.
-    pub fn apply(self, requested: NonZeroUsize) -> usize {
-        match self {
-            WorkerRule::One => 1,
-            WorkerRule::AsAsked => requested.get(),
-        }
-    }
-}
-
-/// The facts of a strategy, declared next to its code. Each has a default, so a
-/// strategy writes only what differs.
-pub trait Registered: Strategy + Sized + 'static {
-    /// The readers it can use. Strategies that bring their own I/O path (tokio, a ring,
-    /// another process) take only `read`: `--reader mmap` with them is an error rather
-    /// than a silent fallback, so a report never names a reader that was not used.
-    const READERS: &'static [Reader] = &Reader::ALL;
-    /// How many workers it really uses.
-    const WORKERS: WorkerRule = WorkerRule::AsAsked;
-    /// Its settings, each one a flag of `hunt search` and `hunt race`.
-    const KNOBS: &'static [&'static Knob] = &[];
-
-    /// Sets the strategy up (pools, runtimes, rings, a broker) for hunts.
-    fn new(config: &StrategyConfig) -> Result<Self>;
-
-    /// What a race starts once and shares among this strategy's runs (a private broker
-    /// server), or why the strategy sits the race out.
-    fn race_service(_knobs: &Knobs) -> Result<RaceService> {
-        Ok(RaceService::None)
-    }
-}
-
-/// Something a race runs for the whole race on behalf of one strategy; dropping it stops
-/// it.
-pub trait Service {
-    /// Knob values every run of the strategy gets (the service's address, say).
-    fn knobs(&self) -> Vec<(&'static Knob, Value)>;
-}
-
-/// What a strategy needs from a race before its runs.
-pub enum RaceService {
-    /// Nothing.
-    None,
-    /// A service kept for the whole race.
-    Shared(Box<dyn Service>),
-    /// The strategy cannot run here (a server is not installed): one line saying how to
-    /// add it.
-    SitOut(String),
-}
-
-/// What the registry knows of one strategy.
-#[derive(Copy, Clone)]
-pub struct Facts {
-    /// See [`Registered::READERS`]; empty for a strategy this build left out.
-    pub readers: &'static [Reader],
-    /// See [`Registered::WORKERS`].
-    pub workers: WorkerRule,
-    /// See [`Registered::KNOBS`].
-    pub knobs: &'static [&'static Knob],
-    /// The cargo feature this build lacks for it, if any.
-    pub missing_feature: Option<&'static str>,
-    build: fn(&StrategyConfig) -> Result<Box<dyn Strategy>>,
-    race_service: fn(&Knobs) -> Result<RaceService>,
-}
-
-impl Facts {
-    /// The facts of a strategy this build has.
-    pub fn of<S: Registered>() -> Facts {
-        Facts {
-            readers: S::READERS,
-            workers: S::WORKERS,
-            knobs: S::KNOBS,
-            missing_feature: None,
-            build: |config| Ok(Box::new(S::new(config)?)),
-            race_service: S::race_service,
-        }
-    }
-
-    /// The facts of a strategy this build left out: it cannot run, and says how to
-    /// rebuild.
-    pub fn missing(feature: &'static str) -> Facts {
-        Facts {
-            readers: &[],
-            workers: WorkerRule::AsAsked,
-            knobs: &[],
-            missing_feature: Some(feature),
-            build: |_| unreachable!("built only when present"),
-            race_service: |_| Ok(RaceService::None),
-        }
-    }
-}
-
-/// One worker that failed, and the part of the search it lost.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WorkerFailure {
-    /// Which worker: `threads worker 1`, `redis worker w2@host`.
-    pub worker: String,
-    /// What it lost: `search positions 6..12`, `task 3 (search positions 192..256)`.
-    pub lost: String,
-    /// What happened: `panicked`, `was killed by signal 9 (SIGKILL)`.
-    pub why: String,
-}
-
-impl WorkerFailure {
-    /// A failure that lost the contiguous range `range`.
-    pub fn range(worker: String, range: &std::ops::Range<u64>, why: String) -> Self {
-        WorkerFailure {
-            worker,
-            lost: positions(range),
-            why,
-        }
-    }
-}
-
-/// `search positions 6..12`.
-pub fn positions(range: &std::ops::Range<u64>) -> String {
-    format!("search positions {}..{}", range.start, range.end)
-}
-
-impl std::fmt::Display for WorkerFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}) {}; that range went unsearched",
-            self.worker, self.lost, self.why
-        )
-    }
-}
-
-/// What one hunt did.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// All workers' counts added up, and the find if any.
-    pub tally: Tally,
-    /// Workers that died or failed, each naming the part of the search it lost. When
-    /// this is not empty and nothing was found, the answer is unknown.
-    pub worker_failures: Vec<WorkerFailure>,
-    /// The worker that found the treasure (`threads worker 1`, `w2@host`), if known.
-    pub found_by: Option<String>,
-    /// The `queue` strategy's channel counts; `None` for every other strategy.
-    pub queue: Option<crate::tasks::memory::QueueStats>,
-    /// The task table's counts, for strategies that run on a task queue.
-    pub tasks: Option<TaskSummary>,
-    /// Warnings for the user that are not failures (a worker that refused a hunt).
-    pub notes: Vec<String>,
-}
-
-impl Outcome {
-    /// The outcome of workers that reported through their tallies.
-    pub fn from_tallies(tallies: impl IntoIterator<Item = Tally>) -> Outcome {
-        let mut tally = Tally::default();
-        for t in tallies {
-            tally.absorb(t);
-        }
-        Outcome {
-            tally,
-            ..Outcome::default()
-        }
-    }
-
-    /// The find, if any.
-    pub fn found(&self) -> Option<Found> {
-        self.tally.found
-    }
-
-    /// Files that could not be read.
-    pub fn errors(&self) -> &[FileError] {
-        &self.tally.errors
-    }
 }
 
 /// Splits search positions `0..n` into `parts` contiguous ranges as even as possible,
