@@ -75,6 +75,9 @@ pub struct WorkerArgs {
     /// Print no line per hunt served (a coordinator's own workers).
     #[arg(long, hide = true)]
     pub quiet: bool,
+    /// This worker's number among a coordinator's own.
+    #[arg(long, hide = true, value_name = "N")]
+    pub index: Option<usize>,
 }
 
 /// `hunt status`

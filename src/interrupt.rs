@@ -21,6 +21,8 @@
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Raised by SIGTERM in `hunt worker`: a warm shutdown (finish the tasks in hand).
+static TERMINATE: AtomicBool = AtomicBool::new(false);
 /// A stop flag shared with other processes that the handler raises too; null when none.
 static WATCHED: AtomicPtr<AtomicBool> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -118,6 +120,24 @@ fn set_handler(sig: libc::c_int, handler: libc::sighandler_t) -> std::io::Result
         }
     }
     Ok(())
+}
+
+extern "C" fn on_sigterm(_: libc::c_int) {
+    TERMINATE.store(true, Ordering::SeqCst);
+}
+
+/// True once SIGTERM was received by a worker that asked to hear it.
+pub fn terminating() -> bool {
+    TERMINATE.load(Ordering::Relaxed)
+}
+
+/// Makes SIGTERM a warm shutdown ([`terminating`]) instead of death: for `hunt worker`,
+/// which then finishes the tasks it holds and exits 0, as `celery worker` does.
+pub fn install_terminate() -> std::io::Result<()> {
+    set_handler(
+        libc::SIGTERM,
+        on_sigterm as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    )
 }
 
 /// Installs the SIGINT handler and the SIGBUS handler. Called once, by `main`.

@@ -14,7 +14,46 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command};
+
+/// Environment variable naming the `hunt` binary to start workers from.
+pub const EXE_ENV: &str = "HUNT_EXE";
+
+/// `HUNT_EXE` if set, else this program when it is `hunt`, else the `hunt` that cargo
+/// builds beside a test or bench binary (those live in `target/<profile>/deps/`, the
+/// `hunt` binary one folder up), so library callers under `cargo test` and `cargo bench`
+/// need no set-up. Every strategy that starts `hunt worker` processes finds it here.
+pub fn hunt_exe() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os(EXE_ENV) {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            anyhow::bail!(
+                "{EXE_ENV}={} is not a file: point it at the hunt binary, or unset it",
+                p.display()
+            );
+        }
+        return Ok(p);
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find this program's path: {e}"))?;
+    if exe.file_stem().is_some_and(|n| n == "hunt") {
+        return Ok(exe);
+    }
+    if let Some(deps) = exe
+        .parent()
+        .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
+    {
+        let beside = deps.with_file_name("hunt");
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
+    anyhow::bail!(
+        "this strategy re-runs the hunt binary, but this program is {}: set {EXE_ENV} to the path of `hunt`",
+        exe.display()
+    )
+}
 
 /// Makes the child of `cmd` die with this process (see the module doc).
 pub fn die_with_parent(cmd: &mut Command) -> &mut Command {

@@ -1,3 +1,481 @@
-//! Task-queue brokers shared by worker processes (Redis, SQLite).
+//! Task-queue brokers: the task layer ([`crate::tasks`]) shared by `hunt worker`
+//! processes on this host or on others, with leases, retries, a dead letter and exactly
+//! one answer.
+//!
+//! The pieces, each in its own file:
+//! - [`Broker`], the trait every backend implements: one connection to one broker,
+//!   carrying hunts (their spec, their tasks, their events) between a coordinator and
+//!   workers. Backends: [`redis`] (a Redis server: streams, a consumer group, Lua
+//!   scripts) and [`sqlite`] (the blog's database as the queue). Adding a broker means
+//!   writing one backend file and naming it in [`connect`] and in the strategy registry.
+//! - [`coordinator`]: the strategy side (`hunt search --strategy redis|sqlite`):
+//!   publish a hunt, start local workers, wait for the answer.
+//! - [`serve`]: the worker side (`hunt worker --broker URL`): serve hunt after hunt.
+//! - [`status`]: `hunt status`, the blog's task table.
+//!
+//! # The rules every backend keeps
+//! - A task is a range of search positions; a worker takes it with a lease of
+//!   `--lease` seconds, which it renews while it works. A lease that runs out (a worker
+//!   killed, paused or cut off) lets another worker take the task over.
+//! - Each take is an attempt. A task whose attempt fails (its files could not all be
+//!   read, or its worker died) goes back on the queue; after `--max-attempts` it is
+//!   Failed: the dead letter. A hunt with a Failed task answers "unknown", never "not
+//!   found", unless the treasure was found.
+//! - Reports are fenced: a worker whose lease was taken over (it was paused, say)
+//!   reports nothing that counts, so no file is counted twice and no second answer is
+//!   given. The first find is committed once, atomically; later finds change nothing.
+//! - Every change to a hunt is an [`Event`] the coordinator reads in order.
 
+pub mod coordinator;
+pub mod serve;
 pub mod status;
+mod url;
+
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "redis")]
+mod redis_server;
+// #[cfg(feature = "sqlite")]
+// pub mod sqlite;
+
+pub use url::redact;
+
+use crate::dataset::identity::Identity;
+use crate::scan::{FileError, Reader, ScanError, Tally};
+use crate::strategy::knob::{Kind, Knob};
+use crate::tasks::{Finished, Lease, Task, TaskRow};
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// `--broker`: where the task queue lives.
+pub static BROKER: Knob = Knob {
+    name: "broker",
+    value_name: "URL",
+    help: "The task-queue broker of `redis` (redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH) or `sqlite` (sqlite:PATH) [default: a private one for this hunt]",
+    kind: Kind::Text,
+};
+
+/// `--lease`: how long a worker holds a task without renewing it.
+pub static LEASE: Knob = Knob {
+    name: "lease",
+    value_name: "SECONDS",
+    help: "Seconds a worker holds a task of `redis` or `sqlite` without renewing it; a task whose lease runs out is taken over by another worker",
+    kind: Kind::Seconds {
+        default: 5.0,
+        min: 0.1,
+        max: 86_400.0,
+    },
+};
+
+/// `--max-attempts`: takes of one task before it is given up (the dead letter).
+pub static MAX_ATTEMPTS: Knob = Knob {
+    name: "max-attempts",
+    value_name: "N",
+    help: "Times a task of `redis` or `sqlite` is taken before it is given up as Failed",
+    kind: Kind::Count {
+        default: 3,
+        min: 1,
+        max: 1000,
+        why_max: "",
+    },
+};
+
+/// `--remote-workers`: use the workers already serving the broker, start none.
+pub static REMOTE_WORKERS: Knob = Knob {
+    name: "remote-workers",
+    value_name: "",
+    help: "With `redis` or `sqlite`: start no local workers, use the `hunt worker` processes already serving --broker",
+    kind: Kind::Flag,
+};
+
+/// The format of a hunt's spec this build writes and the newest it reads.
+pub const SPEC_FORMAT: u32 = 1;
+
+/// What a coordinator publishes: everything a worker needs to serve a hunt's tasks,
+/// and to tell whether its folder holds the right data set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HuntSpec {
+    /// [`SPEC_FORMAT`]; a worker refuses a newer one.
+    pub format: u32,
+    /// The hunt's id: 16 hex digits, random.
+    pub id: String,
+    /// The data set it searches.
+    pub identity: Identity,
+    /// Files in that set.
+    pub files: u64,
+    /// The needle, as hex.
+    pub needle_hex: String,
+    /// How workers read files.
+    pub reader: Reader,
+    /// Rotation of the search order.
+    pub rotate: u64,
+    /// Files per task.
+    pub batch: u64,
+    /// The lease, in milliseconds.
+    pub lease_ms: u64,
+    /// Takes of one task before it is Failed.
+    pub max_attempts: u32,
+    /// The coordinator's host, for people.
+    pub coordinator: String,
+}
+
+/// One worker thread as the broker knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Me {
+    /// The worker's name (`--name`, or HOST-PID).
+    pub worker: String,
+    /// Its host.
+    pub host: String,
+    /// The thread's consumer name, unique per thread: `NAME/THREAD`.
+    pub consumer: String,
+}
+
+impl Me {
+    /// `NAME@HOST`, as reports name the worker.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.worker, self.host)
+    }
+}
+
+/// A task's counts as they travel: files, bytes, and the failed files by index and
+/// error code (never paths).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireTally {
+    /// Files read.
+    pub files: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Files read after the stop signal.
+    pub after_find: u64,
+    /// Failed files: (index, error code), the first few.
+    pub errors: Vec<(u64, i32)>,
+    /// Further failed files, counted only.
+    pub errors_unlisted: u64,
+}
+
+impl WireTally {
+    /// At most this many failed files travel itemised.
+    const LISTED: usize = 16;
+
+    /// The counts of `t`, without its find.
+    pub fn of(t: &Tally) -> WireTally {
+        let listed: Vec<(u64, i32)> = t
+            .errors
+            .iter()
+            .take(Self::LISTED)
+            .map(|e| (e.index, e.error.code()))
+            .collect();
+        WireTally {
+            files: t.files_scanned,
+            bytes: t.bytes_scanned,
+            after_find: t.files_after_find,
+            errors_unlisted: t.error_count() - listed.len() as u64,
+            errors: listed,
+        }
+    }
+
+    /// Back into a tally, for files below `files` (an index out of range is dropped:
+    /// reports come from other processes).
+    pub fn tally(&self, files: u64) -> Tally {
+        Tally {
+            files_scanned: self.files,
+            bytes_scanned: self.bytes,
+            files_after_find: self.after_find,
+            found: None,
+            errors: self
+                .errors
+                .iter()
+                .filter(|(i, _)| *i < files)
+                .map(|&(index, code)| FileError {
+                    index,
+                    error: ScanError::from_code(code),
+                })
+                .collect(),
+            errors_unlisted: self.errors_unlisted,
+        }
+    }
+
+    /// Files that could not be read.
+    pub fn error_count(&self) -> u64 {
+        self.errors.len() as u64 + self.errors_unlisted
+    }
+}
+
+/// The committed answer of a hunt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The file that holds the needle.
+    pub index: u64,
+    /// The task it was found in.
+    pub task: u64,
+    /// Who found it: `NAME@HOST`.
+    pub worker: String,
+}
+
+/// A change to a hunt, in the order the broker took them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A worker took a task.
+    Started {
+        /// The task.
+        task: u64,
+        /// `NAME@HOST`.
+        worker: String,
+        /// Which attempt, from 1.
+        attempt: u32,
+    },
+    /// A task was finished and its report counts.
+    Finished {
+        /// The task.
+        task: u64,
+        /// `NAME@HOST`.
+        worker: String,
+        /// Its counts.
+        tally: WireTally,
+        /// Cut short by the stop signal.
+        cut_short: bool,
+    },
+    /// The answer was committed (once per hunt).
+    Answer(Answer),
+    /// An attempt failed; the task is queued again.
+    Retried {
+        /// The task.
+        task: u64,
+        /// `NAME@HOST`, when a worker reported it.
+        worker: Option<String>,
+        /// Why.
+        why: String,
+    },
+    /// The task was given up: the dead letter.
+    Failed {
+        /// The task.
+        task: u64,
+        /// Why.
+        why: String,
+        /// The last attempt's counts, when it reported them.
+        tally: Option<WireTally>,
+    },
+    /// A worker handed its task back unfinished (it was stopped); not an attempt.
+    Released {
+        /// The task.
+        task: u64,
+        /// `NAME@HOST`.
+        worker: String,
+    },
+    /// A worker whose lease had been taken over reported; nothing of it counts.
+    Stale {
+        /// The task.
+        task: u64,
+        /// `NAME@HOST`.
+        worker: String,
+    },
+    /// A worker refused the hunt (its folder holds another data set, say).
+    Refused {
+        /// `NAME@HOST`.
+        worker: String,
+        /// Why.
+        why: String,
+    },
+    /// A queue entry that is not a task of this hunt was refused and dropped.
+    Garbage {
+        /// The entry, as the broker names it.
+        entry: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// A live worker, as `hunt status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Its name.
+    pub name: String,
+    /// Its host.
+    pub host: String,
+    /// Its process id on that host.
+    pub pid: u32,
+    /// Threads taking tasks.
+    pub threads: usize,
+    /// The folder it serves.
+    pub dir: String,
+    /// Milliseconds since the epoch when it was last heard from (the broker's clock).
+    pub last_seen_ms: u64,
+}
+
+/// One hunt, as `hunt status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HuntStatus {
+    /// Its spec.
+    pub spec: HuntSpec,
+    /// `running`, `found`, `not found`, `unknown`, `stopped`.
+    pub state: String,
+    /// The answer, once committed.
+    pub answer: Option<Answer>,
+    /// Every task's row.
+    pub tasks: Vec<TaskRow>,
+    /// Workers that refused it, and why.
+    pub refused: Vec<(String, String)>,
+}
+
+/// How a hunt ended, for the broker's record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Found.
+    Found,
+    /// Every task finished, nothing found.
+    NotFound,
+    /// Some task failed, or the hunt was cut short.
+    Unknown,
+}
+
+impl Verdict {
+    /// Its name in the broker's record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Found => "found",
+            Verdict::NotFound => "not found",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// One connection to a broker. Each worker thread and the coordinator hold their own;
+/// every method is one round trip (or one transaction), safe against other processes
+/// doing the same at the same time.
+pub trait Broker: Send {
+    /// The broker, for messages (any password redacted).
+    fn describe(&self) -> String;
+    /// Another connection to the same broker.
+    fn connect_again(&self) -> Result<Box<dyn Broker>>;
+
+    /// Publishes a hunt: its spec and every task, NotStarted; workers see it at once.
+    fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()>;
+    /// The events since the last call, waiting up to `wait` for the first.
+    fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>>;
+    /// Keeps a running hunt alive: a hunt whose coordinator stops calling this within a
+    /// minute is dropped, and its records expire.
+    fn keep_alive(&mut self, hunt: &str) -> Result<()>;
+    /// Raises the hunt's stop signal: nothing more is handed out, workers stop.
+    fn stop(&mut self, hunt: &str) -> Result<()>;
+    /// Records how the hunt ended and lets its records expire after `keep`.
+    fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()>;
+    /// True while the hunt's records exist (a broker restarted without persistence
+    /// loses them).
+    fn exists(&mut self, hunt: &str) -> Result<bool>;
+
+    /// The hunts being served now, oldest first.
+    fn hunts(&mut self) -> Result<Vec<String>>;
+    /// A hunt's spec; `Ok(None)` when the hunt is gone; an error for a spec this build
+    /// cannot read.
+    fn spec(&mut self, hunt: &str) -> Result<Option<HuntSpec>>;
+    /// Takes a task of `hunt` for `me`: a task whose lease ran out, or one not yet
+    /// taken. `Ok(None)` when there is none to take now.
+    fn take(&mut self, hunt: &str, me: &Me) -> Result<Take>;
+    /// Renews the lease; false when it was taken over.
+    fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool>;
+    /// Reports a task run to its end (or cut short), with its counts and find; the
+    /// first find is committed as the answer. A report whose files could not all be
+    /// read ([`Done::why`] not empty) and that found nothing is a failed attempt.
+    fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished>;
+    /// Gives up this attempt, saying why: the task goes back on the queue (or to the
+    /// dead letter after the last attempt).
+    fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished>;
+    /// Hands the task back unfinished (a worker told to stop); not an attempt.
+    fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()>;
+    /// Records that `me` will not serve `hunt`, and why.
+    fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()>;
+    /// The hunts among `hunts` whose stop signal is up (or that are gone), waiting up to
+    /// `wait` for one.
+    fn stopped(&mut self, hunts: &[String], wait: Duration) -> Result<Vec<String>>;
+    /// Says `info` is alive.
+    fn heartbeat(&mut self, info: &WorkerInfo) -> Result<()>;
+
+    /// Current and recent hunts, newest first.
+    fn status(&mut self) -> Result<Vec<HuntStatus>>;
+    /// The broker's clock, ms since the epoch (the one "last heard from" is read by).
+    fn clock(&mut self) -> Result<u64>;
+    /// Workers heard from in the last minute.
+    fn workers(&mut self) -> Result<Vec<WorkerInfo>>;
+}
+
+/// What a worker reports of one task.
+#[derive(Clone, Debug)]
+pub struct Done {
+    /// Its counts.
+    pub tally: WireTally,
+    /// The file that holds the needle, if this task found it.
+    pub found: Option<u64>,
+    /// The stop signal cut it short.
+    pub cut_short: bool,
+    /// Why the attempt failed, for people: empty when every file could be read.
+    pub why: String,
+}
+
+/// What [`Broker::take`] found.
+#[derive(Debug)]
+pub enum Take {
+    /// A task to run.
+    Task(Lease),
+    /// None now; the hunt goes on (others hold its tasks).
+    Wait,
+    /// The hunt is stopped, finished or gone.
+    Over,
+}
+
+/// Connects to the broker `url` names, by its scheme.
+pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
+    match url::scheme(url)? {
+        url::Scheme::Redis => {
+            #[cfg(feature = "redis")]
+            return redis::Redis::connect(url);
+            #[cfg(not(feature = "redis"))]
+            bail!("hunt was built without the `redis` feature: rebuild with `cargo build --features redis`");
+        }
+        url::Scheme::Sqlite => {
+            bail!("hunt was built without the `sqlite` feature: rebuild with `cargo build --features sqlite`");
+        }
+    }
+}
+
+/// This host's name, for worker names and reports.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: a valid buffer and its length.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".to_string();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// A fresh hunt id: 16 hex digits.
+pub fn new_hunt_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Milliseconds since the epoch, by this host's clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Refuses a hunt spec this build cannot serve.
+pub fn check_spec(spec: &HuntSpec) -> Result<()> {
+    if spec.format > SPEC_FORMAT {
+        bail!(
+            "the hunt was published by a newer hunt (spec format {}, this one reads {SPEC_FORMAT}): upgrade this worker",
+            spec.format
+        );
+    }
+    if spec.batch == 0 || spec.files == 0 || spec.max_attempts == 0 {
+        bail!("the hunt's spec is malformed (a zero batch, file count or attempt count)");
+    }
+    if crate::worker::protocol::unhex(&spec.needle_hex).is_none_or(|n| n.is_empty()) {
+        bail!("the hunt's needle is not a non-empty hex string");
+    }
+    Ok(())
+}

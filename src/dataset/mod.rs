@@ -3,4 +3,5 @@
 
 mod folder;
 pub mod generate;
+pub mod identity;
 pub mod manifest;

@@ -107,7 +107,13 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
         setup_s: setup.as_secs_f64(),
         elapsed_s: (end - start).as_secs_f64(),
         time_to_find_s: found.map(|f| f.at.saturating_duration_since(start).as_secs_f64()),
-        stop_latency_s: found.map(|f| end.saturating_duration_since(f.at).as_secs_f64()),
+        stop_latency_s: found.map(|f| {
+            outcome
+                .stopped_at
+                .unwrap_or(end)
+                .saturating_duration_since(f.at)
+                .as_secs_f64()
+        }),
         files_after_find: tally.files_after_find,
         errors,
         error_messages,

@@ -134,8 +134,8 @@ registry! {
     Queue = "queue" => queue::Queue;
     /// Worker processes that re-run the hunt binary, talking to the parent over pipes.
     Spawn = "spawn" => spawn::Spawn;
-    // (redis)
-    // Redis = "redis" => redis::Redis if feature "redis";
+    /// A task queue on a Redis broker: `hunt worker` processes, leases, retries.
+    Redis = "redis" => redis::Redis if feature "redis";
     // (sqlite)
     // Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
 }

@@ -57,6 +57,9 @@ pub struct Outcome {
     pub tasks: Option<TaskSummary>,
     /// Warnings for the user that are not failures (a worker that refused a hunt).
     pub notes: Vec<String>,
+    /// When every worker had stopped, if the strategy knows it better than "when `hunt`
+    /// returned" (a coordinator still cleans up after that).
+    pub stopped_at: Option<std::time::Instant>,
 }
 
 impl Outcome {

@@ -41,7 +41,7 @@ use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerF
 use crate::process::{self, Children};
 use crate::scan::{FileError, Found, Job, ScanError, Tally};
 use crate::worker::protocol::{hex, Msg, Request};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::ops::Range;
 use std::os::unix::process::ExitStatusExt;
@@ -49,8 +49,6 @@ use std::path::PathBuf;
 use std::process::{ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Environment variable naming the `hunt` binary to spawn workers from.
-pub const EXE_ENV: &str = "HUNT_EXE";
 /// How often the parent, waiting on its workers' pipes, looks at the Ctrl-C flag: a
 /// signal that came just before it went to sleep is seen within this time.
 const POLL: Duration = Duration::from_millis(20);
@@ -66,44 +64,10 @@ impl Registered for Spawn {
     /// timing: that is the model's cost.
     fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Spawn {
-            exe: hunt_exe()?,
+            exe: crate::process::hunt_exe()?,
             workers: config.workers.get(),
         })
     }
-}
-
-/// `HUNT_EXE` if set, else this program when it is `hunt`, else the `hunt` that cargo
-/// builds beside a test or bench binary (those live in `target/<profile>/deps/`, the
-/// `hunt` binary one folder up), so library callers under `cargo test` and `cargo bench`
-/// need no set-up. Every strategy that starts `hunt worker` processes finds it here.
-pub fn hunt_exe() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os(EXE_ENV) {
-        let p = PathBuf::from(p);
-        if !p.is_file() {
-            bail!(
-                "{EXE_ENV}={} is not a file: point it at the hunt binary, or unset it",
-                p.display()
-            );
-        }
-        return Ok(p);
-    }
-    let exe = std::env::current_exe().context("cannot find this program's path")?;
-    if exe.file_stem().is_some_and(|n| n == "hunt") {
-        return Ok(exe);
-    }
-    if let Some(deps) = exe
-        .parent()
-        .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
-    {
-        let beside = deps.with_file_name("hunt");
-        if beside.is_file() {
-            return Ok(beside);
-        }
-    }
-    bail!(
-        "this strategy re-runs the hunt binary, but this program is {}: set {EXE_ENV} to the path of `hunt`",
-        exe.display()
-    )
 }
 
 /// What the parent learned from one worker.

@@ -134,6 +134,8 @@ pub struct TaskReport {
 pub enum Finished {
     /// Its report counts.
     Accepted,
+    /// Its report counts, and its find was committed as the hunt's answer.
+    Answered,
     /// The lease had been taken over: nothing of the report counts (the new owner's
     /// will), so no file is counted twice and no second answer is given.
     Stale,

@@ -24,8 +24,24 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
     if args.pipe {
         return Ok(pipe::serve(&dir));
     }
-    let Some(_broker) = args.broker else {
+    let Some(url) = args.broker else {
         bail!("hunt worker needs --broker URL: the redis:// or sqlite: queue to serve");
     };
-    bail!("hunt worker --broker: no broker backend is built yet")
+    let name = match (args.name, args.index) {
+        (Some(n), _) if n.is_empty() || n.contains(['/', '@', ' ']) => {
+            bail!("--name {n:?} is not a worker name: use letters, digits, '-', '.' or '_'")
+        }
+        (Some(n), _) => n,
+        (None, Some(i)) => format!("worker{i}-{}", std::process::id()),
+        (None, None) => format!("{}-{}", crate::broker::hostname(), std::process::id()),
+    };
+    crate::broker::serve::serve(crate::broker::serve::ServeSettings {
+        url,
+        dir,
+        threads: crate::settings::workers(args.workers)?.get(),
+        name,
+        only: args.hunt,
+        index: args.index,
+        quiet: args.quiet,
+    })
 }

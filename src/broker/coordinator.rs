@@ -1,0 +1,432 @@
+//! The coordinator: the strategy side of a broker (`hunt search --strategy redis`, or
+//! `sqlite`). It publishes the hunt (the data set's identity, the needle, the task
+//! size), cuts the search order into tasks, starts K local `hunt worker` processes for
+//! this hunt (none with `--remote-workers`), and reads the hunt's events until the
+//! answer is in and every worker has stopped, or every task is settled.
+//!
+//! What is timed (`elapsed_s`): from publishing to the last worker's report, so the
+//! local workers' starts (exec, connecting, loading the data set) are inside, as
+//! `spawn`'s are. Starting a private broker is setup (`setup_s`). The find's time is when
+//! the coordinator read the answer event, so it includes the broker's round trips.
+//!
+//! Bounded waits, each ending in one line that names the fix:
+//! - the broker unreachable for [`BROKER_PATIENCE`] in a row: exit 2, the answer unknown;
+//! - with `--remote-workers`, no task taken within [`NO_WORKER`]: exit 2;
+//! - after the answer, workers still holding tasks are waited for one lease at most.
+
+use super::{Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS, REMOTE_WORKERS};
+use crate::dataset::identity::Identity;
+use crate::process::{self, Children};
+use crate::scan::{Found, Job, Tally};
+use crate::strategy::{
+    Knob, Knobs, Outcome, RaceService, Registered, Service, Strategy, StrategyConfig, Value,
+    WorkerFailure,
+};
+use crate::tasks::{self, TaskSummary, BATCH};
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long the broker may be unreachable before the coordinator gives up.
+pub const BROKER_PATIENCE: Duration = Duration::from_secs(5);
+/// With `--remote-workers`: how long to wait for a first worker to take a task.
+pub const NO_WORKER: Duration = Duration::from_secs(10);
+/// How long a finished hunt's records stay on the broker, for `hunt status`.
+pub const KEEP: Duration = Duration::from_secs(600);
+
+/// What a backend brings to the coordinator besides [`Broker`]: its name, its knobs and
+/// how to make a private broker.
+pub trait BrokerKind: Send + 'static {
+    /// The strategy's name (`redis`).
+    const NAME: &'static str;
+    /// The strategy's knobs.
+    const KNOBS: &'static [&'static Knob];
+    /// True when `url` names a broker of this kind.
+    fn accepts(url: &str) -> bool;
+    /// Starts a private broker (a server, a database file) for one hunt or race.
+    fn private() -> Result<Box<dyn PrivateBroker>>;
+    /// Why no private broker can be started on this machine, if none can.
+    fn missing() -> Option<String> {
+        None
+    }
+}
+
+/// A private broker; dropping it stops it and removes what it made.
+pub trait PrivateBroker: Send {
+    /// Its URL.
+    fn url(&self) -> &str;
+}
+
+/// A private broker kept for a whole race.
+struct Shared(Box<dyn PrivateBroker>);
+
+impl Service for Shared {
+    fn knobs(&self) -> Vec<(&'static Knob, Value)> {
+        vec![(&BROKER, Value::Text(Some(self.0.url().to_string())))]
+    }
+}
+
+/// The coordinator of a hunt on a broker of kind `K`.
+pub struct Coordinator<K: BrokerKind> {
+    broker: Box<dyn Broker>,
+    url: String,
+    /// Kept alive for the strategy's life.
+    _private: Option<Box<dyn PrivateBroker>>,
+    workers: usize,
+    batch: u64,
+    lease: Duration,
+    max_attempts: u32,
+    remote: bool,
+    exe: Option<std::path::PathBuf>,
+    _kind: PhantomData<K>,
+}
+
+impl<K: BrokerKind> Registered for Coordinator<K> {
+    const READERS: &'static [crate::scan::Reader] = &crate::scan::Reader::ALL;
+    const KNOBS: &'static [&'static Knob] = K::KNOBS;
+
+    fn new(config: &StrategyConfig) -> Result<Self> {
+        let knobs = &config.knobs;
+        let (url, private) = match knobs.text(&BROKER) {
+            Some(url) => {
+                if !K::accepts(&url) {
+                    bail!(
+                        "--broker {} is not a {} broker: use --strategy {}, or give a {} URL",
+                        super::redact(&url),
+                        K::NAME,
+                        other_strategy(&url),
+                        K::NAME
+                    );
+                }
+                (url, None)
+            }
+            None => {
+                let p = K::private()?;
+                (p.url().to_string(), Some(p))
+            }
+        };
+        let broker = super::connect(&url)?;
+        let remote = knobs.flag(&REMOTE_WORKERS);
+        Ok(Coordinator {
+            broker,
+            url,
+            _private: private,
+            workers: config.workers.get(),
+            batch: knobs.count(&BATCH),
+            lease: knobs.seconds(&LEASE),
+            max_attempts: u32::try_from(knobs.count(&MAX_ATTEMPTS)).unwrap_or(u32::MAX),
+            remote,
+            exe: if remote {
+                None
+            } else {
+                Some(process::hunt_exe()?)
+            },
+            _kind: PhantomData,
+        })
+    }
+
+    fn race_service(knobs: &Knobs) -> Result<RaceService> {
+        if knobs.text(&BROKER).is_some_and(|u| K::accepts(&u)) {
+            return Ok(RaceService::None);
+        }
+        if let Some(why) = K::missing() {
+            return Ok(RaceService::SitOut(why));
+        }
+        Ok(RaceService::Shared(Box::new(Shared(K::private()?))))
+    }
+}
+
+fn other_strategy(url: &str) -> &'static str {
+    match super::url::scheme(url) {
+        Ok(super::url::Scheme::Redis) => "redis",
+        Ok(super::url::Scheme::Sqlite) => "sqlite",
+        Err(_) => "redis or sqlite",
+    }
+}
+
+/// What the coordinator learns from the events.
+#[derive(Default)]
+struct Book {
+    tally: Tally,
+    running: HashMap<u64, String>,
+    completed: u64,
+    failed: u64,
+    retries: u64,
+    answer: Option<(super::Answer, Instant)>,
+    failures: Vec<WorkerFailure>,
+    notes: Vec<String>,
+    started_any: bool,
+}
+
+impl Book {
+    fn read(&mut self, e: Event, spec: &HuntSpec, name: &str) {
+        let range = |task: u64| {
+            let start = task.saturating_mul(spec.batch);
+            start..start.saturating_add(spec.batch).min(spec.files)
+        };
+        match e {
+            Event::Started {
+                task,
+                worker,
+                attempt,
+            } => {
+                self.started_any = true;
+                if attempt > 1 {
+                    self.retries += 1;
+                }
+                self.running.insert(task, worker);
+            }
+            Event::Finished { task, tally, .. } => {
+                self.running.remove(&task);
+                self.completed += 1;
+                self.tally.absorb(tally.tally(spec.files));
+            }
+            Event::Answer(a) => {
+                if self.answer.is_none() {
+                    self.answer = Some((a, Instant::now()));
+                }
+            }
+            Event::Retried { task, .. } | Event::Released { task, .. } => {
+                self.running.remove(&task);
+            }
+            Event::Stale { .. } => {}
+            Event::Failed { task, why, tally } => {
+                self.running.remove(&task);
+                self.failed += 1;
+                match tally {
+                    // Its last attempt read what it could: its failed files make the
+                    // answer unknown, as with every strategy.
+                    Some(t) if t.error_count() > 0 => self.tally.absorb(t.tally(spec.files)),
+                    _ => self.failures.push(WorkerFailure {
+                        worker: format!("{name} task {task}"),
+                        lost: crate::strategy::positions(&range(task)),
+                        why: format!("was given up ({why})"),
+                    }),
+                }
+            }
+            Event::Refused { worker, why } => {
+                self.notes
+                    .push(format!("worker {worker} refused the hunt: {why}"));
+            }
+            Event::Garbage { why, .. } => self.notes.push(format!("the queue held garbage: {why}")),
+        }
+    }
+
+    fn settled(&self, tasks: u64) -> bool {
+        self.completed + self.failed >= tasks
+    }
+}
+
+impl<K: BrokerKind> Coordinator<K> {
+    /// Starts the local workers of hunt `id`.
+    fn start_workers(&self, id: &str, dir: &std::path::Path) -> Result<Children> {
+        let mut children = Children::default();
+        let Some(exe) = &self.exe else {
+            return Ok(children);
+        };
+        for i in 0..self.workers {
+            let mut cmd = Command::new(exe);
+            cmd.args(["worker", "--quiet", "--workers", "1", "--broker", &self.url])
+                .arg("--dir")
+                .arg(dir)
+                .args(["--hunt", id, "--index", &i.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            process::die_with_parent(&mut cmd);
+            let child = cmd.spawn().with_context(|| {
+                format!("could not start local worker {i} from {}", exe.display())
+            })?;
+            children.0.push(child);
+        }
+        Ok(children)
+    }
+
+    /// A broker call, retried while the broker comes back, for [`BROKER_PATIENCE`].
+    fn patiently<T>(&mut self, mut f: impl FnMut(&mut dyn Broker) -> Result<T>) -> Result<T> {
+        let since = Instant::now();
+        let mut pause = Duration::from_millis(20);
+        loop {
+            match f(self.broker.as_mut()) {
+                Ok(v) => return Ok(v),
+                Err(e) if since.elapsed() < BROKER_PATIENCE => {
+                    crate::interrupt::check()?;
+                    let _ = e;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => {
+                    return Err(e.context(format!(
+                        "lost the broker at {} for {} s: the answer is unknown; start it again and search again",
+                        self.broker.describe(),
+                        BROKER_PATIENCE.as_secs()
+                    )))
+                }
+            }
+        }
+    }
+}
+
+impl<K: BrokerKind> Strategy for Coordinator<K> {
+    fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
+        let identity = Identity::of(job.files)?;
+        let spec = HuntSpec {
+            format: super::SPEC_FORMAT,
+            id: super::new_hunt_id(),
+            identity,
+            files: job.len(),
+            needle_hex: crate::worker::protocol::hex(job.finder.needle()),
+            reader: job.reader,
+            rotate: job.rotate,
+            batch: self.batch,
+            lease_ms: self.lease.as_millis().max(1) as u64,
+            max_attempts: self.max_attempts,
+            coordinator: super::hostname(),
+        };
+        let tasks: Vec<tasks::Task> = tasks::cut(job.len(), self.batch).collect();
+        let total = tasks.len() as u64;
+        self.patiently(|b| b.publish(&spec, &tasks))?;
+        let id = spec.id.clone();
+        let mut local = self.start_workers(&id, job.files.root())?;
+        let started = Instant::now();
+        let mut book = Book::default();
+        let mut alive_at = Instant::now();
+        let mut exited: Vec<Option<String>> = vec![None; local.0.len()];
+        let outcome = loop {
+            if crate::interrupt::requested() {
+                local.kill_all();
+                let _ = self.broker.stop(&id);
+                let _ = self.broker.retire(&id, Verdict::Unknown, KEEP);
+                return Err(crate::interrupt::Interrupted.into());
+            }
+            if alive_at.elapsed() >= Duration::from_secs(1) {
+                self.patiently(|b| b.keep_alive(&id))?;
+                if !self.patiently(|b| b.exists(&id))? {
+                    bail!(
+                        "the broker at {} lost hunt {id} (was it restarted without persistence?): the answer is unknown; search again",
+                        self.broker.describe()
+                    );
+                }
+                alive_at = Instant::now();
+            }
+            let events = self.patiently(|b| b.events(&id, Duration::from_millis(50)))?;
+            for e in events {
+                book.read(e, &spec, K::NAME);
+            }
+            if let Some((_, at)) = &book.answer {
+                if book.running.is_empty() || at.elapsed() > self.lease + Duration::from_secs(1) {
+                    break Ok(());
+                }
+            } else if book.settled(total) {
+                break Ok(());
+            }
+            if self.remote && !book.started_any && started.elapsed() > NO_WORKER {
+                let mut why = format!(
+                    "no worker took a task of hunt {id} within {} s: start one with `hunt worker --broker {} --dir DIR` on a host that holds the data set, or drop --remote-workers",
+                    NO_WORKER.as_secs(),
+                    self.broker.describe()
+                );
+                for n in &book.notes {
+                    why.push_str(&format!("; {n}"));
+                }
+                break Err(anyhow::anyhow!(why));
+            }
+            // Local workers that all ended leave the rest of the hunt to no one.
+            for (i, child) in local.0.iter_mut().enumerate() {
+                if exited[i].is_none() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        use std::os::unix::process::ExitStatusExt;
+                        exited[i] = Some(
+                            process::failure(status.into_raw()).unwrap_or_else(|| "ended".into()),
+                        );
+                    }
+                }
+            }
+            if !self.remote && !local.0.is_empty() && exited.iter().all(Option::is_some) {
+                // One more read: their last reports may be in flight.
+                let events = self.patiently(|b| b.events(&id, Duration::from_millis(50)))?;
+                for e in events {
+                    book.read(e, &spec, K::NAME);
+                }
+                if book.answer.is_none() && !book.settled(total) {
+                    for (i, why) in exited.iter().enumerate() {
+                        book.notes.push(format!(
+                            "local worker {i} {}",
+                            why.as_deref().unwrap_or("ended")
+                        ));
+                    }
+                    book.failures.push(WorkerFailure {
+                        worker: format!("{} hunt {id}", K::NAME),
+                        lost: format!("{} unsettled tasks", total - book.completed - book.failed),
+                        why: "lost every local worker".to_string(),
+                    });
+                }
+                break Ok(());
+            }
+        };
+        let stopped_at = Instant::now();
+        let verdict = match (&book.answer, outcome.is_ok() && book.failures.is_empty()) {
+            (Some(_), _) => Verdict::Found,
+            (None, true) if book.tally.error_count() == 0 => Verdict::NotFound,
+            _ => Verdict::Unknown,
+        };
+        let _ = self.broker.stop(&id);
+        let _ = self.broker.retire(&id, verdict, KEEP);
+        // The hunt is over for them: give the local workers a moment to leave by
+        // themselves; the guard kills whoever is left.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline
+            && local.0.iter_mut().any(|c| matches!(c.try_wait(), Ok(None)))
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for (i, child) in local.0.iter_mut().enumerate() {
+            if let Ok(Some(status)) = child.try_wait() {
+                use std::os::unix::process::ExitStatusExt;
+                if let Some(why) = process::failure(status.into_raw()) {
+                    if exited[i].is_none() || verdict == Verdict::Found {
+                        book.notes
+                            .push(format!("local worker {i} {why}; its tasks were taken over"));
+                    }
+                }
+            }
+        }
+        drop(local);
+        outcome?;
+        let running = book.running.len() as u64;
+        if let Some((_, at)) = &book.answer {
+            if running > 0 {
+                book.notes.push(format!(
+                    "{running} task(s) were still held {} after the find (a worker paused or cut off?)",
+                    crate::units::duration(at.elapsed())
+                ));
+            }
+        }
+        let mut out = Outcome {
+            tally: book.tally,
+            worker_failures: book.failures,
+            notes: book.notes,
+            stopped_at: Some(stopped_at),
+            ..Outcome::default()
+        };
+        if let Some((a, at)) = book.answer {
+            out.tally.found = Some(Found { index: a.index, at });
+            out.found_by = Some(a.worker);
+        }
+        out.tasks = Some(TaskSummary {
+            tasks: total,
+            not_started: total.saturating_sub(book.completed + book.failed + running),
+            running,
+            completed: book.completed,
+            failed: book.failed,
+            retries: book.retries,
+        });
+        Ok(out)
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+}

@@ -1,0 +1,65 @@
+-- Shared by every hunt script. ARGV[1] is the hunt's key prefix, `hunt:<id>`.
+-- Redis 7.0: XAUTOCLAIM's reply has three elements; no XREADGROUP ... CLAIM, no XNACK.
+local p = ARGV[1]
+local spec_key, state_key = p .. ':spec', p .. ':state'
+local stream, table_key = p .. ':tasks', p .. ':table'
+local events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
+local group = 'workers'
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Every key a script writes lives as long as the hunt's spec: a hunt whose coordinator
+-- is gone expires whole.
+local function touch(key)
+  local ttl = redis.call('PTTL', spec_key)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+end
+
+-- An event, as JSON. `tally` is a report's counts exactly as the worker sent them
+-- (cjson would turn its empty lists into objects), spliced in as they are.
+local function event(e, tally)
+  local json = cjson.encode(e)
+  if tally then json = string.sub(json, 1, -2) .. ',"tally":' .. tally .. '}' end
+  redis.call('RPUSH', events_key, json)
+  touch(events_key)
+end
+
+local function row(task)
+  local r = redis.call('HGET', table_key, task)
+  if r then return cjson.decode(r) end
+  return { state = 'NotStarted', attempts = 0 }
+end
+
+local function set_row(task, r)
+  redis.call('HSET', table_key, task, cjson.encode(r))
+end
+
+-- True when `consumer` holds `entry` now; a worker whose lease was taken over does not.
+local function owns(consumer, entry)
+  local pe = redis.call('XPENDING', stream, group, entry, entry, 1)
+  return #pe > 0 and pe[1][2] == consumer
+end
+
+local function terminal()
+  redis.call('HINCRBY', state_key, 'terminal', 1)
+end
+
+-- The task gives up: the dead letter.
+local function dead_letter(task, why, tally)
+  local r = row(task)
+  r.state = 'Failed'
+  r.note = why
+  set_row(task, r)
+  terminal()
+  redis.call('XADD', dead_key, '*', 'task', task, 'why', why)
+  touch(dead_key)
+  event({ event = 'failed', task = tonumber(task), why = why }, tally)
+end
+
+-- The task goes back on the queue as a new entry: another attempt.
+local function requeue(task, from, to)
+  redis.call('XADD', stream, '*', 'task', task, 'from', from, 'to', to)
+end

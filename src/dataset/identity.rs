@@ -1,0 +1,131 @@
+//! A data set's identity, so a worker on another host can tell whether its folder holds
+//! the set a hunt was published for, before it scans anything.
+//!
+//! - A generated set (with a manifest) is named by its manifest: files, lines, seed,
+//!   the treasure's place, the needle and the byte count. `hunt generate` with the same
+//!   flags and seed writes a byte-identical set on every host, with the same manifest.
+//! - A listed folder is named by its files' relative paths and sizes, in search order.
+//!
+//! The digest is SHA-256 of a canonical encoding (shown as 32 hex digits); the summary
+//! is for people ("10000 files x 1000 lines, seed 2026").
+
+use super::manifest::{self, Manifest};
+use crate::fileset::FileSet;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::os::unix::ffi::OsStrExt;
+
+/// What a data set is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// SHA-256 of the canonical encoding, 32 hex digits.
+    pub digest: String,
+    /// For people.
+    pub summary: String,
+}
+
+impl Identity {
+    /// The identity of the files `files` (re-reading the manifest of a generated set).
+    pub fn of(files: &FileSet) -> Result<Identity> {
+        match files {
+            FileSet::Indexed { dir, .. } => {
+                let path = dir.join(manifest::MANIFEST_NAME);
+                let bytes = manifest::read_own_file(&path)?
+                    .with_context(|| format!("{} vanished", path.display()))?;
+                let m = Manifest::parse(manifest::utf8(&bytes, dir)?, dir)?;
+                Ok(Identity::of_manifest(&m))
+            }
+            FileSet::Listed { root, paths } => {
+                let mut h = Sha256::new();
+                let mut total = 0u64;
+                let root = root.as_os_str().as_bytes();
+                for p in paths {
+                    let full = p.as_bytes();
+                    let rel = full.strip_prefix(root).unwrap_or(full);
+                    let size = std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(full))
+                        .map(|m| m.len())
+                        .unwrap_or(u64::MAX);
+                    total = total.saturating_add(size);
+                    h.update(rel);
+                    h.update([0]);
+                    h.update(size.to_le_bytes());
+                }
+                Ok(Identity {
+                    digest: hex(&h.finalize()),
+                    summary: format!(
+                        "a listed folder of {} files, {}",
+                        paths.len(),
+                        crate::units::bytes(total)
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The identity of the generated set `m` describes.
+    pub fn of_manifest(m: &Manifest) -> Identity {
+        let canonical = serde_json::json!({
+            "files": m.files,
+            "lines": m.lines,
+            "seed": m.seed,
+            "treasure_index": m.treasure_index,
+            "treasure_line": m.treasure_line,
+            "needle": m.needle,
+            "total_bytes": m.total_bytes,
+            "preset": m.preset,
+        });
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        Identity {
+            digest: hex(&digest),
+            summary: format!(
+                "{} files x {} lines, seed {}{}",
+                m.files,
+                m.lines,
+                m.seed,
+                m.preset
+                    .as_ref()
+                    .map(|p| format!(", preset {p}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    crate::worker::protocol::hex(&bytes[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(seed: u64) -> Manifest {
+        Manifest {
+            format_version: 1,
+            generator: "hunt 0.1.0".into(),
+            files: 10,
+            lines: 3,
+            seed,
+            treasure_index: 4,
+            treasure_file: "file_4.txt".into(),
+            treasure_line: Some(1),
+            needle: "Treasure".into(),
+            total_bytes: 400,
+            preset: None,
+        }
+    }
+
+    #[test]
+    fn manifests_name_their_sets() {
+        let a = Identity::of_manifest(&m(7));
+        assert_eq!(a.digest.len(), 32);
+        assert_eq!(a, Identity::of_manifest(&m(7)));
+        assert_ne!(a.digest, Identity::of_manifest(&m(8)).digest);
+        // The program that wrote it is not part of what the set is.
+        let mut other = m(7);
+        other.generator = "hunt 9.9".into();
+        assert_eq!(a, Identity::of_manifest(&other));
+        assert_eq!(a.summary, "10 files x 3 lines, seed 7");
+    }
+}
