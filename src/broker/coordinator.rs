@@ -51,6 +51,10 @@ pub trait BrokerKind: Send + 'static {
     fn missing() -> Option<String> {
         None
     }
+    /// How often workers poll this broker (`--poll`), for brokers that are polled.
+    fn poll(_knobs: &Knobs) -> Option<Duration> {
+        None
+    }
 }
 
 /// A private broker; dropping it stops it and removes what it made.
@@ -79,6 +83,7 @@ pub struct Coordinator<K: BrokerKind> {
     lease: Duration,
     max_attempts: u32,
     remote: bool,
+    poll: Option<Duration>,
     exe: Option<std::path::PathBuf>,
     _kind: PhantomData<K>,
 }
@@ -118,6 +123,7 @@ impl<K: BrokerKind> Registered for Coordinator<K> {
             lease: knobs.seconds(&LEASE),
             max_attempts: u32::try_from(knobs.count(&MAX_ATTEMPTS)).unwrap_or(u32::MAX),
             remote,
+            poll: K::poll(knobs),
             exe: if remote {
                 None
             } else {
@@ -284,6 +290,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             lease_ms: self.lease.as_millis().max(1) as u64,
             max_attempts: self.max_attempts,
             coordinator: super::hostname(),
+            poll_ms: self.poll.map(|p| p.as_millis().max(1) as u64),
         };
         let tasks: Vec<tasks::Task> = tasks::cut(job.len(), self.batch).collect();
         let total = tasks.len() as u64;

@@ -118,6 +118,10 @@ pub struct HuntSpec {
     pub max_attempts: u32,
     /// The coordinator's host, for people.
     pub coordinator: String,
+    /// For brokers that are polled (SQLite): how often workers and the coordinator
+    /// look, in milliseconds (`--poll`); `None` for brokers that push (Redis).
+    #[serde(default)]
+    pub poll_ms: Option<u64>,
 }
 
 /// One worker thread as the broker knows it.

@@ -312,6 +312,7 @@ fn prepare(
                 lease_ms: 1000,
                 max_attempts: 1,
                 coordinator: String::new(),
+                poll_ms: None,
             };
             return Ok(Some(remember(shared, spec, Err(why))));
         }
@@ -455,10 +456,14 @@ impl TaskQueue for HuntQueue<'_> {
                     return Ok(Some(lease));
                 }
                 Take::Over => return Ok(None),
-                Take::Wait => {
-                    nap(pause);
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
+                Take::Wait => match self.hunt.spec.poll_ms {
+                    // A polled broker: look again at the hunt's pace (`--poll`).
+                    Some(ms) => nap(Duration::from_millis(ms)),
+                    None => {
+                        nap(pause);
+                        pause = (pause * 2).min(Duration::from_millis(100));
+                    }
+                },
             }
         }
     }
