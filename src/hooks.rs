@@ -17,6 +17,22 @@ pub const SLOW_FILE_ENV: &str = "HUNT_TEST_SLOW_FILE_MS";
 /// `SIGKILL`, exactly as `kill -9` from outside would.
 pub const FAIL_WORKER_ENV: &str = "HUNT_TEST_FAIL_WORKER";
 
+/// With `--remote-workers`: milliseconds to wait for a first worker, instead of
+/// [`crate::broker::coordinator::NO_WORKER`].
+pub const NO_WORKER_ENV: &str = "HUNT_TEST_NO_WORKER_MS";
+
+/// Milliseconds a finished hunt's records stay on the broker, instead of
+/// [`crate::broker::coordinator::KEEP`].
+pub const KEEP_ENV: &str = "HUNT_TEST_KEEP_MS";
+
+/// A duration in milliseconds from the environment variable `name`, if set.
+pub fn millis(name: &str) -> Option<Duration> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+}
+
 /// The [`SLOW_FILE_ENV`] pause, if set.
 pub fn slow_file() -> Option<Duration> {
     std::env::var(SLOW_FILE_ENV)

@@ -96,6 +96,7 @@ impl<K: BrokerKind> Registered for Coordinator<K> {
         let knobs = &config.knobs;
         let (url, private) = match knobs.text(&BROKER) {
             Some(url) => {
+                super::url::scheme(&url)?;
                 if !K::accepts(&url) {
                     bail!(
                         "--broker {} is not a {} broker: use --strategy {}, or give a {} URL",
@@ -301,11 +302,13 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
         let mut book = Book::default();
         let mut alive_at = Instant::now();
         let mut exited: Vec<Option<String>> = vec![None; local.0.len()];
+        let no_worker = crate::hooks::millis(crate::hooks::NO_WORKER_ENV).unwrap_or(NO_WORKER);
+        let keep = crate::hooks::millis(crate::hooks::KEEP_ENV).unwrap_or(KEEP);
         let outcome = loop {
             if crate::interrupt::requested() {
                 local.kill_all();
                 let _ = self.broker.stop(&id);
-                let _ = self.broker.retire(&id, Verdict::Unknown, KEEP);
+                let _ = self.broker.retire(&id, Verdict::Unknown, keep);
                 return Err(crate::interrupt::Interrupted.into());
             }
             if alive_at.elapsed() >= Duration::from_secs(1) {
@@ -329,10 +332,10 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             } else if book.settled(total) {
                 break Ok(());
             }
-            if self.remote && !book.started_any && started.elapsed() > NO_WORKER {
+            if self.remote && !book.started_any && started.elapsed() > no_worker {
                 let mut why = format!(
-                    "no worker took a task of hunt {id} within {} s: start one with `hunt worker --broker {} --dir DIR` on a host that holds the data set, or drop --remote-workers",
-                    NO_WORKER.as_secs(),
+                    "no worker took a task of hunt {id} within {}: start one with `hunt worker --broker {} --dir DIR` on a host that holds the data set, or drop --remote-workers",
+                    crate::units::duration(no_worker),
                     self.broker.describe()
                 );
                 for n in &book.notes {
@@ -380,7 +383,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             _ => Verdict::Unknown,
         };
         let _ = self.broker.stop(&id);
-        let _ = self.broker.retire(&id, verdict, KEEP);
+        let _ = self.broker.retire(&id, verdict, keep);
         // The hunt is over for them: give the local workers a moment to leave by
         // themselves; the guard kills whoever is left.
         let deadline = Instant::now() + Duration::from_millis(500);

@@ -223,7 +223,11 @@ fn prefix(hunt: &str) -> String {
 /// password.
 fn explain(e: &redis::RedisError, url: &str) -> anyhow::Error {
     let at = super::redact(url);
-    let said = scrub(&e.to_string(), url);
+    // One line: the crate's parse errors span several.
+    let said = scrub(&e.to_string(), url)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let code = e.code().unwrap_or("");
     if e.kind() == redis::ErrorKind::AuthenticationFailed
         || code == "WRONGPASS"
