@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need (scripts/install-test-deps.sh),
+# then runs every test, each benchmark once, and fails where a server the tests need is
+# missing instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-test-deps.sh
+export HUNT_REQUIRE_SERVERS=1
+exec cargo test --all-targets "$@"
