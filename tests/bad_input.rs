@@ -13,7 +13,7 @@ fn assert_refused(r: &Run, words: &[&str]) {
         assert_bad_input(r, w);
     }
     assert!(r.stdout.is_empty(), "stdout on an error: {r:?}");
-    assert_no_panic(r);
+    r.no_panic();
 }
 
 /// A data set of 10 files in `dir` with its treasure in file 7.
@@ -269,7 +269,7 @@ fn check_broken_file(what: &str, make: impl Fn(&Path)) {
                     workers,
                 ];
                 let r = output_within(hunt(&args), 20);
-                assert_no_panic(&r);
+                r.no_panic();
                 assert_eq!(r.code, Some(0), "{case}: {r:?}");
                 let j = r.json();
                 assert_eq!(j["index"], 7, "{case}: {j}");
@@ -292,7 +292,7 @@ fn check_broken_file(what: &str, make: impl Fn(&Path)) {
 
                 let args = [&args[..], &["--needle", "Gold"]].concat();
                 let r = output_within(hunt(&args), 20);
-                assert_no_panic(&r);
+                r.no_panic();
                 assert_eq!(r.code, Some(2), "{case}, needle absent: {r:?}");
                 let j = r.json();
                 assert!(j["found"].is_null(), "{case}: {j}");

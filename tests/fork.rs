@@ -26,29 +26,6 @@ fn search_killing(dir: &Path, kill: u64, extra: &[&str]) -> Run {
         .into()
 }
 
-/// Processes whose command line mentions `needle` (a unique temp path).
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("/proc") {
-        let Ok(e) = e else { continue };
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains(needle) {
-            found.push(format!("{pid}: {cmd}"));
-        }
-    }
-    found
-}
-
 fn assert_no_leftover_children(tmp: &Path) {
     let left = processes_mentioning(s(tmp));
     assert!(
@@ -77,7 +54,7 @@ fn a_killed_child_is_an_error_naming_its_range_and_none_is_left_over() {
             let dir = tmp.path().join(format!("in_{workers}_{}", reader.name()));
             generate(&dir, FILES, 10, Some(inside));
             let r = search_killing(&dir, kill, &flags);
-            assert_no_panic(&r);
+            r.no_panic();
             assert_eq!(r.code, Some(2), "{case}, treasure {inside} inside: {r:?}");
             let want = format!("search positions {lo}..{hi}");
             assert!(
@@ -109,7 +86,7 @@ fn a_killed_child_is_an_error_naming_its_range_and_none_is_left_over() {
             let dir = tmp.path().join(format!("out_{workers}_{}", reader.name()));
             generate(&dir, FILES, 10, Some(outside));
             let r = search_killing(&dir, kill, &flags);
-            assert_no_panic(&r);
+            r.no_panic();
             assert_eq!(r.code, Some(0), "{case}, treasure {outside} outside: {r:?}");
             let j = r.json();
             assert_eq!(j["index"], outside, "{case}: {j}");

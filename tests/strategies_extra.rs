@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use hunt::strategy::StrategyKind;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NEW: [StrategyKind; 4] = [
     StrategyKind::Async,
@@ -261,39 +261,6 @@ fn uring_queue_depths_and_queue_batches_all_give_the_answer() {
     assert!(r.json()["queue"].is_null());
 }
 
-/// Live processes whose command line mentions `needle` (zombies have none).
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(needle) {
-            found.push(format!("{}: {cmdline}", name.to_string_lossy()));
-        }
-    }
-    found
-}
-
-/// Waits up to `limit` for `check` to hold.
-fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_killed_spawn_worker_is_an_error_naming_its_range_and_nothing_is_left() {
     let tmp = tempfile::tempdir().unwrap();
@@ -375,7 +342,7 @@ fn spawn_workers_die_with_a_parent_killed_mid_hunt() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-        let started = eventually(Duration::from_secs(10), || {
+        let started = wait_until(Duration::from_secs(10), || {
             processes_mentioning(d)
                 .iter()
                 .filter(|p| p.contains(" worker "))
@@ -394,7 +361,7 @@ fn spawn_workers_die_with_a_parent_killed_mid_hunt() {
             status.code().is_none() || status.code() == Some(130),
             "{name}: {status:?}"
         );
-        let gone = eventually(Duration::from_secs(2), || {
+        let gone = wait_until(Duration::from_secs(2), || {
             processes_mentioning(d).is_empty()
         });
         assert!(

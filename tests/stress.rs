@@ -26,8 +26,10 @@ fn threads_now() -> usize {
         .unwrap_or(0)
 }
 
-fn my_children() -> Vec<i32> {
-    children(std::process::id() as i32)
+/// Asserts that this test process has no child process left.
+fn assert_no_child_left() {
+    let left = children(std::process::id() as i32);
+    assert!(left.is_empty(), "child processes left: {left:?}");
 }
 
 struct Set {
@@ -150,11 +152,7 @@ fn hundreds_of_random_hunts() {
         threads_before,
         threads_now()
     );
-    assert!(
-        my_children().is_empty(),
-        "child processes left: {:?}",
-        my_children()
-    );
+    assert_no_child_left();
 }
 
 /// The maximum worker count the CLI accepts, with every strategy, on a set with more
@@ -200,11 +198,7 @@ fn maximum_worker_count() {
         run.stderr.contains("--workers must be between 1 and 1024"),
         "{run:?}"
     );
-    assert!(
-        my_children().is_empty(),
-        "child processes left: {:?}",
-        my_children()
-    );
+    assert_no_child_left();
 }
 
 /// `hunt race` at the maximum worker count, with strategies of every kind (threads,
@@ -217,17 +211,13 @@ fn race_with_the_maximum_worker_count() {
     let dir = tmp.path().join("set");
     adversary::generate(&dir, 20, 1, 7);
     let json = tmp.path().join("race.json");
-    let strategies: Vec<&str> = [
+    let strategies = compiled_names(&[
         StrategyKind::Sequential,
         StrategyKind::Threads,
         StrategyKind::Rayon,
         StrategyKind::Fork,
         StrategyKind::Spawn,
-    ]
-    .iter()
-    .filter(|k| k.compiled_in())
-    .map(|k| k.name())
-    .collect();
+    ]);
     let max = MAX_WORKERS.to_string();
     let run = adversary::run(hunt(&[
         "race",
@@ -267,9 +257,5 @@ fn race_with_the_maximum_worker_count() {
             assert_eq!(c["workers"], MAX_WORKERS as u64, "{c}");
         }
     }
-    assert!(
-        my_children().is_empty(),
-        "child processes left: {:?}",
-        my_children()
-    );
+    assert_no_child_left();
 }
