@@ -9,19 +9,9 @@ use hunt::strategy::{runnable_pairs, StrategyKind};
 use std::path::Path;
 use std::time::Duration;
 
-fn flags(s: StrategyKind, r: Reader) -> [&'static str; 6] {
-    [
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        "3",
-    ]
-}
-
+/// Searches `dir` with `s` and `r` on three workers, plus `extra`; asserts no panic.
 fn search_with(dir: &Path, s: StrategyKind, r: Reader, extra: &[&str]) -> Run {
-    let mut args: Vec<&str> = flags(s, r).to_vec();
+    let mut args: Vec<&str> = strategy_flags(s, r, "3").to_vec();
     args.extend_from_slice(extra);
     let run = search(dir, &args);
     run.no_panic();
@@ -406,7 +396,7 @@ fn non_utf8_file_names() {
         assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
         assert!(found_name(&run).contains('\u{fffd}'), "{s}/{r:?}: {run:?}");
         let mut args = vec!["search", "--dir", dir.to_str().unwrap()];
-        args.extend(flags(s, r));
+        args.extend(strategy_flags(s, r, "3"));
         let human = adversary::run(hunt(&args));
         assert_eq!(human.code, Some(0), "{human:?}");
         assert!(
@@ -529,23 +519,12 @@ fn meddle_during_hunt(
     first: &Path,
     meddle: impl FnOnce(),
 ) -> Run {
-    let mut c = hunt(&[
-        "search",
-        "--json",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        "1",
-        // `uring` keeps --queue-depth files in flight, so by default its one worker has
-        // opened every file of this small set before the first pause; with one in flight
-        // it visits them in order, as the other strategies' single worker does.
-        "--queue-depth",
-        "1",
-    ]);
+    let mut extra = strategy_flags(s, r, "1").to_vec();
+    // `uring` keeps --queue-depth files in flight, so by default its one worker has
+    // opened every file of this small set before the first pause; with one in flight it
+    // visits them in order, as the other strategies' single worker does.
+    extra.extend(["--queue-depth", "1"]);
+    let mut c = hunt(&search_json_args(dir, &extra));
     c.env(hunt::hooks::SLOW_FILE_ENV, "300");
     let started = start(c);
     let pid = started.pid();

@@ -26,19 +26,11 @@ fn slow_search_command(
     workers: u32,
     ms: u32,
 ) -> std::process::Command {
-    let mut c = hunt(&[
-        "search",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        &workers.to_string(),
-        "--needle",
-        "Nowhere",
-    ]);
+    let workers = workers.to_string();
+    let mut args = vec!["search", "--dir", dir.to_str().unwrap()];
+    args.extend(strategy_flags(s, r, &workers));
+    args.extend(["--needle", "Nowhere"]);
+    let mut c = hunt(&args);
     c.env(SLOW_FILE_ENV, ms.to_string());
     c
 }
@@ -266,9 +258,9 @@ fn workers_die_with_their_parent() {
 #[test]
 fn file_truncated_under_mmap() {
     let tmp = tempfile::tempdir().unwrap();
-    for &s in StrategyKind::ALL
-        .iter()
-        .filter(|k| k.runs_with(Reader::Mmap))
+    for (s, _) in runnable_pairs()
+        .into_iter()
+        .filter(|&(_, r)| r == Reader::Mmap)
     {
         let dir = tmp.path().join(s.name());
         std::fs::create_dir(&dir).unwrap();
@@ -276,17 +268,9 @@ fn file_truncated_under_mmap() {
         let mut data = vec![b'a'; 4 << 20];
         data.extend_from_slice(b"Treasure");
         std::fs::write(&file, &data).unwrap();
-        let mut c = hunt(&[
-            "search",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--strategy",
-            s.name(),
-            "--reader",
-            "mmap",
-            "--workers",
-            "2",
-        ]);
+        let mut args = vec!["search", "--dir", dir.to_str().unwrap()];
+        args.extend(strategy_flags(s, Reader::Mmap, "2"));
+        let mut c = hunt(&args);
         c.env(SLOW_FILE_ENV, "1500");
         let started = start(c);
         let pid = started.pid();

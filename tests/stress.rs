@@ -6,7 +6,7 @@ mod adversary;
 use adversary::*;
 use hunt::dataset::generate;
 use hunt::scan::Reader;
-use hunt::strategy::{StrategyKind, MAX_WORKERS};
+use hunt::strategy::{runnable_pairs, StrategyKind, MAX_WORKERS};
 use rand::{Rng, SeedableRng};
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -90,7 +90,7 @@ fn hundreds_of_random_hunts() {
     // generate's rayon global pool stays; count after it exists.
     let threads_before = threads_now();
     let mut per_strategy = std::collections::BTreeMap::new();
-    let pairs = hunt::strategy::runnable_pairs();
+    let pairs = runnable_pairs();
     for n in 0..hunts {
         assert!(
             started.elapsed() < STRESS_DEADLINE,
@@ -165,30 +165,16 @@ fn maximum_worker_count() {
     for (files, at) in [(3000u64, 2999u64), (50, 17)] {
         let dir = tmp.path().join(format!("set{files}"));
         adversary::generate(&dir, files, 1, at);
-        for &s in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
-            // The worker count is what is under test; the mmap reader only on the small
-            // set keeps the run short on a loaded machine.
-            let readers: &[Reader] = if files > 100 {
-                &[Reader::Read]
-            } else {
-                s.readers()
-            };
-            for &r in readers {
-                let run = search(
-                    &dir,
-                    &[
-                        "--strategy",
-                        s.name(),
-                        "--reader",
-                        r.name(),
-                        "--workers",
-                        &max,
-                    ],
-                );
-                run.no_panic();
-                assert_eq!(run.code, Some(0), "{s}/{r:?} on {files}: {run:?}");
-                assert_eq!(run.json()["index"], at, "{s}/{r:?}");
-            }
+        // The worker count is what is under test; the mmap reader only on the small set
+        // keeps the run short on a loaded machine.
+        let pairs = runnable_pairs()
+            .into_iter()
+            .filter(|&(_, r)| files <= 100 || r == Reader::Read);
+        for (s, r) in pairs {
+            let run = search(&dir, &strategy_flags(s, r, &max));
+            run.no_panic();
+            assert_eq!(run.code, Some(0), "{s}/{r:?} on {files}: {run:?}");
+            assert_eq!(run.json()["index"], at, "{s}/{r:?}");
         }
     }
     let over = (MAX_WORKERS + 1).to_string();

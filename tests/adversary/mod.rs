@@ -17,7 +17,7 @@ mod common;
 #[allow(unused_imports)] // each test file uses a different subset
 pub use common::{
     alive, children, compiled_names, descendants, kill, mkfifo, processes_mentioning,
-    search_json_args, snapshot, start, wait_until, Run, Started,
+    search_json_args, snapshot, start, strategy_flags, wait_until, Run, Started,
 };
 
 /// [`common::hunt`] (the built binary, `HUNT_EXE` set, test hooks cleared) with stdout

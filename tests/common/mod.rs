@@ -5,6 +5,7 @@
 //! its suites use.
 #![allow(dead_code)] // each test file uses a different subset
 
+use hunt::scan::Reader;
 use hunt::strategy::StrategyKind;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -129,6 +130,18 @@ pub fn search_json_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
 /// Searches `dir` with `--json` plus `extra` flags.
 pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
     run(&search_json_args(dir, extra))
+}
+
+/// `--strategy S --reader R --workers K`: the flags that pick how a hunt runs.
+pub fn strategy_flags(s: StrategyKind, r: Reader, workers: &str) -> [&str; 6] {
+    [
+        "--strategy",
+        s.name(),
+        "--reader",
+        r.name(),
+        "--workers",
+        workers,
+    ]
 }
 
 /// Asserts a bad-input run: exit 2, one line on stderr containing `expect`, no panic.
