@@ -202,6 +202,41 @@ fn manifest_data_file_replaced_by_something_else() {
     }
 }
 
+/// A data set with one file gone and another replaced by a named pipe: every strategy
+/// and reader names both (exit 2 when the needle is elsewhere absent, the answer being
+/// unknown), reads the other ten, and still finds the treasure.
+#[test]
+fn every_strategy_reports_a_missing_file_and_a_pipe_in_a_files_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 12, 5, 9);
+    std::fs::remove_file(dir.join("file_3.txt")).unwrap();
+    std::fs::remove_file(dir.join("file_4.txt")).unwrap();
+    mkfifo(&dir.join("file_4.txt"));
+    for (s, reader) in runnable_pairs() {
+        let what = format!("{s} {}", reader.name());
+        let r = search_with(&dir, s, reader, &["--needle", "nope"]);
+        assert_eq!(r.code, Some(2), "{what}: the answer is unknown: {r:?}");
+        let j = r.json();
+        assert_eq!(j["errors"], 2, "{what}: {r:?}");
+        let msgs = j["error_messages"].to_string();
+        assert!(msgs.contains("file_3.txt: No such file"), "{what}: {msgs}");
+        assert!(
+            msgs.contains("file_4.txt: not a regular file"),
+            "{what}: {msgs}"
+        );
+        assert_eq!(j["files_scanned"], 10, "{what}");
+
+        let r = search_with(&dir, s, reader, &[]);
+        assert_eq!(
+            r.code,
+            Some(0),
+            "{what}: found despite the bad files: {r:?}"
+        );
+        assert_eq!(r.json()["index"], 9, "{what}");
+    }
+}
+
 fn kind_name(k: &Hostile) -> &'static str {
     match k {
         Hostile::Folder => "folder",
