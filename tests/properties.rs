@@ -1,10 +1,12 @@
-//! Property tests over small random data sets, through the library (no process per
-//! case, so many cases run in seconds):
+//! Properties of the hunt over small random data sets, checked with proptest through
+//! the library (no process per case, so many cases run in seconds):
 //! - a generated data set: whatever its size, treasure, rotation, strategy, reader and
 //!   worker count, the hunt finds the manifest's treasure;
 //! - a folder without a manifest (random files in random subfolders, the needle in at
 //!   most one of them): every strategy and reader gives the same answer, the file the
-//!   needle was put in, or a clean "not found" after reading every file.
+//!   needle was put in, or a clean "not found" after reading every file;
+//! - a needle across the read reader's chunk boundary or the mmap reader's window, at
+//!   every offset around it: found by every strategy and reader.
 use hunt::dataset::generate;
 use hunt::fileset::{self, FileSet};
 use hunt::scan::Reader;
