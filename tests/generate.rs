@@ -10,7 +10,23 @@ const PLAIN: &str = "Not a treasure\n";
 fn gen_ok(dir: &Path, extra: &[&str]) {
     let r = generate_with(dir, extra);
     assert_eq!(r.code, Some(0), "generate {extra:?}: {r:?}");
-    assert_no_panic(&r);
+    r.no_panic();
+}
+
+/// Makes the folder `dir` holding only the marker an unfinished `generate` leaves,
+/// `.hunt-partial.json`, in format `version`, for a set of `files` files.
+fn write_partial_marker(dir: &Path, version: u32, files: u64) {
+    std::fs::create_dir(dir).unwrap();
+    let marker = format!(r#"{{"format_version":{version},"files":{files}}}"#);
+    std::fs::write(dir.join(".hunt-partial.json"), marker).unwrap();
+}
+
+/// The names of everything below `dir`, sorted (see [`snapshot`]).
+fn entry_names(dir: &Path) -> Vec<String> {
+    snapshot(dir)
+        .iter()
+        .map(|e| e.path.display().to_string())
+        .collect()
 }
 
 /// The data files of a set, by index, as the manifest names them.
@@ -102,7 +118,7 @@ fn the_manifest_tells_the_truth() {
 
         // The folder holds the manifest and exactly the files it names.
         let snap = snapshot(&dir);
-        let mut names: Vec<String> = snap.iter().map(|(p, _)| p.display().to_string()).collect();
+        let mut names: Vec<String> = snap.iter().map(|e| e.path.display().to_string()).collect();
         names.sort();
         let mut want = data_files(&dir);
         want.push("manifest.json".into());
@@ -111,7 +127,8 @@ fn the_manifest_tells_the_truth() {
 
         let mut total = 0u64;
         let mut holders = Vec::new();
-        for (path, bytes) in &snap {
+        for e in &snap {
+            let (path, bytes) = (&e.path, &e.content);
             if path.as_os_str() == "manifest.json" {
                 continue;
             }
@@ -220,7 +237,11 @@ fn refuses_a_folder_with_a_foreign_file_even_with_force() {
     }
     assert_eq!(
         snapshot(&dir),
-        vec![("thesis.tex".into(), b"years of work".to_vec())]
+        vec![Entry {
+            path: "thesis.tex".into(),
+            kind: "file".into(),
+            content: b"years of work".to_vec()
+        }]
     );
     // A foreign subfolder too.
     let dir = tmp.path().join("sub");
@@ -294,10 +315,7 @@ fn a_smaller_set_replaces_a_bigger_one_without_leftovers() {
             "file_{i}.txt left over"
         );
     }
-    let names: Vec<String> = snapshot(&dir)
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+    let names = entry_names(&dir);
     assert_eq!(names.len(), 6, "{names:?}");
     assert_eq!(read_manifest(&dir)["files"], 5);
     let r = search_json(&dir, &["--needle", "Gold"]);
@@ -311,13 +329,8 @@ fn a_smaller_set_replaces_a_bigger_one_without_leftovers() {
 fn an_interrupted_generate_is_incomplete_until_generate_force_completes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("set");
-    std::fs::create_dir(&dir).unwrap();
     // What a run killed half-way leaves: the marker, some files, no manifest.
-    std::fs::write(
-        dir.join(".hunt-partial.json"),
-        r#"{"format_version":1,"files":6}"#,
-    )
-    .unwrap();
+    write_partial_marker(&dir, 1, 6);
     for i in [0, 1, 4] {
         std::fs::write(dir.join(format!("file_{i}.txt")), PLAIN.repeat(2)).unwrap();
     }
@@ -344,10 +357,7 @@ fn an_interrupted_generate_is_incomplete_until_generate_force_completes_it() {
         &dir,
         &["--files", "3", "--lines", "2", "--force", "--seed", "3"],
     );
-    let names: Vec<String> = snapshot(&dir)
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+    let names = entry_names(&dir);
     assert_eq!(
         names,
         ["file_0.txt", "file_1.txt", "file_2.txt", "manifest.json"]
@@ -362,12 +372,7 @@ fn an_interrupted_generate_is_incomplete_until_generate_force_completes_it() {
 fn a_marker_from_a_newer_hunt_is_not_cleaned() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("set");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(
-        dir.join(".hunt-partial.json"),
-        r#"{"format_version":2,"files":3}"#,
-    )
-    .unwrap();
+    write_partial_marker(&dir, 2, 3);
     std::fs::write(dir.join("file_0.txt"), "mine").unwrap();
     let r = generate_with(&dir, &["--files", "2", "--lines", "2", "--force"]);
     assert_bad_input(&r, ".hunt-partial.json");
@@ -398,10 +403,7 @@ fn force_over_a_manifest_with_a_huge_file_count_does_not_hang() {
         20,
     );
     assert_eq!(r.code, Some(0), "{r:?}");
-    let names: Vec<String> = snapshot(&dir)
-        .iter()
-        .map(|(p, _)| p.display().to_string())
-        .collect();
+    let names = entry_names(&dir);
     assert_eq!(
         names,
         ["file_0.txt", "file_1.txt", "file_2.txt", "manifest.json"]

@@ -5,28 +5,13 @@
 mod adversary;
 use adversary::*;
 use hunt::scan::Reader;
-use hunt::strategy::StrategyKind;
+use hunt::strategy::{runnable_pairs, StrategyKind};
 use std::path::Path;
 use std::time::Duration;
 
-/// Every strategy with every reader.
-fn combos() -> Vec<(StrategyKind, Reader)> {
-    hunt::strategy::runnable_pairs()
-}
-
-fn flags(s: StrategyKind, r: Reader) -> [&'static str; 6] {
-    [
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        "3",
-    ]
-}
-
+/// Searches `dir` with `s` and `r` on three workers, plus `extra`; asserts no panic.
 fn search_with(dir: &Path, s: StrategyKind, r: Reader, extra: &[&str]) -> Run {
-    let mut args: Vec<&str> = flags(s, r).to_vec();
+    let mut args: Vec<&str> = strategy_flags(s, r, "3").to_vec();
     args.extend_from_slice(extra);
     let run = search(dir, &args);
     run.no_panic();
@@ -72,7 +57,7 @@ fn listing_searches_regular_files_only() {
     if !device {
         eprintln!("note: mknod not permitted here; the device case is not covered");
     }
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(1), "{s}/{r:?}: {run:?}");
         let j = run.json();
@@ -88,7 +73,7 @@ fn listing_searches_regular_files_only() {
     // The folder named on the command line may itself be a symlink: the user chose it.
     let link = tmp.path().join("link");
     std::os::unix::fs::symlink(&dir, &link).unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         for d in [&dir, &link] {
             let run = search_with(d, s, r, &[]);
             assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
@@ -179,7 +164,7 @@ fn manifest_data_file_replaced_by_something_else() {
             let Some((_keep, reason)) = plant(&kind, &path, &outside) else {
                 continue;
             };
-            for (s, r) in combos() {
+            for (s, r) in runnable_pairs() {
                 let run = search_with(&dir, s, r, &[]);
                 let what = format!("{} as file_{victim}: {s}/{r:?}", kind_name(&kind));
                 if victim == 6 {
@@ -217,6 +202,41 @@ fn manifest_data_file_replaced_by_something_else() {
     }
 }
 
+/// A data set with one file gone and another replaced by a named pipe: every strategy
+/// and reader names both (exit 2 when the needle is elsewhere absent, the answer being
+/// unknown), reads the other ten, and still finds the treasure.
+#[test]
+fn every_strategy_reports_a_missing_file_and_a_pipe_in_a_files_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 12, 5, 9);
+    std::fs::remove_file(dir.join("file_3.txt")).unwrap();
+    std::fs::remove_file(dir.join("file_4.txt")).unwrap();
+    mkfifo(&dir.join("file_4.txt"));
+    for (s, reader) in runnable_pairs() {
+        let what = format!("{s} {}", reader.name());
+        let r = search_with(&dir, s, reader, &["--needle", "nope"]);
+        assert_eq!(r.code, Some(2), "{what}: the answer is unknown: {r:?}");
+        let j = r.json();
+        assert_eq!(j["errors"], 2, "{what}: {r:?}");
+        let msgs = j["error_messages"].to_string();
+        assert!(msgs.contains("file_3.txt: No such file"), "{what}: {msgs}");
+        assert!(
+            msgs.contains("file_4.txt: not a regular file"),
+            "{what}: {msgs}"
+        );
+        assert_eq!(j["files_scanned"], 10, "{what}");
+
+        let r = search_with(&dir, s, reader, &[]);
+        assert_eq!(
+            r.code,
+            Some(0),
+            "{what}: found despite the bad files: {r:?}"
+        );
+        assert_eq!(r.json()["index"], 9, "{what}");
+    }
+}
+
 fn kind_name(k: &Hostile) -> &'static str {
     match k {
         Hostile::Folder => "folder",
@@ -243,7 +263,7 @@ fn empty_tiny_and_unterminated_files() {
         "Not a treasure\nNot a treasure\nTreasure",
     )
     .unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
         assert_eq!(found_name(&run), "c_last");
@@ -253,7 +273,7 @@ fn empty_tiny_and_unterminated_files() {
         assert!(["b_one", "c_last"].contains(&found_name(&run).as_str()));
     }
     std::fs::write(dir.join("c_last"), "Not a treasure\nTreasur").unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(1), "{s}/{r:?}: {run:?}");
         assert_eq!(run.json()["files_scanned"], 3, "{s}/{r:?}: every file read");
@@ -270,7 +290,7 @@ fn needle_longer_than_every_file() {
         std::fs::write(dir.join(format!("f{i}")), "Treasure ".repeat(i)).unwrap();
     }
     let long = "Treasure ".repeat(40);
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &["--needle", &long]);
         assert_eq!(run.code, Some(1), "{s}/{r:?}: {run:?}");
         assert_eq!(run.json()["files_scanned"], 5);
@@ -299,7 +319,7 @@ fn needle_across_chunk_boundaries() {
         let mut data = base.clone();
         data[off..off + needle.len()].copy_from_slice(needle);
         std::fs::write(dir.join("big.bin"), &data).unwrap();
-        for (s, r) in combos() {
+        for (s, r) in runnable_pairs() {
             let run = search_with(&dir, s, r, &[]);
             assert_eq!(run.code, Some(0), "offset {off} {s}/{r:?}: {run:?}");
         }
@@ -309,7 +329,7 @@ fn needle_across_chunk_boundaries() {
     data[CHUNK - 5..CHUNK].copy_from_slice(b"Treas");
     data[CHUNK + 1..CHUNK + 4].copy_from_slice(b"ure");
     std::fs::write(dir.join("big.bin"), &data).unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(1), "{s}/{r:?}: {run:?}");
         assert_eq!(
@@ -334,7 +354,7 @@ fn needle_larger_than_the_read_buffer() {
     std::fs::write(dir.join("a"), &data).unwrap();
     std::fs::write(dir.join("b"), &needle[..299_999]).unwrap();
     let loaded = hunt::fileset::load(&dir, false).unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let o = hunt::search::hunt_once(
             &loaded.files,
             &needle,
@@ -358,7 +378,7 @@ fn binary_needles() {
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("a"), b"plain text\n").unwrap();
     std::fs::write(dir.join("b"), b"head\x00\xff\xfe tail").unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &["--needle-hex", "00FFfe"]);
         assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
         assert_eq!(found_name(&run), "b");
@@ -406,12 +426,12 @@ fn non_utf8_file_names() {
     let bad = std::ffi::OsStr::from_bytes(b"caf\xe9_\xff.txt");
     std::fs::write(dir.join("plain.txt"), "nothing").unwrap();
     std::fs::write(dir.join(bad), "a Treasure here").unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
         assert!(found_name(&run).contains('\u{fffd}'), "{s}/{r:?}: {run:?}");
         let mut args = vec!["search", "--dir", dir.to_str().unwrap()];
-        args.extend(flags(s, r));
+        args.extend(strategy_flags(s, r, "3"));
         let human = adversary::run(hunt(&args));
         assert_eq!(human.code, Some(0), "{human:?}");
         assert!(
@@ -431,7 +451,7 @@ fn several_treasures_any_one_is_reported() {
     generate(&dir, 30, 4, 21);
     std::fs::write(dir.join("file_3.txt"), "Not a treasure\nTreasure\n").unwrap();
     std::fs::write(dir.join("file_12.txt"), "Treasure\n").unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
         let name = found_name(&run);
@@ -459,7 +479,7 @@ fn manifest_that_no_longer_matches_the_files() {
     let dir = tmp.path().join("set");
     generate(&dir, 10, 4, 5);
     std::fs::write(dir.join("file_5.txt"), "Not a treasure\n".repeat(4)).unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(1), "{s}/{r:?}: {run:?}");
         assert!(
@@ -473,7 +493,7 @@ fn manifest_that_no_longer_matches_the_files() {
         assert_eq!(run.stderr, "", "{s}/{r:?}");
     }
     std::fs::write(dir.join("file_8.txt"), "Treasure\n").unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let run = search_with(&dir, s, r, &[]);
         assert_eq!(run.code, Some(0), "{s}/{r:?}: {run:?}");
         assert_eq!(found_name(&run), "file_8.txt");
@@ -534,23 +554,12 @@ fn meddle_during_hunt(
     first: &Path,
     meddle: impl FnOnce(),
 ) -> Run {
-    let mut c = hunt(&[
-        "search",
-        "--json",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        "1",
-        // `uring` keeps --queue-depth files in flight, so by default its one worker has
-        // opened every file of this small set before the first pause; with one in flight
-        // it visits them in order, as the other strategies' single worker does.
-        "--queue-depth",
-        "1",
-    ]);
+    let mut extra = strategy_flags(s, r, "1").to_vec();
+    // `uring` keeps --queue-depth files in flight, so by default its one worker has
+    // opened every file of this small set before the first pause; with one in flight it
+    // visits them in order, as the other strategies' single worker does.
+    extra.extend(["--queue-depth", "1"]);
+    let mut c = hunt(&search_json_args(dir, &extra));
     c.env(hunt::hooks::SLOW_FILE_ENV, "300");
     let started = start(c);
     let pid = started.pid();
@@ -573,7 +582,7 @@ fn meddle_during_hunt(
 #[test]
 fn files_changed_during_the_hunt() {
     let tmp = tempfile::tempdir().unwrap();
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let dir = tmp.path().join(format!("{s}_{}", r.name()));
         std::fs::create_dir(&dir).unwrap();
         for name in ["a", "b", "c"] {

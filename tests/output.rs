@@ -3,6 +3,8 @@
 //! that cannot be written changes nothing. Every strategy and command that prints.
 mod adversary;
 use adversary::*;
+use hunt::scan::Reader;
+use hunt::strategy::{runnable_pairs, StrategyKind};
 use std::process::Stdio;
 
 fn dev_full() -> std::fs::File {
@@ -12,20 +14,11 @@ fn dev_full() -> std::fs::File {
         .expect("/dev/full")
 }
 
-fn search_args(dir: &str, s: hunt::strategy::StrategyKind, r: hunt::scan::Reader) -> Vec<String> {
-    [
-        "search",
-        "--dir",
-        dir,
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        "2",
-    ]
-    .map(String::from)
-    .to_vec()
+/// `search --dir DIR` with `s` and `r` on two workers.
+fn search_args(dir: &str, s: StrategyKind, r: Reader) -> Vec<&str> {
+    let mut args = vec!["search", "--dir", dir];
+    args.extend(strategy_flags(s, r, "2"));
+    args
 }
 
 #[test]
@@ -34,9 +27,8 @@ fn a_result_that_cannot_be_written_is_an_error() {
     let dir = tmp.path().join("set");
     generate(&dir, 4, 2, 1);
     let d = dir.to_str().unwrap();
-    for (s, rd) in hunt::strategy::runnable_pairs() {
+    for (s, rd) in runnable_pairs() {
         let args = search_args(d, s, rd);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         for json in [false, true] {
             let mut c = hunt(&args);
             if json {
@@ -135,9 +127,8 @@ fn a_stderr_that_cannot_be_written_changes_no_exit_code() {
     let mut c = hunt(&["search", "--dir", "/nonexistent/hunt"]);
     c.stderr(dev_full());
     assert_eq!(run(c).code, Some(2));
-    for (s, rd) in hunt::strategy::runnable_pairs() {
+    for (s, rd) in runnable_pairs() {
         let args = search_args(d, s, rd);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut c = hunt(&args);
         c.stderr(dev_full());
         let r = run(c);

@@ -8,10 +8,6 @@ use std::path::Path;
 const FILES: u64 = 60;
 const TREASURE: u64 = 41;
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
 #[test]
 fn small_race_writes_every_export() {
     let tmp = tempfile::tempdir().unwrap();

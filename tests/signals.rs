@@ -6,16 +6,12 @@ mod adversary;
 use adversary::*;
 use hunt::hooks::SLOW_FILE_ENV;
 use hunt::scan::Reader;
-use hunt::strategy::StrategyKind;
+use hunt::strategy::{runnable_pairs, StrategyKind};
 use std::path::Path;
 use std::time::Duration;
 
 /// How long after a signal an exit still counts as prompt.
 const PROMPT: Duration = Duration::from_secs(3);
-
-fn combos() -> Vec<(StrategyKind, Reader)> {
-    hunt::strategy::runnable_pairs()
-}
 
 /// Starts a slow search over `dir` for a needle that is not there.
 fn slow_search(dir: &Path, s: StrategyKind, r: Reader, workers: u32, ms: u32) -> Started {
@@ -30,19 +26,11 @@ fn slow_search_command(
     workers: u32,
     ms: u32,
 ) -> std::process::Command {
-    let mut c = hunt(&[
-        "search",
-        "--dir",
-        dir.to_str().unwrap(),
-        "--strategy",
-        s.name(),
-        "--reader",
-        r.name(),
-        "--workers",
-        &workers.to_string(),
-        "--needle",
-        "Nowhere",
-    ]);
+    let workers = workers.to_string();
+    let mut args = vec!["search", "--dir", dir.to_str().unwrap()];
+    args.extend(strategy_flags(s, r, &workers));
+    args.extend(["--needle", "Nowhere"]);
+    let mut c = hunt(&args);
     c.env(SLOW_FILE_ENV, ms.to_string());
     c
 }
@@ -56,7 +44,7 @@ fn sigint_during_search() {
     let dir = tmp.path().join("set");
     generate(&dir, 40, 3, 0);
     let before = snapshot(&dir);
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let started = slow_search(&dir, s, r, 3, 200);
         let pid = started.pid();
         assert!(
@@ -87,7 +75,7 @@ fn sigint_to_the_process_group() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("set");
     generate(&dir, 40, 3, 0);
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let mut c = slow_search_command(&dir, s, r, 3, 200);
         c.process_group(0);
         let started = start(c);
@@ -189,7 +177,7 @@ fn worker_killed_from_outside() {
     let dir = tmp.path().join("set");
     generate(&dir, 24, 3, 0);
     let mut tested = 0;
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let started = slow_search(&dir, s, r, 4, 150);
         let pid = started.pid();
         assert!(wait_until(Duration::from_secs(10), || tree_uses(
@@ -243,7 +231,7 @@ fn workers_die_with_their_parent() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("set");
     generate(&dir, 40, 3, 0);
-    for (s, r) in combos() {
+    for (s, r) in runnable_pairs() {
         let started = slow_search(&dir, s, r, 4, 200);
         let pid = started.pid();
         assert!(wait_until(Duration::from_secs(10), || tree_uses(
@@ -270,9 +258,9 @@ fn workers_die_with_their_parent() {
 #[test]
 fn file_truncated_under_mmap() {
     let tmp = tempfile::tempdir().unwrap();
-    for &s in StrategyKind::ALL
-        .iter()
-        .filter(|k| k.runs_with(Reader::Mmap))
+    for (s, _) in runnable_pairs()
+        .into_iter()
+        .filter(|&(_, r)| r == Reader::Mmap)
     {
         let dir = tmp.path().join(s.name());
         std::fs::create_dir(&dir).unwrap();
@@ -280,17 +268,9 @@ fn file_truncated_under_mmap() {
         let mut data = vec![b'a'; 4 << 20];
         data.extend_from_slice(b"Treasure");
         std::fs::write(&file, &data).unwrap();
-        let mut c = hunt(&[
-            "search",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--strategy",
-            s.name(),
-            "--reader",
-            "mmap",
-            "--workers",
-            "2",
-        ]);
+        let mut args = vec!["search", "--dir", dir.to_str().unwrap()];
+        args.extend(strategy_flags(s, Reader::Mmap, "2"));
+        let mut c = hunt(&args);
         c.env(SLOW_FILE_ENV, "1500");
         let started = start(c);
         let pid = started.pid();
@@ -381,32 +361,6 @@ fn full_disk_during_generate() {
     );
 }
 
-/// True while some process other than this test has `needle` in its command line.
-fn process_mentions(needle: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let want = needle.as_os_str().as_bytes();
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-        })
-        .filter(|e| e.file_name() != me.as_str())
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| alive(n.parse().unwrap()))
-        })
-        .any(|e| {
-            std::fs::read(e.path().join("cmdline"))
-                .map(|c| c.windows(want.len()).any(|w| w == want))
-                .unwrap_or(false)
-        })
-}
-
 /// Ctrl-C (SIGINT to the race process alone) during `hunt race`, once a round has been
 /// exported and while a slowed `hunt search` child runs: exit 130 promptly with
 /// "interrupted", the child and its workers killed and reaped (no process with this
@@ -418,16 +372,12 @@ fn sigint_during_race() {
     let dir = tmp.path().join("set");
     generate(&dir, 12, 3, 5);
     let json = tmp.path().join("race.json");
-    let strategies: Vec<&str> = [
+    let strategies = compiled_names(&[
         StrategyKind::Sequential,
         StrategyKind::Threads,
         StrategyKind::Fork,
         StrategyKind::Spawn,
-    ]
-    .iter()
-    .filter(|k| k.compiled_in())
-    .map(|k| k.name())
-    .collect();
+    ]);
     let mut c = hunt(&[
         "race",
         "--dir",
@@ -474,7 +424,10 @@ fn sigint_during_race() {
         );
     }
     assert!(
-        wait_until(PROMPT, || !process_mentions(tmp.path())),
+        wait_until(PROMPT, || processes_mentioning(
+            tmp.path().to_str().unwrap()
+        )
+        .is_empty()),
         "a hunt process still names {:?}",
         tmp.path()
     );

@@ -6,7 +6,7 @@ mod adversary;
 use adversary::*;
 use hunt::dataset::generate;
 use hunt::scan::Reader;
-use hunt::strategy::{StrategyKind, MAX_WORKERS};
+use hunt::strategy::{runnable_pairs, StrategyKind, MAX_WORKERS};
 use rand::{Rng, SeedableRng};
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -26,8 +26,10 @@ fn threads_now() -> usize {
         .unwrap_or(0)
 }
 
-fn my_children() -> Vec<i32> {
-    children(std::process::id() as i32)
+/// Asserts that this test process has no child process left.
+fn assert_no_child_left() {
+    let left = children(std::process::id() as i32);
+    assert!(left.is_empty(), "child processes left: {left:?}");
 }
 
 struct Set {
@@ -88,7 +90,7 @@ fn hundreds_of_random_hunts() {
     // generate's rayon global pool stays; count after it exists.
     let threads_before = threads_now();
     let mut per_strategy = std::collections::BTreeMap::new();
-    let pairs = hunt::strategy::runnable_pairs();
+    let pairs = runnable_pairs();
     for n in 0..hunts {
         assert!(
             started.elapsed() < STRESS_DEADLINE,
@@ -150,11 +152,7 @@ fn hundreds_of_random_hunts() {
         threads_before,
         threads_now()
     );
-    assert!(
-        my_children().is_empty(),
-        "child processes left: {:?}",
-        my_children()
-    );
+    assert_no_child_left();
 }
 
 /// The maximum worker count the CLI accepts, with every strategy, on a set with more
@@ -167,30 +165,16 @@ fn maximum_worker_count() {
     for (files, at) in [(3000u64, 2999u64), (50, 17)] {
         let dir = tmp.path().join(format!("set{files}"));
         adversary::generate(&dir, files, 1, at);
-        for &s in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
-            // The worker count is what is under test; the mmap reader only on the small
-            // set keeps the run short on a loaded machine.
-            let readers: &[Reader] = if files > 100 {
-                &[Reader::Read]
-            } else {
-                s.readers()
-            };
-            for &r in readers {
-                let run = search(
-                    &dir,
-                    &[
-                        "--strategy",
-                        s.name(),
-                        "--reader",
-                        r.name(),
-                        "--workers",
-                        &max,
-                    ],
-                );
-                run.no_panic();
-                assert_eq!(run.code, Some(0), "{s}/{r:?} on {files}: {run:?}");
-                assert_eq!(run.json()["index"], at, "{s}/{r:?}");
-            }
+        // The worker count is what is under test; the mmap reader only on the small set
+        // keeps the run short on a loaded machine.
+        let pairs = runnable_pairs()
+            .into_iter()
+            .filter(|&(_, r)| files <= 100 || r == Reader::Read);
+        for (s, r) in pairs {
+            let run = search(&dir, &strategy_flags(s, r, &max));
+            run.no_panic();
+            assert_eq!(run.code, Some(0), "{s}/{r:?} on {files}: {run:?}");
+            assert_eq!(run.json()["index"], at, "{s}/{r:?}");
         }
     }
     let over = (MAX_WORKERS + 1).to_string();
@@ -200,11 +184,7 @@ fn maximum_worker_count() {
         run.stderr.contains("--workers must be between 1 and 1024"),
         "{run:?}"
     );
-    assert!(
-        my_children().is_empty(),
-        "child processes left: {:?}",
-        my_children()
-    );
+    assert_no_child_left();
 }
 
 /// `hunt race` at the maximum worker count, with strategies of every kind (threads,
@@ -217,17 +197,13 @@ fn race_with_the_maximum_worker_count() {
     let dir = tmp.path().join("set");
     adversary::generate(&dir, 20, 1, 7);
     let json = tmp.path().join("race.json");
-    let strategies: Vec<&str> = [
+    let strategies = compiled_names(&[
         StrategyKind::Sequential,
         StrategyKind::Threads,
         StrategyKind::Rayon,
         StrategyKind::Fork,
         StrategyKind::Spawn,
-    ]
-    .iter()
-    .filter(|k| k.compiled_in())
-    .map(|k| k.name())
-    .collect();
+    ]);
     let max = MAX_WORKERS.to_string();
     let run = adversary::run(hunt(&[
         "race",
@@ -267,9 +243,5 @@ fn race_with_the_maximum_worker_count() {
             assert_eq!(c["workers"], MAX_WORKERS as u64, "{c}");
         }
     }
-    assert!(
-        my_children().is_empty(),
-        "child processes left: {:?}",
-        my_children()
-    );
+    assert_no_child_left();
 }

@@ -1,9 +1,17 @@
-//! Helpers shared by the integration tests: run the real `hunt` binary and make small
-//! data sets in temporary folders.
+//! Helpers shared by the integration tests: run the real `hunt` binary (to the end, or
+//! started and watched under a deadline), make small data sets in temporary folders,
+//! take snapshots of folders, and look at processes through /proc. Each helper is
+//! written here once; `tests/adversary/mod.rs` includes this file and re-exports what
+//! its suites use.
 #![allow(dead_code)] // each test file uses a different subset
 
+use hunt::scan::Reader;
+use hunt::strategy::StrategyKind;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The `hunt` binary cargo built for these tests.
 pub fn hunt_bin() -> PathBuf {
@@ -15,7 +23,7 @@ pub fn hunt_bin() -> PathBuf {
 pub fn hunt(args: &[&str]) -> Command {
     let mut c = Command::new(hunt_bin());
     c.args(args)
-        .stdin(std::process::Stdio::null())
+        .stdin(Stdio::null())
         .env("HUNT_EXE", hunt_bin())
         // Test hooks from the environment the tests run in never leak into a run; a
         // test that wants one sets it on the returned command.
@@ -28,6 +36,8 @@ pub fn hunt(args: &[&str]) -> Command {
 #[derive(Debug)]
 pub struct Run {
     pub code: Option<i32>,
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -42,15 +52,33 @@ impl Run {
             )
         })
     }
+
+    /// Asserts no panic, no backtrace (nor the hint to get one) on stderr, and no death
+    /// by a signal.
+    pub fn no_panic(&self) -> &Self {
+        for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!self.stderr.contains(bad), "{bad}: {self:?}");
+        }
+        assert!(self.signal.is_none(), "killed by a signal: {self:?}");
+        self
+    }
+}
+
+impl Run {
+    fn new(status: std::process::ExitStatus, stdout: &[u8], stderr: &[u8]) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(stdout).into_owned(),
+            stderr: String::from_utf8_lossy(stderr).into_owned(),
+        }
+    }
 }
 
 impl From<Output> for Run {
     fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+        Run::new(o.status, &o.stdout, &o.stderr)
     }
 }
 
@@ -92,16 +120,28 @@ pub fn generate(dir: &Path, files: u64, lines: u64, treasure_at: Option<u64>) {
     assert_eq!(r.code, Some(0), "generate failed: {r:?}");
 }
 
+/// `search --json --dir DIR` plus `extra`: the argument list of a `--json` search.
+pub fn search_json_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["search", "--json", "--dir", s(dir)];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Searches `dir` with `--json` plus `extra` flags.
 pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "search",
-        "--json",
-        "--dir",
-        dir.to_str().expect("utf-8 temp path"),
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
+    run(&search_json_args(dir, extra))
+}
+
+/// `--strategy S --reader R --workers K`: the flags that pick how a hunt runs.
+pub fn strategy_flags(s: StrategyKind, r: Reader, workers: &str) -> [&str; 6] {
+    [
+        "--strategy",
+        s.name(),
+        "--reader",
+        r.name(),
+        "--workers",
+        workers,
+    ]
 }
 
 /// Asserts a bad-input run: exit 2, one line on stderr containing `expect`, no panic.
@@ -118,17 +158,21 @@ pub fn assert_bad_input(r: &Run, expect: &str) {
         "not one line: {:?}",
         r.stderr
     );
-    assert!(!r.stderr.contains("panicked"), "panic: {:?}", r.stderr);
-    assert!(
-        !r.stderr.contains("RUST_BACKTRACE"),
-        "backtrace hint: {:?}",
-        r.stderr
-    );
+    r.no_panic();
 }
 
 /// A temp path as `&str`, for argument lists.
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
+}
+
+/// The names of those of `kinds` this build has, for a `--strategies` list.
+pub fn compiled_names(kinds: &[StrategyKind]) -> Vec<&'static str> {
+    kinds
+        .iter()
+        .filter(|k| k.compiled_in())
+        .map(|k| k.name())
+        .collect()
 }
 
 /// Runs `hunt generate --dir dir` with `extra` flags.
@@ -154,75 +198,119 @@ pub fn manifest_treasure(dir: &Path) -> (u64, PathBuf) {
     (index, dir.join(file))
 }
 
-/// Asserts the run did not panic or print a backtrace.
-pub fn assert_no_panic(r: &Run) {
-    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
-        assert!(!r.stderr.contains(bad), "{bad}: {r:?}");
+/// One entry of a [`snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    /// The path below the snapshot's folder.
+    pub path: PathBuf,
+    /// `file`, `dir`, `symlink`, or the file type's debug form (pipe, socket, device).
+    pub kind: String,
+    /// A regular file's bytes, a symlink's target; empty for the rest.
+    pub content: Vec<u8>,
+}
+
+impl Entry {
+    /// True for a regular file.
+    pub fn is_file(&self) -> bool {
+        self.kind == "file"
     }
 }
 
-/// Every regular file below `dir` with its bytes, sorted by path.
-pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+/// Everything below `dir` (recursively, symlinks not followed): names, kinds and
+/// contents, sorted by path, for before/after comparisons.
+pub fn snapshot(dir: &Path) -> Vec<Entry> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        for e in entries {
             let e = e.expect("dir entry");
+            let p = e.path();
             let t = e.file_type().expect("file type");
-            if t.is_dir() {
-                stack.push(e.path());
+            let (kind, content) = if t.is_symlink() {
+                let target = std::fs::read_link(&p).expect("read_link");
+                ("symlink".into(), target.as_os_str().as_bytes().to_vec())
+            } else if t.is_dir() {
+                todo.push(p.clone());
+                ("dir".into(), Vec::new())
             } else if t.is_file() {
-                let rel = e.path().strip_prefix(dir).expect("below dir").to_path_buf();
-                out.push((rel, std::fs::read(e.path()).expect("read")));
-            }
+                ("file".into(), std::fs::read(&p).expect("read"))
+            } else {
+                (format!("{t:?}"), Vec::new())
+            };
+            let path = p.strip_prefix(dir).expect("below dir").to_path_buf();
+            out.push(Entry {
+                path,
+                kind,
+                content,
+            });
         }
     }
     out.sort();
     out
 }
 
-/// Runs `cmd` and waits at most `secs` seconds: a hang (a read blocked on a named
-/// pipe, say) fails the test instead of stalling the suite.
+/// A started run whose output is collected in the background.
+pub struct Started {
+    pub child: Child,
+    out: std::thread::JoinHandle<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Started {
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits at most `limit` from now; on timeout kills the run (and its children) and
+    /// panics: a hang (a read blocked on a named pipe, say) fails the test instead of
+    /// stalling the suite.
+    pub fn wait(mut self, limit: Duration) -> Run {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let kids = descendants(self.pid());
+                let _ = self.child.kill();
+                for k in kids {
+                    kill(k, libc::SIGKILL);
+                }
+                let _ = self.child.wait();
+                panic!("hunt did not finish within {limit:?}: a hang");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let stdout = self.out.join().unwrap_or_default();
+        let stderr = self.err.join().unwrap_or_default();
+        Run::new(status, &stdout, &stderr)
+    }
+}
+
+/// Starts `cmd`, collecting whatever of stdout and stderr it pipes.
+pub fn start(mut cmd: Command) -> Started {
+    let mut child = cmd.spawn().expect("hunt starts");
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut v);
+            }
+            v
+        })
+    };
+    let out = collect(child.stdout.take().map(|p| Box::new(p) as _));
+    let err = collect(child.stderr.take().map(|p| Box::new(p) as _));
+    Started { child, out, err }
+}
+
+/// Runs `cmd` with stdout and stderr piped and waits at most `secs` seconds (see
+/// [`Started::wait`]).
 pub fn output_within(mut cmd: Command, secs: u64) -> Run {
-    use std::io::Read;
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hunt starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("hunt did not finish within {secs} s: {cmd:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    // Small outputs fit in the pipe buffer, so reading after the exit cannot block.
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_end(&mut out)
-        .expect("stdout");
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_end(&mut err)
-        .expect("stderr");
-    let status = child.wait().expect("wait");
-    Run {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    start(cmd).wait(Duration::from_secs(secs))
 }
 
 /// Makes a named pipe at `path`.
@@ -237,4 +325,87 @@ pub fn mkfifo(path: &Path) {
         path.display(),
         std::io::Error::last_os_error()
     );
+}
+
+/// The direct children of `pid` (every thread's), from /proc.
+pub fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// Every descendant of `pid`.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut all = Vec::new();
+    let mut todo = children(pid);
+    while let Some(p) = todo.pop() {
+        todo.extend(children(p));
+        all.push(p);
+    }
+    all
+}
+
+/// True while `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Sends `sig` to `pid`.
+pub fn kill(pid: i32, sig: i32) {
+    // SAFETY: sending a signal; a stale pid only yields ESRCH.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// Polls `cond` every 5 ms until it holds or `limit` passes; returns whether it held.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Live processes other than this test whose command line mentions `needle` (a unique
+/// temp path, say), as `PID: COMMAND LINE`. Zombies are left out.
+pub fn processes_mentioning(needle: &str) -> Vec<String> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(needle) && alive(pid as i32) {
+            found.push(format!("{pid}: {cmd}"));
+        }
+    }
+    found
 }

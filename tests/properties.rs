@@ -1,15 +1,17 @@
-//! Property tests over small random data sets, through the library (no process per
-//! case, so many cases run in seconds):
+//! Properties of the hunt over small random data sets, checked with proptest through
+//! the library (no process per case, so many cases run in seconds):
 //! - a generated data set: whatever its size, treasure, rotation, strategy, reader and
 //!   worker count, the hunt finds the manifest's treasure;
 //! - a folder without a manifest (random files in random subfolders, the needle in at
 //!   most one of them): every strategy and reader gives the same answer, the file the
-//!   needle was put in, or a clean "not found" after reading every file.
+//!   needle was put in, or a clean "not found" after reading every file;
+//! - a needle across the read reader's chunk boundary or the mmap reader's window, at
+//!   every offset around it: found by every strategy and reader.
 use hunt::dataset::generate;
 use hunt::fileset::{self, FileSet};
 use hunt::scan::Reader;
 use hunt::search::hunt_once;
-use hunt::strategy::StrategyKind;
+use hunt::strategy::{runnable_pairs, StrategyKind};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::num::NonZeroUsize;
@@ -108,21 +110,16 @@ proptest! {
         prop_assert!(listed, "a folder without manifest is listed");
         prop_assert_eq!(loaded.files.len(), paths.len() as u64);
         prop_assert!(listed_in_path_order(&loaded.files));
-        for &strategy in StrategyKind::ALL {
-            for reader in Reader::ALL {
-                if !strategy.runs_with(reader) {
-                    continue; // left out of this build, or a reader it cannot use
-                }
-                let out = hunt_once(&loaded.files, NEEDLE, strategy, nz(workers), reader, rotate).unwrap();
-                let found = out.found().map(|f| loaded.files.path(f.index));
-                prop_assert_eq!(&found, &expect, "{} {:?} x{} rotate {}", strategy, reader, workers, rotate);
-                prop_assert!(out.errors().is_empty(), "{:?}", out.errors());
-                prop_assert!(out.worker_failures.is_empty(), "{:?}", out.worker_failures);
-                if expect.is_none() {
-                    prop_assert_eq!(out.tally.files_scanned, paths.len() as u64, "{} {:?}", strategy, reader);
-                    let total: u64 = contents.iter().map(|c| c.len() as u64).sum();
-                    prop_assert_eq!(out.tally.bytes_scanned, total, "{} {:?}", strategy, reader);
-                }
+        for (strategy, reader) in runnable_pairs() {
+            let out = hunt_once(&loaded.files, NEEDLE, strategy, nz(workers), reader, rotate).unwrap();
+            let found = out.found().map(|f| loaded.files.path(f.index));
+            prop_assert_eq!(&found, &expect, "{} {:?} x{} rotate {}", strategy, reader, workers, rotate);
+            prop_assert!(out.errors().is_empty(), "{:?}", out.errors());
+            prop_assert!(out.worker_failures.is_empty(), "{:?}", out.worker_failures);
+            if expect.is_none() {
+                prop_assert_eq!(out.tally.files_scanned, paths.len() as u64, "{} {:?}", strategy, reader);
+                let total: u64 = contents.iter().map(|c| c.len() as u64).sum();
+                prop_assert_eq!(out.tally.bytes_scanned, total, "{} {:?}", strategy, reader);
             }
         }
     }
@@ -152,18 +149,13 @@ fn needle_across_a_chunk_boundary_is_found() {
             std::fs::write(dir.join("a.txt"), b"nothing here").unwrap();
             std::fs::write(dir.join("b.txt"), &bytes).unwrap();
             let loaded = fileset::load(&dir, false).unwrap();
-            for &strategy in StrategyKind::ALL {
-                for reader in Reader::ALL {
-                    if !strategy.runs_with(reader) {
-                        continue; // left out of this build, or a reader it cannot use
-                    }
-                    let out = hunt_once(&loaded.files, NEEDLE, strategy, nz(2), reader, 0).unwrap();
-                    assert_eq!(
-                        out.found().map(|f| f.index),
-                        Some(1),
-                        "{strategy} {reader:?}: needle at {at} around boundary {boundary}"
-                    );
-                }
+            for (strategy, reader) in runnable_pairs() {
+                let out = hunt_once(&loaded.files, NEEDLE, strategy, nz(2), reader, 0).unwrap();
+                assert_eq!(
+                    out.found().map(|f| f.index),
+                    Some(1),
+                    "{strategy} {reader:?}: needle at {at} around boundary {boundary}"
+                );
             }
         }
     }

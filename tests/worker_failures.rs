@@ -1,56 +1,37 @@
-//! The fork strategy's child-death path. `HUNT_TEST_FAIL_WORKER=fork:w` makes worker
-//! `w` SIGKILL itself before it scans, as `kill -9` from outside would. A dead child must be
-//! an error naming the range it lost (never a silent "not found"), and no child may
-//! outlive `hunt`.
+//! Workers that die mid-hunt. `HUNT_TEST_FAIL_WORKER=STRATEGY:w` makes worker `w` fail
+//! as it starts; a worker process SIGKILLs itself before it scans, as `kill -9` from
+//! outside would. A dead worker must be an error naming the range it lost (never a
+//! silent "not found"; a find elsewhere still counts, with a warning), and no worker
+//! process may outlive `hunt`. Covered here: fork (every reader and several worker
+//! counts, with and without `--rotate`) and spawn.
 mod common;
 use common::*;
 use hunt::scan::Reader;
+use hunt::strategy::StrategyKind::{self, Fork, Spawn};
 use std::path::Path;
 
 const FILES: u64 = 40;
-const KILL_ENV: &str = hunt::hooks::FAIL_WORKER_ENV;
 
 /// Search positions of worker `w` of `k` over `n` files: contiguous, as even as possible.
 fn range_of(n: u64, k: u64, w: u64) -> (u64, u64) {
     (n * w / k, n * (w + 1) / k)
 }
 
-/// Runs `hunt search --strategy fork` on `dir` with worker `kill` told to die.
-fn search_killing(dir: &Path, kill: u64, extra: &[&str]) -> Run {
-    let mut args = vec!["search", "--json", "--strategy", "fork", "--dir", s(dir)];
+/// Runs `hunt search --dir DIR --strategy S` plus `extra`, with worker `kill` of `S`
+/// told to die.
+fn search_killing(strategy: StrategyKind, dir: &Path, kill: u64, extra: &[&str]) -> Run {
+    let mut args = vec!["search", "--dir", s(dir), "--strategy", strategy.name()];
     args.extend_from_slice(extra);
     hunt(&args)
-        .env(KILL_ENV, format!("fork:{kill}"))
+        .env(hunt::hooks::FAIL_WORKER_ENV, format!("{strategy}:{kill}"))
         .output()
         .expect("hunt runs")
         .into()
 }
 
-/// Processes whose command line mentions `needle` (a unique temp path).
-fn processes_mentioning(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("/proc") {
-        let Ok(e) = e else { continue };
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains(needle) {
-            found.push(format!("{pid}: {cmd}"));
-        }
-    }
-    found
-}
-
-fn assert_no_leftover_children(tmp: &Path) {
-    let left = processes_mentioning(s(tmp));
+/// Asserts that no process (a worker, say) names `path` on its command line.
+fn assert_no_process_left(path: &Path) {
+    let left = processes_mentioning(s(path));
     assert!(
         left.is_empty(),
         "processes left over after hunt exited: {left:?}"
@@ -67,7 +48,7 @@ fn a_killed_child_is_an_error_naming_its_range_and_none_is_left_over() {
         let outside = if lo > 0 { 0 } else { FILES - 1 };
         for reader in Reader::ALL {
             let w = workers.to_string();
-            let flags = ["--workers", &w, "--reader", reader.name()];
+            let flags = ["--json", "--workers", &w, "--reader", reader.name()];
             let case = format!(
                 "workers {workers}, reader {}, killed worker {kill} ({lo}..{hi})",
                 reader.name()
@@ -76,8 +57,8 @@ fn a_killed_child_is_an_error_naming_its_range_and_none_is_left_over() {
             // Treasure in the lost range: the answer is unknown, so exit 2, never 1.
             let dir = tmp.path().join(format!("in_{workers}_{}", reader.name()));
             generate(&dir, FILES, 10, Some(inside));
-            let r = search_killing(&dir, kill, &flags);
-            assert_no_panic(&r);
+            let r = search_killing(Fork, &dir, kill, &flags);
+            r.no_panic();
             assert_eq!(r.code, Some(2), "{case}, treasure {inside} inside: {r:?}");
             let want = format!("search positions {lo}..{hi}");
             assert!(
@@ -101,15 +82,20 @@ fn a_killed_child_is_an_error_naming_its_range_and_none_is_left_over() {
             assert_eq!(j["files_scanned"], FILES - (hi - lo), "{case}: {j}");
 
             // Needle absent everywhere: still unknown, because a range went unsearched.
-            let r = search_killing(&dir, kill, &[&flags[..], &["--needle", "Gold"]].concat());
+            let r = search_killing(
+                Fork,
+                &dir,
+                kill,
+                &[&flags[..], &["--needle", "Gold"]].concat(),
+            );
             assert_eq!(r.code, Some(2), "{case}, needle absent: {r:?}");
             assert!(r.stderr.contains(&want), "{case}, needle absent: {r:?}");
 
             // Treasure outside the lost range: found, exit 0, with a warning.
             let dir = tmp.path().join(format!("out_{workers}_{}", reader.name()));
             generate(&dir, FILES, 10, Some(outside));
-            let r = search_killing(&dir, kill, &flags);
-            assert_no_panic(&r);
+            let r = search_killing(Fork, &dir, kill, &flags);
+            r.no_panic();
             assert_eq!(r.code, Some(0), "{case}, treasure {outside} outside: {r:?}");
             let j = r.json();
             assert_eq!(j["index"], outside, "{case}: {j}");
@@ -119,7 +105,7 @@ fn a_killed_child_is_an_error_naming_its_range_and_none_is_left_over() {
             );
             assert!(r.stderr.contains("warning"), "{case}: no warning: {r:?}");
 
-            assert_no_leftover_children(tmp.path());
+            assert_no_process_left(tmp.path());
         }
     }
 }
@@ -134,9 +120,10 @@ fn rotation_moves_the_lost_range_with_the_search_order() {
     let (lo, hi) = range_of(FILES, 4, 1);
     let rotate = FILES - lo; // file 0 sits at search position lo
     let r = search_killing(
+        Fork,
         &dir,
         1,
-        &["--workers", "4", "--rotate", &rotate.to_string()],
+        &["--json", "--workers", "4", "--rotate", &rotate.to_string()],
     );
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(
@@ -144,9 +131,9 @@ fn rotation_moves_the_lost_range_with_the_search_order() {
         "{r:?}"
     );
     // Without the rotation file 0 is in worker 0's range: found.
-    let r = search_killing(&dir, 1, &["--workers", "4"]);
+    let r = search_killing(Fork, &dir, 1, &["--json", "--workers", "4"]);
     assert_eq!(r.code, Some(0), "{r:?}");
-    assert_no_leftover_children(tmp.path());
+    assert_no_process_left(tmp.path());
 }
 
 #[test]
@@ -162,5 +149,31 @@ fn without_the_kill_switch_no_child_is_left_over() {
         assert_eq!(r.code, Some(if needle == "Gold" { 1 } else { 0 }), "{r:?}");
         assert!(r.stderr.is_empty(), "{r:?}");
     }
-    assert_no_leftover_children(tmp.path());
+    assert_no_process_left(tmp.path());
+}
+
+#[test]
+fn a_killed_spawn_worker_is_an_error_naming_its_range_and_nothing_is_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("killed-worker-set");
+    generate(&dir, 30, 5, Some(2));
+    let r = search_killing(Spawn, &dir, 1, &["--workers", "3", "--needle", "nope"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("spawn worker 1 (search positions 10..20) was killed by signal 9 (SIGKILL)"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("may be there"), "{r:?}");
+    assert_no_process_left(&dir);
+
+    // The treasure in a surviving worker's range is still found, with a warning.
+    let r = search_killing(Spawn, &dir, 1, &["--workers", "3"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("file_2.txt"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("spawn worker 1 (search positions 10..20)"),
+        "{r:?}"
+    );
 }
