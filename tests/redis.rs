@@ -9,7 +9,7 @@
 mod adversary;
 mod broker;
 use adversary::*;
-use broker::{s, set, status, wait_running, worker_command, Redis};
+use broker::{set, status, wait_running, worker_command, Redis};
 use hunt::hooks::{KEEP_ENV, NO_WORKER_ENV, SLOW_FILE_ENV};
 use std::time::{Duration, Instant};
 

@@ -177,3 +177,76 @@ fn a_killed_spawn_worker_is_an_error_naming_its_range_and_nothing_is_left() {
         "{r:?}"
     );
 }
+
+/// Every strategy reports a failed worker the same way: the report is still printed
+/// (`--json` too), `worker_failures` names the worker and the part of the search it
+/// lost, and with nothing found the answer is unknown (exit 2), never "not found". A
+/// task-queue strategy with leases may instead re-run what the worker lost; then "not
+/// found" is the truth, every file was read, and the retry is counted.
+#[test]
+fn every_strategy_reports_a_failed_worker_in_its_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, FILES, 3, Some(5));
+    for (strategy, reader) in hunt::strategy::runnable_pairs() {
+        let what = format!("{strategy}/{}", reader.name());
+        // Slow files, so every worker gets work before the others finish it.
+        let flags = [
+            "--json",
+            "--reader",
+            reader.name(),
+            "--workers",
+            "3",
+            "--needle",
+            "Gold",
+            "--batch",
+            "4",
+            "--lease",
+            "1",
+        ];
+        let r: Run = hunt(
+            &[
+                &["search", "--dir", s(&dir), "--strategy", strategy.name()][..],
+                &flags,
+            ]
+            .concat(),
+        )
+        .env(hunt::hooks::FAIL_WORKER_ENV, format!("{strategy}:0"))
+        .env(hunt::hooks::SLOW_FILE_ENV, "20")
+        .output()
+        .expect("hunt runs")
+        .into();
+        r.no_panic();
+        let j = r.json();
+        match r.code {
+            Some(2) => {
+                let failures = j["worker_failures"].as_array().expect("worker_failures");
+                assert_eq!(failures.len(), 1, "{what}: {j}");
+                let f = failures[0].as_str().unwrap();
+                assert!(
+                    f.starts_with(&format!("{strategy} worker 0 (")),
+                    "{what}: {f}"
+                );
+                assert!(
+                    f.contains("search positions") && f.contains("went unsearched"),
+                    "{what}: {f}"
+                );
+                assert!(r.stderr.contains(f), "{what}: named on stderr too: {r:?}");
+                assert!(r.stderr.contains("may be there"), "{what}: {r:?}");
+                assert!(j["files_scanned"].as_u64().unwrap() < FILES, "{what}: {j}");
+            }
+            Some(1) => {
+                assert!(
+                    j["tasks"]["retries"].as_u64().unwrap_or(0) >= 1,
+                    "{what}: 'not found' without a retry: {j}"
+                );
+                assert_eq!(j["files_scanned"], FILES, "{what}: {j}");
+                assert!(
+                    j["worker_failures"].as_array().unwrap().is_empty(),
+                    "{what}: {j}"
+                );
+            }
+            _ => panic!("{what}: {r:?}"),
+        }
+    }
+}

@@ -93,7 +93,6 @@ struct Slot {
 
 struct Shared {
     settings: ServeSettings,
-    strategy: &'static str,
     host: String,
     hunts: Mutex<HashMap<String, Arc<Hunt>>>,
     slots: Vec<Slot>,
@@ -120,7 +119,6 @@ pub fn serve(settings: ServeSettings) -> Result<ExitCode> {
         .index
         .is_some_and(|i| crate::hooks::failing_worker(strategy) == Some(i));
     let shared = Arc::new(Shared {
-        strategy,
         described: first.describe(),
         slots: (0..settings.threads)
             .map(|t| Slot {
@@ -156,16 +154,17 @@ pub fn serve(settings: ServeSettings) -> Result<ExitCode> {
                 })?,
         );
     }
-    let helper = {
+    {
         let shared = Arc::clone(&shared);
+        // Not joined: it may be blocked on the broker for a fraction of a second, and
+        // the process's exit ends it; every thread hands its own task back.
         std::thread::Builder::new()
             .name("hunt-worker-helper".into())
-            .spawn(move || helper_main(&shared))?
-    };
+            .spawn(move || helper_main(&shared))?;
+    }
     for h in handles {
         let _ = h.join();
     }
-    let _ = helper.join();
     if crate::interrupt::requested() {
         return Err(crate::interrupt::Interrupted.into());
     }
@@ -178,9 +177,14 @@ fn ending() -> bool {
 
 /// Sleeps `d` in short steps, waking early on Ctrl-C or SIGTERM.
 fn nap(d: Duration) {
+    nap_or(d, &AtomicBool::new(false));
+}
+
+/// Sleeps `d` in short steps, waking early on Ctrl-C, SIGTERM or `flag`.
+fn nap_or(d: Duration, flag: &AtomicBool) {
     let until = Instant::now() + d;
-    while !ending() && Instant::now() < until {
-        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+    while !ending() && !flag.load(Ordering::Relaxed) && Instant::now() < until {
+        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(5)));
     }
 }
 
@@ -458,9 +462,9 @@ impl TaskQueue for HuntQueue<'_> {
                 Take::Over => return Ok(None),
                 Take::Wait => match self.hunt.spec.poll_ms {
                     // A polled broker: look again at the hunt's pace (`--poll`).
-                    Some(ms) => nap(Duration::from_millis(ms)),
+                    Some(ms) => nap_or(Duration::from_millis(ms), &self.hunt.stopped),
                     None => {
-                        nap(pause);
+                        nap_or(pause, &self.hunt.stopped);
                         pause = (pause * 2).min(Duration::from_millis(100));
                     }
                 },
@@ -603,6 +607,17 @@ fn helper_round(
     renewed: &mut Instant,
     beat: &mut Option<Instant>,
 ) -> Result<()> {
+    if beat.is_none_or(|b| b.elapsed() >= Duration::from_secs(1)) {
+        conn.heartbeat(&WorkerInfo {
+            name: shared.settings.name.clone(),
+            host: shared.host.clone(),
+            pid: std::process::id(),
+            threads: shared.settings.threads,
+            dir: shared.settings.dir.display().to_string(),
+            last_seen_ms: 0,
+        })?;
+        *beat = Some(Instant::now());
+    }
     let serving: Vec<Arc<Hunt>> = {
         let mut v: Vec<Arc<Hunt>> = Vec::new();
         for slot in &shared.slots {
@@ -653,17 +668,5 @@ fn helper_round(
         }
         *renewed = Instant::now();
     }
-    if beat.is_none_or(|b| b.elapsed() >= Duration::from_secs(1)) {
-        conn.heartbeat(&WorkerInfo {
-            name: shared.settings.name.clone(),
-            host: shared.host.clone(),
-            pid: std::process::id(),
-            threads: shared.settings.threads,
-            dir: shared.settings.dir.display().to_string(),
-            last_seen_ms: 0,
-        })?;
-        *beat = Some(Instant::now());
-    }
-    let _ = shared.strategy;
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! missing server fails the test.
 #![allow(dead_code)] // each test file uses a different subset
 
+use crate::adversary::s;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -129,15 +130,7 @@ impl Drop for Redis {
 
 /// `hunt worker --broker URL --dir DIR --name NAME` plus `extra`, output collected.
 pub fn worker_command(url: &str, dir: &Path, name: &str, extra: &[&str]) -> Command {
-    let mut args = vec![
-        "worker",
-        "--broker",
-        url,
-        "--dir",
-        dir.to_str().expect("utf-8 path"),
-        "--name",
-        name,
-    ];
+    let mut args = vec!["worker", "--broker", url, "--dir", s(dir), "--name", name];
     args.extend_from_slice(extra);
     crate::adversary::hunt(&args)
 }
@@ -184,11 +177,6 @@ pub fn hunt_keys(conn: &mut redis::Connection, id: &str) -> Vec<String> {
         .arg(format!("hunt:{id}:*"))
         .query(conn)
         .expect("KEYS")
-}
-
-/// A folder path as `&str`.
-pub fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// A fresh temp folder holding a data set of `files` x `lines`, seed `seed`, the
