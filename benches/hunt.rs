@@ -65,38 +65,20 @@
 //! - criterion's own flags after `--`: a filter (`cargo bench -- absent`),
 //!   `--sample-size`, `--measurement-time`, `--warm-up-time`, `--save-baseline`.
 //!
-//! # The floor
-//! The `floor` group times no strategy: it is the kernel's share of one thread's full
-//! scan, written with bare `libc` calls, so every strategy's figure can be read against
-//! it. `open+close` opens (relative to the folder's descriptor) and closes every file;
-//! `open+pread+close` adds one `pread` of the whole file into a reused buffer and the
-//! needle search, which is the sequential hunt without hunt; `same-file` does that n
-//! times on one file, whose bytes stay in the CPU's caches. The gap between the last two
-//! is the cost of pulling page-cache bytes from main memory, which any reader of the
-//! files pays (Python's `f.read()` included), with any number of system calls.
+//! The kernel's floor under these figures is `benches/floor.rs`.
 //!
 //! `cargo test --all-targets` runs this file in criterion's test mode (no `--bench`
 //! argument): every benchmark runs once, with its answer checked, on a 64-file set.
 
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use hunt::dataset::generate;
-use hunt::dataset::manifest::{Manifest, MANIFEST_NAME};
-use hunt::fileset::{self, FileSet};
+mod common;
+use common::{build, check, fail, flat_group, probe, worker_counts, Setup, ABSENT_NEEDLE};
+use criterion::{BenchmarkId, Criterion};
+use hunt::dataset::manifest::Manifest;
+use hunt::fileset::FileSet;
 use hunt::scan::{Job, Reader};
-use hunt::strategy::{Outcome, Strategy, StrategyConfig, StrategyKind};
+use hunt::strategy::{StrategyConfig, StrategyKind};
 use memchr::memmem::Finder;
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// Seed of the treasure's file and line: the same data set on every run and machine.
-const SEED: u64 = 20_240_601;
-/// A needle in no file (and in no manifest field), for the full scan.
-const ABSENT_NEEDLE: &[u8] = b"Doubloon";
-/// The data set in criterion's test mode: small, so `cargo test --all-targets` is quick.
-const TEST_FILES: u64 = 64;
-const TEST_LINES: u64 = 10;
 
 /// One group: where the treasure sits in the search order, and what the answer must be.
 struct Scenario {
@@ -112,21 +94,7 @@ struct Scenario {
 fn main() {
     // The `spawn` strategy re-runs the hunt binary; cargo builds it for benches.
     std::env::set_var("HUNT_EXE", env!("CARGO_BIN_EXE_hunt"));
-
-    // `cargo bench` passes `--bench`; `cargo test` does not, and criterion then runs
-    // every benchmark once. `--bench --test` is criterion's test mode too.
-    let args: Vec<String> = std::env::args().collect();
-    let bench_mode = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
-    let quick = env_flag("HUNT_BENCH_QUICK");
-
-    let (files, lines) = if bench_mode {
-        (
-            env_u64("HUNT_BENCH_FILES").unwrap_or(generate::DEFAULT_FILES),
-            env_u64("HUNT_BENCH_LINES").unwrap_or(generate::DEFAULT_LINES),
-        )
-    } else {
-        (TEST_FILES, TEST_LINES)
-    };
+    let setup = Setup::new();
     let reader = match std::env::var("HUNT_BENCH_READER").as_deref() {
         Ok("mmap") => Reader::Mmap,
         Ok("read") | Err(_) => Reader::Read,
@@ -134,32 +102,18 @@ fn main() {
             "HUNT_BENCH_READER={other} is not a reader: use read or mmap"
         )),
     };
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     let workers = worker_counts();
-
-    let dir = data_dir(files, lines);
-    let (loaded, manifest) = ensure_data(&dir, files, lines);
-    let scenarios = scenarios(&loaded, &manifest, reader);
-
-    let (warm_up, measure) = if quick {
-        (Duration::from_millis(200), Duration::from_millis(500))
-    } else {
-        (Duration::from_millis(500), Duration::from_secs(2))
-    };
-    // Set before `configure_from_args`, so criterion's own flags still override them.
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(warm_up)
-        .measurement_time(measure)
-        .configure_from_args();
-
-    if bench_mode {
+    let scenarios = scenarios(&setup.files, &setup.manifest, reader);
+    let mut c = setup.criterion();
+    if setup.bench_mode {
         eprintln!(
-            "hunt bench: {files} files x {lines} lines in {}, {} reader, workers {workers:?}, {} strategies{}",
-            dir.display(),
+            "hunt bench: {} files x {} lines in {}, {} reader, workers {workers:?}, {} strategies{}",
+            setup.manifest.files,
+            setup.manifest.lines,
+            setup.dir.display(),
             reader.name(),
             StrategyKind::ALL.len(),
-            if quick { ", quick" } else { "" }
+            if setup.quick { ", quick" } else { "" }
         );
     }
     let suffix = match reader {
@@ -167,11 +121,10 @@ fn main() {
         Reader::Mmap => "-mmap",
     };
     for scenario in &scenarios {
-        bench_scenario(&mut c, scenario, &loaded, reader, &workers, suffix);
+        bench_scenario(&mut c, scenario, &setup.files, reader, &workers, suffix);
     }
-    bench_build_and_hunt(&mut c, &scenarios[0], &loaded, reader, cores, suffix);
-    #[cfg(target_os = "linux")]
-    floor::bench(&mut c, &dir, &manifest);
+    let cores = hunt::settings::cores();
+    bench_build_and_hunt(&mut c, &scenarios[0], &setup.files, reader, cores, suffix);
     c.final_summary();
 }
 
@@ -262,41 +215,6 @@ fn bench_build_and_hunt(
     group.finish();
 }
 
-/// A group of `bytes` per iteration. Hunts take milliseconds to a few hundred: flat
-/// sampling keeps 10 samples affordable.
-fn flat_group(c: &mut Criterion, name: String, bytes: u64) -> BenchmarkGroup<'_, WallTime> {
-    let mut group = c.benchmark_group(name);
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::Bytes(bytes));
-    group
-}
-
-/// Builds `kind` with `workers`; `None`, with a note, when this machine cannot run it.
-fn build(kind: StrategyKind, workers: usize) -> Option<Box<dyn Strategy>> {
-    let config = StrategyConfig::new(NonZeroUsize::new(workers).unwrap_or(NonZeroUsize::MIN));
-    match kind.build(&config) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            eprintln!("hunt bench: skipping {kind} x{workers}: it cannot be built here: {e:#}");
-            None
-        }
-    }
-}
-
-/// Panics unless the hunt gave the expected answer with every file read.
-fn check(outcome: &Outcome, expect: Option<u64>, label: &str) {
-    let found = outcome.found().map(|f| f.index);
-    assert_eq!(found, expect, "{label}: wrong answer");
-    assert!(
-        outcome.errors().is_empty() && outcome.worker_failures.is_empty(),
-        "{label}: {} files and {} workers failed: {:?} {:?}",
-        outcome.errors().len(),
-        outcome.worker_failures.len(),
-        outcome.errors().first(),
-        outcome.worker_failures.first()
-    );
-}
-
 /// The four groups, each checked once with a sequential hunt, which also warms the cache
 /// and measures the bytes read to the answer.
 fn scenarios(files: &FileSet, manifest: &Manifest, reader: Reader) -> Vec<Scenario> {
@@ -326,7 +244,7 @@ fn scenarios(files: &FileSet, manifest: &Manifest, reader: Reader) -> Vec<Scenar
         },
     ];
     for s in &mut list {
-        let outcome = probe(files, s, reader);
+        let outcome = probe(files, &s.needle, s.rotate, reader, s.name);
         check(
             &outcome,
             s.expect,
@@ -335,224 +253,4 @@ fn scenarios(files: &FileSet, manifest: &Manifest, reader: Reader) -> Vec<Scenar
         s.bytes = outcome.tally.bytes_scanned;
     }
     list
-}
-
-fn probe(files: &FileSet, s: &Scenario, reader: Reader) -> Outcome {
-    let finder = Finder::new(&s.needle);
-    let job = Job {
-        files,
-        finder: &finder,
-        reader,
-        rotate: s.rotate,
-    };
-    let mut seq = build(StrategyKind::Sequential, 1)
-        .unwrap_or_else(|| fail("the sequential strategy cannot be built"));
-    seq.hunt(&job)
-        .unwrap_or_else(|e| fail(&format!("sequential probe of {} failed: {e:#}", s.name)))
-}
-
-/// `$CARGO_TARGET_DIR/hunt-bench-data/<files>x<lines>-seed<seed>`.
-fn data_dir(files: u64, lines: u64) -> PathBuf {
-    let target = match std::env::var_os("CARGO_TARGET_DIR") {
-        // Relative to where cargo was started, which is the package root for benches.
-        Some(t) if !t.is_empty() => PathBuf::from(t),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
-    };
-    target
-        .join("hunt-bench-data")
-        .join(format!("{files}x{lines}-seed{SEED}"))
-}
-
-/// Reuses the data set in `dir` when its manifest matches and its treasure is where the
-/// manifest says; generates it otherwise.
-fn ensure_data(dir: &Path, files: u64, lines: u64) -> (FileSet, Manifest) {
-    let matches =
-        |m: &Manifest| m.files == files && m.lines == lines && m.seed == SEED && m.preset.is_none();
-    if let Ok(text) = std::fs::read_to_string(dir.join(MANIFEST_NAME)) {
-        if let Ok(m) = Manifest::parse(&text, dir) {
-            if matches(&m) {
-                let loaded = load(dir);
-                let at_start = Scenario {
-                    name: "reuse check",
-                    needle: m.needle.as_bytes().to_vec(),
-                    rotate: m.treasure_index,
-                    expect: Some(m.treasure_index),
-                    bytes: 0,
-                };
-                let everything = Scenario {
-                    needle: ABSENT_NEEDLE.to_vec(),
-                    rotate: 0,
-                    expect: None,
-                    ..at_start
-                };
-                // The treasure at position 0, and a full scan that every file must pass:
-                // a missing, changed or unreadable file means regenerating.
-                let found = probe(&loaded, &at_start, Reader::Read);
-                let scan = probe(&loaded, &everything, Reader::Read);
-                if found.found().map(|f| f.index) == Some(m.treasure_index)
-                    && scan.found().is_none()
-                    && scan.errors().is_empty()
-                    && scan.tally.files_scanned == m.files
-                {
-                    return (loaded, m);
-                }
-            }
-        }
-    }
-    let started = Instant::now();
-    let mut spec = generate::spec(
-        dir.to_path_buf(),
-        Some(files),
-        Some(lines),
-        Some(SEED),
-        None,
-        None,
-        true,
-    )
-    .unwrap_or_else(|e| fail(&format!("bad data set size: {e:#}")));
-    spec.progress = false;
-    let done = generate::generate(&spec).unwrap_or_else(|e| {
-        fail(&format!(
-            "cannot generate the bench data set in {}: {e:#}",
-            dir.display()
-        ))
-    });
-    eprintln!(
-        "hunt bench: generated {files} files x {lines} lines in {} ({:.1} s)",
-        dir.display(),
-        started.elapsed().as_secs_f64()
-    );
-    (load(dir), done.manifest)
-}
-
-fn load(dir: &Path) -> FileSet {
-    fileset::load(dir, false)
-        .unwrap_or_else(|e| fail(&format!("cannot open the bench data set: {e:#}")))
-        .files
-}
-
-/// `HUNT_BENCH_WORKERS=1,2,8`, checked as `hunt race --workers` checks its list; without
-/// it, the race's default counts (`hunt::settings::worker_counts`), so both sweep alike.
-fn worker_counts() -> Vec<usize> {
-    let list: Option<Vec<u64>> = std::env::var("HUNT_BENCH_WORKERS").ok().map(|list| {
-        list.split(',')
-            .map(|s| {
-                s.trim().parse::<u64>().unwrap_or_else(|_| {
-                    fail(&format!(
-                        "HUNT_BENCH_WORKERS={list:?}: give worker counts separated by commas, e.g. 1,2,4"
-                    ))
-                })
-            })
-            .collect()
-    });
-    match hunt::settings::worker_counts(list.as_deref()) {
-        Ok(counts) => counts.into_iter().map(NonZeroUsize::get).collect(),
-        Err(e) => fail(&format!("HUNT_BENCH_WORKERS: {e}")),
-    }
-}
-
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    match v.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Some(n),
-        _ => fail(&format!("{name}={v:?} is not a positive whole number")),
-    }
-}
-
-/// Bad settings: one line naming the fix, exit 2, like the hunt binary.
-fn fail(message: &str) -> ! {
-    eprintln!("hunt bench: {message}");
-    std::process::exit(2)
-}
-
-/// The kernel's share of a full scan on one thread; see "The floor" above.
-#[cfg(target_os = "linux")]
-mod floor {
-    use super::{flat_group, Criterion, Manifest, ABSENT_NEEDLE};
-    use memchr::memmem::Finder;
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::Path;
-
-    const FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
-
-    /// Closes the folder's descriptor when the group is done.
-    struct Dir(libc::c_int);
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            // SAFETY: the descriptor is ours and closed once.
-            unsafe { libc::close(self.0) };
-        }
-    }
-
-    pub fn bench(c: &mut Criterion, dir: &Path, manifest: &Manifest) {
-        let path = CString::new(dir.as_os_str().as_bytes()).expect("no NUL in the data path");
-        // SAFETY: a NUL-terminated path; the result is checked.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | FLAGS) };
-        assert!(fd >= 0, "floor: cannot open {}", dir.display());
-        let dir = Dir(fd);
-        let names: Vec<CString> = (0..manifest.files)
-            .map(|i| CString::new(format!("file_{i}.txt")).expect("no NUL"))
-            .collect();
-        let same = vec![names[0].clone(); names.len()];
-        // One pread takes a whole file; a file that fills the buffer fails the check.
-        let mut buf = vec![0u8; 1 << 20];
-        let finder = Finder::new(ABSENT_NEEDLE);
-
-        let mut group = flat_group(c, "floor".to_string(), manifest.total_bytes);
-        group.bench_function("open+close", |b| {
-            b.iter(|| {
-                for name in &names {
-                    let f = open(&dir, name);
-                    // SAFETY: f is an open descriptor, closed once.
-                    unsafe { libc::close(f) };
-                }
-            })
-        });
-        let total = Some(manifest.total_bytes);
-        for (label, list, expect) in [
-            ("open+pread+close", &names, total),
-            ("same-file", &same, None),
-        ] {
-            group.bench_function(label, |b| {
-                b.iter(|| {
-                    let mut bytes = 0u64;
-                    for name in list {
-                        let f = open(&dir, name);
-                        // SAFETY: buf is valid for buf.len() bytes; f is open.
-                        let n = unsafe { libc::pread(f, buf.as_mut_ptr().cast(), buf.len(), 0) };
-                        // SAFETY: f is an open descriptor, closed once.
-                        unsafe { libc::close(f) };
-                        assert!(
-                            n >= 0 && (n as usize) < buf.len(),
-                            "floor: bad read of {name:?}"
-                        );
-                        let read = &buf[..n as usize];
-                        assert!(
-                            finder.find(read).is_none(),
-                            "floor: {name:?} holds the absent needle"
-                        );
-                        bytes += n as u64;
-                    }
-                    if let Some(total) = expect {
-                        assert_eq!(bytes, total, "floor: the files are not the manifest's size");
-                    }
-                    bytes
-                })
-            });
-        }
-        group.finish();
-    }
-
-    fn open(dir: &Dir, name: &CString) -> libc::c_int {
-        // SAFETY: a NUL-terminated name relative to an open folder descriptor.
-        let f = unsafe { libc::openat(dir.0, name.as_ptr(), FLAGS) };
-        assert!(f >= 0, "floor: cannot open {name:?}");
-        f
-    }
 }

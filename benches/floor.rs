@@ -1,0 +1,246 @@
+//! `cargo bench --bench floor`: what the kernel and the memory cost before any hunt
+//! code runs, so every strategy's figure in `benches/hunt.rs` (and in `hunt race`) can be
+//! read against it. Bare `libc` calls on the bench data set (the same one, see
+//! `benches/common`), one thread unless a name ends in `x2`; every variant checks that
+//! no file holds the absent needle and that it read the manifest's byte count.
+//!
+//! Small files (the default set, 15 kB each):
+//! - `open+close`: the per-file system calls alone;
+//! - `open+pread+close`: one `pread` of the whole file into a reused buffer and the
+//!   needle search: the sequential hunt without hunt;
+//! - `same-file`: the same, n times on one file, whose bytes stay in the CPU's caches.
+//!   The gap to `open+pread+close` is pulling page-cache bytes from main memory, which
+//!   every reader pays.
+//!
+//! Big files (`HUNT_BENCH_LINES=10000`: the blog preset's 150 kB files), where memory
+//! bandwidth is the limit:
+//! - `pread-no-search`: the copy out of the page cache alone (its bandwidth);
+//! - `pread-64k`: reads of 64 KiB, each searched while it is still in the caches;
+//! - `mmap`, `mmap-populate`, `mmap-hugepage`: the file mapped (no copy at all), faulted
+//!   in page by page, in one `MAP_POPULATE` call, or with `MADV_HUGEPAGE` asked for, and
+//!   searched in place;
+//! - `memmem-in-cache`: the needle search alone over one file's bytes, n times: the
+//!   matcher's own throughput;
+//! - `open+pread+close x2`, `mmap-populate x2`: two threads on halves of the files.
+//!
+//! `HUNT_BENCH_FILES`, `HUNT_BENCH_LINES`, `HUNT_BENCH_QUICK` as for `benches/hunt.rs`.
+//! Under `cargo test --all-targets` each variant runs once on a 64-file set.
+
+mod common;
+use common::{flat_group, Setup, ABSENT_NEEDLE};
+use memchr::memmem::Finder;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+
+const FLAGS: libc::c_int = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+
+/// The data set's folder, open; closed when dropped.
+struct Dir(libc::c_int);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is ours and closed once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn open(dir: &Dir, name: &CString) -> libc::c_int {
+    // SAFETY: a NUL-terminated name relative to an open folder descriptor.
+    let f = unsafe { libc::openat(dir.0, name.as_ptr(), FLAGS) };
+    assert!(f >= 0, "floor: cannot open {name:?}");
+    f
+}
+
+fn close(f: libc::c_int) {
+    // SAFETY: f is an open descriptor, closed once.
+    unsafe { libc::close(f) };
+}
+
+fn pread(f: libc::c_int, buf: &mut [u8], offset: usize) -> usize {
+    // SAFETY: buf is valid for buf.len() bytes; f is open.
+    let n = unsafe { libc::pread(f, buf.as_mut_ptr().cast(), buf.len(), offset as libc::off_t) };
+    assert!(n >= 0, "floor: pread failed");
+    n as usize
+}
+
+fn size(f: libc::c_int) -> usize {
+    // SAFETY: a zeroed stat is valid to be overwritten.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: f is open; st is a valid out-pointer.
+    assert_eq!(unsafe { libc::fstat(f, &mut st) }, 0);
+    st.st_size as usize
+}
+
+/// Maps `len` bytes of `f` read-only with `flags` (and `advice`), searches them, unmaps.
+fn mapped(
+    f: libc::c_int,
+    len: usize,
+    flags: libc::c_int,
+    advice: Option<libc::c_int>,
+    finder: &Finder<'_>,
+) {
+    if len == 0 {
+        return;
+    }
+    // SAFETY: a read-only private mapping of an open file, unmapped below; the file is
+    // not truncated during the bench.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | flags,
+            f,
+            0,
+        );
+        assert!(p != libc::MAP_FAILED, "floor: mmap failed");
+        if let Some(a) = advice {
+            libc::madvise(p, len, a);
+        }
+        let bytes = std::slice::from_raw_parts(p as *const u8, len);
+        assert!(
+            finder.find(bytes).is_none(),
+            "floor: a file holds the absent needle"
+        );
+        libc::munmap(p, len);
+    }
+}
+
+fn main() {
+    let setup = Setup::new();
+    let m = &setup.manifest;
+    let path = CString::new(setup.dir.as_os_str().as_bytes()).expect("no NUL in the data path");
+    // SAFETY: a NUL-terminated path; the result is checked.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | FLAGS) };
+    assert!(fd >= 0, "floor: cannot open {}", setup.dir.display());
+    let dir = Dir(fd);
+    let names: Vec<CString> = (0..m.files)
+        .map(|i| CString::new(format!("file_{i}.txt")).expect("no NUL"))
+        .collect();
+    let same = vec![names[0].clone(); names.len()];
+    let finder = Finder::new(ABSENT_NEEDLE);
+    // Room for the largest file (the treasure file is its own size) plus one byte, so a
+    // full buffer would show a file larger than the manifest says.
+    let room = (m.lines as usize + 1) * 16 + 1;
+    let total = m.total_bytes;
+    let mut c = setup.criterion();
+    let mut group = flat_group(&mut c, "floor".to_string(), total);
+
+    group.bench_function("open+close", |b| {
+        b.iter(|| names.iter().for_each(|n| close(open(&dir, n))))
+    });
+    // Whole-file reads, with the search or without it.
+    let whole = |list: &[CString], search: bool, buf: &mut Vec<u8>| -> u64 {
+        let mut bytes = 0u64;
+        for name in list {
+            let f = open(&dir, name);
+            let n = pread(f, buf, 0);
+            close(f);
+            assert!(
+                n < buf.len(),
+                "floor: {name:?} is larger than the manifest says"
+            );
+            if search {
+                assert!(
+                    finder.find(&buf[..n]).is_none(),
+                    "floor: {name:?} holds the absent needle"
+                );
+            }
+            bytes += n as u64;
+        }
+        bytes
+    };
+    let mut buf = vec![0u8; room];
+    group.bench_function("open+pread+close", |b| {
+        b.iter(|| assert_eq!(whole(&names, true, &mut buf), total))
+    });
+    group.bench_function("same-file", |b| b.iter(|| whole(&same, true, &mut buf)));
+    group.bench_function("pread-no-search", |b| {
+        b.iter(|| assert_eq!(whole(&names, false, &mut buf), total))
+    });
+    let mut chunk = vec![0u8; 64 << 10];
+    group.bench_function("pread-64k", |b| {
+        b.iter(|| {
+            let mut bytes = 0u64;
+            for name in &names {
+                let f = open(&dir, name);
+                let mut offset = 0;
+                loop {
+                    let n = pread(f, &mut chunk, offset);
+                    assert!(
+                        finder.find(&chunk[..n]).is_none(),
+                        "floor: absent needle found"
+                    );
+                    offset += n;
+                    if n < chunk.len() {
+                        break;
+                    }
+                }
+                close(f);
+                bytes += offset as u64;
+            }
+            assert_eq!(bytes, total);
+        })
+    });
+    for (label, flags, advice) in [
+        ("mmap", 0, None),
+        ("mmap-populate", libc::MAP_POPULATE, None),
+        ("mmap-hugepage", 0, Some(libc::MADV_HUGEPAGE)),
+    ] {
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let mut bytes = 0u64;
+                for name in &names {
+                    let f = open(&dir, name);
+                    let len = size(f);
+                    mapped(f, len, flags, advice, &finder);
+                    close(f);
+                    bytes += len as u64;
+                }
+                assert_eq!(bytes, total);
+            })
+        });
+    }
+    let f = open(&dir, &names[0]);
+    let first = pread(f, &mut buf, 0);
+    close(f);
+    let in_cache = buf[..first].to_vec();
+    group.bench_function("memmem-in-cache", |b| {
+        b.iter(|| {
+            for _ in &names {
+                assert!(finder.find(&in_cache).is_none());
+            }
+        })
+    });
+    // Two threads, each on half of the files.
+    let halves: Vec<&[CString]> = names.chunks(names.len().div_ceil(2)).collect();
+    group.bench_function("open+pread+close x2", |b| {
+        b.iter(|| {
+            let bytes: u64 = std::thread::scope(|s| {
+                let hs: Vec<_> = halves
+                    .iter()
+                    .map(|h| s.spawn(|| whole(h, true, &mut vec![0u8; room])))
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            assert_eq!(bytes, total);
+        })
+    });
+    group.bench_function("mmap-populate x2", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for h in &halves {
+                    s.spawn(|| {
+                        for name in *h {
+                            let f = open(&dir, name);
+                            mapped(f, size(f), libc::MAP_POPULATE, None, &finder);
+                            close(f);
+                        }
+                    });
+                }
+            })
+        })
+    });
+    group.finish();
+    c.final_summary();
+}
