@@ -201,30 +201,55 @@ fn open_dir(dir: &Path) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Collects the regular files below `dir`; symlinks and other special files are skipped.
+/// Collects the regular files below `dir`; symlinks and other special files are skipped
+/// (not followed, not read), and so is nothing else: no ignore file, hidden name or
+/// binary heuristic applies (ripgrep's `-uuu`). The walk runs on one thread per core
+/// (the `ignore` crate's parallel walker, ripgrep's own), since a source tree of
+/// thousands of folders costs a `getdents` per folder; the caller sorts the result.
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(format!("{}: {e}", dir.display()));
-            return;
-        }
-    };
-    for entry in entries {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(format!("{}: {e}", dir.display()));
-                continue;
+    let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
+    ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .follow_links(false)
+        .threads(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            let mut files: Vec<PathBuf> = Vec::new();
+            let mut bad: Vec<String> = Vec::new();
+            // Each walker thread collects on its own and hands its lists over once,
+            // when the walk drops its visitor.
+            struct Flush<'a> {
+                files: Vec<PathBuf>,
+                bad: Vec<String>,
+                into: &'a std::sync::Mutex<(Vec<PathBuf>, Vec<String>)>,
             }
-        };
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&entry.path(), out, errors),
-            Ok(t) if t.is_file() => out.push(entry.path()),
-            Ok(_) => {} // symlinks, pipes, sockets, devices: not followed, not read
-            Err(e) => errors.push(format!("{}: {e}", entry.path().display())),
-        }
-    }
+            impl Drop for Flush<'_> {
+                fn drop(&mut self) {
+                    let mut all = self.into.lock().unwrap_or_else(|e| e.into_inner());
+                    all.0.append(&mut self.files);
+                    all.1.append(&mut self.bad);
+                }
+            }
+            let mut flush = Flush {
+                files: std::mem::take(&mut files),
+                bad: std::mem::take(&mut bad),
+                into: found,
+            };
+            Box::new(move |entry| {
+                match entry {
+                    Ok(e) => match e.file_type() {
+                        Some(t) if t.is_file() => flush.files.push(e.into_path()),
+                        _ => {} // folders are walked; symlinks and the rest are skipped
+                    },
+                    Err(e) => flush.bad.push(e.to_string()),
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    let (files, bad) = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    out.extend(files);
+    errors.extend(bad);
 }
 
 impl FileSet {

@@ -49,7 +49,9 @@ pub struct SearchRequest {
 /// Runs one search.
 pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     req.strategy.check_reader(req.reader)?;
+    let load_start = Instant::now();
     let loaded = fileset::load(&req.dir, req.default_dir)?;
+    let load = load_start.elapsed();
     let needle: Vec<u8> = match (&req.needle, &loaded.manifest) {
         (Some(n), _) => n.clone(),
         (None, Some(m)) => m.needle.as_bytes().to_vec(),
@@ -104,6 +106,7 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
         files_total: loaded.files.len(),
         files_scanned: tally.files_scanned,
         bytes_scanned: tally.bytes_scanned,
+        load_s: load.as_secs_f64(),
         setup_s: setup.as_secs_f64(),
         elapsed_s: (end - start).as_secs_f64(),
         time_to_find_s: found.map(|f| f.at.saturating_duration_since(start).as_secs_f64()),

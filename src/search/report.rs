@@ -43,6 +43,9 @@ pub struct SearchReport {
     pub files_scanned: u64,
     /// Bytes read.
     pub bytes_scanned: u64,
+    /// Seconds to open the file set, before the hunt: read the manifest, or list the
+    /// folder (walk, then sort by path).
+    pub load_s: f64,
     /// Seconds to build the strategy (pools, runtimes), before the hunt.
     pub setup_s: f64,
     /// Seconds of the hunt, workers' start to the last worker's stop.
