@@ -15,7 +15,9 @@ holds, so every file is read and the treasure's place cannot matter): one warm-u
 then --runs runs of 'hunt search --json', each a fresh process. It reports the medians
 of the hunt's own time (elapsed_s: workers' start to the last stop; building the
 strategy and reading the manifest are outside it) and of the whole process, and divides
-the hunt's time by the files and bytes it scanned. The page cache is warm.
+the hunt's time by the files and bytes it scanned, and reports the largest peak
+resident memory of the runs (GNU time's %M: the process and the children it reaped,
+the largest single one; '-' where /usr/bin/time is missing). The page cache is warm.
 
 Options:
   --sizes LIST       comma-separated file counts, and 'blog' for the blog preset
@@ -136,10 +138,13 @@ median() { # numbers... -> median
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 table=$(mktemp)
-trap 'rm -f "$table"' EXIT
+rss_file=$(mktemp)
+trap 'rm -f "$table" "$rss_file"' EXIT
+gnu_time=""
+[[ -x /usr/bin/time ]] && /usr/bin/time -f %M true 2>/dev/null && gnu_time=/usr/bin/time
 {
-    echo "| files | bytes | strategy | workers | hunt median [ms] | process median [ms] | per file [µs] | per byte [ns] | GB/s |"
-    echo "|---:|---:|:---|---:|---:|---:|---:|---:|---:|"
+    echo "| files | bytes | strategy | workers | hunt median [ms] | process median [ms] | per file [µs] | per byte [ns] | GB/s | peak memory [MiB] |"
+    echo "|---:|---:|:---|---:|---:|---:|---:|---:|---:|---:|"
 } >"$table"
 for s in "${size_list[@]}"; do
     d=$(folder_of "$s")
@@ -149,11 +154,22 @@ for s in "${size_list[@]}"; do
         files=0
         bytes=0
         used=0
+        peak=0
         for ((r = 0; r <= runs; r++)); do # run 0 warms the cache and is not counted
             code=0
             t0=$EPOCHREALTIME
-            out=$("$hunt" search --json --dir "$d" -s "$strat" -j "$workers" --needle "$needle" 2>&1) || code=$?
+            if [[ -n $gnu_time ]]; then
+                out=$("$gnu_time" -o "$rss_file" -f %M "$hunt" search --json --dir "$d" -s "$strat" -j "$workers" --needle "$needle" 2>&1) || code=$?
+            else
+                out=$("$hunt" search --json --dir "$d" -s "$strat" -j "$workers" --needle "$needle" 2>&1) || code=$?
+            fi
             t1=$EPOCHREALTIME
+            # GNU time exits with the command's code, and writes "Command exited with
+            # non-zero status 1" before the figure: take the last line.
+            if [[ -n $gnu_time ]]; then
+                kib=$(tail -n 1 "$rss_file")
+                [[ $kib =~ ^[0-9]+$ ]] && ((kib > peak)) && peak=$kib
+            fi
             ((code == 1)) || die "hunt search -s $strat on $d should find nothing (exit 1) but exited $code: $out"
             ((r == 0)) && continue
             elapsed+=("$(json_num elapsed_s "$out")")
@@ -164,9 +180,11 @@ for s in "${size_list[@]}"; do
         done
         e=$(median "${elapsed[@]}")
         w=$(median "${wall[@]}")
-        awk -v n="$files" -v b="$bytes" -v s="$strat" -v k="$used" -v e="$e" -v w="$w" 'BEGIN {
-            printf "| %d | %d | %s | %d | %.2f | %.2f | %.3f | %.3f | %.2f |\n",
-                n, b, s, k, e * 1e3, w * 1e3, e / n * 1e6, e / b * 1e9, b / e / 1e9
+        mem="-"
+        [[ -n $gnu_time ]] && mem=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
+        awk -v n="$files" -v b="$bytes" -v s="$strat" -v k="$used" -v e="$e" -v w="$w" -v m="$mem" 'BEGIN {
+            printf "| %d | %d | %s | %d | %.2f | %.2f | %.3f | %.3f | %.2f | %s |\n",
+                n, b, s, k, e * 1e3, w * 1e3, e / n * 1e6, e / b * 1e9, b / e / 1e9, m
         }' >>"$table"
         echo "scaling: $s $strat x$used: hunt $(awk -v e="$e" 'BEGIN { printf "%.2f", e * 1e3 }') ms" >&2
     done
