@@ -23,6 +23,16 @@
 //!   matcher's own throughput;
 //! - `open+pread+close x2`, `mmap-populate x2`: two threads on halves of the files.
 //!
+//! Writing (`floor-write`): what `hunt generate` costs against the bare calls that
+//! write the same files into a scratch folder beside the data set:
+//! - `create+write+close`: `openat(O_CREAT | O_EXCL)`, one `write` of a file's bytes,
+//!   `close`, for every file, on one thread and on two (`x2`);
+//! - `hunt generate`: the generator itself (the library call, no progress bar), which
+//!   also writes its marker and manifest and checks the folder first.
+//!
+//! Every iteration writes a fresh set and removes it untimed; the page cache takes the
+//! writes (nothing is synced), so this is the rate of filling the cache.
+//!
 //! `HUNT_BENCH_FILES`, `HUNT_BENCH_LINES`, `HUNT_BENCH_QUICK` as for `benches/hunt.rs`.
 //! Under `cargo test --all-targets` each variant runs once on a 64-file set.
 
@@ -242,5 +252,97 @@ fn main() {
         })
     });
     group.finish();
+    write_floor(&mut c, &setup);
     c.final_summary();
+}
+
+/// The `floor-write` group (see the module doc).
+fn write_floor(c: &mut criterion::Criterion, setup: &Setup) {
+    use std::time::{Duration, Instant};
+    let m = &setup.manifest;
+    let scratch = setup.dir.with_extension("write-floor");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let content = hunt::dataset::generate::PLAIN_LINE.repeat(m.lines as usize);
+    let names: Vec<CString> = (0..m.files)
+        .map(|i| CString::new(format!("file_{i}.txt")).expect("no NUL"))
+        .collect();
+    let mut group = flat_group(c, "floor-write".to_string(), m.files * content.len() as u64);
+    let write_all = |dir: &Dir, list: &[CString]| {
+        for name in list {
+            // SAFETY: a NUL-terminated name in an open folder; the result is checked.
+            let f = unsafe {
+                libc::openat(
+                    dir.0,
+                    name.as_ptr(),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                    0o644,
+                )
+            };
+            assert!(f >= 0, "floor-write: cannot create {name:?}");
+            // SAFETY: content is valid for its length; f is open.
+            let n = unsafe { libc::write(f, content.as_ptr().cast(), content.len()) };
+            assert_eq!(n, content.len() as isize, "floor-write: short write");
+            close(f);
+        }
+    };
+    let fresh = || {
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).expect("a scratch folder");
+        let path = CString::new(scratch.as_os_str().as_bytes()).expect("no NUL");
+        // SAFETY: a NUL-terminated path; checked.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | FLAGS) };
+        assert!(fd >= 0);
+        Dir(fd)
+    };
+    for threads in [1usize, 2] {
+        let label = if threads == 1 {
+            "create+write+close".to_string()
+        } else {
+            format!("create+write+close x{threads}")
+        };
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = fresh();
+                    let parts: Vec<&[CString]> =
+                        names.chunks(names.len().div_ceil(threads)).collect();
+                    let t = Instant::now();
+                    std::thread::scope(|s| {
+                        for part in &parts {
+                            let dir = &dir;
+                            s.spawn(move || write_all(dir, part));
+                        }
+                    });
+                    spent += t.elapsed();
+                }
+                spent
+            })
+        });
+    }
+    group.bench_function("hunt generate", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                drop(fresh());
+                let mut spec = hunt::dataset::generate::spec(
+                    scratch.clone(),
+                    Some(m.files),
+                    Some(m.lines),
+                    Some(1),
+                    None,
+                    None,
+                    false,
+                )
+                .expect("a valid spec");
+                spec.progress = false;
+                let t = Instant::now();
+                hunt::dataset::generate::generate(&spec).expect("generate");
+                spent += t.elapsed();
+            }
+            spent
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&scratch);
 }
