@@ -225,6 +225,40 @@ fn several_finds_give_one_answer() {
     assert_counted_once(&j, &ev);
 }
 
+/// A slow `--poll` (workers look for stop signals once a second) changes the pace, not
+/// the answers.
+#[test]
+fn a_slow_poll_gives_the_same_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 40, 4, Some(29));
+    for (needle, code) in [("Treasure", 0), ("Gold", 1)] {
+        let r = search_json(
+            &dir,
+            &[
+                "--strategy",
+                "sqlite",
+                "-j",
+                "2",
+                "--batch",
+                "4",
+                "--poll",
+                "1",
+                "--needle",
+                needle,
+            ],
+        );
+        assert_eq!(r.code, Some(code), "{needle}: {r:?}");
+        let j = r.json();
+        if code == 0 {
+            assert_eq!(j["index"], 29, "{j}");
+        } else {
+            assert_eq!(j["files_scanned"], 40, "{j}");
+        }
+        assert!(r.stderr.is_empty(), "{r:?}");
+    }
+}
+
 #[test]
 fn the_find_stops_the_hunt_early() {
     let tmp = tempfile::tempdir().unwrap();

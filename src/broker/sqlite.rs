@@ -28,8 +28,9 @@
 //! `BEGIN IMMEDIATE` with a `busy_timeout`, so writers queue instead of failing.
 //!
 //! # Polling
-//! Nothing is pushed: [`Broker::events`], [`Broker::stopped`] and a worker with nothing
-//! to take look again every `poll_ms` of the hunt's spec (`--poll`). An idle worker's
+//! Nothing is pushed: [`Broker::stopped`] and a worker with nothing to take look again
+//! every `poll_ms` of the hunt's spec (`--poll`), and [`Broker::events`] looks once per
+//! call and then at that pace (the coordinator calls it every 50 ms). An idle worker's
 //! look is a read, which takes no write lock. Each process counts the statements it
 //! runs ([`statements`]); workers write the count with their heartbeat, which is how
 //! the cost of polling is measured.
@@ -628,18 +629,21 @@ impl Sqlite {
     }
 
     /// Calls `look` at most every `poll_ms` (counted across calls on this connection)
-    /// until it gives something or `wait` is up.
+    /// until it gives something or `wait` is up; with `at_once`, first at once whenever
+    /// the last look was.
     fn poll<T>(
         &mut self,
         poll_ms: u64,
         wait: Duration,
+        at_once: bool,
         mut look: impl FnMut(&mut Self) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
         let deadline = Instant::now() + wait;
         let poll = Duration::from_millis(poll_ms);
+        let mut first = at_once;
         loop {
             let now = Instant::now();
-            if now >= self.next_look {
+            if std::mem::take(&mut first) || now >= self.next_look {
                 self.next_look = now + poll;
                 if let Some(v) = look(self)? {
                     return Ok(Some(v));
@@ -761,7 +765,9 @@ impl Broker for Sqlite {
 
     fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
         let poll = self.poll_of(hunt)?;
-        let found = self.poll(poll, wait, |s| {
+        // At least one look per call: a caller's last read before it gives up (the
+        // coordinator's, once its workers have ended) must see what is there.
+        let found = self.poll(poll, wait, true, |s| {
             let after = s.cursors.get(hunt).copied().unwrap_or(0);
             let rows: Vec<(i64, String)> = s.rows(
                 "SELECT seq, body FROM event WHERE hunt = ?1 AND seq > ?2 ORDER BY seq",
@@ -1106,7 +1112,7 @@ impl Broker for Sqlite {
         if hunts.is_empty() {
             // No hunt to watch: wait for news of one (a hunt published or deleted).
             let before = self.news()?;
-            self.poll(IDLE_POLL_MS, wait, |s| {
+            self.poll(IDLE_POLL_MS, wait, false, |s| {
                 Ok((s.news()? != before).then_some(()))
             })?;
             return Ok(Vec::new());
@@ -1116,7 +1122,7 @@ impl Broker for Sqlite {
             poll = poll.min(self.poll_of(h)?);
         }
         Ok(self
-            .poll(poll, wait, |s| {
+            .poll(poll, wait, false, |s| {
                 let v = s.stopped_now(hunts)?;
                 Ok((!v.is_empty()).then_some(v))
             })?
