@@ -10,11 +10,12 @@
 //!   take, and the file's size.
 //! - `polling`: what polling costs. K idle `hunt worker` processes on a hunt whose one
 //!   task another holds: the SQL statements they run per second (their own count, sent
-//!   with their heartbeats) against `--poll`; and `hunt search --strategy sqlite` on a
-//!   data set: the time to the answer, the time of the hunt and the files read after
-//!   the find, against `--poll`.
+//!   with their heartbeats) against `--poll`; and `hunt search --strategy sqlite` in
+//!   two tasks, the find halfway through the second, from the warm page cache and with
+//!   1 ms more per file (the `HUNT_TEST_SLOW_FILE_MS` hook, for slow storage): the time
+//!   to the answer, the stop latency and the files read, against `--poll`.
 //!
-//! `cargo bench --bench sqlite -- claims|polling [--sizes N,..] [--claims N]
+//! `cargo bench --bench sqlite -- claims|polling|idle|answer [--sizes N,..] [--claims N]
 //! [--polls S,..] [--workers K] [--seconds S] [--runs R]`. Never run by `cargo test`.
 
 use hunt::broker::sqlite::{Sqlite, CLAIM_SQL, STATE_INDEX};
@@ -69,8 +70,11 @@ fn main() {
     if o.what == "all" || o.what == "claims" {
         claims(&o);
     }
-    if o.what == "all" || o.what == "polling" {
-        polling(&o);
+    if ["all", "polling", "idle"].contains(&o.what.as_str()) {
+        idle(&o);
+    }
+    if ["all", "polling", "answer"].contains(&o.what.as_str()) {
+        answer(&o);
     }
 }
 
@@ -266,7 +270,7 @@ fn rates(db: &Path, names: &[String], secs: f64) -> Vec<f64> {
         .collect()
 }
 
-fn polling(o: &Opts) {
+fn idle(o: &Opts) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("set");
     generate(&dir, 2000, 100, 1000);
@@ -339,42 +343,66 @@ fn polling(o: &Opts) {
         );
     }
     println!();
-    println!(
-        "### Time to the answer against --poll (hunt search --strategy sqlite -j 2, 2000 files x 100 lines, treasure in file 1000, {} runs, medians)\n",
-        o.runs
-    );
-    println!("| --poll | time to the answer | hunt (elapsed_s) | files read after the find |");
-    println!("|---:|---:|---:|---:|");
-    for &p in &o.polls {
-        let (mut find, mut all, mut after) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..o.runs {
-            let out = Command::new(hunt_bin())
-                .args([
+}
+
+fn answer(o: &Opts) {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two tasks: the treasure halfway through the second, so the worker on the first
+    // is mid-task at the find and hears of it only by polling. Once from the warm page
+    // cache (the default-sized set), once with every file taking 1 ms more (the
+    // HUNT_TEST_SLOW_FILE_MS hook, standing in for slow storage).
+    let big = tmp.path().join("big");
+    generate(&big, 10_000, 1000, 7500);
+    let slow_set = tmp.path().join("slow");
+    generate(&slow_set, 2000, 100, 1500);
+    for (set, files, treasure, slow) in [
+        (&big, 10_000u64, 7500u64, None),
+        (&slow_set, 2000, 1500, Some("1")),
+    ] {
+        let batch = (files / 2).to_string();
+        println!(
+            "### Time to the answer and to the stop against --poll (hunt search --strategy sqlite -j 2 --batch {batch}, {files} files, treasure in file {treasure}, {}; {} runs, medians)\n",
+            if slow.is_some() { "1 ms more per file" } else { "warm page cache" },
+            o.runs
+        );
+        println!("| --poll | time to the answer | stop latency (find to last worker stopped) | files read | hunt (elapsed_s) |");
+        println!("|---:|---:|---:|---:|---:|");
+        for &p in &o.polls {
+            let (mut find, mut stop, mut read, mut all) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..o.runs {
+                let mut c = Command::new(hunt_bin());
+                c.args([
                     "search",
                     "--json",
                     "--strategy",
                     "sqlite",
                     "-j",
                     "2",
-                    "--poll",
-                    &p.to_string(),
-                    "--dir",
+                    "--batch",
+                    &batch,
                 ])
-                .arg(&dir)
-                .output()
-                .unwrap();
-            let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert_eq!(j["index"], 1000, "{j}");
-            find.push(j["time_to_find_s"].as_f64().unwrap());
-            all.push(j["elapsed_s"].as_f64().unwrap());
-            after.push(j["files_after_find"].as_f64().unwrap());
+                .args(["--poll", &p.to_string(), "--dir"])
+                .arg(set);
+                if let Some(ms) = slow {
+                    c.env("HUNT_TEST_SLOW_FILE_MS", ms);
+                }
+                let out = c.output().unwrap();
+                let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(j["index"], treasure, "{j}");
+                find.push(j["time_to_find_s"].as_f64().unwrap());
+                stop.push(j["stop_latency_s"].as_f64().unwrap());
+                read.push(j["files_scanned"].as_f64().unwrap());
+                all.push(j["elapsed_s"].as_f64().unwrap());
+            }
+            println!(
+                "| {p} s | {} | {} | {:.0} | {} |",
+                hunt::units::secs(median(&mut find)),
+                hunt::units::secs(median(&mut stop)),
+                median(&mut read),
+                hunt::units::secs(median(&mut all)),
+            );
         }
-        println!(
-            "| {p} s | {} | {} | {:.0} |",
-            hunt::units::secs(median(&mut find)),
-            hunt::units::secs(median(&mut all)),
-            median(&mut after)
-        );
+        println!();
     }
-    println!();
 }

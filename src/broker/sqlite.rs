@@ -29,11 +29,11 @@
 //!
 //! # Polling
 //! Nothing is pushed: [`Broker::stopped`] and a worker with nothing to take look again
-//! every `poll_ms` of the hunt's spec (`--poll`), and [`Broker::events`] looks once per
-//! call and then at that pace (the coordinator calls it every 50 ms). An idle worker's
-//! look is a read, which takes no write lock. Each process counts the statements it
-//! runs ([`statements`]); workers write the count with their heartbeat, which is how
-//! the cost of polling is measured.
+//! every `poll_ms` of the hunt's spec (`--poll`); [`Broker::events`] looks at that pace
+//! too, and at least once per call (the coordinator calls it with a 50 ms wait, so it
+//! looks at least 20 times a second). An idle worker's look is a read, which takes no
+//! write lock. Each process counts the statements it runs ([`statements`]); workers
+//! write the count with their heartbeat, which is how the cost of polling is measured.
 //!
 //! # Expiry
 //! A retired hunt's rows are deleted after the coordinator's keep time; a running hunt
@@ -629,21 +629,23 @@ impl Sqlite {
     }
 
     /// Calls `look` at most every `poll_ms` (counted across calls on this connection)
-    /// until it gives something or `wait` is up; with `at_once`, first at once whenever
-    /// the last look was.
+    /// until it gives something or `wait` is up; with `at_least_once`, also when `wait`
+    /// is up before the next look was due.
     fn poll<T>(
         &mut self,
         poll_ms: u64,
         wait: Duration,
-        at_once: bool,
+        at_least_once: bool,
         mut look: impl FnMut(&mut Self) -> Result<Option<T>>,
     ) -> Result<Option<T>> {
         let deadline = Instant::now() + wait;
         let poll = Duration::from_millis(poll_ms);
-        let mut first = at_once;
+        let mut looked = !at_least_once;
         loop {
             let now = Instant::now();
-            if std::mem::take(&mut first) || now >= self.next_look {
+            let due = now >= self.next_look;
+            if due || (now >= deadline && !looked) {
+                looked = true;
                 self.next_look = now + poll;
                 if let Some(v) = look(self)? {
                     return Ok(Some(v));
