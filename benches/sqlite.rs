@@ -14,8 +14,11 @@
 //!   two tasks, the find halfway through the second, from the warm page cache and with
 //!   1 ms more per file (the `HUNT_TEST_SLOW_FILE_MS` hook, for slow storage): the time
 //!   to the answer, the stop latency and the files read, against `--poll`.
+//! - `batch`: what a task costs. A full scan of the default-sized set (10,000 files x
+//!   1,000 lines) at `--batch` 16 to 1024, `-j 1` and `-j 2`: two write transactions per
+//!   task (the claim and the report) against reading its files.
 //!
-//! `cargo bench --bench sqlite -- claims|polling|idle|answer [--sizes N,..] [--claims N]
+//! `cargo bench --bench sqlite -- claims|polling|idle|answer|batch [--sizes N,..] [--claims N]
 //! [--polls S,..] [--workers K] [--seconds S] [--runs R]`. Never run by `cargo test`.
 
 use hunt::broker::sqlite::{Sqlite, CLAIM_SQL, STATE_INDEX};
@@ -75,6 +78,9 @@ fn main() {
     }
     if ["all", "polling", "answer"].contains(&o.what.as_str()) {
         answer(&o);
+    }
+    if ["all", "batch"].contains(&o.what.as_str()) {
+        batch(&o);
     }
 }
 
@@ -405,4 +411,50 @@ fn answer(o: &Opts) {
         }
         println!();
     }
+}
+
+fn batch(o: &Opts) {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("big");
+    generate(&set, 10_000, 1000, 7500);
+    println!(
+        "### Task size: a full scan (hunt search --strategy sqlite --needle Doubloon, 10,000 files x 1,000 lines, warm page cache; {} runs, medians of elapsed_s)\n",
+        o.runs
+    );
+    println!("| --batch | tasks | -j 1 | -j 2 |");
+    println!("|---:|---:|---:|---:|");
+    for b in [16u64, 64, 256, 1024] {
+        let mut cells = Vec::new();
+        for j in ["1", "2"] {
+            let mut all = Vec::new();
+            for _ in 0..o.runs {
+                let out = Command::new(hunt_bin())
+                    .args([
+                        "search",
+                        "--json",
+                        "--strategy",
+                        "sqlite",
+                        "-j",
+                        j,
+                        "--needle",
+                        "Doubloon",
+                    ])
+                    .args(["--batch", &b.to_string(), "--dir"])
+                    .arg(&set)
+                    .output()
+                    .unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(v["files_scanned"], 10_000, "{v}");
+                all.push(v["elapsed_s"].as_f64().unwrap());
+            }
+            cells.push(hunt::units::secs(median(&mut all)));
+        }
+        println!(
+            "| {b} | {} | {} | {} |",
+            10_000u64.div_ceil(b),
+            cells[0],
+            cells[1]
+        );
+    }
+    println!();
 }
