@@ -377,6 +377,18 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             }
         };
         let stopped_at = Instant::now();
+        // A local worker that ended by itself with exit 2 said its answer cannot be
+        // trusted (a file truncated under its map, say: its task, taken over, reads a
+        // changed file): the hunt's answer is unknown unless found.
+        for (i, why) in exited.iter().enumerate() {
+            if why.as_deref() == process::failure(2 << 8).as_deref() && book.answer.is_none() {
+                book.failures.push(WorkerFailure {
+                    worker: format!("{} local worker {i}", K::NAME),
+                    lost: "its last task".to_string(),
+                    why: "exited with code 2, having said why above".to_string(),
+                });
+            }
+        }
         let verdict = match (&book.answer, outcome.is_ok() && book.failures.is_empty()) {
             (Some(_), _) => Verdict::Found,
             (None, true) if book.tally.error_count() == 0 => Verdict::NotFound,

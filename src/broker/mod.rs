@@ -35,8 +35,8 @@ mod url;
 pub mod redis;
 #[cfg(feature = "redis")]
 mod redis_server;
-// #[cfg(feature = "sqlite")]
-// pub mod sqlite;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 pub use url::redact;
 
@@ -438,8 +438,21 @@ pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
             bail!("hunt was built without the `redis` feature: rebuild with `cargo build --features redis`");
         }
         url::Scheme::Sqlite => {
+            #[cfg(feature = "sqlite")]
+            return sqlite::Sqlite::connect(url);
+            #[cfg(not(feature = "sqlite"))]
             bail!("hunt was built without the `sqlite` feature: rebuild with `cargo build --features sqlite`");
         }
+    }
+}
+
+/// Connects to the broker `url` names, as [`connect`] does, but never makes one: a
+/// missing SQLite file is an error, not a new queue (`hunt status`).
+pub fn connect_existing(url: &str) -> Result<Box<dyn Broker>> {
+    match url::scheme(url)? {
+        #[cfg(feature = "sqlite")]
+        url::Scheme::Sqlite => sqlite::Sqlite::open_existing(url),
+        _ => connect(url),
     }
 }
 

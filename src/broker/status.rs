@@ -29,7 +29,7 @@ struct Status {
 
 /// Runs `hunt status`.
 pub fn run(args: StatusArgs) -> Result<ExitCode> {
-    let mut broker = super::connect(&args.broker)?;
+    let mut broker = super::connect_existing(&args.broker)?;
     loop {
         let status = read(broker.as_mut(), args.hunt.as_deref())?;
         let text = if args.json {

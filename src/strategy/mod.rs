@@ -136,8 +136,8 @@ registry! {
     Spawn = "spawn" => spawn::Spawn;
     /// A task queue on a Redis broker: `hunt worker` processes, leases, retries.
     Redis = "redis" => redis::Redis if feature "redis";
-    // (sqlite)
-    // Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
+    /// The blog's database as the queue, on SQLite: `hunt worker` processes poll one file.
+    Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
 }
 
 impl StrategyKind {

@@ -1,0 +1,1465 @@
+//! The SQLite backend of [`super::Broker`]: the blog's "conventional task queue", a
+//! database as the queue. The producer (the coordinator) writes one row per task with
+//! the blog's state flag; workers poll the table every `--poll` seconds for a task not
+//! started and claim it in one statement. One file, on one host: WAL needs the shared
+//! memory of one machine, so only processes on this host can share the queue (Redis is
+//! the backend for workers on several hosts).
+//!
+//! # Schema (`sqlite/schema.sql`, `PRAGMA user_version` [`SCHEMA_VERSION`])
+//! | table | holds |
+//! |---|---|
+//! | `hunt` | one row per hunt: spec (JSON), stop flag, status, task and terminal counts, lease, poll, keep-alive and expiry times, the answer (set once) |
+//! | `task` | one row per task: range, state (NotStarted, Running, Completed, Failed: a CHECK), worker, consumer, attempts, lease expiry, fencing token, note |
+//! | `event` | the [`super::Event`]s, JSON, in `seq` order; the coordinator reads those after the last it read |
+//! | `refusal` | worker -> why it refused a hunt |
+//! | `worker` | heartbeats: [`super::WorkerInfo`], last seen, SQL statements run |
+//!
+//! The index `task (hunt, state, id)` makes a claim a lookup, not a scan of the table
+//! (`benches/sqlite.rs` measures both).
+//!
+//! # Claims, fences, the answer
+//! A claim is one `UPDATE ... WHERE rowid = (SELECT ...) RETURNING` (`sqlite/claim.sql`):
+//! a task whose lease ran out, else the first not started. It bumps the attempts and
+//! the task's token; the token is the lease's fence: every report (finish, fail,
+//! release, renew) matches task, consumer and token, so a worker whose lease was taken
+//! over reports nothing that counts (event `stale`). An attempt beyond `--max-attempts`
+//! is the dead letter: Failed, with an event. The answer is committed once, by
+//! `UPDATE hunt SET answer = ? WHERE answer IS NULL`. Every writer runs in
+//! `BEGIN IMMEDIATE` with a `busy_timeout`, so writers queue instead of failing.
+//!
+//! # Polling
+//! Nothing is pushed: [`Broker::stopped`] and a worker with nothing to take look again
+//! every `poll_ms` of the hunt's spec (`--poll`); [`Broker::events`] looks at that pace
+//! too, and at least once per call (the coordinator calls it with a 50 ms wait, so it
+//! looks at least 20 times a second). An idle worker's look is a read, which takes no
+//! write lock. Each process counts the statements it runs ([`statements`]); workers
+//! write the count with their heartbeat, which is how the cost of polling is measured.
+//!
+//! # Expiry
+//! A retired hunt's rows are deleted after the coordinator's keep time; a running hunt
+//! whose coordinator stopped calling [`Broker::keep_alive`] for a minute is gone, and
+//! deleted too. Pruning runs on publish, retire and status.
+//!
+//! # Files that are not hunt's queue
+//! hunt never deletes or rewrites a file it did not create. A missing file is made as a
+//! new temporary file (`O_EXCL`) beside it, initialised, and then linked to its name
+//! (which fails if the name was taken meanwhile), so no process ever sees half a queue.
+//! An existing file is read (its first 100 bytes, without SQLite) before SQLite may open
+//! it: a file that is empty, not an SQLite database, a database of another program
+//! (another `application_id`), a queue of a newer hunt, read-only, or locked is refused
+//! with one line that names the fix, and left as it was.
+
+use super::coordinator::{BrokerKind, PrivateBroker};
+use super::{
+    Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WireTally, WorkerInfo,
+};
+use crate::strategy::knob::{Kind, Knob, Knobs};
+use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
+use anyhow::{anyhow, bail, Context, Result};
+use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// `--poll`: how often the polled parts of a hunt look at the queue.
+pub static POLL: Knob = Knob {
+    name: "poll",
+    value_name: "SECONDS",
+    help: "How often `sqlite` workers with nothing to take, and its coordinator, look at the queue again (the blog's polling: a database pushes nothing)",
+    kind: Kind::Seconds {
+        default: 0.05,
+        min: 0.001,
+        max: 60.0,
+    },
+};
+
+/// `PRAGMA application_id` of a hunt queue: "HUNT".
+pub const APPLICATION_ID: i32 = 0x4855_4E54;
+/// `PRAGMA user_version` of the queues this build writes, and the newest it reads.
+pub const SCHEMA_VERSION: i32 = 1;
+/// The index that makes claims cheap (see `sqlite/schema.sql`).
+pub const STATE_INDEX: &str = "task_ready";
+/// The claim statement, for `EXPLAIN QUERY PLAN` in the bench.
+pub const CLAIM_SQL: &str = include_str!("sqlite/claim.sql");
+/// Test hook: with this set, every connection may not grow the file (`PRAGMA
+/// max_page_count` at its size), so the next write that needs a page fails with
+/// `SQLITE_FULL`, exactly as on a full disk.
+pub const FULL_ENV: &str = "HUNT_TEST_SQLITE_FULL";
+
+const SCHEMA_SQL: &str = include_str!("sqlite/schema.sql");
+const READY_SQL: &str = include_str!("sqlite/ready.sql");
+/// How long a statement waits for another process's write lock.
+const BUSY: Duration = Duration::from_secs(5);
+/// How long opening waits for a lock before the file counts as locked.
+const OPEN_BUSY: Duration = Duration::from_secs(2);
+/// How long a running hunt lives without its coordinator's keep-alive.
+const ALIVE_MS: i64 = 60_000;
+/// How often a worker serving no hunt looks for a new one.
+const IDLE_POLL_MS: u64 = 50;
+/// A hunt that is gone: retired and past its keep time, or running with no keep-alive.
+const GONE: &str = "((expires_ms IS NOT NULL AND expires_ms <= :now) OR (expires_ms IS NULL AND alive_until_ms <= :now))";
+
+/// SQL statements this process has run on any queue.
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// SQL statements this process has run on any queue, BEGIN and COMMIT included.
+pub fn statements() -> u64 {
+    STATEMENTS.load(Ordering::Relaxed)
+}
+
+/// The SQLite backend's facts, for its strategy.
+pub struct SqliteKind;
+
+impl BrokerKind for SqliteKind {
+    const NAME: &'static str = "sqlite";
+    const KNOBS: &'static [&'static Knob] = &[
+        &crate::tasks::BATCH,
+        &super::BROKER,
+        &super::LEASE,
+        &super::MAX_ATTEMPTS,
+        &POLL,
+        &super::REMOTE_WORKERS,
+    ];
+
+    fn accepts(url: &str) -> bool {
+        super::url::scheme(url).is_ok_and(|s| s == super::url::Scheme::Sqlite)
+    }
+
+    fn private() -> Result<Box<dyn PrivateBroker>> {
+        let dir = tempfile::Builder::new()
+            .prefix("hunt-sqlite-")
+            .tempdir()
+            .context("cannot make a private folder for the queue: is the temporary folder ($TMPDIR) writable?")?;
+        let path = dir.path().join("queue.db");
+        create(&path)?;
+        Ok(Box::new(PrivateSqlite {
+            url: format!("sqlite:{}", path.display()),
+            _dir: dir,
+        }))
+    }
+
+    fn poll(knobs: &Knobs) -> Option<Duration> {
+        Some(knobs.seconds(&POLL))
+    }
+}
+
+/// A queue in a private temporary folder, removed with it on drop.
+struct PrivateSqlite {
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateBroker for PrivateSqlite {
+    fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// One connection to a queue file.
+pub struct Sqlite {
+    url: String,
+    path: PathBuf,
+    conn: Connection,
+    /// The last event read, per hunt.
+    cursors: HashMap<String, i64>,
+    /// The hunts' poll intervals, ms.
+    polls: HashMap<String, u64>,
+    /// When this connection may poll again.
+    next_look: Instant,
+    /// Added to the clock (tests of expiry).
+    skew_ms: i64,
+}
+
+/// The path of `sqlite:PATH`.
+fn path_of(url: &str) -> Result<PathBuf> {
+    let rest = url
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("sqlite:"))
+        .map(|_| &url[7..])
+        .ok_or_else(|| anyhow!("--broker {url:?} is not an SQLite URL: write sqlite:PATH"))?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    if rest.is_empty() {
+        bail!(
+            "--broker {url:?} names no file: write sqlite:PATH, such as sqlite:/tmp/hunt-queue.db"
+        );
+    }
+    if rest == ":memory:" || rest.starts_with("file:") || rest.contains('?') {
+        bail!("--broker {url:?} is not a plain file path: worker processes share the queue through a file, so write sqlite:PATH");
+    }
+    Ok(PathBuf::from(rest))
+}
+
+/// What [`check`] found at a path.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    Missing,
+    Queue,
+}
+
+/// Looks at `path` without SQLite and without changing it: a hunt queue of this schema
+/// that hunt may write, nothing at all, or an error naming the fix.
+fn check(path: &Path) -> Result<Found> {
+    let p = path.display();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                bail!("{p} is a symbolic link to nothing: give --broker sqlite:PATH a file hunt made, or a new path");
+            }
+            return Ok(Found::Missing);
+        }
+        Err(e) => bail!(
+            "cannot look at {p} ({e}): give --broker sqlite:PATH a file you can read and write"
+        ),
+    };
+    if !meta.is_file() {
+        bail!("{p} is not a regular file (a folder, a pipe or a device), so not a hunt queue: give --broker sqlite:PATH a file hunt made, or a new path");
+    }
+    if meta.len() == 0 {
+        bail!("{p} is an empty file, not a hunt queue: hunt leaves it as it is; give --broker sqlite:PATH a new path (hunt makes the queue) or a queue hunt made");
+    }
+    let mut head = [0u8; 100];
+    let n = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .with_context(|| {
+                format!("cannot read {p}: give --broker sqlite:PATH a file you can read and write")
+            })?;
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => bail!("cannot read {p} ({e}): give --broker sqlite:PATH a file you can read and write"),
+            }
+        }
+        n
+    };
+    if n < head.len() || &head[..16] != b"SQLite format 3\0" {
+        bail!("{p} is not an SQLite database, so not a hunt queue: hunt leaves it as it is; give --broker sqlite:PATH a new path (hunt makes the queue) or a queue hunt made");
+    }
+    let be = |at: usize| i32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    let (version, app) = (be(60), be(68));
+    if app != APPLICATION_ID {
+        bail!("{p} is an SQLite database of another program (application_id {app:#x}; a hunt queue's is {APPLICATION_ID:#x}): hunt leaves it as it is; give --broker sqlite:PATH a new path");
+    }
+    if version > SCHEMA_VERSION {
+        bail!("{p} is a queue of a newer hunt (schema {version}; this hunt reads up to {SCHEMA_VERSION}): upgrade hunt, or give --broker sqlite:PATH a new path");
+    }
+    if version < SCHEMA_VERSION {
+        bail!("{p} is a hunt queue of schema {version}, which this hunt does not read (it reads {SCHEMA_VERSION}): give --broker sqlite:PATH a new path");
+    }
+    if meta.permissions().readonly() || !access(path, libc::W_OK) {
+        bail!("{p} is read-only, and workers write the queue: make it writable (chmod u+w {p}), or give --broker sqlite:PATH a new path");
+    }
+    let dir = folder(path);
+    if !access(dir, libc::W_OK | libc::X_OK) {
+        bail!(
+            "the folder {} is not writable, and SQLite keeps {p}-wal and {p}-shm beside the queue: make it writable, or give --broker sqlite:PATH a path in a folder you can write",
+            dir.display()
+        );
+    }
+    Ok(Found::Queue)
+}
+
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn access(path: &Path, mode: libc::c_int) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), mode) == 0 }
+}
+
+/// Makes a new queue at `path`: a new file beside it, initialised, then linked to its
+/// name, so the name never shows half a queue and nothing that is there is replaced.
+/// A name taken meanwhile (by another worker making the same queue) is left to
+/// [`check`].
+fn create(path: &Path) -> Result<()> {
+    let p = path.display();
+    let dir = folder(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{p} names no file: give --broker sqlite:PATH a file path"))?;
+    let made = {
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new()
+            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .suffix(".new")
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(dir)
+    };
+    let tmp = made.map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENOSPC) {
+            full(path)
+        } else {
+            anyhow!(
+                "cannot make the queue {p} ({e}): give --broker sqlite:PATH a path in a folder that exists and that you can write"
+            )
+        }
+    })?;
+    let side = |suffix: &str| {
+        let mut s = tmp.path().as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    let init = || -> rusqlite::Result<()> {
+        let conn = Connection::open_with_flags(
+            tmp.path(),
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {SCHEMA_SQL}; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        conn.close().map_err(|(_, e)| e)
+    };
+    let result = init().map_err(|e| explain(&e, path));
+    for s in ["-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(side(s));
+    }
+    result?;
+    match std::fs::hard_link(tmp.path(), path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => Err(full(path)),
+        Err(e) => Err(anyhow!(
+            "cannot give the new queue its name {p} ({e}): give --broker sqlite:PATH a path on a local disk"
+        )),
+    }
+}
+
+fn full(path: &Path) -> anyhow::Error {
+    anyhow!(
+        "the disk that holds the queue {} is full: free some space, or give --broker sqlite:PATH a path on another disk",
+        path.display()
+    )
+}
+
+/// An SQLite error as one line naming the queue and the fix.
+fn explain(e: &rusqlite::Error, path: &Path) -> anyhow::Error {
+    let p = path.display();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => full(path),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => anyhow!(
+            "the queue {p} is locked by another process (waited {} s): close the program that holds it (an sqlite3 shell?), or give --broker sqlite:PATH another file",
+            BUSY.as_secs()
+        ),
+        Some(ErrorCode::ReadOnly) => anyhow!(
+            "the queue {p} cannot be written (a read-only file, folder or disk): make it writable, or give --broker sqlite:PATH another path"
+        ),
+        Some(ErrorCode::CannotOpen) => anyhow!(
+            "cannot open the queue {p} (or its -wal and -shm beside it): check the file and its folder are there and writable"
+        ),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => anyhow!(
+            "{p} is damaged or not an SQLite database: hunt leaves it as it is; give --broker sqlite:PATH a new path"
+        ),
+        Some(ErrorCode::SystemIoFailure) => anyhow!(
+            "an I/O error on the queue {p} ({e}): check the disk, or give --broker sqlite:PATH a path on another"
+        ),
+        _ => anyhow!("the queue {p} failed: {e}"),
+    }
+}
+
+impl Sqlite {
+    /// Connects to `sqlite:PATH`, making the queue when PATH does not exist.
+    pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
+        Ok(Box::new(Sqlite::open(url, true)?))
+    }
+
+    /// Connects to the queue at `sqlite:PATH`, which must exist (`hunt status`).
+    pub fn open_existing(url: &str) -> Result<Box<dyn Broker>> {
+        Ok(Box::new(Sqlite::open(url, false)?))
+    }
+
+    /// Opens the queue of `url`; with `make`, a missing file becomes a new queue.
+    pub fn open(url: &str, make: bool) -> Result<Sqlite> {
+        let path = path_of(url)?;
+        if check(&path)? == Found::Missing {
+            if !make {
+                bail!(
+                    "there is no queue at {}: give --broker the sqlite:PATH a coordinator or worker uses (they make it)",
+                    path.display()
+                );
+            }
+            create(&path)?;
+            if check(&path)? == Found::Missing {
+                bail!("the queue {} vanished as it was made: give --broker sqlite:PATH a path no other program touches", path.display());
+            }
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| explain(&e, &path))?;
+        let s = Sqlite {
+            url: url.to_string(),
+            path,
+            conn,
+            cursors: HashMap::new(),
+            polls: HashMap::new(),
+            next_look: Instant::now(),
+            skew_ms: 0,
+        };
+        s.conn.busy_timeout(OPEN_BUSY).map_err(|e| s.explain(&e))?;
+        // The file was checked by its bytes; SQLite's view must agree (nothing swapped it).
+        let (app, version): (i32, i32) = s
+            .conn
+            .query_row(
+                "SELECT * FROM pragma_application_id, pragma_user_version",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => anyhow!(
+                    "the queue {} is locked by another program (waited {} s): close the program that holds it (an sqlite3 shell?), or give --broker sqlite:PATH another file",
+                    s.path.display(),
+                    OPEN_BUSY.as_secs()
+                ),
+                _ => s.explain(&e),
+            })?;
+        if app != APPLICATION_ID || version != SCHEMA_VERSION {
+            bail!(
+                "{} changed as it was opened and is no longer a hunt queue of schema {SCHEMA_VERSION}: give --broker sqlite:PATH a path no other program touches",
+                s.path.display()
+            );
+        }
+        let mode: String = s
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(|e| s.explain(&e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            s.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+                .map_err(|e| s.explain(&e))?;
+        }
+        s.conn
+            .execute_batch("PRAGMA synchronous = NORMAL")
+            .map_err(|e| s.explain(&e))?;
+        s.conn.busy_timeout(BUSY).map_err(|e| s.explain(&e))?;
+        if std::env::var_os(FULL_ENV).is_some() {
+            s.conn
+                .query_row("PRAGMA max_page_count = 1", [], |_| Ok(()))
+                .map_err(|e| s.explain(&e))?;
+        }
+        Ok(s)
+    }
+
+    fn explain(&self, e: &rusqlite::Error) -> anyhow::Error {
+        explain(e, &self.path)
+    }
+
+    /// Now, ms since the epoch, by this host's clock (every sharer is on this host).
+    fn now(&self) -> i64 {
+        super::now_ms() as i64 + self.skew_ms
+    }
+
+    /// Runs one statement; the rows it changed.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(|e| self.explain(&e))
+    }
+
+    /// One row of one statement, if any.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row(params, f).optional())
+            .map_err(|e| self.explain(&e))
+    }
+
+    /// Every row of one statement.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_map(params, f)?.collect())
+            .map_err(|e| self.explain(&e))
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`: the write lock first, so two
+    /// writers never deadlock on an upgrade); rolled back when `f` fails.
+    fn write<T>(&self, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        self.exec("BEGIN IMMEDIATE", [])?;
+        let r = f(self).and_then(|v| self.exec("COMMIT", []).map(|_| v));
+        if r.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        r
+    }
+
+    fn event(&self, hunt: &str, e: &Event) -> Result<()> {
+        let body = serde_json::to_string(e)?;
+        self.exec(
+            "INSERT INTO event (hunt, at_ms, body) VALUES (?1, ?2, ?3)",
+            params![hunt, self.now(), body],
+        )
+        .map(drop)
+    }
+
+    /// The hunt's row, unless it is gone.
+    fn hunt_row(&self, hunt: &str) -> Result<Option<HuntRow>> {
+        self.row(
+            &format!(
+                "SELECT stop, tasks, terminal, batch, files, max_attempts, lease_ms FROM hunt WHERE id = :id AND NOT {GONE}"
+            ),
+            named_params! {":id": hunt, ":now": self.now()},
+            |r| {
+                Ok(HuntRow {
+                    stop: r.get::<_, i64>(0)? != 0,
+                    tasks: r.get(1)?,
+                    terminal: r.get(2)?,
+                    batch: r.get(3)?,
+                    files: r.get(4)?,
+                    max_attempts: r.get(5)?,
+                    lease_ms: r.get(6)?,
+                })
+            },
+        )
+    }
+
+    /// Deletes the hunts that are gone, with their rows, and workers not heard from
+    /// for a minute. Inside a write transaction.
+    fn prune(&self) -> Result<()> {
+        let now = self.now();
+        for table in ["task", "event", "refusal"] {
+            self.exec(
+                &format!("DELETE FROM {table} WHERE hunt IN (SELECT id FROM hunt WHERE {GONE})"),
+                named_params! {":now": now},
+            )?;
+        }
+        self.exec(
+            &format!("DELETE FROM hunt WHERE {GONE}"),
+            named_params! {":now": now},
+        )?;
+        self.exec(
+            "DELETE FROM worker WHERE last_seen_ms < ?1",
+            params![now - ALIVE_MS],
+        )?;
+        Ok(())
+    }
+
+    /// The task's attempts, when `me` holds it under `lease` now.
+    fn owned(&self, hunt: &str, me: &Me, lease: &Lease) -> Result<Option<u32>> {
+        let Ok(token) = lease.token.parse::<i64>() else {
+            return Ok(None);
+        };
+        self.row(
+            "SELECT attempts FROM task WHERE hunt = ?1 AND id = ?2 AND state = 'Running' AND consumer = ?3 AND token = ?4",
+            params![hunt, as_i64(lease.task.id), me.consumer, token],
+            |r| r.get(0),
+        )
+    }
+
+    fn terminal(&self, hunt: &str) -> Result<()> {
+        self.exec(
+            "UPDATE hunt SET terminal = terminal + 1 WHERE id = ?1",
+            params![hunt],
+        )
+        .map(drop)
+    }
+
+    /// The task gives up: the dead letter.
+    fn dead_letter(
+        &self,
+        hunt: &str,
+        task: u64,
+        why: String,
+        tally: Option<WireTally>,
+    ) -> Result<()> {
+        self.exec(
+            "UPDATE task SET state = 'Failed', note = ?3, consumer = NULL, lease_until = NULL WHERE hunt = ?1 AND id = ?2",
+            params![hunt, as_i64(task), why],
+        )?;
+        self.terminal(hunt)?;
+        self.event(hunt, &Event::Failed { task, why, tally })
+    }
+
+    /// The task goes back on the queue for another attempt.
+    fn requeue(&self, hunt: &str, task: u64, note: &str) -> Result<()> {
+        self.exec(
+            "UPDATE task SET state = 'NotStarted', consumer = NULL, lease_until = NULL, note = ?3 WHERE hunt = ?1 AND id = ?2",
+            params![hunt, as_i64(task), note],
+        )
+        .map(drop)
+    }
+
+    /// The hunt's poll interval, ms (looked up once per hunt).
+    fn poll_of(&mut self, hunt: &str) -> Result<u64> {
+        if let Some(&p) = self.polls.get(hunt) {
+            return Ok(p);
+        }
+        let p = self
+            .row(
+                "SELECT poll_ms FROM hunt WHERE id = ?1",
+                params![hunt],
+                |r| r.get::<_, i64>(0),
+            )?
+            .map_or(IDLE_POLL_MS, |p| p.max(1) as u64);
+        self.polls.insert(hunt.to_string(), p);
+        Ok(p)
+    }
+
+    /// Calls `look` at most every `poll_ms` (counted across calls on this connection)
+    /// until it gives something or `wait` is up; with `at_least_once`, also when `wait`
+    /// is up before the next look was due.
+    fn poll<T>(
+        &mut self,
+        poll_ms: u64,
+        wait: Duration,
+        at_least_once: bool,
+        mut look: impl FnMut(&mut Self) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        let deadline = Instant::now() + wait;
+        let poll = Duration::from_millis(poll_ms);
+        let mut looked = !at_least_once;
+        loop {
+            let now = Instant::now();
+            let due = now >= self.next_look;
+            if due || (now >= deadline && !looked) {
+                looked = true;
+                self.next_look = now + poll;
+                if let Some(v) = look(self)? {
+                    return Ok(Some(v));
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            crate::interrupt::check()?;
+            std::thread::sleep((self.next_look.min(deadline) - now).min(Duration::from_millis(20)));
+        }
+    }
+
+    /// The hunts among `hunts` whose stop flag is up or that are gone.
+    fn stopped_now(&self, hunts: &[String]) -> Result<Vec<String>> {
+        let now = self.now();
+        let mut out = Vec::new();
+        for h in hunts {
+            let stop = self.row(
+                &format!("SELECT stop FROM hunt WHERE id = :id AND NOT {GONE}"),
+                named_params! {":id": h, ":now": now},
+                |r| r.get::<_, i64>(0),
+            )?;
+            if stop != Some(0) {
+                out.push(h.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Changes when a hunt is published or deleted.
+    fn news(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .row(
+                "SELECT count(*), coalesce(max(rowid), 0) FROM hunt",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .unwrap_or((0, 0)))
+    }
+}
+
+/// What a take needs of a hunt.
+struct HuntRow {
+    stop: bool,
+    tasks: i64,
+    terminal: i64,
+    batch: i64,
+    files: i64,
+    max_attempts: u32,
+    lease_ms: i64,
+}
+
+impl HuntRow {
+    fn over(&self) -> bool {
+        self.stop || self.terminal >= self.tasks
+    }
+}
+
+fn as_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn as_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl Broker for Sqlite {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    fn connect_again(&self) -> Result<Box<dyn Broker>> {
+        Sqlite::connect(&self.url)
+    }
+
+    fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()> {
+        let json = serde_json::to_string(spec)?;
+        self.write(|s| {
+            s.prune()?;
+            let now = s.now();
+            s.exec(
+                "INSERT INTO hunt (id, spec, created_ms, alive_until_ms, tasks, batch, files, max_attempts, lease_ms, poll_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    spec.id,
+                    json,
+                    now,
+                    now + ALIVE_MS,
+                    tasks.len() as i64,
+                    as_i64(spec.batch),
+                    as_i64(spec.files),
+                    spec.max_attempts,
+                    as_i64(spec.lease_ms),
+                    as_i64(spec.poll_ms.unwrap_or(IDLE_POLL_MS)),
+                ],
+            )?;
+            STATEMENTS.fetch_add(tasks.len() as u64, Ordering::Relaxed);
+            let mut insert = s
+                .conn
+                .prepare_cached(
+                    "INSERT INTO task (hunt, id, pos_from, pos_to) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(|e| s.explain(&e))?;
+            for t in tasks {
+                insert
+                    .execute(params![
+                        spec.id,
+                        as_i64(t.id),
+                        as_i64(t.range.start),
+                        as_i64(t.range.end)
+                    ])
+                    .map_err(|e| s.explain(&e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
+        let poll = self.poll_of(hunt)?;
+        // At least one look per call: a caller's last read before it gives up (the
+        // coordinator's, once its workers have ended) must see what is there.
+        let found = self.poll(poll, wait, true, |s| {
+            let after = s.cursors.get(hunt).copied().unwrap_or(0);
+            let rows: Vec<(i64, String)> = s.rows(
+                "SELECT seq, body FROM event WHERE hunt = ?1 AND seq > ?2 ORDER BY seq",
+                params![hunt, after],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let Some(&(last, _)) = rows.last() else {
+                return Ok(None);
+            };
+            s.cursors.insert(hunt.to_string(), last);
+            // One unreadable event (garbage someone wrote) must not lose the others.
+            Ok(Some(
+                rows.into_iter()
+                    .map(|(seq, e)| {
+                        serde_json::from_str(&e).unwrap_or_else(|err| Event::Garbage {
+                            entry: format!("event {seq}"),
+                            why: format!("an event hunt cannot read ({err}): {e:.200}"),
+                        })
+                    })
+                    .collect(),
+            ))
+        })?;
+        Ok(found.unwrap_or_default())
+    }
+
+    fn keep_alive(&mut self, hunt: &str) -> Result<()> {
+        let until = self.now() + ALIVE_MS;
+        self.exec(
+            "UPDATE hunt SET alive_until_ms = ?2 WHERE id = ?1 AND expires_ms IS NULL",
+            params![hunt, until],
+        )
+        .map(drop)
+    }
+
+    fn stop(&mut self, hunt: &str) -> Result<()> {
+        self.exec("UPDATE hunt SET stop = 1 WHERE id = ?1", params![hunt])
+            .map(drop)
+    }
+
+    fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
+        let keep = i64::try_from(keep.as_millis())
+            .unwrap_or(i64::MAX / 4)
+            .max(1);
+        self.write(|s| {
+            s.exec(
+                "UPDATE hunt SET status = ?2, stop = 1, expires_ms = ?3 WHERE id = ?1",
+                params![hunt, verdict.name(), s.now() + keep],
+            )?;
+            s.prune()
+        })
+    }
+
+    fn exists(&mut self, hunt: &str) -> Result<bool> {
+        Ok(self.hunt_row(hunt)?.is_some())
+    }
+
+    fn hunts(&mut self) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT id FROM hunt WHERE expires_ms IS NULL AND alive_until_ms > ?1 ORDER BY created_ms, rowid",
+            params![self.now()],
+            |r| r.get(0),
+        )
+    }
+
+    fn spec(&mut self, hunt: &str) -> Result<Option<HuntSpec>> {
+        let text: Option<String> = self.row(
+            &format!("SELECT spec FROM hunt WHERE id = :id AND NOT {GONE}"),
+            named_params! {":id": hunt, ":now": self.now()},
+            |r| r.get(0),
+        )?;
+        match text {
+            None => Ok(None),
+            Some(t) => serde_json::from_str(&t).map(Some).with_context(|| {
+                format!("hunt {hunt}'s spec in the queue is not one hunt can read")
+            }),
+        }
+    }
+
+    fn take(&mut self, hunt: &str, me: &Me) -> Result<Take> {
+        // A read first, without the write lock: most looks of an idle worker find nothing.
+        let Some(h) = self.hunt_row(hunt)? else {
+            return Ok(Take::Over);
+        };
+        if h.over() {
+            return Ok(Take::Over);
+        }
+        let ready: bool = self
+            .row(
+                READY_SQL,
+                named_params! {":hunt": hunt, ":now": self.now(), ":consumer": me.consumer},
+                |r| r.get(0),
+            )?
+            .unwrap_or(false);
+        if !ready {
+            return Ok(Take::Wait);
+        }
+        let label = me.label();
+        self.write(|s| loop {
+            let Some(h) = s.hunt_row(hunt)? else {
+                return Ok(Take::Over);
+            };
+            if h.over() {
+                return Ok(Take::Over);
+            }
+            let now = s.now();
+            let claimed = s.row(
+                CLAIM_SQL,
+                named_params! {
+                    ":hunt": hunt,
+                    ":now": now,
+                    ":until": now + h.lease_ms,
+                    ":worker": label,
+                    ":consumer": me.consumer,
+                },
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, u32>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )?;
+            let Some((id, from, to, attempt, token)) = claimed else {
+                return Ok(Take::Wait);
+            };
+            let task = as_u64(id);
+            // Tasks carry positions, never paths; a row that is not a task of this hunt
+            // (written by someone else) is refused, and never read.
+            if id < 0 || id >= h.tasks || from != id * h.batch || to != (from + h.batch).min(h.files)
+            {
+                let why = format!(
+                    "the task row {id} ({from}..{to}) is not a task of this hunt"
+                );
+                s.exec(
+                    "UPDATE task SET state = 'Failed', note = ?3, consumer = NULL, lease_until = NULL WHERE hunt = ?1 AND id = ?2",
+                    params![hunt, id, why],
+                )?;
+                s.event(
+                    hunt,
+                    &Event::Garbage {
+                        entry: format!("task row {id}"),
+                        why: why.clone(),
+                    },
+                )?;
+                if (0..h.tasks).contains(&id) {
+                    // Its positions are not searched: the answer cannot be "not found".
+                    s.terminal(hunt)?;
+                    s.event(
+                        hunt,
+                        &Event::Failed {
+                            task,
+                            why,
+                            tally: None,
+                        },
+                    )?;
+                }
+                continue;
+            }
+            if attempt > h.max_attempts {
+                s.dead_letter(
+                    hunt,
+                    task,
+                    format!(
+                        "taken {} times and never finished: its workers died, or lost their leases",
+                        attempt - 1
+                    ),
+                    None,
+                )?;
+                continue;
+            }
+            s.event(
+                hunt,
+                &Event::Started {
+                    task,
+                    worker: label.clone(),
+                    attempt,
+                },
+            )?;
+            return Ok(Take::Task(Lease {
+                task: Task {
+                    id: task,
+                    range: as_u64(from)..as_u64(to),
+                },
+                attempt,
+                token: token.to_string(),
+            }));
+        })
+    }
+
+    fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
+        let Ok(token) = lease.token.parse::<i64>() else {
+            return Ok(false);
+        };
+        let n = self.exec(
+            "UPDATE task SET lease_until = ?5 + (SELECT lease_ms FROM hunt WHERE id = ?1)
+              WHERE hunt = ?1 AND id = ?2 AND state = 'Running' AND consumer = ?3 AND token = ?4",
+            params![hunt, as_i64(lease.task.id), me.consumer, token, self.now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
+        let label = me.label();
+        let task = lease.task.id;
+        self.write(|s| {
+            let (Some(attempt), Some(h)) = (s.owned(hunt, me, lease)?, s.hunt_row(hunt)?) else {
+                s.event(hunt, &Event::Stale { task, worker: label.clone() })?;
+                return Ok(Finished::Stale);
+            };
+            let max = h.max_attempts;
+            if !done.why.is_empty() && done.found.is_none() {
+                if attempt >= max {
+                    let why = format!("attempt {attempt} of {max}: {}", done.why);
+                    s.dead_letter(hunt, task, why, Some(done.tally.clone()))?;
+                } else {
+                    s.requeue(hunt, task, &format!("attempt {attempt}: {}", done.why))?;
+                    s.event(
+                        hunt,
+                        &Event::Retried {
+                            task,
+                            worker: Some(label.clone()),
+                            why: done.why.clone(),
+                        },
+                    )?;
+                }
+                return Ok(Finished::Retried);
+            }
+            s.exec(
+                "UPDATE task SET state = 'Completed', worker = ?3, consumer = NULL, lease_until = NULL, note = ?4
+                  WHERE hunt = ?1 AND id = ?2",
+                params![
+                    hunt,
+                    as_i64(task),
+                    label,
+                    done.cut_short.then_some("cut short by the find")
+                ],
+            )?;
+            s.terminal(hunt)?;
+            s.event(
+                hunt,
+                &Event::Finished {
+                    task,
+                    worker: label.clone(),
+                    tally: done.tally.clone(),
+                    cut_short: done.cut_short,
+                },
+            )?;
+            if let Some(index) = done.found {
+                let answer = Answer {
+                    index,
+                    task,
+                    worker: label.clone(),
+                };
+                let committed = s.exec(
+                    "UPDATE hunt SET answer = ?2, stop = 1, status = 'found' WHERE id = ?1 AND answer IS NULL",
+                    params![hunt, serde_json::to_string(&answer)?],
+                )?;
+                if committed == 1 {
+                    s.event(hunt, &Event::Answer(answer))?;
+                    return Ok(Finished::Answered);
+                }
+            }
+            Ok(Finished::Accepted)
+        })
+    }
+
+    fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
+        let label = me.label();
+        let task = lease.task.id;
+        self.write(|s| {
+            let (Some(attempt), Some(h)) = (s.owned(hunt, me, lease)?, s.hunt_row(hunt)?) else {
+                s.event(
+                    hunt,
+                    &Event::Stale {
+                        task,
+                        worker: label.clone(),
+                    },
+                )?;
+                return Ok(Finished::Stale);
+            };
+            let max = h.max_attempts;
+            if attempt >= max {
+                s.dead_letter(
+                    hunt,
+                    task,
+                    format!("attempt {attempt} of {max}: {why}"),
+                    None,
+                )?;
+            } else {
+                s.requeue(hunt, task, &format!("attempt {attempt}: {why}"))?;
+                s.event(
+                    hunt,
+                    &Event::Retried {
+                        task,
+                        worker: Some(label.clone()),
+                        why: why.to_string(),
+                    },
+                )?;
+            }
+            Ok(Finished::Retried)
+        })
+    }
+
+    fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()> {
+        let label = me.label();
+        let task = lease.task.id;
+        self.write(|s| {
+            if s.owned(hunt, me, lease)?.is_none() {
+                return s.event(hunt, &Event::Stale { task, worker: label.clone() });
+            }
+            // Handed back, not failed: the attempt does not count.
+            s.exec(
+                "UPDATE task SET state = 'NotStarted', consumer = NULL, lease_until = NULL, attempts = max(attempts - 1, 0)
+                  WHERE hunt = ?1 AND id = ?2",
+                params![hunt, as_i64(task)],
+            )?;
+            s.event(hunt, &Event::Released { task, worker: label.clone() })
+        })
+    }
+
+    fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()> {
+        let label = me.label();
+        self.write(|s| {
+            s.exec(
+                "INSERT INTO refusal (hunt, worker, why) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (hunt, worker) DO UPDATE SET why = excluded.why",
+                params![hunt, label, why],
+            )?;
+            s.event(
+                hunt,
+                &Event::Refused {
+                    worker: label.clone(),
+                    why: why.to_string(),
+                },
+            )
+        })
+    }
+
+    fn stopped(&mut self, hunts: &[String], wait: Duration) -> Result<Vec<String>> {
+        if hunts.is_empty() {
+            // No hunt to watch: wait for news of one (a hunt published or deleted).
+            let before = self.news()?;
+            self.poll(IDLE_POLL_MS, wait, false, |s| {
+                Ok((s.news()? != before).then_some(()))
+            })?;
+            return Ok(Vec::new());
+        }
+        let mut poll = u64::MAX;
+        for h in hunts {
+            poll = poll.min(self.poll_of(h)?);
+        }
+        Ok(self
+            .poll(poll, wait, false, |s| {
+                let v = s.stopped_now(hunts)?;
+                Ok((!v.is_empty()).then_some(v))
+            })?
+            .unwrap_or_default())
+    }
+
+    fn heartbeat(&mut self, info: &WorkerInfo) -> Result<()> {
+        let now = self.now();
+        let info = WorkerInfo {
+            last_seen_ms: as_u64(now),
+            ..info.clone()
+        };
+        let json = serde_json::to_string(&info)?;
+        self.exec(
+            "INSERT INTO worker (name, info, last_seen_ms, statements) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen_ms = excluded.last_seen_ms, statements = excluded.statements",
+            params![info.name, json, now, as_i64(statements())],
+        )
+        .map(drop)
+    }
+
+    fn status(&mut self) -> Result<Vec<HuntStatus>> {
+        self.write(|s| s.prune())?;
+        let hunts: Vec<(String, String, String, Option<String>)> = self.rows(
+            &format!(
+                "SELECT id, spec, status, answer FROM hunt WHERE NOT {GONE} ORDER BY created_ms DESC, rowid DESC"
+            ),
+            named_params! {":now": self.now()},
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let mut out = Vec::new();
+        for (id, spec, state, answer) in hunts {
+            let Ok(spec) = serde_json::from_str::<HuntSpec>(&spec) else {
+                continue;
+            };
+            let tasks = self.rows(
+                "SELECT id, pos_from, pos_to, state, worker, attempts, note FROM task WHERE hunt = ?1 ORDER BY id",
+                params![id],
+                |r| {
+                    let state: String = r.get(3)?;
+                    Ok(TaskRow {
+                        id: as_u64(r.get(0)?),
+                        range: as_u64(r.get(1)?)..as_u64(r.get(2)?),
+                        state: TaskState::from_name(&state).unwrap_or(TaskState::Failed),
+                        worker: r.get(4)?,
+                        attempts: r.get(5)?,
+                        note: r.get(6)?,
+                    })
+                },
+            )?;
+            let refused = self.rows(
+                "SELECT worker, why FROM refusal WHERE hunt = ?1 ORDER BY worker",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            out.push(HuntStatus {
+                spec,
+                state,
+                answer: answer.and_then(|a| serde_json::from_str(&a).ok()),
+                tasks,
+                refused,
+            });
+        }
+        Ok(out)
+    }
+
+    fn clock(&mut self) -> Result<u64> {
+        Ok(as_u64(self.now()))
+    }
+
+    fn workers(&mut self) -> Result<Vec<WorkerInfo>> {
+        let infos: Vec<String> = self.rows(
+            "SELECT info FROM worker WHERE last_seen_ms >= ?1 ORDER BY name",
+            params![self.now() - ALIVE_MS],
+            |r| r.get(0),
+        )?;
+        Ok(infos
+            .iter()
+            .filter_map(|i| serde_json::from_str(i).ok())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str, files: u64, batch: u64, lease_ms: u64, max_attempts: u32) -> HuntSpec {
+        HuntSpec {
+            format: super::super::SPEC_FORMAT,
+            id: id.to_string(),
+            identity: crate::dataset::identity::Identity {
+                digest: "0".repeat(32),
+                summary: "a test".into(),
+            },
+            files,
+            needle_hex: "54".into(),
+            reader: crate::scan::Reader::Read,
+            rotate: 0,
+            batch,
+            lease_ms,
+            max_attempts,
+            coordinator: "here".into(),
+            poll_ms: Some(1),
+        }
+    }
+
+    fn me(name: &str) -> Me {
+        Me {
+            worker: name.into(),
+            host: "h".into(),
+            consumer: format!("{name}/0"),
+        }
+    }
+
+    /// A new queue in a temporary folder, with one hunt published.
+    fn queue(spec: &HuntSpec) -> (tempfile::TempDir, Sqlite) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("q.db").display());
+        let mut q = Sqlite::open(&url, true).unwrap();
+        let tasks: Vec<Task> = crate::tasks::cut(spec.files, spec.batch).collect();
+        q.publish(spec, &tasks).unwrap();
+        (dir, q)
+    }
+
+    fn lease(t: Take) -> Lease {
+        match t {
+            Take::Task(l) => l,
+            other => panic!("no task: {other:?}"),
+        }
+    }
+
+    fn done(found: Option<u64>) -> Done {
+        Done {
+            tally: WireTally {
+                files: 1,
+                ..WireTally::default()
+            },
+            found,
+            cut_short: false,
+            why: String::new(),
+        }
+    }
+
+    fn events(q: &mut Sqlite, hunt: &str) -> Vec<Event> {
+        q.events(hunt, Duration::from_millis(5)).unwrap()
+    }
+
+    #[test]
+    fn a_lease_taken_over_fences_off_its_first_holder_and_the_answer_is_committed_once() {
+        let (_d, mut q) = queue(&spec("h1", 2, 1, 30, 3));
+        let (a, b) = (me("a"), me("b"));
+        let la = lease(q.take("h1", &a).unwrap());
+        assert_eq!((la.task.id, la.attempt), (0, 1));
+        let lb = lease(q.take("h1", &b).unwrap());
+        assert_eq!(lb.task.id, 1);
+        // Both tasks held, neither lease out: nothing to take.
+        assert!(matches!(q.take("h1", &me("c")).unwrap(), Take::Wait));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(q.renew("h1", &b, &lb).unwrap(), "b renews in time");
+        let lc = lease(q.take("h1", &me("c")).unwrap());
+        assert_eq!((lc.task.id, lc.attempt), (0, 2), "a's lease ran out");
+        assert!(!q.renew("h1", &a, &la).unwrap());
+        assert_eq!(
+            q.finish("h1", &a, &la, &done(Some(0))).unwrap(),
+            Finished::Stale
+        );
+        assert_eq!(
+            q.finish("h1", &me("c"), &lc, &done(Some(0))).unwrap(),
+            Finished::Answered
+        );
+        assert_eq!(
+            q.finish("h1", &b, &lb, &done(Some(1))).unwrap(),
+            Finished::Accepted
+        );
+        let ev = events(&mut q, "h1");
+        let answers: Vec<&Event> = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Answer(_)))
+            .collect();
+        assert_eq!(answers.len(), 1, "{ev:?}");
+        assert!(matches!(answers[0], Event::Answer(Answer { index: 0, .. })));
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, Event::Stale { task: 0, worker } if worker == "a@h")));
+        assert_eq!(
+            ev.iter()
+                .filter(|e| matches!(e, Event::Finished { .. }))
+                .count(),
+            2
+        );
+        // Stopped by the find: nothing more is handed out.
+        assert!(matches!(q.take("h1", &a).unwrap(), Take::Over));
+        let st = q.status().unwrap();
+        assert_eq!(st[0].state, "found");
+        assert_eq!(st[0].answer.as_ref().map(|a| a.index), Some(0));
+        assert_eq!(st[0].tasks[0].attempts, 2);
+    }
+
+    #[test]
+    fn attempts_beyond_the_maximum_are_the_dead_letter() {
+        let (_d, mut q) = queue(&spec("h2", 2, 1, 5, 2));
+        let a = me("a");
+        // Task 0 fails twice (files unreadable): Failed, with its tally.
+        for attempt in 1..=2 {
+            let l = lease(q.take("h2", &a).unwrap());
+            assert_eq!((l.task.id, l.attempt), (0, attempt));
+            let mut d = done(None);
+            d.why = "1 file(s) could not be read".into();
+            assert_eq!(q.finish("h2", &a, &l, &d).unwrap(), Finished::Retried);
+        }
+        // Task 1 is taken twice by workers that die: the third take gives it up.
+        for _ in 0..2 {
+            let l = lease(q.take("h2", &a).unwrap());
+            assert_eq!(l.task.id, 1);
+            // Its worker dies: the lease (5 ms) runs out.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(matches!(q.take("h2", &me("b")).unwrap(), Take::Over));
+        let ev = events(&mut q, "h2");
+        let failed: Vec<&Event> = ev
+            .iter()
+            .filter(|e| matches!(e, Event::Failed { .. }))
+            .collect();
+        assert_eq!(failed.len(), 2, "{ev:?}");
+        assert!(matches!(
+            failed[0],
+            Event::Failed {
+                task: 0,
+                tally: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            failed[1],
+            Event::Failed {
+                task: 1,
+                tally: None,
+                ..
+            }
+        ));
+        let st = q.status().unwrap();
+        assert!(st[0].tasks.iter().all(|t| t.state == TaskState::Failed));
+    }
+
+    #[test]
+    fn a_released_task_is_not_an_attempt_and_a_restarted_consumer_takes_its_own_back() {
+        let (_d, mut q) = queue(&spec("h3", 3, 1, 60_000, 3));
+        let a = me("a");
+        let l = lease(q.take("h3", &a).unwrap());
+        q.release("h3", &a, &l).unwrap();
+        let l = lease(q.take("h3", &a).unwrap());
+        assert_eq!(
+            (l.task.id, l.attempt),
+            (0, 1),
+            "a release is not an attempt"
+        );
+        // `a` restarts under its name without reporting: it gets its task back at once,
+        // and the old lease is fenced off.
+        let again = lease(q.take("h3", &a).unwrap());
+        assert_eq!(again.task.id, 0);
+        assert_ne!(again.token, l.token);
+        assert_eq!(q.fail("h3", &a, &l, "late").unwrap(), Finished::Stale);
+    }
+
+    #[test]
+    fn rows_that_are_not_tasks_of_the_hunt_are_refused() {
+        let (_d, mut q) = queue(&spec("h4", 2, 1, 60_000, 3));
+        q.conn
+            .execute_batch("UPDATE task SET pos_to = 99 WHERE id = 0; INSERT INTO task (hunt, id, pos_from, pos_to) VALUES ('h4', 7, 0, 1000);")
+            .unwrap();
+        let l = lease(q.take("h4", &me("a")).unwrap());
+        assert_eq!(l.task.id, 1, "only the real, intact task is handed out");
+        let ev = events(&mut q, "h4");
+        assert_eq!(
+            ev.iter()
+                .filter(|e| matches!(e, Event::Garbage { .. }))
+                .count(),
+            1,
+            "{ev:?}"
+        );
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, Event::Failed { task: 0, .. })));
+        let l7 = q.take("h4", &me("b")).unwrap();
+        assert!(matches!(l7, Take::Wait), "{l7:?}");
+        let ev = events(&mut q, "h4");
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, Event::Garbage { entry, .. } if entry == "task row 7")));
+    }
+
+    #[test]
+    fn hunts_expire_after_their_keep_time_or_a_minute_without_keep_alive() {
+        let (_d, mut q) = queue(&spec("old", 4, 1, 1000, 3));
+        let tasks: Vec<Task> = crate::tasks::cut(4, 1).collect();
+        q.publish(&spec("live", 4, 1, 1000, 3), &tasks).unwrap();
+        q.publish(&spec("done", 4, 1, 1000, 3), &tasks).unwrap();
+        q.retire("done", Verdict::NotFound, Duration::from_secs(600))
+            .unwrap();
+        assert_eq!(q.hunts().unwrap(), ["old", "live"]);
+        q.skew_ms = 30_000;
+        q.keep_alive("live").unwrap();
+        q.skew_ms = 61_000;
+        // `old` had no keep-alive for a minute: gone, for workers and for status.
+        assert_eq!(q.hunts().unwrap(), ["live"]);
+        assert!(!q.exists("old").unwrap());
+        assert!(matches!(q.take("old", &me("a")).unwrap(), Take::Over));
+        let st = q.status().unwrap();
+        let ids: Vec<&str> = st.iter().map(|h| h.spec.id.as_str()).collect();
+        assert_eq!(ids, ["done", "live"]);
+        q.skew_ms = 601_000;
+        assert!(q.status().unwrap().is_empty());
+        let rows: i64 = q
+            .conn
+            .query_row("SELECT (SELECT count(*) FROM task) + (SELECT count(*) FROM event) + (SELECT count(*) FROM hunt)", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "every row of the expired hunts is deleted");
+    }
+
+    #[test]
+    fn urls_name_plain_files() {
+        assert_eq!(path_of("sqlite:q.db").unwrap(), PathBuf::from("q.db"));
+        assert_eq!(
+            path_of("SQLITE:///tmp/q.db").unwrap(),
+            PathBuf::from("/tmp/q.db")
+        );
+        for bad in [
+            "sqlite:",
+            "sqlite::memory:",
+            "sqlite:file:q.db?mode=memory",
+            "redis://h",
+        ] {
+            assert!(path_of(bad).is_err(), "{bad}");
+        }
+    }
+}
