@@ -290,9 +290,12 @@ fn file_truncated_under_mmap() {
         assert!(run.stderr.contains("SIGBUS"), "{s}: {run:?}");
         assert!(!run.stdout.contains("\"found\":\""), "{s}: {run:?}");
         assert_eq!(run.code, Some(2), "{s}: {run:?}");
-        // A task queue runs the dead worker's task again, on the now empty file: still
-        // unknown, since a file changed under the hunt.
-        assert!(run.json()["found"].is_null(), "{s}: {run:?}");
+        // An in-process strategy ends in the SIGBUS handler, printing no report; a task
+        // queue runs the dead worker's task again, on the now empty file, and reports:
+        // still unknown, since a file changed under the hunt.
+        if !run.stdout.trim().is_empty() {
+            assert!(run.json()["found"].is_null(), "{s}: {run:?}");
+        }
     }
 }
 

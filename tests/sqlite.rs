@@ -9,7 +9,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -492,8 +492,8 @@ fn a_task_whose_files_fail_every_attempt_is_the_dead_letter() {
     assert_eq!(of_kind(&ev, "retried").len(), 1, "{ev:?}");
 }
 
-/// Every file in `dir` with its bytes.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+/// Every entry in `dir`, with a file's bytes.
+fn files(dir: &Path) -> Vec<Entry> {
     snapshot(dir)
 }
 
