@@ -143,6 +143,7 @@ fn bench_scenario(
         finder: &finder,
         reader,
         rotate: scenario.rotate,
+        trace: None,
     };
     let mut group = flat_group(c, format!("{}{suffix}", scenario.name), scenario.bytes);
     // Strategies this build left out, or that cannot use this reader, sit out.
@@ -185,6 +186,7 @@ fn bench_build_and_hunt(
         finder: &finder,
         reader,
         rotate: scenario.rotate,
+        trace: None,
     };
     let mut group = flat_group(c, format!("build+hunt-early{suffix}"), scenario.bytes);
     // Strategies this build left out, or that cannot use this reader, sit out.

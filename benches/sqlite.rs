@@ -124,6 +124,7 @@ fn spec(
         max_attempts: 3,
         coordinator: "bench".into(),
         poll_ms: Some(poll_ms),
+        trace: false,
     }
 }
 

@@ -160,6 +160,16 @@ pub struct SearchArgs {
     /// Print one JSON object instead of a human line.
     #[arg(long)]
     pub json: bool,
+    /// Write the hunt's timeline to FILE in the Chrome Trace Event Format (open it in
+    /// Perfetto or chrome://tracing): one track per worker, a span per file read or task
+    /// taken, the find, the stop signal and each worker's stop. Off by default, and free
+    /// when off.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Replace the --trace file if it exists (hunt never overwrites a file it did not
+    /// write unless told to).
+    #[arg(long, requires = "trace")]
+    pub force: bool,
     /// The strategies' own settings (each strategy reads its own).
     #[command(flatten)]
     pub knobs: KnobArgs,
@@ -226,6 +236,12 @@ pub struct RaceArgs {
     /// stdout.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write one self-contained HTML report to FILE: the machine and the command, the
+    /// race table (sortable), the plots, and a timeline of every contender from one
+    /// untimed traced run with the treasure at the same place for all; `-` for stdout.
+    /// Rewritten after every timed round, like the other exports.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Replace export and plot files that already exist (hunt never overwrites a file it
     /// did not write unless told to).
     #[arg(long)]

@@ -21,5 +21,6 @@ pub mod search;
 pub mod settings;
 pub mod strategy;
 pub mod tasks;
+pub mod trace;
 pub mod units;
 pub mod worker;

@@ -94,12 +94,44 @@ impl SearchSettings {
             needle,
             rotate: args.rotate,
             knobs: Knobs::from_args(&args.knobs)?,
+            trace: match args.trace {
+                None => None,
+                Some(path) => {
+                    if path.as_os_str() == "-" {
+                        bail!("--trace - is not supported: the trace is a file (stdout carries the report); name one, e.g. --trace hunt.json");
+                    }
+                    report::dest::check_path("--trace", &path, args.force)?;
+                    Some(crate::search::TraceRequest {
+                        path,
+                        command: command_line(),
+                    })
+                }
+            },
         };
         Ok(SearchSettings {
             request,
             json: args.json,
         })
     }
+}
+
+/// This process's command line, quoted as a shell would need it, for the metadata of
+/// traces and reports.
+pub fn command_line() -> String {
+    std::env::args_os()
+        .map(|a| {
+            let a = a.to_string_lossy().into_owned();
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `hunt generate`, checked.
@@ -175,6 +207,7 @@ impl RaceSettings {
                 (Format::Csv, args.export_csv.clone()),
                 (Format::Markdown, args.export_markdown.clone()),
                 (Format::Svg, args.plot.clone()),
+                (Format::Html, args.report.clone()),
             ],
             args.force,
         )?;

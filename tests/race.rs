@@ -61,7 +61,15 @@ fn small_race_writes_every_export() {
         })
         .collect();
     assert_eq!(rows.len(), 3, "{}", r.stdout);
-    assert!(r.stdout.contains("threads x2 is "), "{}", r.stdout);
+    // The summary: the fastest, then threads at its best worker count.
+    assert!(r.stdout.contains("\nFastest: "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("  threads x") && l.contains(" times ")),
+        "{}",
+        r.stdout
+    );
 
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -278,6 +286,7 @@ fn bad_flags_stop_the_race_before_any_run() {
             vec!["--plot", "-", "--export-json", "-"],
             "both want stdout",
         ),
+        (vec!["--report", s(&existing)], "--report"),
     ];
     for (extra, expect) in cases {
         let mut args = vec!["race", "--dir", d];
@@ -331,7 +340,15 @@ fn a_full_scan_reads_every_file_in_every_run() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("threads x2 is "), "{}", r.stdout);
+    // The summary: the fastest, then threads at its best worker count.
+    assert!(r.stdout.contains("\nFastest: "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("  threads x") && l.contains(" times ")),
+        "{}",
+        r.stdout
+    );
 
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

@@ -112,6 +112,7 @@ fn a_late_report_and_a_repeated_one_change_nothing() {
         max_attempts: 5,
         coordinator: "here".into(),
         poll_ms: None,
+        trace: false,
     };
     let tasks = [Task { id: 0, range: 0..2 }, Task { id: 1, range: 2..4 }];
     b.publish(&spec, &tasks).unwrap();

@@ -122,6 +122,7 @@ pub fn probe(files: &FileSet, needle: &[u8], rotate: u64, reader: Reader, what: 
         finder: &finder,
         reader,
         rotate,
+        trace: None,
     };
     let mut seq = build(StrategyKind::Sequential, 1)
         .unwrap_or_else(|| fail("the sequential strategy cannot be built"));

@@ -50,6 +50,10 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
         full_scan,
         seed,
         knobs: settings.knobs,
+        timelines: settings
+            .exports
+            .iter()
+            .any(|e| e.format == report::Format::Html),
     };
     if !opts.strategies.contains(&race::BASELINE) {
         output::err(&format!(
@@ -62,6 +66,11 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
     let mut ui = RaceUi {
         bar: indicatif::ProgressBar::hidden(),
         exports: &exports,
+        context: report::Context {
+            timelines: Vec::new(),
+            machine: crate::trace::Machine::this(),
+            command: crate::settings::command_line(),
+        },
     };
     let results = race::run(&opts, &manifest, &exe, &mut ui)?;
     ui.bar.finish_and_clear();
@@ -80,7 +89,7 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
     match exports.iter().find(|e| e.dest == Dest::Stdout) {
         Some(e) => {
             output::err_raw(&table);
-            output::bytes(&e.format.exporter().render(&results)?)?;
+            output::bytes(&e.format.exporter(&ui.context).render(&results)?)?;
         }
         None => output::line(table.trim_end())?,
     }
@@ -126,10 +135,13 @@ fn data_set(dir: Option<PathBuf>) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The race's face: a progress bar and notes on stderr, exports rewritten each round.
+/// The race's face: a progress bar (the contender running, the time left) and notes on
+/// stderr, exports rewritten each round.
 struct RaceUi<'a> {
     bar: indicatif::ProgressBar,
     exports: &'a [report::Export],
+    /// The traced runs, the machine and the command, for the report.
+    context: report::Context,
 }
 
 impl race::Observer for RaceUi<'_> {
@@ -148,18 +160,35 @@ impl race::Observer for RaceUi<'_> {
             indicatif::ProgressDrawTarget::stderr(),
         );
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} racing {pos}/{len} runs [{bar:30}] {eta} {msg}",
+            "{spinner} racing {pos}/{len} runs [{bar:30}] about {eta} left, now {msg}",
         ) {
             self.bar.set_style(style);
         }
     }
 
-    fn ran(&mut self, contender: &race::Contender) {
-        self.bar.set_message(contender.to_string());
+    fn running(&mut self, what: &str) {
+        self.bar.set_message(what.to_string());
+    }
+
+    fn ran(&mut self, _contender: &race::Contender) {
         self.bar.inc(1);
     }
 
+    fn traced(&mut self, run: race::TracedRun) {
+        // Only the chart is kept: a few kB, where the timeline holds every event.
+        self.context.timelines.push(report::html::Chart::of(&run));
+        drop(run);
+        // Reading the trace took a few MB that glibc would keep for later, and every
+        // later child starts from this process's size (its peak-memory figure): give
+        // them back now.
+        #[cfg(target_env = "gnu")]
+        // SAFETY: malloc_trim only releases free memory.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+
     fn round_done(&mut self, results: &race::RaceResults) -> Result<()> {
-        report::write_files(results, self.exports)
+        report::write_files(results, self.exports, &self.context)
     }
 }

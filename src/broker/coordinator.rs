@@ -13,6 +13,11 @@
 //! - the broker unreachable for [`BROKER_PATIENCE`] in a row: exit 2, the answer unknown;
 //! - with `--remote-workers`, no task taken within [`NO_WORKER`]: exit 2;
 //! - after the answer, workers still holding tasks are waited for one lease at most.
+//!
+//! A traced hunt (`--trace`) asks its workers for their events in the spec; they come
+//! with the task reports and are placed on the coordinator's clock by
+//! [`crate::trace::Placer`]. The stop signal's instant is when the coordinator read the
+//! answer (the scripts raise the hunt's stop as they commit it).
 
 use super::{Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS, REMOTE_WORKERS};
 use crate::dataset::identity::Identity;
@@ -165,6 +170,8 @@ struct Book {
     failures: Vec<WorkerFailure>,
     notes: Vec<String>,
     started_any: bool,
+    /// Places workers' events, when the hunt is traced.
+    placer: Option<crate::trace::Placer>,
 }
 
 impl Book {
@@ -183,9 +190,20 @@ impl Book {
                 if attempt > 1 {
                     self.retries += 1;
                 }
+                if let Some(p) = &mut self.placer {
+                    p.started(task);
+                }
                 self.running.insert(task, worker);
             }
-            Event::Finished { task, tally, .. } => {
+            Event::Finished {
+                task,
+                tally,
+                worker,
+                ..
+            } => {
+                if let (Some(p), Some(w)) = (&mut self.placer, &tally.trace) {
+                    p.report(task, &worker, w);
+                }
                 self.running.remove(&task);
                 self.completed += 1;
                 self.tally.absorb(tally.tally(spec.files));
@@ -292,6 +310,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             max_attempts: self.max_attempts,
             coordinator: super::hostname(),
             poll_ms: self.poll.map(|p| p.as_millis().max(1) as u64),
+            trace: job.trace.is_some(),
         };
         let tasks: Vec<tasks::Task> = tasks::cut(job.len(), self.batch).collect();
         let total = tasks.len() as u64;
@@ -299,7 +318,12 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
         let id = spec.id.clone();
         let mut local = self.start_workers(&id, job.files.root())?;
         let started = Instant::now();
-        let mut book = Book::default();
+        let mut book = Book {
+            placer: job
+                .trace
+                .map(|c| crate::trace::Placer::new(c, &super::hostname(), K::NAME)),
+            ..Book::default()
+        };
         let mut alive_at = Instant::now();
         let mut exited: Vec<Option<String>> = vec![None; local.0.len()];
         let no_worker = crate::hooks::millis(crate::hooks::NO_WORKER_ENV).unwrap_or(NO_WORKER);
@@ -426,7 +450,11 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
                 ));
             }
         }
+        if let Some(p) = book.placer.take() {
+            book.tally.tracks = p.tracks();
+        }
         let mut out = Outcome {
+            stop_signal_at: book.answer.as_ref().map(|(_, at)| *at),
             tally: book.tally,
             worker_failures: book.failures,
             notes: book.notes,

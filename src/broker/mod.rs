@@ -122,6 +122,9 @@ pub struct HuntSpec {
     /// look, in milliseconds (`--poll`); `None` for brokers that push (Redis).
     #[serde(default)]
     pub poll_ms: Option<u64>,
+    /// The coordinator writes a trace: workers send each task's events with its report.
+    #[serde(default)]
+    pub trace: bool,
 }
 
 /// One worker thread as the broker knows it.
@@ -156,6 +159,11 @@ pub struct WireTally {
     pub errors: Vec<(u64, i32)>,
     /// Further failed files, counted only.
     pub errors_unlisted: u64,
+    /// A traced hunt's events of this task; absent otherwise, so an untraced report
+    /// is what it always was. The Redis scripts splice these counts into the task's
+    /// event as they are, so the events reach the coordinator with no script change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::trace::WireTrace>,
 }
 
 impl WireTally {
@@ -176,6 +184,7 @@ impl WireTally {
             after_find: t.files_after_find,
             errors_unlisted: t.error_count() - listed.len() as u64,
             errors: listed,
+            trace: None,
         }
     }
 
@@ -197,6 +206,7 @@ impl WireTally {
                 })
                 .collect(),
             errors_unlisted: self.errors_unlisted,
+            tracks: Vec::new(),
         }
     }
 

@@ -21,6 +21,9 @@
 //!   fenced off. Only the first connection must succeed: a wrong URL or password is bad
 //!   input (exit 2), not something to retry for ever.
 //! - **One line on stderr per hunt served** (not with `--quiet`).
+//! - **Tracing.** For a hunt whose spec asks for a trace, each thread records its
+//!   timeline on its raw monotonic clock and sends each task's events with the task's
+//!   report ([`super::WireTrace`]); the coordinator places them on its own clock.
 
 use super::{Broker, Done, HuntSpec, Me, Take, WireTally, WorkerInfo};
 use crate::dataset::identity::Identity;
@@ -317,6 +320,7 @@ fn prepare(
                 max_attempts: 1,
                 coordinator: String::new(),
                 poll_ms: None,
+                trace: false,
             };
             return Ok(Some(remember(shared, spec, Err(why))));
         }
@@ -385,6 +389,10 @@ fn serve_hunt(shared: &Shared, t: usize, conn: &mut dyn Broker, hunt: &Arc<Hunt>
         finder: &finder,
         reader: hunt.spec.reader,
         rotate: hunt.spec.rotate,
+        trace: hunt
+            .spec
+            .trace
+            .then_some(crate::trace::Clock { epoch_ns: 0 }),
     };
     let mut scanner = Scanner::new(&job);
     let mut queue = HuntQueue {
@@ -505,7 +513,17 @@ impl HuntQueue<'_> {
             self.conn.release(id, me, lease)?;
             return Ok(Finished::Retried);
         }
-        let tally = WireTally::of(&report.tally);
+        let mut tally = WireTally::of(&report.tally);
+        if self.hunt.spec.trace {
+            // The task's own span is its last event and starts before its files.
+            let t0_ns = report.trace.last().map_or(0, |e| e.start);
+            tally.trace = Some(crate::trace::WireTrace {
+                host: self.shared.host.clone(),
+                thread: me.consumer.clone(),
+                t0_ns,
+                events: report.trace.iter().map(|e| e.to_wire(t0_ns)).collect(),
+            });
+        }
         let why = match report.tally.errors.first() {
             None if tally.error_count() == 0 => String::new(),
             None => format!("{} file(s) could not be read", tally.error_count()),

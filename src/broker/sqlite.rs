@@ -1229,6 +1229,7 @@ mod tests {
             max_attempts,
             coordinator: "here".into(),
             poll_ms: Some(1),
+            trace: false,
         }
     }
 

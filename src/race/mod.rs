@@ -19,6 +19,11 @@
 //! - Each run is a fresh `hunt search` process ([`runner`]). A run that fails (exit 2,
 //!   a bad report, a wrong answer) marks its contender failed with the message; the race
 //!   goes on without it.
+//! - With a report asked for (`--report`), every contender first makes one untimed
+//!   traced run (`hunt search --trace`), all with the treasure at one search position
+//!   drawn from the seed (on a stream of its own, so the rounds' draws are the same
+//!   with or without it): the report's timelines compare the contenders on the same
+//!   hunt from its first write on.
 //! - After every timed round the exports are rewritten with all results so far (not
 //!   after each contender: rounds interleave the contenders), so a late failure or a
 //!   Ctrl-C loses nothing already measured.
@@ -98,6 +103,20 @@ pub struct RaceOptions {
     pub seed: u64,
     /// Every knob's value; each contender's runs get its strategy's knobs.
     pub knobs: Knobs,
+    /// Make one traced run per contender first, for the report's timelines.
+    pub timelines: bool,
+}
+
+/// One contender's traced run: the timeline of one hunt with the treasure at
+/// `position`, the same for every contender of the race.
+#[derive(Clone, Debug)]
+pub struct TracedRun {
+    /// Who ran.
+    pub contender: Contender,
+    /// The treasure's search position.
+    pub position: u64,
+    /// The timeline, or why the run gave none.
+    pub timeline: std::result::Result<crate::trace::Timeline, String>,
 }
 
 /// What a race is told while it runs. `hunt race` draws a progress bar and prints notes
@@ -107,8 +126,13 @@ pub trait Observer {
     fn note(&mut self, line: &str);
     /// The race is about to start `total` runs.
     fn start(&mut self, total: u64);
+    /// A run begins: `what` names the contender and the round (`rayon x2, round 3 of
+    /// 10`).
+    fn running(&mut self, what: &str);
     /// One run of `contender` finished (or was skipped because it had failed).
     fn ran(&mut self, contender: &Contender);
+    /// A contender's traced run is done (before the rounds).
+    fn traced(&mut self, run: TracedRun);
     /// A timed round finished; `results` holds everything so far. An error stops the race.
     fn round_done(&mut self, results: &RaceResults) -> Result<()>;
 }

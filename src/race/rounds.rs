@@ -1,9 +1,10 @@
 //! The round loop: every contender once per round, in an order shuffled per round, the
-//! treasure at a place drawn per round, the exports rewritten after each round.
+//! treasure at a place drawn per round, the exports rewritten after each round; and,
+//! before the rounds when a report is asked for, one traced run per contender.
 
 use super::plan::{contenders, rotate_for};
 use super::results::{summarize, RaceResults, Sample, Track};
-use super::{runner, CacheMode, Observer, RaceOptions};
+use super::{runner, CacheMode, Observer, RaceOptions, TracedRun};
 use crate::dataset::manifest::Manifest;
 use crate::strategy::{RaceService, Service, StrategyKind};
 use anyhow::Result;
@@ -66,13 +67,69 @@ pub fn run(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let n = manifest.files;
     let total_rounds = opts.warmup + opts.runs;
-    observer.start(total_rounds * tracks.len() as u64);
+    let traced_runs = if opts.timelines {
+        tracks.len() as u64
+    } else {
+        0
+    };
+    observer.start(total_rounds * tracks.len() as u64 + traced_runs);
     let mut results = summarize(opts, manifest, &tracks, 0);
     let mut synced = false;
     let expect = match opts.full_scan {
         Some(_) => runner::Expect::FullScan { files: n },
         None => runner::Expect::Treasure(manifest.treasure_index),
     };
+    if opts.timelines {
+        // Its own stream of the seed: the rounds' draws do not depend on --report.
+        let mut place = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
+        place.set_stream(1);
+        let position = place.gen_range(0..n);
+        let rotate = rotate_for(manifest.treasure_index, position, n);
+        let folder = tempfile::Builder::new()
+            .prefix("hunt-race-traces-")
+            .tempdir()
+            .map_err(|e| anyhow::anyhow!("cannot make a folder for the traced runs: {e}"))?;
+        for (i, track) in tracks.iter().enumerate() {
+            crate::interrupt::check()?;
+            let c = track.contender;
+            observer.running(&format!("{c}, traced run"));
+            if opts.cache == CacheMode::Cold {
+                runner::evict(&opts.dir, n, !synced).map_err(anyhow::Error::msg)?;
+                synced = true;
+            }
+            let path = folder.path().join(format!("{i}.json"));
+            let spec = runner::RunSpec {
+                dir: &opts.dir,
+                strategy: c.strategy,
+                workers: c.workers,
+                reader: opts.reader,
+                rotate,
+                needle: opts.full_scan.as_deref(),
+                knobs: knob_args
+                    .iter()
+                    .find(|(s, _)| *s == c.strategy)
+                    .map_or(&[][..], |(_, a)| a),
+                trace: Some(&path),
+            };
+            let timeline = runner::run(exe, &spec, expect).and_then(|_| {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("its trace cannot be read: {e}"))?;
+                crate::trace::chrome::read(&text).map_err(|e| format!("{e:#}"))
+            });
+            crate::interrupt::check()?;
+            if let Err(e) = &timeline {
+                observer.note(&format!(
+                    "warning: the traced run of {c} failed, so the report has no timeline for it: {e}"
+                ));
+            }
+            observer.traced(TracedRun {
+                contender: c,
+                position,
+                timeline,
+            });
+            observer.ran(&c);
+        }
+    }
     for round in 0..total_rounds {
         let position = rng.gen_range(0..n);
         let rotate = rotate_for(manifest.treasure_index, position, n);
@@ -85,6 +142,21 @@ pub fn run(
             // Ctrl-C: stop between runs; the exports keep the rounds already done.
             crate::interrupt::check()?;
             if track.failed.is_none() {
+                observer.running(&if round < opts.warmup {
+                    format!(
+                        "{}, warm-up round {} of {}",
+                        track.contender,
+                        round + 1,
+                        opts.warmup
+                    )
+                } else {
+                    format!(
+                        "{}, round {} of {}",
+                        track.contender,
+                        round - opts.warmup + 1,
+                        opts.runs
+                    )
+                });
                 if opts.cache == CacheMode::Cold {
                     runner::evict(&opts.dir, n, !synced).map_err(anyhow::Error::msg)?;
                     synced = true;
@@ -101,6 +173,7 @@ pub fn run(
                         .iter()
                         .find(|(s, _)| *s == strategy)
                         .map_or(&[][..], |(_, a)| a),
+                    trace: None,
                 };
                 let run = runner::run(exe, &spec, expect);
                 // A run cut short by Ctrl-C (the child killed by us, or by the same

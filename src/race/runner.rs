@@ -37,6 +37,8 @@ pub struct RunSpec<'a> {
     pub needle: Option<&'a str>,
     /// The strategy's knob flags, values included ([`crate::strategy::Knobs::args_for`]).
     pub knobs: &'a [OsString],
+    /// Write the run's timeline there (`--trace`): the report's untimed traced runs.
+    pub trace: Option<&'a Path>,
 }
 
 /// The answer a run must give.
@@ -72,6 +74,10 @@ pub fn search_args(spec: &RunSpec<'_>) -> Vec<OsString> {
         args.push(needle.into());
     }
     args.extend(spec.knobs.iter().cloned());
+    if let Some(path) = spec.trace {
+        args.push("--trace".into());
+        args.push(path.as_os_str().to_owned());
+    }
     args
 }
 
@@ -303,6 +309,7 @@ mod tests {
             rotate: 17,
             needle: None,
             knobs: &[],
+            trace: None,
         };
         let args: Vec<String> = search_args(&spec)
             .into_iter()
@@ -341,5 +348,11 @@ mod tests {
         };
         let args = search_args(&tuned);
         assert_eq!(args[args.len() - 2..], ["--batch", "7"]);
+        let traced = RunSpec {
+            trace: Some(Path::new("t.json")),
+            ..spec
+        };
+        let args = search_args(&traced);
+        assert_eq!(args[args.len() - 2..], ["--trace", "t.json"]);
     }
 }

@@ -59,7 +59,9 @@ pub fn check_exports(requested: &[(Format, Option<PathBuf>)], force: bool) -> Re
     Ok(out)
 }
 
-fn check_path(flag: &str, path: &Path, force: bool) -> Result<()> {
+/// Checks one output path before any work: its folder exists, it is not a folder, and
+/// an existing file is replaced only with `force`. `hunt search --trace` uses it too.
+pub fn check_path(flag: &str, path: &Path, force: bool) -> Result<()> {
     let shown = path.display();
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -82,11 +84,16 @@ fn check_path(flag: &str, path: &Path, force: bool) -> Result<()> {
     }
 }
 
-/// Rewrites every file export with `results`; stdout exports wait for the end.
-pub fn write_files(results: &RaceResults, exports: &[Export]) -> Result<()> {
+/// Rewrites every file export with `results` (and `context`, for the report); stdout
+/// exports wait for the end.
+pub fn write_files(
+    results: &RaceResults,
+    exports: &[Export],
+    context: &super::Context,
+) -> Result<()> {
     for e in exports {
         if let Dest::File(path) = &e.dest {
-            let bytes = e.format.exporter().render(results)?;
+            let bytes = e.format.exporter(context).render(results)?;
             std::fs::write(path, bytes)
                 .with_context(|| format!("cannot write {} {}", e.format.flag(), path.display()))?;
         }

@@ -1,4 +1,5 @@
-//! Fixed results for the exporters' snapshot tests.
+//! Fixed results for the exporters' snapshot tests, and a race's context (traced runs,
+//! the machine, the command) for the HTML report's.
 use crate::race::stats::{Ratio, Summary};
 use crate::race::CacheMode;
 use crate::race::{ContenderResult, RaceResults, Sample};
@@ -125,5 +126,113 @@ pub fn results() -> RaceResults {
         cores: 2,
         baseline: Some(StrategyKind::Sequential),
         contenders: vec![seq, rayon, fork],
+    }
+}
+
+/// Two traced runs and one that failed, with the treasure at position 3: sequential
+/// (one worker, one task) and rayon x2, whose worker 1 finds the treasure at 2.5 us
+/// while worker 0 reads one more file after the stop signal.
+pub fn context() -> crate::report::Context {
+    use crate::race::{Contender, TracedRun};
+    use crate::trace::{End, Event, Kind, Machine, Meta, Timeline, Track};
+    let file = |index: u64, start: u64, stop: u64, end: End| Event {
+        kind: Kind::File,
+        end,
+        lane: 0,
+        index,
+        start,
+        dur: stop - start,
+        a: index,
+        b: 15_000,
+    };
+    let meta = |strategy: &str, workers: usize, files_scanned: u64| Meta {
+        strategy: strategy.into(),
+        workers,
+        reader: "read".into(),
+        dir: "data".into(),
+        files: 10,
+        found: Some(7),
+        found_by: Some(format!("{strategy} worker {}", workers - 1)),
+        files_scanned,
+        elapsed_ns: 3_200,
+        ..Meta::default()
+    };
+    let signal = vec![
+        Event {
+            dur: 3_200,
+            ..Event::instant(Kind::Hunt, 0, 0)
+        },
+        Event::instant(Kind::StopSignal, 0, 2_500),
+    ];
+    let sequential = Timeline {
+        meta: meta("sequential", 1, 2),
+        hunt: signal.clone(),
+        tracks: vec![Track {
+            worker: "sequential worker 0".into(),
+            process: None,
+            events: vec![
+                Event {
+                    kind: Kind::Task,
+                    a: 0,
+                    b: 4,
+                    ..file(0, 50, 2_600, End::Done)
+                },
+                file(6, 100, 2_000, End::Done),
+                file(7, 2_000, 2_500, End::Found),
+                Event::instant(Kind::Find, 7, 2_500),
+                Event::instant(Kind::WorkerStop, 0, 2_600),
+            ],
+            dropped: 0,
+        }],
+    };
+    let rayon = Timeline {
+        meta: meta("rayon", 2, 5),
+        hunt: signal,
+        tracks: vec![
+            Track {
+                worker: "rayon worker 0".into(),
+                process: None,
+                events: vec![
+                    file(0, 100, 2_000, End::Done),
+                    file(1, 2_600, 2_900, End::Done),
+                    Event::instant(Kind::WorkerStop, 0, 3_000),
+                ],
+                dropped: 0,
+            },
+            Track {
+                worker: "rayon worker 1".into(),
+                process: None,
+                events: vec![
+                    file(5, 100, 1_000, End::Done),
+                    file(6, 1_000, 2_000, End::Done),
+                    file(7, 2_000, 2_500, End::Found),
+                    Event::instant(Kind::Find, 7, 2_500),
+                    Event::instant(Kind::WorkerStop, 0, 2_600),
+                ],
+                dropped: 0,
+            },
+        ],
+    };
+    let run = |strategy, workers, timeline| {
+        crate::report::html::Chart::of(&TracedRun {
+            contender: Contender { strategy, workers },
+            position: 3,
+            timeline,
+        })
+    };
+    crate::report::Context {
+        timelines: vec![
+            run(StrategyKind::Sequential, 1, Ok(sequential)),
+            run(StrategyKind::Rayon, 2, Ok(rayon)),
+            run(StrategyKind::Fork, 2, Err("boom".to_string())),
+        ],
+        machine: Machine {
+            host: "testhost".into(),
+            cores: 2,
+            cpu: "Test CPU @ 1.00GHz".into(),
+            kernel: "Linux 6.1.0".into(),
+            memory_bytes: 8 << 30,
+        },
+        command: "hunt race --report 'my report.html'".into(),
     }
 }

@@ -3,7 +3,7 @@
 //! README.
 
 use super::cells::{heading, legend, rows, COLUMNS};
-use super::verdict::summary_lines;
+use super::verdict::verdicts;
 use super::Exporter;
 use crate::race::RaceResults;
 use anyhow::Result;
@@ -28,12 +28,21 @@ impl Exporter for Markdown {
         for l in legend(results) {
             s.push_str(&format!("\n{l}\n"));
         }
-        let lines = summary_lines(results);
-        if !lines.is_empty() {
-            s.push('\n');
-            for l in lines {
-                s.push_str(&format!("- {}\n", l.replace('|', "\\|")));
-            }
+        let v = verdicts(results);
+        if let Some(f) = v.fastest {
+            s.push_str(&format!("\n**{f}**\n"));
+        }
+        s.push_str(&format!("\n{}\n\n", v.heading));
+        for (label, speed, wall) in &v.best {
+            let wall = if wall.is_empty() {
+                String::new()
+            } else {
+                format!(" ({wall})")
+            };
+            s.push_str(&format!("- {label}: {speed}{wall}\n"));
+        }
+        for l in &v.failed {
+            s.push_str(&format!("- {}\n", l.replace('|', "\\|")));
         }
         Ok(s.into_bytes())
     }
@@ -61,7 +70,11 @@ hunt race: 10 files (150.0 kB) in data, read reader, warm page cache
 
 ± after a speedup: the standard error of the paired ratio of mean times (sequential / contender over the same rounds).
 
-- rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 times faster)
+**Fastest: rayon x2, 1.80 ± 0.09 times faster than sequential**
+
+Each strategy at its best worker count, against sequential:
+
+- rayon x2: 1.80 ± 0.09 times faster (whole process: 1.72 times faster)
 - fork x2 failed: round 1: hunt search failed (exit 2): boom
 ";
         assert_eq!(text, expected);

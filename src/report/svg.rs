@@ -67,7 +67,8 @@ fn lines(results: &RaceResults) -> Vec<Line> {
 }
 
 /// Ten colours that stay apart on white (matplotlib's "tab10"), by registry order, so
-/// a strategy keeps its colour whichever others race.
+/// a strategy keeps its colour whichever others race (the HTML report's timelines use
+/// them too).
 const COLORS: [RGBColor; 10] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
@@ -81,7 +82,7 @@ const COLORS: [RGBColor; 10] = [
     RGBColor(0x17, 0xbe, 0xcf),
 ];
 
-fn color(strategy: StrategyKind) -> RGBColor {
+pub(crate) fn color(strategy: StrategyKind) -> RGBColor {
     let i = StrategyKind::ALL
         .iter()
         .position(|&k| k == strategy)

@@ -88,7 +88,9 @@ fork              2        -              -              -        -            -
 ± after a time: the σ of its runs (wide by design: the treasure moves each round).
 ± after a speedup: the standard error of the paired ratio of mean times (sequential / contender over the same rounds).
 
-rayon x2 is 1.80 ± 0.09 times faster than sequential (whole process: 1.72 times faster)
+Fastest: rayon x2, 1.80 ± 0.09 times faster than sequential
+Each strategy at its best worker count, against sequential:
+  rayon x2  1.80 ± 0.09 times faster  (whole process: 1.72 times faster)
 fork x2 failed: round 1: hunt search failed (exit 2): boom
 ";
         assert_eq!(text, expected);

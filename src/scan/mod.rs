@@ -155,6 +155,9 @@ pub struct Job<'a> {
     /// Search position `p` visits file `(p + rotate) % len`: moves the treasure's place
     /// in the search order without touching the data.
     pub rotate: u64,
+    /// Record every worker's timeline on this clock ([`crate::trace`]); `None`, the
+    /// default, records nothing and costs the workers one branch per file.
+    pub trace: Option<crate::trace::Clock>,
 }
 
 impl Job<'_> {

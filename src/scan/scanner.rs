@@ -3,6 +3,7 @@
 
 use super::{should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader, ScanError, Tally, CHUNK};
 use crate::hooks;
+use crate::trace::Recorder;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -10,13 +11,16 @@ use std::time::Duration;
 /// Window of the `mmap` reader between two looks at the stop flag.
 const MMAP_WINDOW: usize = 1 << 20;
 
-/// One worker's reusable state: its buffer and its tally.
+/// One worker's reusable state: its buffer, its tally and, when the hunt is traced, its
+/// timeline.
 pub struct Scanner<'a> {
     job: &'a Job<'a>,
     buf: Vec<u8>,
     slow: Option<Duration>,
     /// What this worker has done so far.
     pub tally: Tally,
+    /// Its timeline, when the job is traced ([`Job::trace`]).
+    trace: Option<Recorder>,
 }
 
 impl<'a> Scanner<'a> {
@@ -32,15 +36,70 @@ impl<'a> Scanner<'a> {
             buf: vec![0; size],
             slow: hooks::slow_file(),
             tally: Tally::default(),
+            trace: job.trace.map(|clock| Recorder::new(clock, 1024)),
         }
     }
 
     /// Visits search position `pos` and records the result in the tally. Returns true
     /// when the file holds the needle; then it also raises `stop`.
+    ///
+    /// Untraced, this is the whole hot path: one branch on the recorder, then the scan.
+    #[inline]
     pub fn visit(&mut self, pos: u64, stop: &AtomicBool) -> bool {
+        if self.trace.is_some() {
+            return self.visit_traced(pos, stop);
+        }
         let index = self.job.index_at(pos);
         let result = self.scan_index(index, stop);
         self.tally.record(index, result, stop)
+    }
+
+    /// [`Scanner::visit`] with a span for the file (and an instant for a find).
+    #[inline(never)]
+    fn visit_traced(&mut self, pos: u64, stop: &AtomicBool) -> bool {
+        let index = self.job.index_at(pos);
+        let start = self.trace.as_ref().map_or(0, Recorder::now);
+        let bytes = self.tally.bytes_scanned;
+        let result = self.scan_index(index, stop);
+        let read = self.tally.bytes_scanned - bytes;
+        if let Some(t) = &mut self.trace {
+            t.file(index, pos, start, read, &result, 0);
+        }
+        self.tally.record(index, result, stop)
+    }
+
+    /// This worker's recorder, when the hunt is traced.
+    pub fn trace(&mut self) -> Option<&mut Recorder> {
+        self.trace.as_mut()
+    }
+
+    /// Makes the recorder one that never allocates, with room for `room` events: for a
+    /// forked child, which must not allocate (called before the fork).
+    pub fn trace_in_fixed_room(&mut self, room: usize) {
+        if let Some(t) = &self.trace {
+            self.trace = Some(Recorder::fixed(t.clock(), room));
+        }
+    }
+
+    /// The worker is done: its tally, with its timeline (ended by its stop) as an
+    /// unnamed track when the hunt is traced. Workers return this rather than
+    /// `scanner.tally`, so every strategy's timeline reaches the report.
+    pub fn finish(&mut self) -> Tally {
+        let mut tally = std::mem::take(&mut self.tally);
+        if let Some(t) = self.trace.take() {
+            tally.tracks.push(t.finish());
+        }
+        tally
+    }
+
+    /// [`Scanner::finish`] for a worker that has no end of its own (a rayon pool
+    /// thread): its stop is the end of its last file.
+    pub fn finish_idle(&mut self) -> Tally {
+        let mut tally = std::mem::take(&mut self.tally);
+        if let Some(t) = self.trace.take() {
+            tally.tracks.push(t.finish_idle());
+        }
+        tally
     }
 
     /// Scans file `index`, adding the bytes read to the tally. Allocates nothing, takes

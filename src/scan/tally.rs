@@ -41,6 +41,9 @@ pub struct Tally {
     /// Further failed files that were counted but not itemised (a forked child records
     /// only its first few, in fixed-size shared memory).
     pub errors_unlisted: u64,
+    /// The timelines of the workers whose counts these are, when the hunt is traced
+    /// ([`crate::trace`]); empty otherwise. Adding tallies up gathers them.
+    pub tracks: Vec<crate::trace::Track>,
 }
 
 impl Tally {
@@ -55,6 +58,7 @@ impl Tally {
         };
         self.errors.extend(other.errors);
         self.errors_unlisted += other.errors_unlisted;
+        self.tracks.extend(other.tracks);
     }
 
     /// Records what visiting file `index` gave, as every strategy counts it. Returns true

@@ -6,6 +6,10 @@
 //! just after the last one stopped, so thread starts and forks are inside it; reading
 //! the manifest or listing the folder is in neither. Whole-process time is measured from
 //! outside (`hunt race`, hyperfine).
+//!
+//! With `--trace FILE` the workers record their timelines on a clock whose epoch is the
+//! hunt's start ([`crate::trace`]), and the trace is written after the hunt, outside
+//! both timings.
 
 mod report;
 
@@ -14,7 +18,7 @@ pub use report::SearchReport;
 use crate::fileset::{self, FileSet};
 use crate::scan::{Job, Reader};
 use crate::strategy::{Knobs, Outcome, StrategyConfig, StrategyKind};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use memchr::memmem::Finder;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -44,6 +48,17 @@ pub struct SearchRequest {
     pub rotate: u64,
     /// Every knob's value; the strategy reads its own.
     pub knobs: Knobs,
+    /// `--trace FILE`: write the hunt's timeline there (checked: new, or `--force`).
+    pub trace: Option<TraceRequest>,
+}
+
+/// Where a traced hunt's timeline goes, and what to say about how it was made.
+#[derive(Clone, Debug)]
+pub struct TraceRequest {
+    /// The file, in the Chrome Trace Event Format.
+    pub path: PathBuf,
+    /// The command line, for the trace's metadata.
+    pub command: String,
 }
 
 /// Runs one search.
@@ -58,11 +73,12 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
         (None, None) => DEFAULT_NEEDLE.to_vec(),
     };
     let finder = Finder::new(&needle);
-    let job = Job {
+    let mut job = Job {
         files: &loaded.files,
         finder: &finder,
         reader: req.reader,
         rotate: req.rotate,
+        trace: None,
     };
     let setup_start = Instant::now();
     let mut strategy = req.strategy.build(&StrategyConfig {
@@ -71,8 +87,28 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     })?;
     let setup = setup_start.elapsed();
     let start = Instant::now();
-    let outcome = strategy.hunt(&job)?;
+    job.trace = req.trace.as_ref().map(|_| crate::trace::Clock::at(start));
+    let mut outcome = strategy.hunt(&job)?;
     let end = Instant::now();
+    if let (Some(t), Some(clock)) = (&req.trace, job.trace) {
+        let meta = crate::trace::Meta {
+            strategy: req.strategy.name().to_string(),
+            workers: strategy.workers(),
+            reader: req.reader.name().to_string(),
+            dir: req.dir.display().to_string(),
+            files: loaded.files.len(),
+            rotate: req.rotate,
+            needle: String::from_utf8_lossy(&needle).into_owned(),
+            found: outcome.found().map(|f| f.index),
+            found_by: outcome.found_by.clone(),
+            files_scanned: outcome.tally.files_scanned,
+            elapsed_ns: (end - start).as_nanos() as u64,
+            command: t.command.clone(),
+            hunt_version: env!("CARGO_PKG_VERSION").to_string(),
+            machine: crate::trace::Machine::this(),
+        };
+        write_trace(t, clock, meta, &mut outcome, &loaded.files)?;
+    }
 
     let tally = &outcome.tally;
     let found = tally.found;
@@ -132,6 +168,45 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     })
 }
 
+/// Writes the timeline of the hunt `outcome` reports to `t.path`: the hunt as a span,
+/// the stop signal (when the strategy says, else at the find), and every worker's track.
+fn write_trace(
+    t: &TraceRequest,
+    clock: crate::trace::Clock,
+    meta: crate::trace::Meta,
+    outcome: &mut Outcome,
+    files: &FileSet,
+) -> Result<()> {
+    use crate::trace::{Event, Kind, Timeline};
+    let mut hunt = vec![Event {
+        dur: meta.elapsed_ns,
+        ..Event::instant(Kind::Hunt, 0, 0)
+    }];
+    let signal = outcome.stop_signal_at.or(outcome.found().map(|f| f.at));
+    if let Some(at) = signal {
+        hunt.push(Event::instant(Kind::StopSignal, 0, clock.of(at)));
+    }
+    let mut timeline = Timeline {
+        meta,
+        hunt,
+        tracks: std::mem::take(&mut outcome.tally.tracks),
+    };
+    timeline.tidy();
+    // The path below the folder; compared as text, which is cheaper than by components
+    // and matters with one name per file.
+    let root = format!("{}/", files.root().display());
+    let name = |i: u64| {
+        let p = files.path(i).display().to_string();
+        match p.strip_prefix(&root) {
+            Some(rest) => rest.to_string(),
+            None => p,
+        }
+    };
+    let json = crate::trace::chrome::write(&timeline, &name);
+    std::fs::write(&t.path, json)
+        .with_context(|| format!("cannot write --trace {}", t.path.display()))
+}
+
 /// Builds a file set and runs one strategy on it: the library entry the benchmarks and
 /// tests use, without the CLI's printing.
 pub fn hunt_once(
@@ -168,6 +243,7 @@ pub fn hunt_once_with(
         finder: &finder,
         reader,
         rotate,
+        trace: None,
     };
     strategy.build(config)?.hunt(&job)
 }

@@ -34,6 +34,10 @@
 //! dropped, so the counts of aborted tasks are kept too (less the file cut off by the
 //! abort).
 //!
+//! A traced hunt records each task's files on the task's own track, in the guard that
+//! carries its counts, so an aborted task's timeline is kept too (its stop is when it
+//! was dropped).
+//!
 //! Tasks spawned on a runtime must own what they use (`'static`), so the hunt gives them
 //! its own copy of the file list (a `dup` of the folder's descriptor for a generated
 //! data set; a copy of every path for a listed folder) and of the needle's searcher.
@@ -90,6 +94,8 @@ struct Shared {
     current: Vec<AtomicU64>,
     /// Each task's counts, handed over when its future is dropped.
     tallies: Mutex<Vec<Tally>>,
+    /// The hunt's trace clock, when it is traced.
+    clock: Option<crate::trace::Clock>,
 }
 
 impl Shared {
@@ -99,19 +105,29 @@ impl Shared {
             finder: &self.finder,
             reader: crate::scan::Reader::Read,
             rotate: self.rotate,
+            trace: None,
         }
     }
 }
 
-/// A task's counts; dropping it (the task ended or was aborted) hands them over.
+/// A task's counts and timeline; dropping it (the task ended or was aborted) hands them
+/// over.
 struct TallyGuard {
     tally: Tally,
     shared: Arc<Shared>,
+    /// Task `i`'s timeline, when the hunt is traced.
+    trace: Option<crate::trace::Recorder>,
+    i: usize,
 }
 
 impl Drop for TallyGuard {
     fn drop(&mut self) {
-        let tally = std::mem::take(&mut self.tally);
+        let mut tally = std::mem::take(&mut self.tally);
+        if let Some(t) = self.trace.take() {
+            let mut track = t.finish();
+            track.name(&format!("async worker {}", self.i));
+            tally.tracks.push(track);
+        }
         let mut all = self
             .shared
             .tallies
@@ -136,6 +152,7 @@ impl Strategy for Async {
             fail: hooks::failing_worker("async"),
             current: (0..self.workers).map(|_| AtomicU64::new(u64::MAX)).collect(),
             tallies: Mutex::new(Vec::with_capacity(self.workers)),
+            clock: job.trace,
         });
         let mut failures = Vec::new();
         let mut found_by = None;
@@ -198,6 +215,8 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
     let mut guard = TallyGuard {
         tally: Tally::default(),
         shared: Arc::clone(&shared),
+        trace: shared.clock.map(|c| crate::trace::Recorder::new(c, 1024)),
+        i,
     };
     let job = shared.job();
     let mut buf = vec![0u8; CHUNK.max(2 * job.needle_len())];
@@ -214,7 +233,12 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
             return End::Failed(i, pos);
         }
         let index = job.index_at(pos);
+        let traced = guard.trace.as_ref().map(|t| (t.now(), guard.tally.bytes_scanned));
         let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared).await;
+        if let (Some(t), Some((start, bytes))) = (&mut guard.trace, traced) {
+            let read = guard.tally.bytes_scanned - bytes;
+            t.file(index, pos, start, read, &result, 0);
+        }
         if guard.tally.record(index, result, &shared.stop) {
             return End::Found(i);
         }

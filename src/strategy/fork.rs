@@ -15,6 +15,9 @@
 //!   ([`super::pool::scan_positions`]), [`crate::scan::Scanner::scan_index`] and
 //!   [`crate::fileset::FileSet::open`] allocate nothing and take no lock;
 //! - errors are recorded as `errno` codes in the shared mapping, never formatted;
+//! - a traced hunt's events go into a recorder whose room is taken before the fork
+//!   ([`crate::trace::Recorder::fixed`]: it drops events rather than grow) and are
+//!   copied into the shared mapping, one area per child, when the child is done;
 //! - the child never prints, and never returns into the caller: its body runs inside
 //!   `catch_unwind` and ends in `libc::_exit`, which skips atexit handlers and stdio
 //!   flushing that belong to the parent.
@@ -33,6 +36,7 @@ use super::pool;
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
 use crate::process;
 use crate::scan::{FileError, Found, Job, ScanError, Scanner, Tally};
+use crate::trace::{Event, Kind, Track};
 use anyhow::{bail, Result};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -74,19 +78,28 @@ struct Slot {
     errors: AtomicU64,
     error_index: [AtomicU64; LISTED_ERRORS],
     error_code: [AtomicI32; LISTED_ERRORS],
+    /// Events the child copied into its trace area.
+    trace_len: AtomicU64,
+    /// Events its recorder dropped for want of room.
+    trace_dropped: AtomicU64,
 }
 
-/// One anonymous shared mapping: a [`Header`] and one [`Slot`] per worker. The kernel
-/// hands it out zeroed, which is a valid value for every atomic in it.
+/// One anonymous shared mapping: a [`Header`], one [`Slot`] per worker and, for a
+/// traced hunt, one trace area of `trace_room` events per worker. The kernel hands it
+/// out zeroed, which is a valid value for every atomic in it (trace areas are read only
+/// as far as their child wrote them).
 struct Shared {
     ptr: *mut libc::c_void,
     len: usize,
     workers: usize,
+    trace_room: usize,
 }
 
 impl Shared {
-    fn new(workers: usize) -> Result<Shared> {
-        let len = std::mem::size_of::<Header>() + workers * std::mem::size_of::<Slot>();
+    fn new(workers: usize, trace_room: usize) -> Result<Shared> {
+        let len = std::mem::size_of::<Header>()
+            + workers * std::mem::size_of::<Slot>()
+            + workers * trace_room * std::mem::size_of::<Event>();
         // SAFETY: an anonymous shared mapping; the result is checked.
         let ptr = unsafe {
             libc::mmap(
@@ -104,7 +117,12 @@ impl Shared {
                 std::io::Error::last_os_error()
             );
         }
-        Ok(Shared { ptr, len, workers })
+        Ok(Shared {
+            ptr,
+            len,
+            workers,
+            trace_room,
+        })
     }
 
     fn header(&self) -> &Header {
@@ -121,6 +139,31 @@ impl Shared {
             &*base.add(worker)
         }
     }
+
+    /// Worker `worker`'s trace area: room for `trace_room` events.
+    fn trace_area(&self, worker: usize) -> *mut Event {
+        assert!(worker < self.workers);
+        // SAFETY: the areas follow the slots; a Slot's size is a multiple of 8, which
+        // is an Event's alignment, and `worker` is in bounds.
+        unsafe {
+            let areas = (self.ptr as *mut u8)
+                .add(std::mem::size_of::<Header>() + self.workers * std::mem::size_of::<Slot>())
+                as *mut Event;
+            areas.add(worker * self.trace_room)
+        }
+    }
+
+    /// Worker `worker`'s events, as far as its child wrote them.
+    fn trace_events(&self, worker: usize) -> Vec<Event> {
+        let slot = self.slot(worker);
+        let n = (slot.trace_len.load(Ordering::SeqCst) as usize).min(self.trace_room);
+        if n == 0 {
+            return Vec::new();
+        }
+        // SAFETY: the child wrote `n` valid events there before publishing `n`, and
+        // exited before the parent reads (it was reaped).
+        unsafe { std::slice::from_raw_parts(self.trace_area(worker), n).to_vec() }
+    }
 }
 
 impl Drop for Shared {
@@ -132,12 +175,18 @@ impl Drop for Shared {
 
 impl Strategy for Fork {
     fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
-        let shared = Shared::new(self.workers)?;
         let ranges = split_ranges(job.len(), self.workers);
+        // A child's events: one per file of its range, its find and its stop.
+        let trace_room = match job.trace {
+            Some(_) => ranges.iter().map(|r| r.end - r.start).max().unwrap_or(0) as usize + 4,
+            None => 0,
+        };
+        let shared = Shared::new(self.workers, trace_room)?;
         let fail = crate::hooks::failing_worker("fork");
         // Allocated now, before any fork: each child works on its own copy-on-write copy.
         let mut scanner = Scanner::new(job);
         scanner.tally.reserve_errors();
+        scanner.trace_in_fixed_room(trace_room);
         let mut children: Vec<(libc::pid_t, usize, Range<u64>)> = Vec::with_capacity(self.workers);
         let _watch = crate::interrupt::watch(&shared.header().stop);
         // SAFETY: getpid cannot fail.
@@ -215,8 +264,17 @@ impl Strategy for Fork {
         }
 
         let header = shared.header();
-        for (_, worker, _) in &children {
-            outcome.tally.absorb(shared.slot(*worker).tally());
+        for (pid, worker, _) in &children {
+            let mut tally = shared.slot(*worker).tally();
+            if job.trace.is_some() {
+                tally.tracks.push(Track {
+                    worker: format!("fork worker {worker}"),
+                    process: Some(format!("fork worker {worker} (pid {pid})")),
+                    events: shared.trace_events(*worker),
+                    dropped: shared.slot(*worker).trace_dropped.load(Ordering::SeqCst),
+                });
+            }
+            outcome.tally.absorb(tally);
         }
         let found = header.found.load(Ordering::SeqCst);
         if found > 0 {
@@ -253,6 +311,7 @@ impl Slot {
                 })
                 .collect(),
             errors_unlisted: self.errors.load(Ordering::SeqCst) - listed as u64,
+            tracks: Vec::new(),
         }
     }
 }
@@ -283,6 +342,16 @@ fn child_main(
             }
         }
         header.stop.store(true, Ordering::SeqCst);
+    }
+    if let Some(rec) = scanner.trace() {
+        rec.instant(Kind::WorkerStop);
+        let events = rec.events();
+        let n = events.len().min(shared.trace_room);
+        // SAFETY: the area has room for `trace_room` events and no one else writes it;
+        // events are plain data. A copy, no allocation.
+        unsafe { std::ptr::copy_nonoverlapping(events.as_ptr(), shared.trace_area(worker), n) };
+        slot.trace_dropped.store(rec.dropped(), Ordering::SeqCst);
+        slot.trace_len.store(n as u64, Ordering::SeqCst);
     }
     let t = &scanner.tally;
     for (i, e) in t.errors.iter().take(LISTED_ERRORS).enumerate() {

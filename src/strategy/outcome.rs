@@ -60,6 +60,9 @@ pub struct Outcome {
     /// When every worker had stopped, if the strategy knows it better than "when `hunt`
     /// returned" (a coordinator still cleans up after that).
     pub stopped_at: Option<std::time::Instant>,
+    /// When the stop signal went out, for a trace, if not at the find (a `spawn` parent
+    /// closing its workers' stdin, a coordinator reading the answer).
+    pub stop_signal_at: Option<std::time::Instant>,
 }
 
 impl Outcome {

@@ -11,7 +11,9 @@
 //!   rule: a worker that fails (an error, a panic, a thread that would not start) is
 //!   reported in [`Outcome::worker_failures`] with the part of the search it lost, its
 //!   partial counts are kept, and the hunt still reports. When nothing was found and a
-//!   worker failed, the answer is unknown (exit 2), never "not found".
+//!   worker failed, the answer is unknown (exit 2), never "not found". A traced
+//!   worker's timeline (its tally's track, see [`crate::scan::Scanner::finish`]) is
+//!   named after the worker here.
 
 use super::{Outcome, WorkerFailure};
 use crate::scan::{should_stop, Scanner, Tally};
@@ -122,11 +124,11 @@ fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, ()>)>) -> Outc
     let mut first: Option<(std::time::Instant, usize)> = None;
     for (share, result) in results {
         let name = format!("{strategy} worker {}", share.index);
-        let tally = match result {
+        let mut tally = match result {
             Ok(Ok(t)) => t,
             Ok(Err(failed)) => {
                 outcome.worker_failures.push(WorkerFailure {
-                    worker: name,
+                    worker: name.clone(),
                     lost: failed.lost.unwrap_or(share.lost),
                     why: failed.why,
                 });
@@ -134,7 +136,7 @@ fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, ()>)>) -> Outc
             }
             Err(()) => {
                 outcome.worker_failures.push(WorkerFailure {
-                    worker: name,
+                    worker: name.clone(),
                     lost: share.lost,
                     why: "panicked".to_string(),
                 });
@@ -145,6 +147,9 @@ fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, ()>)>) -> Outc
             if first.is_none_or(|(at, _)| f.at < at) {
                 first = Some((f.at, share.index));
             }
+        }
+        for track in &mut tally.tracks {
+            track.name(&name);
         }
         outcome.tally.absorb(tally);
     }

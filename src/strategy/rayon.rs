@@ -86,7 +86,11 @@ impl Strategy for Rayon {
         let mut outcome = Outcome::default();
         let mut first: Option<(std::time::Instant, usize)> = None;
         for (i, lane) in lanes.into_iter().enumerate() {
-            let lane = lane.into_inner().unwrap_or_else(|e| e.into_inner());
+            let mut lane = lane.into_inner().unwrap_or_else(|e| e.into_inner());
+            let mut tally = lane.scanner.finish_idle();
+            for track in &mut tally.tracks {
+                track.name(&format!("rayon worker {i}"));
+            }
             for (pos, failed) in lane.failures {
                 outcome.worker_failures.push(WorkerFailure::range(
                     format!("rayon worker {i}"),
@@ -94,12 +98,12 @@ impl Strategy for Rayon {
                     failed.why,
                 ));
             }
-            if let Some(f) = lane.scanner.tally.found {
+            if let Some(f) = tally.found {
                 if first.is_none_or(|(at, _)| f.at < at) {
                     first = Some((f.at, i));
                 }
             }
-            outcome.tally.absorb(lane.scanner.tally);
+            outcome.tally.absorb(tally);
         }
         outcome.found_by = first.map(|(_, i)| format!("rayon worker {i}"));
         Ok(outcome)

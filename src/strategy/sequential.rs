@@ -32,7 +32,7 @@ impl Strategy for Sequential {
             }
             let mut scanner = Scanner::new(job);
             pool::scan_positions(&mut scanner, 0..job.len(), &stop);
-            Ok(scanner.tally)
+            Ok(scanner.finish())
         }))
     }
 

@@ -76,6 +76,8 @@ struct Report {
     tally: Tally,
     done: bool,
     trouble: Option<String>,
+    /// Its timeline, for a traced hunt.
+    events: Vec<crate::trace::Event>,
 }
 
 impl Strategy for Spawn {
@@ -92,6 +94,7 @@ impl Strategy for Spawn {
                 reader: job.reader,
                 rotate: job.rotate,
                 needle_hex: hex(job.finder.needle()),
+                trace_epoch_ns: job.trace.map(|c| c.epoch_ns),
             })
             .collect();
         let mut workers = Children::default();
@@ -127,6 +130,7 @@ impl Strategy for Spawn {
         let stdouts: Vec<_> = workers.0.iter_mut().map(|c| c.stdout.take()).collect();
         let mut reports: Vec<Report> = requests.iter().map(|_| Report::default()).collect();
         let mut found: Option<(Found, usize)> = None;
+        let mut stop_signal_at = None;
         let mut interrupted = false;
         let (tx, rx) = crossbeam_channel::unbounded::<(usize, std::io::Result<String>)>();
         std::thread::scope(|s| {
@@ -178,6 +182,7 @@ impl Strategy for Spawn {
                             found = Some((f, requests[i].worker));
                             // End-of-file on their stdin tells the others to stop.
                             stdins.iter_mut().for_each(|s| drop(s.take()));
+                            stop_signal_at = Some(Instant::now());
                         }
                     }
                     Some(Msg::Error(index, code)) if index < job.len() => {
@@ -199,6 +204,16 @@ impl Strategy for Spawn {
                         report.tally.errors_unlisted =
                             errors.saturating_sub(report.tally.errors.len() as u64);
                     }
+                    Some(Msg::Trace(wire)) if job.trace.is_some() && !report.done => {
+                        match crate::trace::Event::from_wire(&wire, 0) {
+                            Some(e) => report.events.push(e),
+                            None => {
+                                report
+                                    .trouble
+                                    .get_or_insert(format!("sent a garbled trace line {line:?}"));
+                            }
+                        }
+                    }
                     Some(Msg::Fatal(why)) => {
                         report
                             .trouble
@@ -217,8 +232,19 @@ impl Strategy for Spawn {
             return Err(crate::interrupt::Interrupted.into());
         }
 
-        let mut outcome = Outcome::default();
-        for ((child, req), report) in workers.0.iter_mut().zip(&requests).zip(reports) {
+        let mut outcome = Outcome {
+            stop_signal_at,
+            ..Outcome::default()
+        };
+        for ((child, req), mut report) in workers.0.iter_mut().zip(&requests).zip(reports) {
+            if job.trace.is_some() {
+                report.tally.tracks.push(crate::trace::Track {
+                    worker: format!("spawn worker {}", req.worker),
+                    process: Some(format!("spawn worker {} (pid {})", req.worker, child.id())),
+                    events: std::mem::take(&mut report.events),
+                    dropped: 0,
+                });
+            }
             let why = match child.wait() {
                 Err(e) => Some(format!("could not be reaped: {e}")),
                 Ok(status) => match (report.trouble, process::failure(status.into_raw())) {
@@ -229,11 +255,15 @@ impl Strategy for Spawn {
                 },
             };
             match why {
-                Some(why) => outcome.worker_failures.push(WorkerFailure::range(
-                    format!("spawn worker {}", req.worker),
-                    &(req.from..req.to),
-                    why,
-                )),
+                Some(why) => {
+                    // What it did is not counted, but its timeline shows how far it got.
+                    outcome.tally.tracks.append(&mut report.tally.tracks);
+                    outcome.worker_failures.push(WorkerFailure::range(
+                        format!("spawn worker {}", req.worker),
+                        &(req.from..req.to),
+                        why,
+                    ))
+                }
                 None => outcome.tally.absorb(report.tally),
             }
         }

@@ -34,7 +34,7 @@ impl Strategy for Threads {
             }
             let mut scanner = Scanner::new(job);
             pool::scan_positions(&mut scanner, ranges[i].clone(), &stop);
-            Ok(scanner.tally)
+            Ok(scanner.finish())
         }))
     }
 

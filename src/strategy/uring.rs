@@ -33,6 +33,11 @@
 //! chunk in flight ([`crate::scan::FileScan::Stopped`]). The worker returns when nothing is in
 //! flight, so no operation outlives the buffers it writes into.
 //!
+//! # Tracing
+//! A traced worker records a span per file from its `openat` to its `close`; with many
+//! files in flight the spans overlap, so each is drawn on the row of its slot (the
+//! event's `lane`).
+//!
 //! # Where it is refused
 //! Where the kernel refuses `io_uring_setup` (too old, `ENOSYS`; turned off by
 //! `kernel.io_uring_disabled` or a seccomp filter, `EPERM`), or lacks one of the four
@@ -189,6 +194,9 @@ struct Slot {
     search: ChunkedSearch,
     /// What reading the file gave, reported when its close completes.
     result: Option<Result<FileScan, ScanError>>,
+    /// A traced hunt's: the file's search position, when its open was queued, and the
+    /// bytes read.
+    traced: (u64, u64, u64),
 }
 
 /// One worker thread's ring, slots and counts.
@@ -204,6 +212,8 @@ struct Worker<'j, 'r> {
     completions: Vec<(u64, i32)>,
     /// The test-only pause after each open ([`crate::hooks::SLOW_FILE_ENV`]).
     slow: Option<Duration>,
+    /// This worker's timeline, when the hunt is traced.
+    trace: Option<crate::trace::Recorder>,
 }
 
 impl<'j, 'r> Worker<'j, 'r> {
@@ -226,6 +236,7 @@ impl<'j, 'r> Worker<'j, 'r> {
                 stat: unsafe { std::mem::zeroed() },
                 search: ChunkedSearch::new(job.needle_len()),
                 result: None,
+                traced: (0, 0, 0),
             })
             .collect();
         Ok(Worker {
@@ -238,6 +249,7 @@ impl<'j, 'r> Worker<'j, 'r> {
             tally: Tally::default(),
             completions: Vec::with_capacity(queue_depth),
             slow: hooks::slow_file(),
+            trace: job.trace.map(|c| crate::trace::Recorder::new(c, 1024)),
         })
     }
 
@@ -248,11 +260,17 @@ impl<'j, 'r> Worker<'j, 'r> {
                 let limit = self.in_flight_limit();
                 while next < range.end && self.slots.len() - self.free.len() < limit {
                     let Some(slot) = self.free.pop() else { break };
+                    if let Some(t) = &self.trace {
+                        self.slots[slot].traced = (next, t.now(), 0);
+                    }
                     self.start_open(slot, self.job.index_at(next));
                     next += 1;
                 }
             }
             if self.in_flight == 0 {
+                if let Some(t) = self.trace.take() {
+                    self.tally.tracks.push(t.finish());
+                }
                 return Ok(self.tally);
             }
             if let Err(e) = self.submit_and_wait() {
@@ -401,6 +419,7 @@ impl<'j, 'r> Worker<'j, 'r> {
             Op::Read => {
                 let n = res as usize;
                 self.tally.bytes_scanned += n as u64;
+                self.slots[slot].traced.2 += n as u64;
                 // The `statx` showed a regular file: no type check on the reads.
                 let s = &mut self.slots[slot];
                 let buf = &mut self.bufs[slot];
@@ -454,6 +473,10 @@ impl<'j, 'r> Worker<'j, 'r> {
     /// Records what file `slot` gave and frees the slot.
     fn finish(&mut self, slot: usize, result: Result<FileScan, ScanError>, stop: &AtomicBool) {
         let index = self.slots[slot].index;
+        if let Some(t) = &mut self.trace {
+            let (pos, start, bytes) = self.slots[slot].traced;
+            t.file(index, pos, start, bytes, &result, slot as u16);
+        }
         self.tally.record(index, result, stop);
         self.free_slot(slot);
     }

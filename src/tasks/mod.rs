@@ -127,6 +127,10 @@ pub struct TaskReport {
     pub tally: Tally,
     /// How the walk over its range ended.
     pub end: End,
+    /// When the hunt is traced: this task's events (its files, then the task's own
+    /// span), which a broker worker sends with its report; empty otherwise. The
+    /// worker's own timeline keeps them too.
+    pub trace: Vec<crate::trace::Event>,
 }
 
 /// What a queue did with a finished task.
@@ -244,8 +248,20 @@ pub struct Consumed {
 /// until the queue has no more for this worker. `stop` is the flag the worker loop
 /// checks between files (raised by a find, or by the backend's stop signal);
 /// `fail_first` is the test hook ([`crate::hooks::FAIL_WORKER_ENV`]): fail the first
-/// task taken.
+/// task taken. A traced worker records a span per task around its files' spans, and
+/// its timeline ends in the returned tally.
 pub fn consume(
+    queue: &mut dyn TaskQueue,
+    scanner: &mut Scanner<'_>,
+    stop: &AtomicBool,
+    fail_first: bool,
+) -> Consumed {
+    let mut done = consume_tasks(queue, scanner, stop, fail_first);
+    done.tally.absorb(scanner.finish());
+    done
+}
+
+fn consume_tasks(
     queue: &mut dyn TaskQueue,
     scanner: &mut Scanner<'_>,
     stop: &AtomicBool,
@@ -274,10 +290,22 @@ pub fn consume(
             });
             return done;
         }
+        let traced = scanner.trace().map(|t| (t.now(), t.events().len()));
         let end = pool::scan_positions(scanner, lease.task.range.clone(), stop);
+        let mut trace = Vec::new();
+        if let (Some(t), Some((start, mark))) = (scanner.trace(), traced) {
+            let how = match end {
+                End::Stopped => crate::trace::End::Stopped,
+                End::Found => crate::trace::End::Found,
+                End::Finished => crate::trace::End::Done,
+            };
+            t.task(lease.task.id, &lease.task.range, start, how);
+            trace = t.events()[mark..].to_vec();
+        }
         let report = TaskReport {
             tally: std::mem::take(&mut scanner.tally),
             end,
+            trace,
         };
         let finished = queue.finish(&lease, &report);
         done.tally.absorb(report.tally);

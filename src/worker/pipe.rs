@@ -53,6 +53,9 @@ fn body(dir: &Path, out: &mut impl Write) -> Result<()> {
         finder: &finder,
         reader: req.reader,
         rotate: req.rotate,
+        trace: req
+            .trace_epoch_ns
+            .map(|epoch_ns| crate::trace::Clock { epoch_ns }),
     };
     let stop = Arc::new(AtomicBool::new(false));
     watch_stdin(Arc::clone(&stop));
@@ -63,9 +66,18 @@ fn body(dir: &Path, out: &mut impl Write) -> Result<()> {
             out.flush()?;
         }
     }
-    let t = &scanner.tally;
+    let t = &scanner.finish();
     for e in t.errors.iter().take(LISTED_ERRORS) {
         writeln!(out, "{}", Msg::Error(e.index, e.error.code()))?;
+    }
+    // A traced hunt's timeline, in one write: stdout is line-buffered, and one system
+    // call per event would slow the worker's report down.
+    if let Some(track) = t.tracks.first() {
+        let mut lines = String::with_capacity(track.events.len() * 48);
+        for e in &track.events {
+            lines.push_str(&format!("{}\n", Msg::Trace(e.to_wire(0))));
+        }
+        out.write_all(lines.as_bytes())?;
     }
     let done = Msg::Done {
         files: t.files_scanned,

@@ -12,6 +12,8 @@
 //!
 //! The needle travels there, hex-encoded, not on the command line: the kernel caps one
 //! argument at 128 KiB and all of them together (`E2BIG`), and a needle may be larger.
+//! A traced hunt adds `"trace_epoch_ns":N`, the hunt's start on `CLOCK_MONOTONIC`
+//! (which the parent and its workers share); a request without it is untraced.
 //! After that line the pipe carries only the stop signal: end-of-file (the parent
 //! closed it, or died) or a line `stop`.
 //!
@@ -24,7 +26,14 @@
 //!                                              regular; -2 a symlink)
 //! done <files> <bytes> <after_find> <errors>   its counts; it exits 0 next
 //! fatal <message>                              it could not run; it exits 2 next
+//! trace <code> <index> <start> <dur> <a> <b>   one event of a traced hunt's timeline
 //! ```
+//!
+//! `trace` lines come only when the request asked for a trace, after `found` and the
+//! `error` lines and before `done`: the six numbers of
+//! [`crate::trace::Event::to_wire`] (its kind, end and lane packed in `code`; `start`
+//! in nanoseconds since `trace_epoch_ns`). The other lines are unchanged, so an
+//! untraced hunt's conversation is what it always was.
 //!
 //! Anything else is a broken worker: the parent reports it with the range it lost.
 
@@ -50,6 +59,9 @@ pub struct Request {
     pub rotate: u64,
     /// The needle, as hex.
     pub needle_hex: String,
+    /// For a traced hunt, its start on `CLOCK_MONOTONIC`, in nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_epoch_ns: Option<u64>,
 }
 
 impl Request {
@@ -104,6 +116,8 @@ pub enum Msg {
     },
     /// `fatal <message>`.
     Fatal(String),
+    /// `trace <code> <index> <start> <dur> <a> <b>`: a timeline event.
+    Trace([u64; 7]),
 }
 
 impl Msg {
@@ -127,6 +141,12 @@ impl Msg {
                 _ => None,
             },
             "fatal" => Some(Msg::Fatal(rest.to_string())),
+            "trace" => match nums()?.as_slice() {
+                &[code, index, start, dur, a, b] => {
+                    Some(Msg::Trace([code, index, start, dur, a, b, 0]))
+                }
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -144,6 +164,9 @@ impl std::fmt::Display for Msg {
                 errors,
             } => write!(f, "done {files} {bytes} {after_find} {errors}"),
             Msg::Fatal(why) => write!(f, "fatal {}", why.replace('\n', " ")),
+            Msg::Trace([code, index, start, dur, a, b, _]) => {
+                write!(f, "trace {code} {index} {start} {dur} {a} {b}")
+            }
         }
     }
 }
@@ -207,6 +230,8 @@ mod tests {
             "done 1 2 3 4 5",
             "hello",
             "error 1",
+            "trace 1 2 3 4 5",
+            "trace 1 2 3 4 5 x",
         ] {
             assert_eq!(Msg::parse(bad), None, "{bad:?}");
         }
@@ -220,6 +245,7 @@ mod tests {
                 errors: 3,
             },
             Msg::Fatal("gone".into()),
+            Msg::Trace([258, 1, 2, 3, 4, 5, 0]),
         ] {
             assert_eq!(Msg::parse(&m.to_string()), Some(m));
         }
@@ -235,8 +261,19 @@ mod tests {
             reader: Reader::Mmap,
             rotate: 3,
             needle_hex: hex(b"Treasure"),
+            trace_epoch_ns: None,
         };
         let line = r.line();
+        // An untraced request's line is the one it always was.
+        assert!(!String::from_utf8_lossy(&line).contains("trace"));
+        let traced = Request {
+            trace_epoch_ns: Some(7),
+            ..r.clone()
+        };
+        assert_eq!(
+            Request::parse(traced.line().trim_ascii_end()).unwrap(),
+            traced
+        );
         assert_eq!(Request::parse(&line[..line.len() - 1]).unwrap(), r);
         assert_eq!(r.needle().unwrap(), b"Treasure");
         assert!(Request::parse(b"{}").is_err());

@@ -16,7 +16,7 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 mod common;
 #[allow(unused_imports)] // each test file uses a different subset
 pub use common::{
-    alive, children, compiled_names, descendants, kill, mkfifo, processes_mentioning, s,
+    alive, children, compiled_names, descendants, have, kill, mkfifo, processes_mentioning, s,
     search_json_args, snapshot, start, strategy_flags, wait_until, Run, Started,
 };
 

@@ -13,19 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// True when the tests may run; prints why not otherwise (and panics where servers are
-/// required).
-pub fn have(program: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
-    if !found {
-        if std::env::var("HUNT_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
-            panic!("{program} is not installed, and HUNT_REQUIRE_SERVERS=1: run scripts/install-test-deps.sh");
-        }
-        eprintln!("skipped: {program} is not installed (scripts/install-test-deps.sh installs it)");
-    }
-    found
-}
+pub use crate::adversary::have;
 
 /// A free TCP port on loopback (bound and released; the race with another process
 /// taking it is acceptable for tests).

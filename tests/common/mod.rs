@@ -253,8 +253,23 @@ pub fn snapshot(dir: &Path) -> Vec<Entry> {
 /// A started run whose output is collected in the background.
 pub struct Started {
     pub child: Child,
-    out: std::thread::JoinHandle<Vec<u8>>,
-    err: std::thread::JoinHandle<Vec<u8>>,
+    out: Option<std::thread::JoinHandle<Vec<u8>>>,
+    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Drop for Started {
+    /// A run dropped before it was waited on (its test panicked, say) is killed with
+    /// its children, so a failing test leaves no worker behind to upset the next one.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let kids = descendants(self.pid());
+            let _ = self.child.kill();
+            for k in kids {
+                kill(k, libc::SIGKILL);
+            }
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Started {
@@ -283,8 +298,16 @@ impl Started {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let stdout = self.out.join().unwrap_or_default();
-        let stderr = self.err.join().unwrap_or_default();
+        let stdout = self
+            .out
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let stderr = self
+            .err
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         Run::new(status, &stdout, &stderr)
     }
 }
@@ -303,7 +326,11 @@ pub fn start(mut cmd: Command) -> Started {
     };
     let out = collect(child.stdout.take().map(|p| Box::new(p) as _));
     let err = collect(child.stderr.take().map(|p| Box::new(p) as _));
-    Started { child, out, err }
+    Started {
+        child,
+        out: Some(out),
+        err: Some(err),
+    }
 }
 
 /// Runs `cmd` with stdout and stderr piped and waits at most `secs` seconds (see
@@ -406,6 +433,21 @@ pub fn processes_mentioning(needle: &str) -> Vec<String> {
         if cmd.contains(needle) && alive(pid as i32) {
             found.push(format!("{pid}: {cmd}"));
         }
+    }
+    found
+}
+
+/// True when `program` (a server, a browser) is installed, so the tests that need it
+/// may run; prints why not otherwise, and panics where they are required
+/// (`HUNT_REQUIRE_SERVERS=1`, set by `scripts/test.sh` and CI, which install them).
+pub fn have(program: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+    if !found {
+        if std::env::var("HUNT_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
+            panic!("{program} is not installed, and HUNT_REQUIRE_SERVERS=1: run scripts/install-test-deps.sh");
+        }
+        eprintln!("skipped: {program} is not installed (scripts/install-test-deps.sh installs it)");
     }
     found
 }

@@ -1,0 +1,609 @@
+//! The Chrome Trace Event Format: writing a [`Timeline`] as the JSON that Perfetto
+//! (ui.perfetto.dev) and `chrome://tracing` open, and reading such a file back (the
+//! race reads its traced runs this way; the tests check the files with it).
+//!
+//! # The file
+//! One JSON object: `traceEvents` and `otherData` (the [`Meta`]: strategy, workers,
+//! reader, data set, answer, machine, command).
+//! - Process 1 is the hunt (`hunt search`, or the coordinator); its thread 0, `hunt`,
+//!   holds the hunt as a span (`cat` `hunt`) and the stop signal as a process-wide
+//!   instant (`cat` `stop signal`).
+//! - Every worker is a thread track named after it (`thread_name`), under process 1
+//!   when it is a thread of the hunt, under a process of its own otherwise (a `fork`
+//!   or `spawn` worker, named with its pid; a broker worker, named `NAME@HOST`). A
+//!   `uring` worker has many files in flight, and Chrome's spans on one thread must
+//!   nest, so it gets one thread per ring slot (`uring worker 0 · slot 5`); the
+//!   `thread_name`'s `args.worker` names the worker every such thread belongs to.
+//! - A file visited is a complete event (`ph` `X`, `cat` `file`) named after the file,
+//!   with `args` `index`, `position`, `bytes` and `end` (`done`, `found`, `stopped`,
+//!   `failed`); a task taken is one with `cat` `task` and `args` `task`, `from`, `to`.
+//! - The find and a worker's stop are thread instants (`ph` `i`, `cat` `find` or
+//!   `worker stop`).
+//!
+//! Times (`ts`, `dur`) are microseconds since the hunt's start, to the nanosecond.
+
+use super::{End, Event, Kind, Machine, Meta, Timeline, Track};
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// The version of this layout, in `otherData.trace_format`.
+pub const FORMAT: u64 = 1;
+
+/// The hunt's process.
+const HUNT_PID: u64 = 1;
+
+/// A JSON string literal.
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// Nanoseconds as microseconds with three decimals (`12.345`), appended without an
+/// allocation.
+fn push_us(out: &mut String, ns: u64) {
+    let mut n = itoa::Buffer::new();
+    out.push_str(n.format(ns / 1000));
+    let frac = ns % 1000;
+    out.push_str(match frac {
+        0..=9 => ".00",
+        10..=99 => ".0",
+        _ => ".",
+    });
+    out.push_str(n.format(frac));
+}
+
+/// Writes `t` as Chrome trace JSON; `file_name(i)` names file `i` in the spans.
+pub fn write(t: &Timeline, file_name: &dyn Fn(u64) -> String) -> String {
+    let mut out =
+        String::with_capacity(256 + 160 * t.tracks.iter().map(|t| t.events.len()).sum::<usize>());
+    out.push_str("{\"traceEvents\":[\n");
+    let emit = |out: &mut String, line: String| {
+        sep(out);
+        out.push_str(&line);
+    };
+    let m = &t.meta;
+    let title = format!(
+        "hunt search --strategy {} --workers {}",
+        m.strategy, m.workers
+    );
+    emit(
+        &mut out,
+        meta_event(
+            "process_name",
+            HUNT_PID,
+            0,
+            &format!("{{\"name\":{}}}", q(&title)),
+        ),
+    );
+    emit(
+        &mut out,
+        meta_event("process_sort_index", HUNT_PID, 0, "{\"sort_index\":0}"),
+    );
+    emit(
+        &mut out,
+        meta_event(
+            "thread_name",
+            HUNT_PID,
+            0,
+            "{\"name\":\"hunt\",\"worker\":\"hunt\",\"lane\":0}",
+        ),
+    );
+    for e in &t.hunt {
+        sep(&mut out);
+        event(&mut out, e, HUNT_PID, 0, file_name);
+    }
+    // Processes other than the hunt's, numbered in order of appearance.
+    let mut pids: Vec<&str> = Vec::new();
+    let mut next_tid = 1u64;
+    for track in &t.tracks {
+        let pid = match &track.process {
+            None => HUNT_PID,
+            Some(p) => match pids.iter().position(|x| x == p) {
+                Some(i) => HUNT_PID + 1 + i as u64,
+                None => {
+                    pids.push(p);
+                    let pid = HUNT_PID + pids.len() as u64;
+                    emit(
+                        &mut out,
+                        meta_event("process_name", pid, 0, &format!("{{\"name\":{}}}", q(p))),
+                    );
+                    emit(
+                        &mut out,
+                        meta_event(
+                            "process_sort_index",
+                            pid,
+                            0,
+                            &format!("{{\"sort_index\":{pid}}}"),
+                        ),
+                    );
+                    pid
+                }
+            },
+        };
+        let mut lanes: Vec<u16> = track.events.iter().map(|e| e.lane).collect();
+        lanes.sort_unstable();
+        lanes.dedup();
+        if lanes.is_empty() {
+            lanes.push(0);
+        }
+        let base = next_tid;
+        next_tid += lanes.len() as u64;
+        for (k, &lane) in lanes.iter().enumerate() {
+            let tid = base + k as u64;
+            let name = if lanes.len() > 1 {
+                format!("{} · slot {lane}", track.worker)
+            } else {
+                track.worker.clone()
+            };
+            emit(
+                &mut out,
+                meta_event(
+                    "thread_name",
+                    pid,
+                    tid,
+                    &format!(
+                        "{{\"name\":{},\"worker\":{},\"lane\":{lane},\"dropped\":{}}}",
+                        q(&name),
+                        q(&track.worker),
+                        // Counted once per worker, on its first thread.
+                        if k == 0 { track.dropped } else { 0 }
+                    ),
+                ),
+            );
+            emit(
+                &mut out,
+                meta_event(
+                    "thread_sort_index",
+                    pid,
+                    tid,
+                    &format!("{{\"sort_index\":{tid}}}"),
+                ),
+            );
+        }
+        for e in &track.events {
+            let k = lanes.iter().position(|&l| l == e.lane).unwrap_or(0);
+            sep(&mut out);
+            event(&mut out, e, pid, base + k as u64, file_name);
+        }
+    }
+    out.push_str("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":");
+    out.push_str(&other_data(m).to_string());
+    out.push_str("}\n");
+    out
+}
+
+/// The comma between two events (none before the first).
+fn sep(out: &mut String) {
+    if !out.ends_with("[\n") {
+        out.push_str(",\n");
+    }
+}
+
+fn meta_event(name: &str, pid: u64, tid: u64, args: &str) -> String {
+    format!("{{\"ph\":\"M\",\"name\":\"{name}\",\"pid\":{pid},\"tid\":{tid},\"args\":{args}}}")
+}
+
+/// Appends one event to `out`: written straight into the buffer, with `itoa` for the
+/// numbers, since a trace holds one event per file (this is most of its writing time).
+fn event(out: &mut String, e: &Event, pid: u64, tid: u64, file_name: &dyn Fn(u64) -> String) {
+    let mut n = itoa::Buffer::new();
+    let instant = !e.kind.is_span();
+    out.push_str(if instant {
+        "{\"ph\":\"i\",\"cat\":\""
+    } else {
+        "{\"ph\":\"X\",\"cat\":\""
+    });
+    out.push_str(e.kind.name());
+    out.push_str("\",\"name\":");
+    match e.kind {
+        Kind::File => quote(out, &file_name(e.index)),
+        Kind::Task => {
+            out.push_str("\"task ");
+            out.push_str(n.format(e.index));
+            out.push('"');
+        }
+        Kind::Find => out.push_str("\"find\""),
+        kind => {
+            out.push('"');
+            out.push_str(kind.name());
+            out.push('"');
+        }
+    }
+    out.push_str(",\"pid\":");
+    out.push_str(n.format(pid));
+    out.push_str(",\"tid\":");
+    out.push_str(n.format(tid));
+    out.push_str(",\"ts\":");
+    push_us(out, e.start);
+    if instant {
+        // The stop signal reaches every worker: a process-wide instant.
+        out.push_str(if e.kind == Kind::StopSignal {
+            ",\"s\":\"p\""
+        } else {
+            ",\"s\":\"t\""
+        });
+    } else {
+        out.push_str(",\"dur\":");
+        push_us(out, e.dur);
+    }
+    let fields: &[(&str, u64)] = match e.kind {
+        Kind::File => &[("index", e.index), ("position", e.a), ("bytes", e.b)],
+        Kind::Task => &[("task", e.index), ("from", e.a), ("to", e.b)],
+        Kind::Find => &[("index", e.index)],
+        _ => &[],
+    };
+    out.push_str(",\"args\":{");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(k);
+        out.push_str("\":");
+        out.push_str(n.format(*v));
+    }
+    if matches!(e.kind, Kind::File | Kind::Task) {
+        out.push_str(",\"end\":\"");
+        out.push_str(e.end.name());
+        out.push('"');
+    }
+    out.push_str("}}");
+}
+
+/// Appends `s` as a JSON string literal; names without quotes, backslashes or control
+/// characters (every generated file's) go as they are.
+fn quote(out: &mut String, s: &str) {
+    if s.chars().all(|c| c != '"' && c != '\\' && !c.is_control()) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&q(s));
+    }
+}
+
+fn other_data(m: &Meta) -> Value {
+    serde_json::json!({
+        "trace_format": FORMAT,
+        "hunt_version": m.hunt_version,
+        "command": m.command,
+        "strategy": m.strategy,
+        "workers": m.workers,
+        "reader": m.reader,
+        "data_set": { "dir": m.dir, "files": m.files, "rotate": m.rotate, "needle": m.needle },
+        "found": m.found,
+        "found_by": m.found_by,
+        "files_scanned": m.files_scanned,
+        "elapsed_ns": m.elapsed_ns,
+        "machine": {
+            "host": m.machine.host,
+            "cores": m.machine.cores,
+            "cpu": m.machine.cpu,
+            "kernel": m.machine.kernel,
+            "memory_bytes": m.machine.memory_bytes,
+        },
+    })
+}
+
+/// One event as read back: only the fields this layout writes, strings borrowed from
+/// the text where they need no unescaping (a race reads a trace per contender, and a
+/// tree of `serde_json::Value`s would take ten times the file's size).
+#[derive(Deserialize)]
+struct Raw<'a> {
+    #[serde(borrow)]
+    ph: Cow<'a, str>,
+    #[serde(borrow, default)]
+    cat: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pid: u64,
+    #[serde(default)]
+    tid: u64,
+    #[serde(default)]
+    ts: f64,
+    #[serde(default)]
+    dur: f64,
+    #[serde(borrow, default)]
+    args: Args<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Args<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    worker: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    end: Option<Cow<'a, str>>,
+    lane: Option<u64>,
+    dropped: Option<u64>,
+    index: Option<u64>,
+    position: Option<u64>,
+    bytes: Option<u64>,
+    task: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawFile<'a> {
+    #[serde(borrow, rename = "traceEvents")]
+    events: Vec<Raw<'a>>,
+    #[serde(rename = "otherData", default)]
+    other: Value,
+}
+
+/// Reads a trace this module wrote back into a [`Timeline`] (its tracks in the order
+/// of their threads). Events it does not know are skipped; a file that is not a trace
+/// of this layout is an error.
+pub fn read(text: &str) -> Result<Timeline> {
+    let file: RawFile<'_> =
+        serde_json::from_str(text).context("the trace is not JSON with a traceEvents list")?;
+    let o = &file.other;
+    if o["trace_format"].as_u64() != Some(FORMAT) {
+        bail!("the trace is not of hunt's trace format {FORMAT}");
+    }
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let meta = Meta {
+        strategy: s(&o["strategy"]),
+        workers: n(&o["workers"]) as usize,
+        reader: s(&o["reader"]),
+        dir: s(&o["data_set"]["dir"]),
+        files: n(&o["data_set"]["files"]),
+        rotate: n(&o["data_set"]["rotate"]),
+        needle: s(&o["data_set"]["needle"]),
+        found: o["found"].as_u64(),
+        found_by: o["found_by"].as_str().map(String::from),
+        files_scanned: n(&o["files_scanned"]),
+        elapsed_ns: n(&o["elapsed_ns"]),
+        command: s(&o["command"]),
+        hunt_version: s(&o["hunt_version"]),
+        machine: Machine {
+            host: s(&o["machine"]["host"]),
+            cores: n(&o["machine"]["cores"]) as usize,
+            cpu: s(&o["machine"]["cpu"]),
+            kernel: s(&o["machine"]["kernel"]),
+            memory_bytes: n(&o["machine"]["memory_bytes"]),
+        },
+    };
+    let mut processes: BTreeMap<u64, String> = BTreeMap::new();
+    // (pid, tid) -> (worker, lane, dropped)
+    let mut threads: BTreeMap<(u64, u64), (String, u16, u64)> = BTreeMap::new();
+    for e in file.events.iter().filter(|e| e.ph == "M") {
+        let a = &e.args;
+        let text = |v: &Option<Cow<'_, str>>| v.as_deref().unwrap_or_default().to_string();
+        match e.name.as_deref() {
+            Some("process_name") => {
+                processes.insert(e.pid, text(&a.name));
+            }
+            Some("thread_name") => {
+                let worker = a
+                    .worker
+                    .as_ref()
+                    .map_or_else(|| text(&a.name), |w| w.to_string());
+                let lane = u16::try_from(a.lane.unwrap_or(0)).unwrap_or(0);
+                threads.insert((e.pid, e.tid), (worker, lane, a.dropped.unwrap_or(0)));
+            }
+            _ => {}
+        }
+    }
+    let mut timeline = Timeline {
+        meta,
+        ..Timeline::default()
+    };
+    // One track per (process, worker), in thread order; each thread's track and lane.
+    let mut index: BTreeMap<(u64, String), usize> = BTreeMap::new();
+    let mut of_thread: BTreeMap<(u64, u64), (usize, u16)> = BTreeMap::new();
+    for (&(pid, tid), (worker, lane, dropped)) in &threads {
+        if (pid, tid) == (HUNT_PID, 0) {
+            continue;
+        }
+        let key = (pid, worker.clone());
+        let i = match index.get(&key) {
+            Some(&i) => {
+                timeline.tracks[i].dropped += dropped;
+                i
+            }
+            None => {
+                index.insert(key, timeline.tracks.len());
+                timeline.tracks.push(Track {
+                    worker: worker.clone(),
+                    process: (pid != HUNT_PID)
+                        .then(|| processes.get(&pid).cloned().unwrap_or_default()),
+                    events: Vec::new(),
+                    dropped: *dropped,
+                });
+                timeline.tracks.len() - 1
+            }
+        };
+        of_thread.insert((pid, tid), (i, *lane));
+    }
+    for e in &file.events {
+        let span = match e.ph.as_ref() {
+            "X" => true,
+            "i" => false,
+            _ => continue,
+        };
+        let Some(kind) = e.cat.as_deref().and_then(Kind::from_name) else {
+            continue;
+        };
+        let ns = |us: f64| (us * 1000.0).round().max(0.0) as u64;
+        let a = &e.args;
+        let n = |v: Option<u64>| v.unwrap_or(0);
+        let (index_, x, y) = match kind {
+            Kind::File => (n(a.index), n(a.position), n(a.bytes)),
+            Kind::Task => (n(a.task), n(a.from), n(a.to)),
+            _ => (n(a.index), 0, 0),
+        };
+        let key = (e.pid, e.tid);
+        let (track, lane) = match of_thread.get(&key) {
+            Some(&(t, l)) => (Some(t), l),
+            None => (None, 0),
+        };
+        let ev = Event {
+            kind,
+            end: a
+                .end
+                .as_deref()
+                .and_then(End::from_name)
+                .unwrap_or_default(),
+            lane,
+            index: index_,
+            start: ns(e.ts),
+            dur: if span { ns(e.dur) } else { 0 },
+            a: x,
+            b: y,
+        };
+        if key == (HUNT_PID, 0) {
+            timeline.hunt.push(ev);
+        } else if let Some(t) = track {
+            timeline.tracks[t].events.push(ev);
+        }
+    }
+    timeline.tidy();
+    Ok(timeline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(kind: Kind, index: u64, start: u64, dur: u64, lane: u16) -> Event {
+        Event {
+            kind,
+            end: End::Done,
+            lane,
+            index,
+            start,
+            dur,
+            a: index,
+            b: 100,
+        }
+    }
+
+    /// Two workers (one in a process of its own, one with two ring slots), a task, a
+    /// find and the stop signal.
+    fn timeline() -> Timeline {
+        let mut found = span(Kind::File, 7, 2_000, 500, 0);
+        found.end = End::Found;
+        Timeline {
+            meta: Meta {
+                strategy: "threads".into(),
+                workers: 2,
+                reader: "read".into(),
+                dir: "data \"set\"".into(),
+                files: 10,
+                found: Some(7),
+                found_by: Some("threads worker 1".into()),
+                files_scanned: 4,
+                elapsed_ns: 4_000,
+                machine: Machine {
+                    host: "h".into(),
+                    cores: 2,
+                    ..Machine::default()
+                },
+                ..Meta::default()
+            },
+            hunt: vec![
+                Event {
+                    dur: 4_000,
+                    ..Event::instant(Kind::Hunt, 0, 0)
+                },
+                Event::instant(Kind::StopSignal, 0, 2_500),
+            ],
+            tracks: vec![
+                Track {
+                    worker: "threads worker 0".into(),
+                    process: None,
+                    events: vec![
+                        span(Kind::Task, 0, 100, 2_900, 0),
+                        span(Kind::File, 0, 100, 1_000, 0),
+                        span(Kind::File, 1, 1_100, 1_900, 0),
+                        Event::instant(Kind::WorkerStop, 0, 3_000),
+                    ],
+                    dropped: 0,
+                },
+                Track {
+                    worker: "threads worker 1".into(),
+                    process: Some("worker 1 (pid 9)".into()),
+                    events: vec![
+                        span(Kind::File, 6, 200, 1_800, 0),
+                        span(Kind::File, 5, 300, 1_000, 1),
+                        found,
+                        Event::instant(Kind::Find, 7, 2_500),
+                        Event::instant(Kind::WorkerStop, 0, 2_600),
+                    ],
+                    dropped: 3,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_written_trace_reads_back_the_same() {
+        let t = timeline();
+        let json = write(&t, &|i| format!("file_{i}.txt"));
+        let v: Value = serde_json::from_str(&json).expect("valid JSON");
+        let evs = v["traceEvents"].as_array().unwrap();
+        let names: Vec<&str> = evs
+            .iter()
+            .filter(|e| e["name"] == "thread_name")
+            .map(|e| e["args"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "hunt",
+                "threads worker 0",
+                "threads worker 1 · slot 0",
+                "threads worker 1 · slot 1"
+            ]
+        );
+        let f = evs.iter().find(|e| e["name"] == "file_7.txt").unwrap();
+        assert_eq!(f["ph"], "X");
+        assert_eq!(f["ts"].as_f64(), Some(2.0));
+        assert_eq!(f["dur"].as_f64(), Some(0.5));
+        assert_eq!(f["args"]["end"], "found");
+        assert_eq!(v["otherData"]["data_set"]["dir"], "data \"set\"");
+        let back = read(&json).unwrap();
+        assert_eq!(back.meta, t.meta);
+        assert_eq!(back.hunt, t.hunt);
+        assert_eq!(back.tracks.len(), 2);
+        for (a, b) in back.tracks.iter().zip(&t.tracks) {
+            let mut want = b.clone();
+            let mut tl = Timeline {
+                tracks: vec![want.clone()],
+                ..Timeline::default()
+            };
+            tl.tidy();
+            want.events = tl.tracks.remove(0).events;
+            assert_eq!(a, &want);
+        }
+        assert_eq!(back.stop_signal(), Some(2_500));
+    }
+
+    #[test]
+    fn times_are_microseconds_to_the_nanosecond() {
+        for (ns, text) in [
+            (0, "0.000"),
+            (7, "0.007"),
+            (42, "0.042"),
+            (1_234_567, "1234.567"),
+        ] {
+            let mut s = String::new();
+            push_us(&mut s, ns);
+            assert_eq!(s, text);
+        }
+    }
+
+    #[test]
+    fn other_files_are_refused() {
+        assert!(read("[]").is_err());
+        assert!(read("{\"traceEvents\":[]}").is_err());
+        assert!(read("not json").is_err());
+    }
+}

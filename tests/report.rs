@@ -1,0 +1,139 @@
+//! `hunt race --report FILE.html` checked in a real browser: a small race of every
+//! strategy this build can run writes the report; headless Chromium (Debian's
+//! `chromium`) opens it from the disk, its script must run to the end without an error
+//! (the page's `data-ready` and `data-errors` markers, and no uncaught error in the
+//! console), every contender's row and timeline must be in the rendered page, and a
+//! screenshot is taken. Skipped with a line where `chromium` is missing, unless
+//! `HUNT_REQUIRE_SERVERS=1`.
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// `chromium --headless` with a fresh profile and nothing that phones home, plus `extra`.
+fn chromium(profile: &Path, extra: &[&str]) -> Run {
+    let mut c = Command::new("chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(extra)
+    .stdin(std::process::Stdio::null());
+    output_within(c, 180)
+}
+
+#[test]
+fn the_report_renders_in_a_browser_with_every_contender() {
+    if !have("chromium") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 60, 20, Some(41));
+    let report = tmp.path().join("race report.html");
+    let json = tmp.path().join("r.json");
+    let r = run(&[
+        "race",
+        "--dir",
+        s(&dir),
+        "--workers",
+        "1,2",
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--seed",
+        "3",
+        "--batch",
+        "8",
+        "--report",
+        s(&report),
+        "--export-json",
+        s(&json),
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let labels: Vec<String> = j["contenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} x{}", c["strategy"].as_str().unwrap(), c["workers"]))
+        .collect();
+    assert!(labels.len() >= 10, "{labels:?}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("default-src 'none'"),
+        "the page forbids any fetch"
+    );
+
+    let url = format!("file://{}", report.display()).replace(' ', "%20");
+    let dom = chromium(&tmp.path().join("profile-dom"), &["--dump-dom", &url]);
+    assert_eq!(dom.code, Some(0), "{dom:?}");
+    assert!(
+        dom.stdout
+            .contains("<body data-ready=\"1\" data-errors=\"0\""),
+        "the script did not run to its end: {}",
+        &dom.stdout[..dom.stdout.len().min(2000)]
+    );
+    for bad in ["Uncaught", "Refused to"] {
+        assert!(
+            !dom.stderr.contains(bad),
+            "{bad} in the console: {}",
+            dom.stderr
+        );
+    }
+    // Filled in by the script: the rows it sorts and the timelines drawn.
+    let n = labels.len();
+    assert!(
+        dom.stdout
+            .contains(&format!("<span id=\"count\">{n}</span>")),
+        "{n} rows"
+    );
+    assert!(
+        dom.stdout
+            .contains(&format!("<span id=\"drawn\">{n}</span>")),
+        "{n} timelines"
+    );
+    for label in &labels {
+        assert!(
+            dom.stdout
+                .contains(&format!("<tr data-contender=\"{label}\"")),
+            "no row for {label}"
+        );
+        let at = dom
+            .stdout
+            .find(&format!(
+                "<figure class=\"timeline\" data-contender=\"{label}\""
+            ))
+            .unwrap_or_else(|| panic!("no timeline for {label}"));
+        let figure = &dom.stdout[at..];
+        let figure = &figure[..figure.find("</figure>").unwrap()];
+        assert!(figure.contains("<svg"), "{label}: {figure}");
+        assert!(figure.contains("worker"), "{label}: no worker row");
+    }
+
+    let png = tmp.path().join("report.png");
+    let shot = chromium(
+        &tmp.path().join("profile-shot"),
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1400,2000",
+            &url,
+        ],
+    );
+    assert_eq!(shot.code, Some(0), "{shot:?}");
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot: {e}: {shot:?}"));
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    // A blank 1400 x 2000 page compresses to a few kB; the report's is far larger.
+    assert!(bytes.len() > 50_000, "{} bytes: a blank page?", bytes.len());
+}
