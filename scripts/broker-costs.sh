@@ -36,6 +36,7 @@ find_hunt
 files=$(sed -n 's/^ *"files": *\([0-9]*\).*/\1/p' "$dir/manifest.json")
 IFS=, read -r -a brokers <<<"$strategies"
 available=$(COLUMNS=1000 "$hunt" search -h | sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p')
+available=${available// /}
 
 json_num() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" <<<"$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
