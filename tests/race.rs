@@ -61,15 +61,7 @@ fn small_race_writes_every_export() {
         })
         .collect();
     assert_eq!(rows.len(), 3, "{}", r.stdout);
-    // The summary: the fastest, then threads at its best worker count.
-    assert!(r.stdout.contains("\nFastest: "), "{}", r.stdout);
-    assert!(
-        r.stdout
-            .lines()
-            .any(|l| l.starts_with("  threads x") && l.contains(" times ")),
-        "{}",
-        r.stdout
-    );
+    assert_short_summary(&r.stdout);
 
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -340,15 +332,7 @@ fn a_full_scan_reads_every_file_in_every_run() {
         "{}",
         r.stdout
     );
-    // The summary: the fastest, then threads at its best worker count.
-    assert!(r.stdout.contains("\nFastest: "), "{}", r.stdout);
-    assert!(
-        r.stdout
-            .lines()
-            .any(|l| l.starts_with("  threads x") && l.contains(" times ")),
-        "{}",
-        r.stdout
-    );
+    assert_short_summary(&r.stdout);
 
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -404,5 +388,17 @@ fn a_full_scan_that_finds_its_needle_fails_the_contenders() {
         r.stderr.contains("2 of 2 contenders failed"),
         "{}",
         r.stderr
+    );
+}
+
+/// The summary, in hyperfine's manner: the fastest, then threads at its best worker
+/// count against sequential.
+fn assert_short_summary(stdout: &str) {
+    assert!(stdout.contains("\nFastest: "), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("  threads x") && l.contains(" times ")),
+        "{stdout}"
     );
 }

@@ -93,24 +93,9 @@ pub fn run(
             crate::interrupt::check()?;
             let c = track.contender;
             observer.running(&format!("{c}, traced run"));
-            if opts.cache == CacheMode::Cold {
-                runner::evict(&opts.dir, n, !synced).map_err(anyhow::Error::msg)?;
-                synced = true;
-            }
+            prepare_cache(opts, n, &mut synced)?;
             let path = folder.path().join(format!("{i}.json"));
-            let spec = runner::RunSpec {
-                dir: &opts.dir,
-                strategy: c.strategy,
-                workers: c.workers,
-                reader: opts.reader,
-                rotate,
-                needle: opts.full_scan.as_deref(),
-                knobs: knob_args
-                    .iter()
-                    .find(|(s, _)| *s == c.strategy)
-                    .map_or(&[][..], |(_, a)| a),
-                trace: Some(&path),
-            };
+            let spec = run_spec(opts, &knob_args, c, rotate, Some(&path));
             let timeline = runner::run(exe, &spec, expect).and_then(|_| {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("its trace cannot be read: {e}"))?;
@@ -157,24 +142,8 @@ pub fn run(
                         opts.runs
                     )
                 });
-                if opts.cache == CacheMode::Cold {
-                    runner::evict(&opts.dir, n, !synced).map_err(anyhow::Error::msg)?;
-                    synced = true;
-                }
-                let strategy = track.contender.strategy;
-                let spec = runner::RunSpec {
-                    dir: &opts.dir,
-                    strategy,
-                    workers: track.contender.workers,
-                    reader: opts.reader,
-                    rotate,
-                    needle: opts.full_scan.as_deref(),
-                    knobs: knob_args
-                        .iter()
-                        .find(|(s, _)| *s == strategy)
-                        .map_or(&[][..], |(_, a)| a),
-                    trace: None,
-                };
+                prepare_cache(opts, n, &mut synced)?;
+                let spec = run_spec(opts, &knob_args, track.contender, rotate, None);
                 let run = runner::run(exe, &spec, expect);
                 // A run cut short by Ctrl-C (the child killed by us, or by the same
                 // signal from the terminal) is not the contender's failure.
@@ -226,4 +195,36 @@ pub fn run(
     }
     drop(services);
     Ok(results)
+}
+
+/// With `--cache cold`, evicts the data set before a run (syncing once, before the first).
+fn prepare_cache(opts: &RaceOptions, files: u64, synced: &mut bool) -> Result<()> {
+    if opts.cache == CacheMode::Cold {
+        runner::evict(&opts.dir, files, !*synced).map_err(anyhow::Error::msg)?;
+        *synced = true;
+    }
+    Ok(())
+}
+
+/// The `hunt search` child of one run: the contender, the treasure's place, its knobs.
+fn run_spec<'a>(
+    opts: &'a RaceOptions,
+    knob_args: &'a [(StrategyKind, Vec<OsString>)],
+    contender: super::Contender,
+    rotate: u64,
+    trace: Option<&'a Path>,
+) -> runner::RunSpec<'a> {
+    runner::RunSpec {
+        dir: &opts.dir,
+        strategy: contender.strategy,
+        workers: contender.workers,
+        reader: opts.reader,
+        rotate,
+        needle: opts.full_scan.as_deref(),
+        knobs: knob_args
+            .iter()
+            .find(|(s, _)| *s == contender.strategy)
+            .map_or(&[][..], |(_, a)| a),
+        trace,
+    }
 }

@@ -85,19 +85,19 @@ impl<'a> Scanner<'a> {
     /// unnamed track when the hunt is traced. Workers return this rather than
     /// `scanner.tally`, so every strategy's timeline reaches the report.
     pub fn finish(&mut self) -> Tally {
-        let mut tally = std::mem::take(&mut self.tally);
-        if let Some(t) = self.trace.take() {
-            tally.tracks.push(t.finish());
-        }
-        tally
+        self.finish_with(Recorder::finish)
     }
 
     /// [`Scanner::finish`] for a worker that has no end of its own (a rayon pool
     /// thread): its stop is the end of its last file.
     pub fn finish_idle(&mut self) -> Tally {
+        self.finish_with(Recorder::finish_idle)
+    }
+
+    fn finish_with(&mut self, end: fn(Recorder) -> crate::trace::Track) -> Tally {
         let mut tally = std::mem::take(&mut self.tally);
         if let Some(t) = self.trace.take() {
-            tally.tracks.push(t.finish_idle());
+            tally.tracks.push(end(t));
         }
         tally
     }
