@@ -11,7 +11,9 @@ use crate::dataset::manifest::{self, Manifest};
 use anyhow::{bail, Context, Result};
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
+
+mod walk;
 use std::path::{Path, PathBuf};
 
 /// Flags for every data file we open. `O_NONBLOCK` means a named pipe or device that
@@ -37,7 +39,9 @@ pub enum FileSet {
     Listed {
         /// The folder the user named.
         root: PathBuf,
-        /// Each file's path (root joined), NUL-terminated for `open`.
+        /// That folder, open: each file is opened relative to it.
+        rootfd: OwnedFd,
+        /// Each file's path relative to `root`, NUL-terminated for `openat`.
         paths: Vec<CString>,
     },
 }
@@ -69,21 +73,25 @@ pub fn load(dir: &Path, is_default: bool) -> Result<Loaded> {
     if is_default {
         bail!("no data set in {shown}: run `hunt generate` first");
     }
-    let mut paths = Vec::new();
-    let mut listing_errors = Vec::new();
-    walk(dir, &mut paths, &mut listing_errors);
+    let rootfd = open_dir(dir)?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let walk::Walked {
+        files: mut paths,
+        errors: listing_errors,
+    } = walk::walk(&rootfd, dir, threads);
     if paths.is_empty() && listing_errors.is_empty() {
         bail!("{shown} holds no files to search: point --dir at another folder, or make a data set with `hunt generate --dir {shown}`");
     }
-    paths.sort_unstable();
+    paths.sort_unstable_by(|a, b| walk::path_order(a, b));
     let paths = paths
         .into_iter()
-        .map(|p| CString::new(p.into_os_string().into_vec()))
+        .map(CString::new)
         .collect::<Result<Vec<_>, _>>()
         .context("a path holds a NUL byte")?;
     Ok(Loaded {
         files: FileSet::Listed {
             root: dir.to_path_buf(),
+            rootfd,
             paths,
         },
         manifest: None,
@@ -201,57 +209,6 @@ fn open_dir(dir: &Path) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Collects the regular files below `dir`; symlinks and other special files are skipped
-/// (not followed, not read), and so is nothing else: no ignore file, hidden name or
-/// binary heuristic applies (ripgrep's `-uuu`). The walk runs on one thread per core
-/// (the `ignore` crate's parallel walker, ripgrep's own), since a source tree of
-/// thousands of folders costs a `getdents` per folder; the caller sorts the result.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
-    let found = std::sync::Mutex::new((Vec::new(), Vec::new()));
-    ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .follow_links(false)
-        .threads(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
-        .build_parallel()
-        .run(|| {
-            let found = &found;
-            let mut files: Vec<PathBuf> = Vec::new();
-            let mut bad: Vec<String> = Vec::new();
-            // Each walker thread collects on its own and hands its lists over once,
-            // when the walk drops its visitor.
-            struct Flush<'a> {
-                files: Vec<PathBuf>,
-                bad: Vec<String>,
-                into: &'a std::sync::Mutex<(Vec<PathBuf>, Vec<String>)>,
-            }
-            impl Drop for Flush<'_> {
-                fn drop(&mut self) {
-                    let mut all = self.into.lock().unwrap_or_else(|e| e.into_inner());
-                    all.0.append(&mut self.files);
-                    all.1.append(&mut self.bad);
-                }
-            }
-            let mut flush = Flush {
-                files: std::mem::take(&mut files),
-                bad: std::mem::take(&mut bad),
-                into: found,
-            };
-            Box::new(move |entry| {
-                match entry {
-                    Ok(e) => match e.file_type() {
-                        Some(t) if t.is_file() => flush.files.push(e.into_path()),
-                        _ => {} // folders are walked; symlinks and the rest are skipped
-                    },
-                    Err(e) => flush.bad.push(e.to_string()),
-                }
-                ignore::WalkState::Continue
-            })
-        });
-    let (files, bad) = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    out.extend(files);
-    errors.extend(bad);
-}
-
 impl FileSet {
     /// Number of files.
     pub fn len(&self) -> u64 {
@@ -285,9 +242,9 @@ impl FileSet {
                 // SAFETY: `name` is NUL-terminated (zeroed past `len`).
                 unsafe { libc::openat(dirfd.as_raw_fd(), name.as_ptr().cast(), OPEN_FLAGS) }
             }
-            FileSet::Listed { paths, .. } => match paths.get(index as usize) {
+            FileSet::Listed { rootfd, paths, .. } => match paths.get(index as usize) {
                 // SAFETY: a CString is NUL-terminated.
-                Some(p) => unsafe { libc::open(p.as_ptr(), OPEN_FLAGS) },
+                Some(p) => unsafe { libc::openat(rootfd.as_raw_fd(), p.as_ptr(), OPEN_FLAGS) },
                 None => return Err(libc::ENOENT),
             },
         };
@@ -309,16 +266,21 @@ impl FileSet {
                 dirfd: dirfd.try_clone()?,
                 count: *count,
             },
-            FileSet::Listed { root, paths } => FileSet::Listed {
+            FileSet::Listed {
+                root,
+                rootfd,
+                paths,
+            } => FileSet::Listed {
                 root: root.clone(),
+                rootfd: rootfd.try_clone()?,
                 paths: paths.clone(),
             },
         })
     }
 
-    /// Where file `index` is, as `openat` takes it: a folder's descriptor (`AT_FDCWD`
-    /// for a listed set, whose paths are absolute or relative to the working folder)
-    /// and a NUL-terminated name, written into `name` for an indexed set. For callers
+    /// Where file `index` is, as `openat` takes it: a folder's descriptor (the root's,
+    /// for a listed set) and a NUL-terminated name, written into `name` for an indexed
+    /// set. For callers
     /// that open through another interface (io_uring). `None` past the end of the list.
     pub fn open_at<'a>(&'a self, index: u64, name: &'a mut [u8; 32]) -> Option<(RawFd, &'a CStr)> {
         match self {
@@ -332,9 +294,9 @@ impl FileSet {
                     .ok()
                     .map(|c| (dirfd.as_raw_fd(), c))
             }
-            FileSet::Listed { paths, .. } => paths
+            FileSet::Listed { rootfd, paths, .. } => paths
                 .get(usize::try_from(index).ok()?)
-                .map(|p| (libc::AT_FDCWD, p.as_c_str())),
+                .map(|p| (rootfd.as_raw_fd(), p.as_c_str())),
         }
     }
 
@@ -342,9 +304,9 @@ impl FileSet {
     pub fn path(&self, index: u64) -> PathBuf {
         match self {
             FileSet::Indexed { dir, .. } => dir.join(manifest::file_name(index)),
-            FileSet::Listed { paths, .. } => paths
+            FileSet::Listed { root, paths, .. } => paths
                 .get(index as usize)
-                .map(|p| PathBuf::from(OsStr::from_bytes(p.as_bytes())))
+                .map(|p| root.join(OsStr::from_bytes(p.as_bytes())))
                 .unwrap_or_default(),
         }
     }

@@ -36,16 +36,15 @@ impl Identity {
                 let m = Manifest::parse(manifest::utf8(&bytes, dir)?, dir)?;
                 Ok(Identity::of_manifest(&m))
             }
-            FileSet::Listed { root, paths } => {
+            FileSet::Listed { root, paths, .. } => {
                 let mut h = Sha256::new();
                 let mut total = 0u64;
-                let root = root.as_os_str().as_bytes();
                 for p in paths {
-                    let full = p.as_bytes();
-                    let rel = full.strip_prefix(root).unwrap_or(full);
-                    let size = std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(full))
-                        .map(|m| m.len())
-                        .unwrap_or(u64::MAX);
+                    let rel = p.as_bytes();
+                    let size =
+                        std::fs::symlink_metadata(root.join(std::ffi::OsStr::from_bytes(rel)))
+                            .map(|m| m.len())
+                            .unwrap_or(u64::MAX);
                     total = total.saturating_add(size);
                     h.update(rel);
                     h.update([0]);
