@@ -11,8 +11,8 @@
 //!
 //! Why our own walk rather than the `ignore` crate's parallel walker (ripgrep's): that
 //! walker builds a full `PathBuf` and a `DirEntry` per entry and opens each folder by
-//! its whole path, which we measured at about twice the time of this one on a source
-//! tree of 8,800 files (README, "A real folder"). The paths we keep are relative to the
+//! its whole path: on the cargo registry's sources (11,812 files) the walk and sort
+//! took 72 ms with it and 28-32 ms with this one (README, "A real folder"). The paths we keep are relative to the
 //! root, so the hunt opens each file with one `openat` from the root's descriptor and
 //! the kernel never walks the root's own path again.
 
