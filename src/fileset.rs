@@ -12,9 +12,9 @@ use anyhow::{bail, Context, Result};
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 mod walk;
-use std::path::{Path, PathBuf};
 
 /// Flags for every data file we open. `O_NONBLOCK` means a named pipe or device that
 /// took a data file's place cannot block the hunt (it changes nothing for regular
@@ -280,8 +280,8 @@ impl FileSet {
 
     /// Where file `index` is, as `openat` takes it: a folder's descriptor (the root's,
     /// for a listed set) and a NUL-terminated name, written into `name` for an indexed
-    /// set. For callers
-    /// that open through another interface (io_uring). `None` past the end of the list.
+    /// set. For callers that open through another interface (io_uring). `None` past the
+    /// end of the list.
     pub fn open_at<'a>(&'a self, index: u64, name: &'a mut [u8; 32]) -> Option<(RawFd, &'a CStr)> {
         match self {
             FileSet::Indexed { dirfd, count, .. } => {
