@@ -723,3 +723,95 @@ fn generate_force_never_writes_through_a_hard_link() {
         .unwrap()
         .contains("Treasure"));
 }
+
+/// Every `--ring` variant of `uring` (each io_uring feature on its own, and all at
+/// once) handles every hostile entry as the default does: a pipe, a pipe with a writer,
+/// a socket, a device and a folder in data files' places are named, the pipe's bytes
+/// are left alone, and the answer is unknown because the treasure's file is the pipe.
+/// In a listed folder, an empty file, a file bigger than the read buffer with the
+/// treasure at its end, and a small one are all read right.
+#[test]
+fn every_uring_feature_refuses_hostile_entries_and_reads_big_files() {
+    if !StrategyKind::Uring.compiled_in() {
+        return;
+    }
+    let variants = [
+        "plain",
+        "statx",
+        "coop-taskrun",
+        "fixed-files",
+        "fixed-files,link",
+        "fixed-buffers",
+        "fixed-files,link,fixed-buffers,coop-taskrun",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside.txt");
+    std::fs::write(&outside, "Treasure\n").unwrap();
+    let set = tmp.path().join("set");
+    generate(&set, 10, 5, 6);
+    let kinds = [
+        (1, Hostile::Folder),
+        (2, Hostile::Fifo),
+        (3, Hostile::Socket),
+        (4, Hostile::Device),
+        (6, Hostile::FifoWithWriter),
+    ];
+    let mut keep = Vec::new();
+    let mut reasons = Vec::new();
+    for (i, kind) in kinds {
+        let path = set.join(format!("file_{i}.txt"));
+        if let Some((k, reason)) = plant(&kind, &path, &outside) {
+            keep.push(k);
+            reasons.push(format!("file_{i}.txt: {reason}"));
+        }
+    }
+    let listed = tmp.path().join("listed");
+    std::fs::create_dir(&listed).unwrap();
+    std::fs::write(listed.join("a_empty"), "").unwrap();
+    let mut big = "Not a treasure\n".repeat(40_000); // 600 kB, over the 256 KiB buffer
+    big.push_str("Treasure\n");
+    std::fs::write(listed.join("b_big"), &big).unwrap();
+    std::fs::write(listed.join("c_small"), "Not a treasure\n").unwrap();
+    for ring in variants {
+        for workers in ["1", "3"] {
+            let args = ["--strategy", "uring", "--workers", workers, "--ring", ring];
+            let what = format!("--ring {ring} x{workers}");
+            let run = search(&set, &args);
+            run.no_panic();
+            assert_eq!(run.code, Some(2), "{what}: {run:?}");
+            assert!(run.json()["found"].is_null(), "{what}");
+            for reason in &reasons {
+                assert!(
+                    run.stderr.contains(reason.as_str()),
+                    "{what}: {reason}: {run:?}"
+                );
+            }
+            assert_eq!(
+                run.json()["files_scanned"],
+                10 - reasons.len() as u64,
+                "{what}"
+            );
+
+            let run = search(&listed, &args);
+            assert_eq!(run.code, Some(0), "{what}: {run:?}");
+            assert_eq!(found_name(&run), "b_big", "{what}");
+            let run = search(&listed, &[&args[..], &["--needle", "nope"]].concat());
+            assert_eq!(run.code, Some(1), "{what}: {run:?}");
+            assert_eq!(run.json()["files_scanned"], 3, "{what}");
+            assert_eq!(run.json()["bytes_scanned"], big.len() as u64 + 15, "{what}");
+        }
+    }
+    // The writer's bytes are all still in the pipe: no variant read any of them.
+    for k in &mut keep {
+        if let Keep::File(f) = k {
+            use std::io::Read;
+            let mut buf = [0u8; 64];
+            let n = f.read(&mut buf).unwrap();
+            assert_eq!(
+                &buf[..n],
+                b"Treasure\n",
+                "hunt consumed bytes from the pipe"
+            );
+        }
+    }
+}

@@ -84,3 +84,33 @@ fn uring_queue_depths_and_queue_batches_all_give_the_answer() {
     let r = search_json(&dir, &["--strategy", "threads"]);
     assert!(r.json()["queue"].is_null());
 }
+
+/// `--ring` takes a list of known io_uring features, and refuses unknown words and
+/// combinations the kernel cannot do, with one line naming the fix.
+#[test]
+fn bad_ring_features_are_refused() {
+    if !StrategyKind::Uring.compiled_in() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 5, 5, Some(1));
+    let r = search_json(
+        &dir,
+        &["--strategy", "uring", "--ring", "fixed-files,turbo"],
+    );
+    assert_bad_input(&r, "unknown feature \"turbo\"");
+    let r = search_json(&dir, &["--strategy", "uring", "--ring", "link"]);
+    assert_bad_input(&r, "--ring link needs fixed-files");
+    let r = search_json(
+        &dir,
+        &["--strategy", "uring", "--ring", "statx,fixed-files"],
+    );
+    assert_bad_input(&r, "--ring statx cannot check a direct descriptor");
+    let r = search_json(
+        &dir,
+        &["--strategy", "uring", "--ring", "fixed-files, link"],
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.json()["index"], 1);
+}

@@ -5,27 +5,65 @@
 //!
 //! # The pipeline
 //! A worker keeps up to `--queue-depth` files in flight, one slot each (a read buffer
-//! of 256 KiB made in `new`, the file's name for `openat`, a `statx` buffer, and a
+//! of 256 KiB made in `new`, the file's name for `openat`, and a
 //! [`crate::scan::ChunkedSearch`]). Each file goes through `openat` (relative to the
-//! data set's folder descriptor for a generated set, the path as listed otherwise) ->
-//! `statx` of the descriptor -> `read` (repeated at later offsets while the buffer
-//! comes back full, the needle's overlap carried over) -> `close`, one operation in
-//! flight per slot. Every round the worker queues the next operation of every slot that
-//! had a completion, plus `openat`s for free slots, and hands them all to the kernel in
-//! one `io_uring_enter`, waiting for at least one completion. On cached files most
-//! operations complete inline during that call, so a round costs one system call for up
-//! to `--queue-depth` operations, where `threads` pays one per operation.
+//! data set's folder descriptor, or the listed root's) -> a type check -> `read`
+//! (repeated at later offsets while the buffer comes back full, the needle's overlap
+//! carried over) -> `close`. Every round the worker queues what each slot with a
+//! completion needs next, plus `openat`s for free slots, and hands them all to the
+//! kernel in one `io_uring_enter`, waiting for at least one completion. On cached files
+//! most operations complete inline during that call, so a round costs one system call
+//! for many operations, where `threads` pays one per operation.
 //!
-//! The `statx` is there because an io_uring `read` of a named pipe planted in a data
-//! file's place ignores the offset and takes the pipe's bytes (a `pread` fails with
-//! `ESPIPE` first): it would steal them from the pipe's real reader and could report the
-//! pipe as the treasure. So the type is checked before any byte is read, at the cost of
-//! one more ring operation per file (not one more system call: it goes in the same
-//! `io_uring_enter` as other slots' operations).
+//! # The type check
+//! An io_uring `read` of a named pipe planted in a data file's place ignores the offset
+//! and takes the pipe's bytes (a `pread` fails with `ESPIPE` first, which is what the
+//! blocking readers rely on): it would steal them from the pipe's real reader. So each
+//! file is checked before any byte is read, with `fadvise(POSIX_FADV_NORMAL)`, which
+//! changes nothing for a regular file and fails with `ESPIPE` on a pipe, and which the
+//! kernel runs inline. A device that allows reads at an offset passes `fadvise`, as it
+//! passes `pread`; its first read comes back empty or full, and then the type is
+//! checked with `fstat`, exactly as the `read` reader does
+//! ([`crate::scan::ChunkedSearch::type_unknown`]). The check used to be a `statx` of the
+//! descriptor, which io_uring always hands to a kernel worker thread: that one
+//! operation made `uring` 1.14-1.19x slower than `threads` and `fork`
+//! (results/uring-features.md, `--ring statx`).
 //!
-//! Operations are chained by the worker rather than linked in the kernel
-//! (`IOSQE_IO_LINK` with direct descriptors): the `statx` and the reads need the
-//! descriptor the open returns, and a big file needs a variable number of reads.
+//! # Features (`--ring`)
+//! Each can be switched on its own, to measure what it gives (scripts/uring-features.sh
+//! writes results/uring-features.md):
+//! - `fixed-files`: each slot opens into its own entry of the ring's file table (a
+//!   direct descriptor), so no operation looks the file up in the process's table and
+//!   no descriptor is shared with other threads. The rare `fstat` and `fcntl` on a
+//!   direct descriptor go through `fixed_fd_install` (Linux 6.8), which lends a plain
+//!   descriptor for the moment. The kernel refuses `O_CLOEXEC` on a direct open; a
+//!   direct descriptor is never inherited anyway.
+//! - `link` (needs `fixed-files`, since the read must name the descriptor before the
+//!   open returns it): open -> fadvise -> read go in as one soft-linked chain, so a
+//!   small file needs two rounds (chain, close) instead of four. A failed open cancels
+//!   the check and the read; a failed check (a pipe) cancels the read, so still no byte
+//!   is taken. The close is not linked: the read's result decides whether another read
+//!   or the close comes next.
+//! - `fixed-buffers`: the slots' buffers are registered with the ring and read with
+//!   `read_fixed`. Registering pins every page of every buffer (16 MiB a worker at the
+//!   default depth), in `new`, and counts against `ulimit -l` for a user without
+//!   `CAP_IPC_LOCK`.
+//! - `coop-taskrun`: `IORING_SETUP_COOP_TASKRUN`, no interrupt to run completion work.
+//! - `statx`: the old check, for comparison.
+//!
+//! Not offered: `SINGLE_ISSUER` / `DEFER_TASKRUN`, because the rings are made in `new`
+//! and driven by a hunt's worker threads, which are new threads for every hunt (a
+//! benchmark runs many hunts on one strategy), and a single-issuer ring only accepts
+//! the thread that made or enabled it. Making the rings inside each hunt would put
+//! their setup inside the timing.
+//!
+//! The default is `fixed-files,link`; in one interleaved run (30 rounds) every variant
+//! but `statx` and `fixed-buffers` landed within a few percent of the others and of
+//! the best blocking strategy, inside the machine's noise, so the default is the one
+//! that does the least work per file by construction. `fixed-buffers` adds the cost of
+//! pinning its pages to every process, for no gain in the hunt itself. On a kernel
+//! without `fixed_fd_install` (before 6.8) the default falls back to `plain`; a
+//! `--ring` given by hand is refused there instead, with one line saying why.
 //!
 //! # Stopping
 //! The stop flag is checked every round: once up, no file is opened; a file whose open
@@ -40,8 +78,9 @@
 //!
 //! # Where it is refused
 //! Where the kernel refuses `io_uring_setup` (too old, `ENOSYS`; turned off by
-//! `kernel.io_uring_disabled` or a seccomp filter, `EPERM`), or lacks one of the four
-//! operations (before 5.6), `new` fails with one line saying so; the `read` reader is
+//! `kernel.io_uring_disabled` or a seccomp filter, `EPERM`), or lacks an operation the
+//! features need (`fixed_fd_install` before 6.8: try `--ring plain`), `new` fails with
+//! one line saying so; the `read` reader is
 //! the only reader, since the ring is the I/O path (`--reader mmap` is an error). A
 //! build without the `uring` feature says how to rebuild (the registry's answer).
 
@@ -54,10 +93,11 @@ use crate::scan::{
     is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader, ScanError, Tally,
     CHUNK,
 };
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
+use io_uring::squeue::Flags;
 use io_uring::{opcode, types, IoUring, Probe};
 use std::ops::Range;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -75,15 +115,82 @@ pub static QUEUE_DEPTH: Knob = Knob {
     },
 };
 
+/// `--ring`: which io_uring features `uring` uses, to measure what each gives.
+pub static RING: Knob = Knob {
+    name: "ring",
+    value_name: "FEATURES",
+    help: "io_uring features for `uring`, comma-separated: fixed-files, link, \
+           fixed-buffers, coop-taskrun, statx; `plain` for none [default: fixed-files,link]",
+    kind: Kind::Text,
+};
+
 /// The bytes a worker keeps in flight at most (see `Worker::in_flight_limit`).
 const IN_FLIGHT_BYTES: u64 = 1 << 20;
 /// Files in flight before the first file tells their size.
 const INITIAL_IN_FLIGHT: usize = 8;
 
+/// The io_uring features a hunt uses (`--ring`). See the module doc for what each does
+/// and results/uring-features.md for what each was measured to give.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+struct Features {
+    /// Check the type with `statx` (always run on a kernel worker thread) instead of
+    /// `fadvise` (run inline).
+    statx: bool,
+    /// Open into the ring's own file table (direct descriptors) instead of the
+    /// process's.
+    fixed_files: bool,
+    /// Queue open -> fadvise -> read as one linked chain.
+    link: bool,
+    /// Read into buffers registered with the ring.
+    fixed_buffers: bool,
+    /// `IORING_SETUP_COOP_TASKRUN`: no interrupt to run completion work.
+    coop_taskrun: bool,
+}
+
+impl Features {
+    /// The default: what measured best on both data sets.
+    const DEFAULT: Features = Features {
+        statx: false,
+        fixed_files: true,
+        link: true,
+        fixed_buffers: false,
+        coop_taskrun: false,
+    };
+
+    fn parse(text: Option<&str>) -> anyhow::Result<Features> {
+        let Some(text) = text else {
+            return Ok(Features::DEFAULT);
+        };
+        let mut f = Features::default();
+        for word in text.split(',').map(str::trim) {
+            match word {
+                "plain" => {}
+                "statx" => f.statx = true,
+                "fixed-files" => f.fixed_files = true,
+                "link" => f.link = true,
+                "fixed-buffers" => f.fixed_buffers = true,
+                "coop-taskrun" => f.coop_taskrun = true,
+                _ => bail!(
+                    "--ring {text:?}: unknown feature {word:?}; use a comma-separated list of \
+                     fixed-files, link, fixed-buffers, coop-taskrun, statx, or plain"
+                ),
+            }
+        }
+        if f.link && !f.fixed_files {
+            bail!("--ring link needs fixed-files (the read names the descriptor before the open returns it): add fixed-files");
+        }
+        if f.statx && f.fixed_files {
+            bail!("--ring statx cannot check a direct descriptor: drop statx or fixed-files");
+        }
+        Ok(f)
+    }
+}
+
 /// K threads, one io_uring each.
 pub struct Uring {
     lanes: Vec<Lane>,
     queue_depth: usize,
+    features: Features,
 }
 
 /// One worker's ring and its slots' read buffers, made once in `new` so a hunt
@@ -91,30 +198,90 @@ pub struct Uring {
 struct Lane {
     ring: IoUring,
     bufs: Vec<Vec<u8>>,
+    /// The length of each buffer registered with the ring (`fixed-buffers`); 0 for none.
+    registered: usize,
 }
 
 impl Registered for Uring {
     const READERS: &'static [Reader] = &[Reader::Read];
-    const KNOBS: &'static [&'static Knob] = &[&QUEUE_DEPTH];
+    const KNOBS: &'static [&'static Knob] = &[&QUEUE_DEPTH, &RING];
 
     /// Builds one ring per worker, sized for `--queue-depth` operations, and checks
-    /// the kernel supports `openat`, `read` and `close` on it.
+    /// the kernel has the operations and features asked for.
     fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
         let queue_depth = config.knobs.count(&QUEUE_DEPTH) as usize;
+        let asked = config.knobs.text(&RING);
+        let mut features = Features::parse(asked.as_deref())?;
         let entries = u32::try_from(queue_depth)?;
         let mut lanes = Vec::with_capacity(config.workers.get());
         for _ in 0..config.workers.get() {
-            let ring = IoUring::new(entries)
+            let mut builder = IoUring::builder();
+            if features.coop_taskrun {
+                builder.setup_coop_taskrun();
+            }
+            // Room for a whole linked chain per slot.
+            let ring = builder
+                .build(entries * 4)
                 .map_err(|e| unavailable(&format!("io_uring_setup: {e}")))?;
             if lanes.is_empty() {
-                check_opcodes(&ring)?;
+                if asked.is_none() && check_opcodes(&ring, features).is_err() {
+                    // An older kernel: the default falls back to the plain ring.
+                    features = Features::default();
+                }
+                check_opcodes(&ring, features)?;
+            }
+            if features.fixed_files {
+                ring.submitter()
+                    .register_files_sparse(entries)
+                    .map_err(|e| unavailable(&format!("cannot register files: {e}")))?;
             }
             // Zeroed pages are mapped lazily: a slot that only ever reads 15 kB
-            // files touches 15 kB of its buffer.
+            // files touches 15 kB of its buffer (unless the buffers are registered,
+            // which pins every page).
             let bufs = (0..queue_depth).map(|_| vec![0; CHUNK]).collect();
-            lanes.push(Lane { ring, bufs });
+            let mut lane = Lane {
+                ring,
+                bufs,
+                registered: 0,
+            };
+            if features.fixed_buffers {
+                lane.register_buffers()?;
+            }
+            lanes.push(lane);
         }
-        Ok(Uring { lanes, queue_depth })
+        Ok(Uring {
+            lanes,
+            queue_depth,
+            features,
+        })
+    }
+}
+
+impl Lane {
+    fn register_buffers(&mut self) -> anyhow::Result<()> {
+        if self.registered != 0 {
+            let _ = self.ring.submitter().unregister_buffers();
+            self.registered = 0;
+        }
+        let iovecs: Vec<libc::iovec> = self
+            .bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
+            .collect();
+        // SAFETY: the buffers live in `self.bufs`, are never resized without
+        // registering again, and outlive the ring's use of them (a hunt returns with
+        // nothing in flight).
+        unsafe { self.ring.submitter().register_buffers(&iovecs) }.map_err(|e| {
+            anyhow!(
+                "io_uring cannot register its read buffers ({e}): raise `ulimit -l` \
+                 or drop fixed-buffers from --ring"
+            )
+        })?;
+        self.registered = self.bufs.first().map_or(0, Vec::len);
+        Ok(())
     }
 }
 
@@ -122,19 +289,32 @@ fn unavailable(why: &str) -> anyhow::Error {
     anyhow!("io_uring is not available here ({why}): use another --strategy")
 }
 
-fn check_opcodes(ring: &IoUring) -> anyhow::Result<()> {
+fn check_opcodes(ring: &IoUring, features: Features) -> anyhow::Result<()> {
     let mut probe = Probe::new();
     ring.submitter()
         .register_probe(&mut probe)
         .map_err(|e| unavailable(&format!("cannot probe its operations: {e}")))?;
-    for (code, name) in [
-        (opcode::OpenAt::CODE, "openat"),
-        (opcode::Statx::CODE, "statx"),
-        (opcode::Read::CODE, "read"),
-        (opcode::Close::CODE, "close"),
-    ] {
+    let check = if features.statx {
+        (opcode::Statx::CODE, "statx")
+    } else {
+        (opcode::Fadvise::CODE, "fadvise")
+    };
+    let read = if features.fixed_buffers {
+        (opcode::ReadFixed::CODE, "read_fixed")
+    } else {
+        (opcode::Read::CODE, "read")
+    };
+    let mut needed = vec![(opcode::OpenAt::CODE, "openat"), check, read];
+    needed.push((opcode::Close::CODE, "close"));
+    if features.fixed_files {
+        // Turns a direct descriptor into a plain one for the rare `fstat` and `fcntl`.
+        needed.push((opcode::FixedFdInstall::CODE, "fixed_fd_install (Linux 6.8)"));
+    }
+    for (code, name) in needed {
         if !probe.is_supported(code) {
-            return Err(unavailable(&format!("the kernel's io_uring has no {name}")));
+            return Err(unavailable(&format!(
+                "the kernel's io_uring has no {name}; try --ring plain"
+            )));
         }
     }
     Ok(())
@@ -145,6 +325,7 @@ impl Strategy for Uring {
         let stop = AtomicBool::new(false);
         let ranges = split_ranges(job.len(), self.lanes.len());
         let queue_depth = self.queue_depth;
+        let features = self.features;
         let fail = hooks::failing_worker("uring");
         // One lock per lane, only ever taken by its own thread.
         let lanes: Vec<Mutex<&mut Lane>> = self.lanes.iter_mut().map(Mutex::new).collect();
@@ -160,7 +341,7 @@ impl Strategy for Uring {
                     ..Failed::default()
                 })
             };
-            let worker = Worker::new(job, &mut lane, queue_depth).map_err(failed)?;
+            let worker = Worker::new(job, &mut lane, queue_depth, features).map_err(failed)?;
             worker.run(ranges[i].clone(), &stop).map_err(failed)
         }))
     }
@@ -170,22 +351,47 @@ impl Strategy for Uring {
     }
 }
 
-/// The one operation a slot has in flight.
+/// An operation, as tagged in the low byte of its `user_data` (the slot is above).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Op {
-    Free,
-    Open,
-    Stat,
+    Open = 1,
+    /// The type check: `fadvise`, or `statx` with `--ring statx`.
+    Check,
     Read,
+    /// `fixed_fd_install`, for a type check or an `EAGAIN` on a direct descriptor.
+    Install,
     Close,
+}
+
+impl Op {
+    fn from_tag(tag: u8) -> Option<Op> {
+        [Op::Open, Op::Check, Op::Read, Op::Install, Op::Close]
+            .into_iter()
+            .find(|op| *op as u8 == tag)
+    }
+}
+
+/// Why a slot asked for a plain descriptor of its direct one.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Install {
+    /// The first read of this many bytes came back empty or full: check the type.
+    TypeCheck(usize),
+    /// A read said `EAGAIN`: clear `O_NONBLOCK`.
+    Blocking,
 }
 
 /// One file in flight.
 struct Slot {
-    op: Op,
     index: u64,
-    /// The descriptor once open; -1 before.
+    /// Operations queued and not yet completed.
+    pending: u8,
+    /// The descriptor once open (the slot's own number for a direct one); -1 before.
     fd: RawFd,
+    /// A linked chain's first error, reported once its read comes back cancelled.
+    chain_error: Option<ScanError>,
+    /// The open completed after the stop: close it unread, uncounted.
+    discard: bool,
+    install: Install,
     /// The file's name for an indexed set's `openat`: must stay put until the open
     /// completes, so it lives here rather than on the stack.
     name: [u8; 32],
@@ -205,6 +411,7 @@ struct Worker<'j, 'r> {
     ring: &'r mut IoUring,
     /// Slot `i` reads into `bufs[i]`.
     bufs: &'r mut Vec<Vec<u8>>,
+    features: Features,
     slots: Vec<Slot>,
     free: Vec<usize>,
     in_flight: usize,
@@ -217,20 +424,33 @@ struct Worker<'j, 'r> {
 }
 
 impl<'j, 'r> Worker<'j, 'r> {
-    fn new(job: &'j Job<'j>, lane: &'r mut Lane, queue_depth: usize) -> Result<Self, String> {
+    fn new(
+        job: &'j Job<'j>,
+        lane: &'r mut Lane,
+        queue_depth: usize,
+        features: Features,
+    ) -> Result<Self, String> {
         if lane.bufs.len() != queue_depth {
             return Err("its ring failed in an earlier hunt".to_string());
         }
         // The carried-over tail must leave room for new bytes.
         let buf_len = CHUNK.max(2 * job.needle_len());
+        let mut grown = false;
         for buf in lane.bufs.iter_mut().filter(|b| b.len() < buf_len) {
             buf.resize(buf_len, 0);
+            grown = true;
+        }
+        if features.fixed_buffers && (grown || lane.registered == 0) {
+            lane.register_buffers().map_err(|e| e.to_string())?;
         }
         let slots = (0..queue_depth)
             .map(|_| Slot {
-                op: Op::Free,
                 index: 0,
+                pending: 0,
                 fd: -1,
+                chain_error: None,
+                discard: false,
+                install: Install::Blocking,
                 name: [0; 32],
                 // SAFETY: statx is plain data; all zeroes is a valid value.
                 stat: unsafe { std::mem::zeroed() },
@@ -243,11 +463,12 @@ impl<'j, 'r> Worker<'j, 'r> {
             job,
             ring: &mut lane.ring,
             bufs: &mut lane.bufs,
+            features,
             slots,
             free: (0..queue_depth).rev().collect(),
             in_flight: 0,
             tally: Tally::default(),
-            completions: Vec::with_capacity(queue_depth),
+            completions: Vec::with_capacity(queue_depth * 3),
             slow: hooks::slow_file(),
             trace: job.trace.map(|c| crate::trace::Recorder::new(c, 1024)),
         })
@@ -283,9 +504,13 @@ impl<'j, 'r> Worker<'j, 'r> {
             self.completions
                 .extend(self.ring.completion().map(|c| (c.user_data(), c.result())));
             for i in 0..self.completions.len() {
-                let (slot, res) = self.completions[i];
+                let (data, res) = self.completions[i];
+                let slot = (data >> 8) as usize;
                 self.in_flight -= 1;
-                self.complete(slot as usize, res, stop);
+                self.slots[slot].pending -= 1;
+                if let Some(op) = Op::from_tag(data as u8) {
+                    self.complete(slot, op, res, stop);
+                }
             }
         }
     }
@@ -318,10 +543,10 @@ impl<'j, 'r> Worker<'j, 'r> {
     }
 
     fn push(&mut self, slot: usize, op: Op, entry: io_uring::squeue::Entry) {
-        self.slots[slot].op = op;
-        let entry = entry.user_data(slot as u64);
-        // The queue has room for every slot's one operation, and a slot has at
-        // most one queued; should it still be full, submitting empties it.
+        self.slots[slot].pending += 1;
+        let entry = entry.user_data((slot as u64) << 8 | op as u64);
+        // The queue has room for every slot's chain, and a slot has at most one chain
+        // queued; should it still be full, submitting empties it.
         // SAFETY: every pointer in `entry` (a name or a statx in `self.slots`, a buffer in
         // `self.bufs`) stays put and alive while an operation is in flight: neither
         // vector is resized during a hunt, and a hunt returns with nothing in flight
@@ -332,11 +557,22 @@ impl<'j, 'r> Worker<'j, 'r> {
         self.in_flight += 1;
     }
 
+    /// The slot's file as an operation's target: its direct descriptor or its fd.
+    fn target(&self, slot: usize) -> Target {
+        if self.features.fixed_files {
+            Target::Fixed(slot as u32)
+        } else {
+            Target::Fd(self.slots[slot].fd)
+        }
+    }
+
     fn start_open(&mut self, slot: usize, index: u64) {
         let s = &mut self.slots[slot];
         s.index = index;
         s.fd = -1;
         s.result = None;
+        s.chain_error = None;
+        s.discard = false;
         s.search = ChunkedSearch::new(self.job.needle_len());
         let target = self
             .job
@@ -351,85 +587,175 @@ impl<'j, 'r> Worker<'j, 'r> {
             self.free.push(slot);
             return;
         };
-        let entry = opcode::OpenAt::new(types::Fd(dirfd), name)
-            .flags(OPEN_FLAGS)
-            .build();
-        self.push(slot, Op::Open, entry);
+        let mut open = opcode::OpenAt::new(types::Fd(dirfd), name).flags(OPEN_FLAGS);
+        if self.features.fixed_files {
+            // The slot's own entry in the ring's file table; its last file was closed.
+            // A direct descriptor is never inherited, and the kernel refuses
+            // `O_CLOEXEC` on one.
+            open = open.flags(OPEN_FLAGS & !libc::O_CLOEXEC);
+            open = open.file_index(types::DestinationSlot::try_from_slot_target(slot as u32).ok());
+        }
+        if !self.features.link {
+            return self.push(slot, Op::Open, open.build());
+        }
+        // A soft link: a failed open cancels the check and the read, and a failed
+        // check (a pipe's ESPIPE) cancels the read, so no byte is taken from a pipe.
+        self.push(slot, Op::Open, open.build().flags(Flags::IO_LINK));
+        let check = self.check_entry(slot).flags(Flags::IO_LINK);
+        self.push(slot, Op::Check, check);
+        let read = self.read_entry(slot);
+        self.push(slot, Op::Read, read);
     }
 
-    fn start_stat(&mut self, slot: usize) {
+    /// The type check. `fadvise` of a pipe fails with `ESPIPE`, as `pread` does, and
+    /// runs inline; `statx` (`--ring statx`) is always sent to a kernel worker thread.
+    fn check_entry(&mut self, slot: usize) -> io_uring::squeue::Entry {
+        if self.features.statx {
+            let s = &mut self.slots[slot];
+            return opcode::Statx::new(
+                types::Fd(s.fd),
+                c"".as_ptr(),
+                (&mut s.stat as *mut libc::statx).cast(),
+            )
+            .flags(libc::AT_EMPTY_PATH)
+            .mask(libc::STATX_TYPE)
+            .build();
+        }
+        match self.target(slot) {
+            Target::Fixed(i) => opcode::Fadvise::new(types::Fixed(i), 0, libc::POSIX_FADV_NORMAL),
+            Target::Fd(fd) => opcode::Fadvise::new(types::Fd(fd), 0, libc::POSIX_FADV_NORMAL),
+        }
+        .build()
+    }
+
+    fn read_entry(&mut self, slot: usize) -> io_uring::squeue::Entry {
+        let target = self.target(slot);
         let s = &mut self.slots[slot];
-        let entry = opcode::Statx::new(
-            types::Fd(s.fd),
-            c"".as_ptr(),
-            (&mut s.stat as *mut libc::statx).cast(),
-        )
-        .flags(libc::AT_EMPTY_PATH)
-        .mask(libc::STATX_TYPE)
-        .build();
-        self.push(slot, Op::Stat, entry);
+        let offset = s.search.offset();
+        let room = s.search.room(&mut self.bufs[slot]);
+        let (ptr, len) = (room.as_mut_ptr(), room.len() as u32);
+        match (target, self.features.fixed_buffers) {
+            (Target::Fixed(i), true) => {
+                opcode::ReadFixed::new(types::Fixed(i), ptr, len, slot as u16).offset(offset).build()
+            }
+            (Target::Fixed(i), false) => {
+                opcode::Read::new(types::Fixed(i), ptr, len).offset(offset).build()
+            }
+            (Target::Fd(fd), true) => {
+                opcode::ReadFixed::new(types::Fd(fd), ptr, len, slot as u16).offset(offset).build()
+            }
+            (Target::Fd(fd), false) => opcode::Read::new(types::Fd(fd), ptr, len).offset(offset).build(),
+        }
     }
 
     fn start_read(&mut self, slot: usize) {
-        let s = &mut self.slots[slot];
-        let room = s.search.room(&mut self.bufs[slot]);
-        let entry = opcode::Read::new(types::Fd(s.fd), room.as_mut_ptr(), room.len() as u32)
-            .offset(s.search.offset())
-            .build();
+        let entry = self.read_entry(slot);
         self.push(slot, Op::Read, entry);
     }
 
-    fn start_close(&mut self, slot: usize, result: Result<FileScan, ScanError>) {
-        let s = &mut self.slots[slot];
-        s.result = Some(result);
-        let entry = opcode::Close::new(types::Fd(s.fd)).build();
+    fn start_close(&mut self, slot: usize, result: Option<Result<FileScan, ScanError>>) {
+        self.slots[slot].result = result;
+        let entry = match self.target(slot) {
+            Target::Fixed(i) => opcode::Close::new(types::Fixed(i)).build(),
+            Target::Fd(fd) => opcode::Close::new(types::Fd(fd)).build(),
+        };
         self.push(slot, Op::Close, entry);
     }
 
-    /// Moves slot `slot` on after its operation completed with `res`.
-    fn complete(&mut self, slot: usize, res: i32, stop: &AtomicBool) {
-        match self.slots[slot].op {
-            Op::Open if res < 0 => self.finish(slot, Err(ScanError::from_errno(-res)), stop),
+    fn start_install(&mut self, slot: usize, why: Install) {
+        self.slots[slot].install = why;
+        let entry = opcode::FixedFdInstall::new(types::Fixed(slot as u32), 0).build();
+        self.push(slot, Op::Install, entry);
+    }
+
+    /// Moves slot `slot` on after its operation `op` completed with `res`.
+    fn complete(&mut self, slot: usize, op: Op, res: i32, stop: &AtomicBool) {
+        let linked = self.features.link;
+        let fail = |e: i32| Err(ScanError::from_errno(-e));
+        match op {
+            Op::Open if res < 0 && linked => self.slots[slot].chain_error = Some(ScanError::from_errno(-res)),
+            Op::Open if res < 0 => self.finish(slot, fail(res), stop),
             Op::Open => {
-                self.slots[slot].fd = res;
+                self.slots[slot].fd = if self.features.fixed_files { slot as RawFd } else { res };
                 // Tests only: the whole lane waits, as a `threads` worker would.
                 hooks::pause(self.slow, stop);
                 if should_stop(stop) {
-                    // Opened too late: close it unread, uncounted.
-                    self.slots[slot].result = None;
-                    let entry = opcode::Close::new(types::Fd(res)).build();
-                    self.push(slot, Op::Close, entry);
-                } else {
-                    self.start_stat(slot);
+                    // Opened too late: close it unread, uncounted (a linked read
+                    // still lands, and is dropped when it does).
+                    if linked {
+                        self.slots[slot].discard = true;
+                    } else {
+                        self.start_close(slot, None);
+                    }
+                } else if !linked {
+                    let entry = self.check_entry(slot);
+                    self.push(slot, Op::Check, entry);
                 }
             }
-            Op::Stat if res < 0 => self.start_close(slot, Err(ScanError::from_errno(-res))),
-            Op::Stat => {
+            // The open failed: its error waits for the cancelled read.
+            Op::Check if res == -libc::ECANCELED && linked => {}
+            Op::Check if res < 0 && linked => {
+                self.slots[slot].chain_error = Some(ScanError::from_errno(-res))
+            }
+            Op::Check if res < 0 => self.start_close(slot, Some(fail(res))),
+            Op::Check if self.features.statx => {
                 let mode = u32::from(self.slots[slot].stat.stx_mode);
                 match mode & libc::S_IFMT {
                     libc::S_IFREG => self.start_read(slot),
                     // What a read of it would say, as the other strategies do.
-                    libc::S_IFDIR => self.start_close(slot, Err(ScanError::Os(libc::EISDIR))),
-                    _ => self.start_close(slot, Err(ScanError::NotRegular)),
+                    libc::S_IFDIR => self.start_close(slot, Some(Err(ScanError::Os(libc::EISDIR)))),
+                    _ => self.start_close(slot, Some(Err(ScanError::NotRegular))),
                 }
             }
+            Op::Check if linked => {}
+            Op::Check => self.start_read(slot),
+            Op::Read if res == -libc::ECANCELED && linked && self.slots[slot].fd < 0 => {
+                let e = self.slots[slot].chain_error.unwrap_or(ScanError::Os(libc::ECANCELED));
+                self.finish(slot, Err(e), stop)
+            }
+            Op::Read if res == -libc::ECANCELED && linked => {
+                let e = self.slots[slot].chain_error.unwrap_or(ScanError::Os(libc::ECANCELED));
+                self.start_close(slot, Some(Err(e)))
+            }
+            Op::Read if self.slots[slot].discard => self.start_close(slot, None),
             Op::Read if res == -libc::EINTR => self.start_read(slot),
             Op::Read if res == -libc::EAGAIN => self.read_blocking_from_now(slot),
-            Op::Read if res < 0 => self.start_close(slot, Err(ScanError::from_errno(-res))),
+            Op::Read if res < 0 => self.start_close(slot, Some(fail(res))),
             Op::Read => {
                 let n = res as usize;
                 self.tally.bytes_scanned += n as u64;
                 self.slots[slot].traced.2 += n as u64;
-                // The `statx` showed a regular file: no type check on the reads.
-                let s = &mut self.slots[slot];
-                let buf = &mut self.bufs[slot];
-                match s.search.take(buf, n, self.job.finder) {
-                    Chunk::Found => self.start_close(slot, Ok(FileScan::Found)),
-                    Chunk::Absent => self.start_close(slot, Ok(FileScan::Absent)),
-                    Chunk::More if should_stop(stop) => {
-                        self.start_close(slot, Ok(FileScan::Stopped))
+                let buf_len = self.bufs[slot].len();
+                // An empty or full first read cannot tell a file from a device that
+                // allows reads at an offset (`fadvise` passes those): check its type,
+                // as the `read` reader does. `statx` already did.
+                if !self.features.statx && self.slots[slot].search.type_unknown(buf_len, n) {
+                    if self.features.fixed_files {
+                        return self.start_install(slot, Install::TypeCheck(n));
                     }
-                    Chunk::More => self.start_read(slot),
+                    // SAFETY: the descriptor is open until this slot's close.
+                    match is_regular(unsafe { BorrowedFd::borrow_raw(self.slots[slot].fd) }) {
+                        Ok(true) => {}
+                        Ok(false) => return self.start_close(slot, Some(Err(ScanError::NotRegular))),
+                        Err(e) => return self.start_close(slot, Some(Err(e))),
+                    }
+                }
+                self.search_read(slot, n, stop);
+            }
+            Op::Install if res < 0 => self.start_close(slot, Some(fail(res))),
+            Op::Install => {
+                // SAFETY: the kernel just gave us this descriptor; it is ours to close.
+                let fd = unsafe { OwnedFd::from_raw_fd(res) };
+                match self.slots[slot].install {
+                    Install::TypeCheck(n) => match is_regular(fd.as_fd()) {
+                        Ok(true) => self.search_read(slot, n, stop),
+                        Ok(false) => self.start_close(slot, Some(Err(ScanError::NotRegular))),
+                        Err(e) => self.start_close(slot, Some(Err(e))),
+                    },
+                    Install::Blocking => match clear_nonblock(fd.as_fd()) {
+                        Ok(()) => self.start_read(slot),
+                        Err(e) => self.start_close(slot, Some(Err(e))),
+                    },
                 }
             }
             // A failed close of a file only read changes nothing we report.
@@ -440,7 +766,18 @@ impl<'j, 'r> Worker<'j, 'r> {
                     None => self.free_slot(slot),
                 }
             }
-            Op::Free => {}
+        }
+    }
+
+    /// Searches the `n` bytes slot `slot` just read and queues what follows.
+    fn search_read(&mut self, slot: usize, n: usize, stop: &AtomicBool) {
+        let s = &mut self.slots[slot];
+        let buf = &mut self.bufs[slot];
+        match s.search.take(buf, n, self.job.finder) {
+            Chunk::Found => self.start_close(slot, Some(Ok(FileScan::Found))),
+            Chunk::Absent => self.start_close(slot, Some(Ok(FileScan::Absent))),
+            Chunk::More if should_stop(stop) => self.start_close(slot, Some(Ok(FileScan::Stopped))),
+            Chunk::More => self.start_read(slot),
         }
     }
 
@@ -449,24 +786,15 @@ impl<'j, 'r> Worker<'j, 'r> {
     /// non-blocking reads) then answer a read of uncached data with `EAGAIN`
     /// instead of waiting for the disk. A regular file gets its `O_NONBLOCK`
     /// cleared and the read goes again; anything else is refused, as the `read`
-    /// reader refuses it.
+    /// reader refuses it. A direct descriptor is first installed as a plain one.
     fn read_blocking_from_now(&mut self, slot: usize) {
-        let fd = self.slots[slot].fd;
-        // SAFETY: the descriptor is open until this slot's close.
-        match is_regular(unsafe { BorrowedFd::borrow_raw(fd) }) {
-            Ok(true) => {}
-            Ok(false) => return self.start_close(slot, Err(ScanError::NotRegular)),
-            Err(e) => return self.start_close(slot, Err(e)),
+        if self.features.fixed_files {
+            return self.start_install(slot, Install::Blocking);
         }
-        // SAFETY: plain fcntl calls on a descriptor we own.
-        let cleared = unsafe {
-            let flags = libc::fcntl(fd, libc::F_GETFL);
-            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
-        };
-        if cleared {
-            self.start_read(slot);
-        } else {
-            self.start_close(slot, Err(ScanError::Os(libc::EAGAIN)));
+        // SAFETY: the descriptor is open until this slot's close.
+        match clear_nonblock(unsafe { BorrowedFd::borrow_raw(self.slots[slot].fd) }) {
+            Ok(()) => self.start_read(slot),
+            Err(e) => self.start_close(slot, Some(Err(e))),
         }
     }
 
@@ -481,8 +809,34 @@ impl<'j, 'r> Worker<'j, 'r> {
         self.free_slot(slot);
     }
 
+    /// Frees the slot once the last operation of its chain is back.
     fn free_slot(&mut self, slot: usize) {
-        self.slots[slot].op = Op::Free;
+        debug_assert_eq!(self.slots[slot].pending, 0);
         self.free.push(slot);
+    }
+}
+
+/// What an operation names the slot's file by.
+#[derive(Copy, Clone)]
+enum Target {
+    Fd(RawFd),
+    Fixed(u32),
+}
+
+/// Clears `O_NONBLOCK` on a regular file; refuses anything else.
+fn clear_nonblock(fd: BorrowedFd<'_>) -> Result<(), ScanError> {
+    if !is_regular(fd)? {
+        return Err(ScanError::NotRegular);
+    }
+    let fd = fd.as_raw_fd();
+    // SAFETY: plain fcntl calls on a descriptor we hold.
+    let cleared = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if cleared {
+        Ok(())
+    } else {
+        Err(ScanError::Os(libc::EAGAIN))
     }
 }

@@ -43,7 +43,8 @@ pub fn generate(dir: &Path, files: u64, lines: u64, treasure_at: u64) {
     common::generate(dir, files, lines, Some(treasure_at));
 }
 
-/// True when `pid` or one of its descendants has `path` open (an fd) or mapped.
+/// True when `pid` or one of its descendants has `path` open (an fd, or an io_uring
+/// direct descriptor) or mapped.
 pub fn tree_uses(pid: i32, path: &Path) -> bool {
     let mut pids = vec![pid];
     pids.extend(descendants(pid));
@@ -61,7 +62,22 @@ pub fn tree_uses(pid: i32, path: &Path) -> bool {
         let maps = std::fs::read(format!("/proc/{p}/maps"))
             .map(|m| m.windows(want.len()).any(|w| w == want))
             .unwrap_or(false);
-        fds || maps
+        // A file open as an io_uring direct descriptor has no entry in /proc/PID/fd;
+        // the ring's fdinfo lists it under "UserFiles" as "  N: PATH".
+        let line = [b": ", want, b"\n"].concat();
+        let ring_files = std::fs::read_dir(format!("/proc/{p}/fdinfo"))
+            .map(|d| {
+                d.flatten().any(|e| {
+                    std::fs::read(e.path())
+                        .map(|m| {
+                            m.windows(10).any(|w| w == b"UserFiles:")
+                                && m.windows(line.len()).any(|w| w == line.as_slice())
+                        })
+                        .unwrap_or(false)
+                })
+            })
+            .unwrap_or(false);
+        fds || maps || ring_files
     })
 }
 
