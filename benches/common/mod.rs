@@ -130,8 +130,14 @@ pub fn probe(files: &FileSet, needle: &[u8], rotate: u64, reader: Reader, what: 
         .unwrap_or_else(|e| fail(&format!("sequential probe of {what} failed: {e:#}")))
 }
 
-/// `$CARGO_TARGET_DIR/hunt-bench-data/<files>x<lines>-seed<seed>`.
+/// `$CARGO_TARGET_DIR/hunt-bench-data/<files>x<lines>-seed<seed>`, or under
+/// `$HUNT_BENCH_DATA` when set (a tmpfs such as /dev/shm, say, to take the disk out of
+/// the `floor-write` group: tmpfs files live in the page cache and are never written
+/// back).
 pub fn data_dir(files: u64, lines: u64) -> PathBuf {
+    if let Some(root) = std::env::var_os("HUNT_BENCH_DATA").filter(|r| !r.is_empty()) {
+        return PathBuf::from(root).join(format!("{files}x{lines}-seed{SEED}"));
+    }
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         // Relative to where cargo was started, which is the package root for benches.
         Some(t) if !t.is_empty() => PathBuf::from(t),
