@@ -6,7 +6,8 @@
 //! knob is one `static` in the strategy's file: no edit to the CLI, the settings or the
 //! race runner.
 //!
-//! Every knob given is checked whatever the strategy, so a sweep cannot carry a bad
+//! Every number knob given is checked whatever the strategy (a text knob, `--broker` or
+//! `--ring`, by its strategy when it is built), so a sweep cannot carry a bad
 //! value unnoticed; a knob that several strategies share (`--batch` of every task
 //! queue) is one `static`, declared where the thing it tunes lives.
 

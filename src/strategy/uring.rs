@@ -58,16 +58,17 @@
 //! their setup inside the timing.
 //!
 //! The default is `fixed-files,link`; in one interleaved run (30 rounds) every variant
-//! but `statx` and `fixed-buffers` landed within a few percent of the others and of
-//! the best blocking strategy, inside the machine's noise, so the default is the one
-//! that does the least work per file by construction. `fixed-buffers` adds the cost of
+//! but `statx` and `fixed-buffers` landed within a few percent of the others, inside
+//! the machine's noise, so the default is the one that does the least work per file by
+//! construction (results/uring-paired.md has it against `fork` and `threads`). `fixed-buffers` adds the cost of
 //! pinning its pages to every process, for no gain in the hunt itself. On a kernel
 //! without `fixed_fd_install` (before 6.8) the default falls back to `plain`; a
 //! `--ring` given by hand is refused there instead, with one line saying why.
 //!
 //! # Stopping
 //! The stop flag is checked every round: once up, no file is opened; a file whose open
-//! completes is closed unread; a file in the middle of reading is closed after the
+//! completes is closed unread (with `link` its read was queued with the open, and what
+//! it reads is dropped uncounted); a file in the middle of reading is closed after the
 //! chunk in flight ([`crate::scan::FileScan::Stopped`]). The worker returns when nothing is in
 //! flight, so no operation outlives the buffers it writes into.
 //!
