@@ -290,8 +290,18 @@ impl Broker for Redis {
         Redis::connect(&self.url)
     }
 
+    /// Publishes the hunt in one `MULTI`/`EXEC`, which Redis runs all or not at all.
+    /// The coordinator retries a publish whose reply it did not get (a reply timeout
+    /// on a loaded machine, a dropped connection), and the first attempt may have run:
+    /// a second would then add every task to the stream again (and fail on the
+    /// existing consumer group). So a publish whose spec key is already there has
+    /// been done, and returns at once. Hunt ids are new per hunt, so the key is ours.
     fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()> {
         let p = prefix(&spec.id);
+        let done: bool = self.call(|c| redis::cmd("EXISTS").arg(format!("{p}:spec")).query(c))?;
+        if done {
+            return Ok(());
+        }
         let spec_json = serde_json::to_string(spec)?;
         let now = self.clock()?;
         let mut pipe = redis::pipe();
