@@ -110,6 +110,23 @@ enum Keep {
     Sock(#[allow(dead_code)] std::os::unix::net::UnixListener),
 }
 
+impl Keep {
+    /// For a pipe with a writer: its bytes are all still in the pipe, so hunt read
+    /// none of them.
+    fn assert_pipe_untouched(&mut self) {
+        if let Keep::File(f) = self {
+            use std::io::Read;
+            let mut buf = [0u8; 64];
+            let n = f.read(&mut buf).unwrap();
+            assert_eq!(
+                &buf[..n],
+                b"Treasure\n",
+                "hunt consumed bytes from the pipe"
+            );
+        }
+    }
+}
+
 fn plant(kind: &Hostile, path: &Path, outside: &Path) -> Option<(Keep, &'static str)> {
     std::fs::remove_file(path).unwrap();
     Some(match kind {
@@ -185,18 +202,8 @@ fn manifest_data_file_replaced_by_something_else() {
                 }
             }
             if let Hostile::FifoWithWriter = kind {
-                // The writer's bytes are all still in the pipe: hunt read none of them.
                 let mut keep = _keep;
-                if let Keep::File(f) = &mut keep {
-                    use std::io::Read;
-                    let mut buf = [0u8; 64];
-                    let n = f.read(&mut buf).unwrap();
-                    assert_eq!(
-                        &buf[..n],
-                        b"Treasure\n",
-                        "hunt consumed bytes from the pipe"
-                    );
-                }
+                keep.assert_pipe_untouched();
             }
         }
     }
@@ -801,17 +808,8 @@ fn every_uring_feature_refuses_hostile_entries_and_reads_big_files() {
             assert_eq!(run.json()["bytes_scanned"], big.len() as u64 + 15, "{what}");
         }
     }
-    // The writer's bytes are all still in the pipe: no variant read any of them.
+    // No variant read any of the pipe's bytes.
     for k in &mut keep {
-        if let Keep::File(f) = k {
-            use std::io::Read;
-            let mut buf = [0u8; 64];
-            let n = f.read(&mut buf).unwrap();
-            assert_eq!(
-                &buf[..n],
-                b"Treasure\n",
-                "hunt consumed bytes from the pipe"
-            );
-        }
+        k.assert_pipe_untouched();
     }
 }

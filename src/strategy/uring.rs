@@ -710,13 +710,15 @@ impl<'j, 'r> Worker<'j, 'r> {
             }
             Op::Check if linked => {}
             Op::Check => self.start_read(slot),
-            Op::Read if res == -libc::ECANCELED && linked && self.slots[slot].fd < 0 => {
-                let e = self.slots[slot].chain_error.unwrap_or(ScanError::Os(libc::ECANCELED));
-                self.finish(slot, Err(e), stop)
-            }
+            // The chain broke at its open or its check: report why, closing what opened.
             Op::Read if res == -libc::ECANCELED && linked => {
-                let e = self.slots[slot].chain_error.unwrap_or(ScanError::Os(libc::ECANCELED));
-                self.start_close(slot, Some(Err(e)))
+                let s = &self.slots[slot];
+                let e = Err(s.chain_error.unwrap_or(ScanError::Os(libc::ECANCELED)));
+                if s.fd < 0 {
+                    self.finish(slot, e, stop)
+                } else {
+                    self.start_close(slot, Some(e))
+                }
             }
             Op::Read if self.slots[slot].discard => self.start_close(slot, None),
             Op::Read if res == -libc::EINTR => self.start_read(slot),
@@ -735,11 +737,8 @@ impl<'j, 'r> Worker<'j, 'r> {
                         return self.start_install(slot, Install::TypeCheck(n));
                     }
                     // SAFETY: the descriptor is open until this slot's close.
-                    match is_regular(unsafe { BorrowedFd::borrow_raw(self.slots[slot].fd) }) {
-                        Ok(true) => {}
-                        Ok(false) => return self.start_close(slot, Some(Err(ScanError::NotRegular))),
-                        Err(e) => return self.start_close(slot, Some(Err(e))),
-                    }
+                    let fd = unsafe { BorrowedFd::borrow_raw(self.slots[slot].fd) };
+                    return self.search_if_regular(slot, n, is_regular(fd), stop);
                 }
                 self.search_read(slot, n, stop);
             }
@@ -748,15 +747,10 @@ impl<'j, 'r> Worker<'j, 'r> {
                 // SAFETY: the kernel just gave us this descriptor; it is ours to close.
                 let fd = unsafe { OwnedFd::from_raw_fd(res) };
                 match self.slots[slot].install {
-                    Install::TypeCheck(n) => match is_regular(fd.as_fd()) {
-                        Ok(true) => self.search_read(slot, n, stop),
-                        Ok(false) => self.start_close(slot, Some(Err(ScanError::NotRegular))),
-                        Err(e) => self.start_close(slot, Some(Err(e))),
-                    },
-                    Install::Blocking => match clear_nonblock(fd.as_fd()) {
-                        Ok(()) => self.start_read(slot),
-                        Err(e) => self.start_close(slot, Some(Err(e))),
-                    },
+                    Install::TypeCheck(n) => {
+                        self.search_if_regular(slot, n, is_regular(fd.as_fd()), stop)
+                    }
+                    Install::Blocking => self.read_again_if(slot, clear_nonblock(fd.as_fd())),
                 }
             }
             // A failed close of a file only read changes nothing we report.
@@ -767,6 +761,30 @@ impl<'j, 'r> Worker<'j, 'r> {
                     None => self.free_slot(slot),
                 }
             }
+        }
+    }
+
+    /// After a type check of the file whose first read gave `n` bytes: searches them if
+    /// it is a regular file, closes it with the reason otherwise.
+    fn search_if_regular(
+        &mut self,
+        slot: usize,
+        n: usize,
+        regular: Result<bool, ScanError>,
+        stop: &AtomicBool,
+    ) {
+        match regular {
+            Ok(true) => self.search_read(slot, n, stop),
+            Ok(false) => self.start_close(slot, Some(Err(ScanError::NotRegular))),
+            Err(e) => self.start_close(slot, Some(Err(e))),
+        }
+    }
+
+    /// Reads again once `O_NONBLOCK` is cleared, or closes the file with the reason.
+    fn read_again_if(&mut self, slot: usize, cleared: Result<(), ScanError>) {
+        match cleared {
+            Ok(()) => self.start_read(slot),
+            Err(e) => self.start_close(slot, Some(Err(e))),
         }
     }
 
@@ -793,10 +811,8 @@ impl<'j, 'r> Worker<'j, 'r> {
             return self.start_install(slot, Install::Blocking);
         }
         // SAFETY: the descriptor is open until this slot's close.
-        match clear_nonblock(unsafe { BorrowedFd::borrow_raw(self.slots[slot].fd) }) {
-            Ok(()) => self.start_read(slot),
-            Err(e) => self.start_close(slot, Some(Err(e))),
-        }
+        let fd = unsafe { BorrowedFd::borrow_raw(self.slots[slot].fd) };
+        self.read_again_if(slot, clear_nonblock(fd));
     }
 
     /// Records what file `slot` gave and frees the slot.
