@@ -25,10 +25,12 @@
 //! needle straddling two chunks is still found, and the stop flag is checked between
 //! chunks so one big file cannot hold the other workers up.
 
+mod buf;
 mod chunked;
 mod scanner;
 mod tally;
 
+pub use buf::{ReadBuf, PAGE};
 pub use chunked::{Chunk, ChunkedSearch};
 pub use scanner::{is_regular, pread_retrying, Scanner};
 pub use tally::{FileError, Found, Tally};

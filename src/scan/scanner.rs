@@ -1,7 +1,7 @@
 //! The two readers: `read` (one `pread` into a reused buffer) and `mmap` (a mapping
 //! searched in windows), behind [`Scanner`], one per worker.
 
-use super::{should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader, ScanError, Tally, CHUNK};
+use super::{should_stop, Chunk, ChunkedSearch, FileScan, Job, ReadBuf, Reader, ScanError, Tally};
 use crate::hooks;
 use crate::trace::Recorder;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -15,7 +15,7 @@ const MMAP_WINDOW: usize = 1 << 20;
 /// timeline.
 pub struct Scanner<'a> {
     job: &'a Job<'a>,
-    buf: Vec<u8>,
+    buf: ReadBuf,
     slow: Option<Duration>,
     /// What this worker has done so far.
     pub tally: Tally,
@@ -26,14 +26,13 @@ pub struct Scanner<'a> {
 impl<'a> Scanner<'a> {
     /// A scanner for `job`, with its buffer allocated now (never during the hunt).
     pub fn new(job: &'a Job<'a>) -> Self {
-        let size = match job.reader {
-            // The carried-over tail must leave room for new bytes.
-            Reader::Read => CHUNK.max(2 * job.needle_len()),
-            Reader::Mmap => 0,
+        let buf = match job.reader {
+            Reader::Read => ChunkedSearch::buffer(job.needle_len()),
+            Reader::Mmap => ReadBuf::empty(),
         };
         Scanner {
             job,
-            buf: vec![0; size],
+            buf,
             slow: hooks::slow_file(),
             tally: Tally::default(),
             trace: job.trace.map(|clock| Recorder::new(clock, 1024)),

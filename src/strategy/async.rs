@@ -47,7 +47,7 @@ use crate::fileset::{FileSet, OPEN_FLAGS};
 use crate::hooks;
 use crate::scan::{
     is_regular, pread_retrying, should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader,
-    ScanError, Tally, CHUNK,
+    ReadBuf, ScanError, Tally,
 };
 use anyhow::Context;
 use memchr::memmem::Finder;
@@ -219,7 +219,7 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
         i,
     };
     let job = shared.job();
-    let mut buf = vec![0u8; CHUNK.max(2 * job.needle_len())];
+    let mut buf = ChunkedSearch::buffer(job.needle_len());
     loop {
         if should_stop(&shared.stop) {
             return End::Done;
@@ -249,7 +249,7 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
 async fn scan_file(
     job: &Job<'_>,
     index: u64,
-    buf: &mut Vec<u8>,
+    buf: &mut ReadBuf,
     tally: &mut Tally,
     shared: &Arc<Shared>,
 ) -> Result<FileScan, ScanError> {
@@ -296,7 +296,7 @@ async fn scan_file(
 /// dropped with the task.
 async fn read_at(
     fd: &Arc<OwnedFd>,
-    buf: &mut Vec<u8>,
+    buf: &mut ReadBuf,
     search: &ChunkedSearch,
 ) -> Result<usize, ScanError> {
     let fd = Arc::clone(fd);

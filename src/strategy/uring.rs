@@ -4,9 +4,9 @@
 //! `new` (setup, outside the hunt timing).
 //!
 //! # The pipeline
-//! A worker keeps up to `--queue-depth` files in flight, one slot each (a read buffer
-//! of 256 KiB made in `new`, the file's name for `openat`, and a
-//! [`crate::scan::ChunkedSearch`]). Each file goes through `openat` (relative to the
+//! A worker keeps up to `--queue-depth` files in flight, one slot each (a page-aligned
+//! read buffer of 256 KiB and a page, [`crate::scan::ReadBuf`], made in `new`; the
+//! file's name for `openat`; and a [`crate::scan::ChunkedSearch`]). Each file goes through `openat` (relative to the
 //! data set's folder descriptor, or the listed root's) -> a type check -> `read`
 //! (repeated at later offsets while the buffer comes back full, the needle's overlap
 //! carried over) -> `close`. Every round the worker queues what each slot with a
@@ -91,8 +91,8 @@ use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig};
 use crate::fileset::OPEN_FLAGS;
 use crate::hooks;
 use crate::scan::{
-    is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader, ScanError, Tally,
-    CHUNK,
+    is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, ReadBuf, Reader, ScanError,
+    Tally, CHUNK, PAGE,
 };
 use anyhow::{anyhow, bail};
 use io_uring::squeue::Flags;
@@ -198,7 +198,7 @@ pub struct Uring {
 /// allocates nothing (and never zeroes `--queue-depth` buffers again).
 struct Lane {
     ring: IoUring,
-    bufs: Vec<Vec<u8>>,
+    bufs: Vec<ReadBuf>,
     /// The length of each buffer registered with the ring (`fixed-buffers`); 0 for none.
     registered: usize,
 }
@@ -237,9 +237,10 @@ impl Registered for Uring {
                     .map_err(|e| unavailable(&format!("cannot register files: {e}")))?;
             }
             // Zeroed pages are mapped lazily: a slot that only ever reads 15 kB
-            // files touches 15 kB of its buffer (unless the buffers are registered,
-            // which pins every page).
-            let bufs = (0..queue_depth).map(|_| vec![0; CHUNK]).collect();
+            // files touches 16 kB of its buffer (unless the buffers are registered,
+            // which pins every page). Sized for needles of up to a page and a byte;
+            // a longer needle grows them in `Worker::new`.
+            let bufs = (0..queue_depth).map(|_| ChunkedSearch::buffer(PAGE + 1)).collect();
             let mut lane = Lane {
                 ring,
                 bufs,
@@ -281,7 +282,7 @@ impl Lane {
                  or drop fixed-buffers from --ring"
             )
         })?;
-        self.registered = self.bufs.first().map_or(0, Vec::len);
+        self.registered = self.bufs.first().map_or(0, |b| b.len());
         Ok(())
     }
 }
@@ -411,7 +412,7 @@ struct Worker<'j, 'r> {
     job: &'j Job<'j>,
     ring: &'r mut IoUring,
     /// Slot `i` reads into `bufs[i]`.
-    bufs: &'r mut Vec<Vec<u8>>,
+    bufs: &'r mut Vec<ReadBuf>,
     features: Features,
     slots: Vec<Slot>,
     free: Vec<usize>,
@@ -434,11 +435,11 @@ impl<'j, 'r> Worker<'j, 'r> {
         if lane.bufs.len() != queue_depth {
             return Err("its ring failed in an earlier hunt".to_string());
         }
-        // The carried-over tail must leave room for new bytes.
-        let buf_len = CHUNK.max(2 * job.needle_len());
+        // The carried-over tail must leave a whole chunk of room for new bytes.
+        let buf_len = ChunkedSearch::head(job.needle_len()) + CHUNK;
         let mut grown = false;
         for buf in lane.bufs.iter_mut().filter(|b| b.len() < buf_len) {
-            buf.resize(buf_len, 0);
+            *buf = ChunkedSearch::buffer(job.needle_len());
             grown = true;
         }
         if features.fixed_buffers && (grown || lane.registered == 0) {
