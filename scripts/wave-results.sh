@@ -4,6 +4,8 @@
 # spawn, what a task costs, and hunt against ripgrep on the blog preset and a real folder.
 # Run on a quiet machine with hyperfine, ripgrep and redis-server installed; about 10
 # minutes on 2 cores. Usage: scripts/wave-results.sh [OLD_HUNT_BINARY]
+# ONLY=rg runs only the three tables against ripgrep (blog preset, default set, a real
+# folder), about 3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results
@@ -29,6 +31,7 @@ hf() {
     hyperfine -N -i --warmup 2 --runs "${RUNS:-10}" --style basic "$@"
 }
 
+if [[ ${ONLY:-} != rg ]]; then
 if [[ -n $old ]]; then
     echo "== before/after the redesign: full scans, 2 workers, default set"
     args=()
@@ -47,6 +50,7 @@ echo "== the brokers raced against queue and spawn"
 
 echo "== the cost per task and recovery against --lease"
 scripts/broker-costs.sh --dir "$data" --runs 3 | tee $out/broker-costs.md
+fi
 
 echo "== the blog preset against ripgrep (full scans, 2 workers)"
 hf --export-markdown $out/blog-vs-rg.md \
