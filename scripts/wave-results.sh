@@ -68,7 +68,19 @@ hf --export-markdown $out/uring-default.md \
     -n "uring x2" "$hunt search --dir $data -s uring -j 2 --needle Doubloon"
 
 echo "== a real folder without a manifest: $reg"
-{ echo "files: $(find "$reg" -type f | wc -l), bytes: $(du -sb "$reg" | cut -f1)"; } | tee $out/registry-vs-rg.txt
+# The same answers: ripgrep lists as many files, and hunt's find for a needle in a few
+# files is one of the files ripgrep names.
+registry_answers() {
+    echo "files: $(find "$reg" -type f | wc -l), rg --files: $(rg -uuu --files "$reg" | wc -l), bytes: $(du -sb "$reg" | cut -f1)"
+    local found
+    found=$("$hunt" search --dir "$reg" -s fork -j 2 --needle 'ChaCha20Rng::from_seed' --json |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["found"])')
+    echo "hunt found $found; rg -l lists:"
+    rg -uuu -l -F -j2 'ChaCha20Rng::from_seed' "$reg" | sort
+    rg -uuu -l -F -j2 'ChaCha20Rng::from_seed' "$reg" | grep -qxF "$found" ||
+        { echo "wave-results: hunt's find $found is not among ripgrep's" >&2; exit 1; }
+}
+registry_answers | tee $out/registry-vs-rg.txt
 hf --export-markdown $out/registry-vs-rg.md \
     -n "rg -uuu -j2" "rg -uuu -q -F -j2 Doubloon $reg" \
         -n "rayon x2" "$hunt search --dir $reg -s rayon -j 2 --needle Doubloon" \

@@ -5,7 +5,8 @@
 //! The hunt is bound by system calls, not by matching (memchr's `memmem` scans memory at
 //! tens of GB/s), so the `read` reader spends as few as the job allows: `openat`
 //! relative to the data set's folder, one `pread` into a buffer kept for the worker's
-//! whole life, `close`. A short read ends a regular file, so a file smaller than the
+//! whole life (page-aligned, [`ReadBuf`]: on some hosts the kernel's copy into a
+//! misaligned one is several times slower), `close`. A short read ends a regular file, so a file smaller than the
 //! buffer costs exactly those three calls; an empty read or a full buffer costs one
 //! `fstat` more, to refuse anything that is not a regular file.
 //!
