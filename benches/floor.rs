@@ -10,7 +10,7 @@
 //!   buffer and the needle search: the sequential hunt without hunt;
 //! - `pread-page-offset-16`: the same into a buffer 16 bytes past a page boundary,
 //!   where `malloc` puts a large `Vec`. On some AMD hosts the kernel's copy is several
-//!   times slower there (see `hunt::scan::ReadBuf`); elsewhere the two are level;
+//!   times slower there (see `hunt::scan::PageBuf`); elsewhere the two are level;
 //! - `same-file`: the same, n times on one file, whose bytes stay in the CPU's caches.
 //!   The gap to `open+pread+close` is pulling page-cache bytes from main memory, which
 //!   every reader pays.
@@ -41,7 +41,7 @@
 
 mod common;
 use common::{flat_group, Setup, ABSENT_NEEDLE};
-use hunt::scan::{ReadBuf, PAGE};
+use hunt::scan::{PageBuf, PAGE};
 use memchr::memmem::Finder;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -165,11 +165,11 @@ fn main() {
         bytes
     };
     // Every buffer is page-aligned unless its name says otherwise, as hunt's are.
-    let mut buf = ReadBuf::zeroed(room);
+    let mut buf = PageBuf::zeroed(room);
     group.bench_function("open+pread+close", |b| {
         b.iter(|| assert_eq!(whole(&names, true, &mut buf), total))
     });
-    let mut off = ReadBuf::zeroed(room + PAGE);
+    let mut off = PageBuf::zeroed(room + PAGE);
     group.bench_function("pread-page-offset-16", |b| {
         b.iter(|| assert_eq!(whole(&names, true, &mut off[16..16 + room]), total))
     });
@@ -177,7 +177,7 @@ fn main() {
     group.bench_function("pread-no-search", |b| {
         b.iter(|| assert_eq!(whole(&names, false, &mut buf), total))
     });
-    let mut chunk = ReadBuf::zeroed(64 << 10);
+    let mut chunk = PageBuf::zeroed(64 << 10);
     group.bench_function("pread-64k", |b| {
         b.iter(|| {
             let mut bytes = 0u64;
@@ -238,7 +238,7 @@ fn main() {
             let bytes: u64 = std::thread::scope(|s| {
                 let hs: Vec<_> = halves
                     .iter()
-                    .map(|h| s.spawn(|| whole(h, true, &mut ReadBuf::zeroed(room))))
+                    .map(|h| s.spawn(|| whole(h, true, &mut PageBuf::zeroed(room))))
                     .collect();
                 hs.into_iter().map(|h| h.join().unwrap()).sum()
             });

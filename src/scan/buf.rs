@@ -1,12 +1,14 @@
-//! [`ReadBuf`]: the buffer every reader reads a file into, page-aligned so the kernel's
-//! copy out of the page cache runs at full speed.
+//! [`PageBuf`]: the buffer every reader reads a file into (and `hunt generate` writes
+//! from), page-aligned so the kernel's copy out of (or into) the page cache runs at full
+//! speed.
 //!
 //! # Why the alignment matters
 //! `read` copies a cached page into the buffer with `rep movsb`. On some AMD EPYC hosts
 //! (this project's machine on 2026-12-03) that copy is about four times slower when the
 //! destination sits a few bytes past the source's offset within a page: with the
 //! source page-aligned, destinations at page offsets 16 and 24 were slow and offsets 0,
-//! 40, 64 and 4088 fast (results/read-alignment.md). `malloc` hands out large blocks
+//! 40, 64 and 4088 fast (a throwaway program; results/read-alignment.md has hunt before
+//! and after, and the floor bench's `pread-page-offset-16`). `malloc` hands out large blocks
 //! (128 KiB and more, from `mmap`) at page offset 16, after its header, so a `Vec` read
 //! buffer lands exactly in the slow case. hunt therefore reads into anonymous mappings
 //! (page-aligned, zeroed lazily by the kernel like `calloc`'s large blocks), at
@@ -23,46 +25,53 @@ pub const PAGE: usize = 4096;
 /// A zeroed, page-aligned byte buffer (an anonymous mapping), or an empty one that maps
 /// nothing (the [`Default`], so `std::mem::take` can lend a buffer out for free).
 #[derive(Default)]
-pub struct ReadBuf(Option<MmapMut>);
+pub struct PageBuf(Option<MmapMut>);
 
-impl ReadBuf {
+impl PageBuf {
     /// A zeroed buffer of `len` bytes. Pages are mapped on first touch, so a worker that
     /// only ever reads small files touches little of it. Like a `Vec`, it aborts the
     /// process if the memory cannot be had.
     pub fn zeroed(len: usize) -> Self {
         if len == 0 {
-            return ReadBuf(None);
+            return PageBuf(None);
         }
         match MmapMut::map_anon(len) {
-            Ok(map) => ReadBuf(Some(map)),
+            Ok(map) => PageBuf(Some(map)),
             Err(_) => std::alloc::handle_alloc_error(
                 std::alloc::Layout::from_size_align(len, PAGE).expect("PAGE is a power of two"),
             ),
         }
     }
 
+    /// A page-aligned copy of `bytes`.
+    pub fn copy_of(bytes: &[u8]) -> Self {
+        let mut b = PageBuf::zeroed(bytes.len());
+        b.copy_from_slice(bytes);
+        b
+    }
+
     /// A buffer with no bytes, for a reader that reads none (`mmap`).
     pub fn empty() -> Self {
-        ReadBuf(None)
+        PageBuf(None)
     }
 }
 
-impl Deref for ReadBuf {
+impl Deref for PageBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         self.0.as_deref().unwrap_or_default()
     }
 }
 
-impl DerefMut for ReadBuf {
+impl DerefMut for PageBuf {
     fn deref_mut(&mut self) -> &mut [u8] {
         self.0.as_deref_mut().unwrap_or_default()
     }
 }
 
-impl std::fmt::Debug for ReadBuf {
+impl std::fmt::Debug for PageBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ReadBuf({} bytes)", self.len())
+        write!(f, "PageBuf({} bytes)", self.len())
     }
 }
 
@@ -73,14 +82,16 @@ mod tests {
     #[test]
     fn buffers_are_page_aligned_zeroed_and_writable() {
         for len in [1, 100, PAGE, 256 * 1024 + PAGE] {
-            let mut b = ReadBuf::zeroed(len);
+            let mut b = PageBuf::zeroed(len);
             assert_eq!(b.len(), len);
             assert_eq!(b.as_ptr() as usize % PAGE, 0, "len {len}");
             assert!(b.iter().all(|&x| x == 0));
             b[len - 1] = 7;
             assert_eq!(b[len - 1], 7);
         }
-        assert!(ReadBuf::empty().is_empty());
-        assert!(ReadBuf::zeroed(0).is_empty());
+        assert!(PageBuf::empty().is_empty());
+        let c = PageBuf::copy_of(b"Treasure");
+        assert_eq!((&c[..], c.as_ptr() as usize % PAGE), (&b"Treasure"[..], 0));
+        assert!(PageBuf::zeroed(0).is_empty());
     }
 }

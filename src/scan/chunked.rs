@@ -2,7 +2,7 @@
 //! reading: `pread` in [`super::Scanner`], tokio in `async`, an io_uring completion in
 //! `uring`.
 
-use super::buf::{ReadBuf, PAGE};
+use super::buf::{PageBuf, PAGE};
 use super::CHUNK;
 use memchr::memmem::Finder;
 
@@ -24,7 +24,7 @@ pub enum Chunk {
 /// fill ([`ChunkedSearch::room`], at file offset [`ChunkedSearch::offset`]). The last
 /// `needle.len() - 1` bytes of each full chunk are carried to the end of the head, just
 /// in front of the room, so a needle straddling two chunks is still found. The head is a
-/// whole number of pages, so in a page-aligned buffer ([`super::ReadBuf`]) whose room is
+/// whole number of pages, so in a page-aligned buffer ([`super::PageBuf`]) whose room is
 /// a whole number of pages every read lands at the same offset within a page as the
 /// file bytes it copies (see [`super::buf`] for why that matters).
 #[derive(Clone, Debug)]
@@ -57,8 +57,8 @@ impl ChunkedSearch {
 
     /// A zeroed, page-aligned buffer for a needle of `needle_len` bytes: its head and a
     /// room of [`CHUNK`] bytes.
-    pub fn buffer(needle_len: usize) -> ReadBuf {
-        ReadBuf::zeroed(Self::head(needle_len) + CHUNK)
+    pub fn buffer(needle_len: usize) -> PageBuf {
+        PageBuf::zeroed(Self::head(needle_len) + CHUNK)
     }
 
     /// The part of `buf` the next read must fill: all of it past the head.

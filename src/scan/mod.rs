@@ -5,7 +5,7 @@
 //! The hunt is bound by system calls, not by matching (memchr's `memmem` scans memory at
 //! tens of GB/s), so the `read` reader spends as few as the job allows: `openat`
 //! relative to the data set's folder, one `pread` into a buffer kept for the worker's
-//! whole life (page-aligned, [`ReadBuf`]: on some hosts the kernel's copy into a
+//! whole life (page-aligned, [`PageBuf`]: on some hosts the kernel's copy into a
 //! misaligned one is several times slower), `close`. A short read ends a regular file, so a file smaller than the
 //! buffer costs exactly those three calls; an empty read or a full buffer costs one
 //! `fstat` more, to refuse anything that is not a regular file.
@@ -31,7 +31,7 @@ mod chunked;
 mod scanner;
 mod tally;
 
-pub use buf::{ReadBuf, PAGE};
+pub use buf::{PageBuf, PAGE};
 pub use chunked::{Chunk, ChunkedSearch};
 pub use scanner::{is_regular, pread_retrying, Scanner};
 pub use tally::{FileError, Found, Tally};

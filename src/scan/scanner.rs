@@ -1,7 +1,7 @@
 //! The two readers: `read` (one `pread` into a reused buffer) and `mmap` (a mapping
 //! searched in windows), behind [`Scanner`], one per worker.
 
-use super::{should_stop, Chunk, ChunkedSearch, FileScan, Job, ReadBuf, Reader, ScanError, Tally};
+use super::{should_stop, Chunk, ChunkedSearch, FileScan, Job, PageBuf, Reader, ScanError, Tally};
 use crate::hooks;
 use crate::trace::Recorder;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -15,7 +15,7 @@ const MMAP_WINDOW: usize = 1 << 20;
 /// timeline.
 pub struct Scanner<'a> {
     job: &'a Job<'a>,
-    buf: ReadBuf,
+    buf: PageBuf,
     slow: Option<Duration>,
     /// What this worker has done so far.
     pub tally: Tally,
@@ -28,7 +28,7 @@ impl<'a> Scanner<'a> {
     pub fn new(job: &'a Job<'a>) -> Self {
         let buf = match job.reader {
             Reader::Read => ChunkedSearch::buffer(job.needle_len()),
-            Reader::Mmap => ReadBuf::empty(),
+            Reader::Mmap => PageBuf::empty(),
         };
         Scanner {
             job,

@@ -47,7 +47,7 @@ use crate::fileset::{FileSet, OPEN_FLAGS};
 use crate::hooks;
 use crate::scan::{
     is_regular, pread_retrying, should_stop, Chunk, ChunkedSearch, FileScan, Job, Reader,
-    ReadBuf, ScanError, Tally,
+    PageBuf, ScanError, Tally,
 };
 use anyhow::Context;
 use memchr::memmem::Finder;
@@ -249,7 +249,7 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
 async fn scan_file(
     job: &Job<'_>,
     index: u64,
-    buf: &mut ReadBuf,
+    buf: &mut PageBuf,
     tally: &mut Tally,
     shared: &Arc<Shared>,
 ) -> Result<FileScan, ScanError> {
@@ -296,7 +296,7 @@ async fn scan_file(
 /// dropped with the task.
 async fn read_at(
     fd: &Arc<OwnedFd>,
-    buf: &mut ReadBuf,
+    buf: &mut PageBuf,
     search: &ChunkedSearch,
 ) -> Result<usize, ScanError> {
     let fd = Arc::clone(fd);

@@ -5,7 +5,7 @@
 //!
 //! # The pipeline
 //! A worker keeps up to `--queue-depth` files in flight, one slot each (a page-aligned
-//! read buffer of 256 KiB and a page, [`crate::scan::ReadBuf`], made in `new`; the
+//! read buffer of 256 KiB and a page, [`crate::scan::PageBuf`], made in `new`; the
 //! file's name for `openat`; and a [`crate::scan::ChunkedSearch`]). Each file goes through `openat` (relative to the
 //! data set's folder descriptor, or the listed root's) -> a type check -> `read`
 //! (repeated at later offsets while the buffer comes back full, the needle's overlap
@@ -91,7 +91,7 @@ use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig};
 use crate::fileset::OPEN_FLAGS;
 use crate::hooks;
 use crate::scan::{
-    is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, ReadBuf, Reader, ScanError,
+    is_regular, should_stop, Chunk, ChunkedSearch, FileScan, Job, PageBuf, Reader, ScanError,
     Tally, CHUNK, PAGE,
 };
 use anyhow::{anyhow, bail};
@@ -198,7 +198,7 @@ pub struct Uring {
 /// allocates nothing (and never zeroes `--queue-depth` buffers again).
 struct Lane {
     ring: IoUring,
-    bufs: Vec<ReadBuf>,
+    bufs: Vec<PageBuf>,
     /// The length of each buffer registered with the ring (`fixed-buffers`); 0 for none.
     registered: usize,
 }
@@ -412,7 +412,7 @@ struct Worker<'j, 'r> {
     job: &'j Job<'j>,
     ring: &'r mut IoUring,
     /// Slot `i` reads into `bufs[i]`.
-    bufs: &'r mut Vec<ReadBuf>,
+    bufs: &'r mut Vec<PageBuf>,
     features: Features,
     slots: Vec<Slot>,
     free: Vec<usize>,
