@@ -10,8 +10,11 @@
 //!   buffer and the needle search: the sequential hunt without hunt;
 //! - `pread-page-offset-16`: the same into a buffer 16 bytes past a page boundary,
 //!   where `malloc` puts a large `Vec`. On some AMD hosts the kernel's copy is several
-//!   times slower there (see `hunt::scan::PageBuf`); elsewhere the two are level;
-//! - `same-file`: the same, n times on one file, whose bytes stay in the CPU's caches.
+//!   times slower there (see `hunt::scan::PageBuf`; other hosts were not measured);
+//! - `pread-64-then-search`: 64 files read into 64 buffers, then the 64 searched, round
+//!   after round: the order in which a `uring` worker at the default `--queue-depth`
+//!   copies and searches (its copies all happen in one `io_uring_enter`);
+//! - `same-file`: `open+pread+close` n times on one file, whose bytes stay in the CPU's caches.
 //!   The gap to `open+pread+close` is pulling page-cache bytes from main memory, which
 //!   every reader pays.
 //!
@@ -172,6 +175,29 @@ fn main() {
     let mut off = PageBuf::zeroed(room + PAGE);
     group.bench_function("pread-page-offset-16", |b| {
         b.iter(|| assert_eq!(whole(&names, true, &mut off[16..16 + room]), total))
+    });
+    // uring's pattern: a round copies 64 files into 64 buffers, then searches them.
+    let mut bufs: Vec<PageBuf> = (0..64).map(|_| PageBuf::zeroed(room)).collect();
+    group.bench_function("pread-64-then-search", |b| {
+        b.iter(|| {
+            let mut bytes = 0u64;
+            for round in names.chunks(64) {
+                let mut got = [0usize; 64];
+                for ((name, buf), n) in round.iter().zip(&mut bufs).zip(&mut got) {
+                    let f = open(&dir, name);
+                    *n = pread(f, buf, 0);
+                    close(f);
+                }
+                for (buf, &n) in bufs.iter().zip(&got[..round.len()]) {
+                    assert!(
+                        finder.find(&buf[..n]).is_none(),
+                        "floor: absent needle found"
+                    );
+                    bytes += n as u64;
+                }
+            }
+            assert_eq!(bytes, total);
+        })
     });
     group.bench_function("same-file", |b| b.iter(|| whole(&same, true, &mut buf)));
     group.bench_function("pread-no-search", |b| {

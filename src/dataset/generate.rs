@@ -21,7 +21,6 @@
 
 use super::folder::{claim_folder, Partial, MANIFEST_TMP};
 use super::manifest::{self, Manifest, FORMAT_VERSION, MANIFEST_NAME, PARTIAL_NAME};
-use crate::scan::PageBuf;
 use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -176,10 +175,8 @@ pub fn generate(spec: &Spec) -> Result<Generated> {
         }
     }
 
-    // Written from page-aligned copies, so each `write` copies into the page cache at
-    // the same offset within a page (see crate::scan::PageBuf for why that matters).
-    let plain = PageBuf::copy_of(&PLAIN_LINE.repeat(spec.lines as usize));
-    let treasure = PageBuf::copy_of(&treasure_content(spec, treasure_line));
+    let plain = PLAIN_LINE.repeat(spec.lines as usize);
+    let treasure = treasure_content(spec, treasure_line);
     let bar = progress_bar(spec);
     let slow = crate::hooks::slow_file();
     let written = (0..spec.files).into_par_iter().try_for_each(|i| {

@@ -1,6 +1,5 @@
-//! [`PageBuf`]: the buffer every reader reads a file into (and `hunt generate` writes
-//! from), page-aligned so the kernel's copy out of (or into) the page cache runs at full
-//! speed.
+//! [`PageBuf`]: the buffer every reader reads a file into, page-aligned so the kernel's
+//! copy out of the page cache runs at full speed.
 //!
 //! # Why the alignment matters
 //! `read` copies a cached page into the buffer with `rep movsb`. On some AMD EPYC hosts
@@ -14,6 +13,10 @@
 //! (page-aligned, zeroed lazily by the kernel like `calloc`'s large blocks), at
 //! file offsets that are whole pages: see [`super::ChunkedSearch`], which keeps the
 //! carried-over needle tail in front of the room it reads into.
+//!
+//! `hunt generate` writes from plain `Vec`s: timed before and after page-aligning them
+//! (results/generate-alignment.md, onto a tmpfs), it was the same within a few percent on both
+//! data sets, so the copy into the page cache showed no such slow path here.
 
 use memmap2::MmapMut;
 use std::ops::{Deref, DerefMut};
@@ -41,13 +44,6 @@ impl PageBuf {
                 std::alloc::Layout::from_size_align(len, PAGE).expect("PAGE is a power of two"),
             ),
         }
-    }
-
-    /// A page-aligned copy of `bytes`.
-    pub fn copy_of(bytes: &[u8]) -> Self {
-        let mut b = PageBuf::zeroed(bytes.len());
-        b.copy_from_slice(bytes);
-        b
     }
 
     /// A buffer with no bytes, for a reader that reads none (`mmap`).
@@ -90,8 +86,6 @@ mod tests {
             assert_eq!(b[len - 1], 7);
         }
         assert!(PageBuf::empty().is_empty());
-        let c = PageBuf::copy_of(b"Treasure");
-        assert_eq!((&c[..], c.as_ptr() as usize % PAGE), (&b"Treasure"[..], 0));
         assert!(PageBuf::zeroed(0).is_empty());
     }
 }
