@@ -6,9 +6,9 @@
 //! tens of GB/s), so the `read` reader spends as few as the job allows: `openat`
 //! relative to the data set's folder, one `pread` into a buffer kept for the worker's
 //! whole life (page-aligned, [`PageBuf`]: on some hosts the kernel's copy into a
-//! misaligned one is several times slower), `close`. A short read ends a regular file, so a file smaller than the
-//! buffer costs exactly those three calls; an empty read or a full buffer costs one
-//! `fstat` more, to refuse anything that is not a regular file.
+//! misaligned one is several times slower), `close`. A short read ends a regular file,
+//! so a file smaller than the buffer costs exactly those three calls; an empty read or
+//! a full buffer costs one `fstat` more, to refuse anything that is not a regular file.
 //!
 //! Why `pread` and not `read`: `pread` fails with `ESPIPE` on a named pipe, a socket or
 //! a terminal before taking a byte, so a pipe planted where a data file should be is
