@@ -57,11 +57,14 @@
 //! the thread that made or enabled it. Making the rings inside each hunt would put
 //! their setup inside the timing.
 //!
-//! The default is `fixed-files,link`; in one interleaved run (30 rounds) every variant
-//! but `statx` and `fixed-buffers` landed within a few percent of the others, inside
-//! the machine's noise, so the default is the one that does the least work per file by
-//! construction (results/uring-paired.md has it against `fork` and `threads`). `fixed-buffers` adds the cost of
-//! pinning its pages to every process, for no gain in the hunt itself. On a kernel
+//! The default is `fixed-files`. Every variant but `statx` and `fixed-buffers` lands
+//! within a few percent of the others, but in every interleaved run on two days
+//! `fixed-files` alone was as fast as or faster than with `link` added (on the default
+//! set 0.92x against 0.95x the best blocking strategy on 2026-12-02 and 0.97x against
+//! 0.99x on 2026-12-03; on the blog preset level), so the chain saves nothing
+//! measurable (results/uring-features.md, results/uring-features-2026-12-03.md;
+//! results/uring-paired.md has the default against `fork` and `threads`). `fixed-buffers` adds the cost of pinning its pages to
+//! every process, for no gain in the hunt itself. On a kernel
 //! without `fixed_fd_install` (before 6.8) the default falls back to `plain`; a
 //! `--ring` given by hand is refused there instead, with one line saying why.
 //!
@@ -121,7 +124,7 @@ pub static RING: Knob = Knob {
     name: "ring",
     value_name: "FEATURES",
     help: "io_uring features for `uring`, comma-separated: fixed-files, link, \
-           fixed-buffers, coop-taskrun, statx; `plain` for none [default: fixed-files,link]",
+           fixed-buffers, coop-taskrun, statx; `plain` for none [default: fixed-files]",
     kind: Kind::Text,
 };
 
@@ -153,7 +156,7 @@ impl Features {
     const DEFAULT: Features = Features {
         statx: false,
         fixed_files: true,
-        link: true,
+        link: false,
         fixed_buffers: false,
         coop_taskrun: false,
     };
