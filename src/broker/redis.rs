@@ -149,7 +149,15 @@ impl Redis {
             scripts: Scripts::new(),
             control: None,
         };
-        let info: String = r.call(|c| redis::cmd("INFO").arg("server").query(c))?;
+        // INFO changes nothing, so a call cut short by a signal is simply made again.
+        let mut attempts = 0;
+        let info: String = loop {
+            attempts += 1;
+            match r.call_raw(|c| redis::cmd("INFO").arg("server").query(c)) {
+                Err(e) if interrupted(&e) && attempts < EINTR_ATTEMPTS => continue,
+                other => break other.map_err(|e| explain(&e, url))?,
+            }
+        };
         let version = info
             .lines()
             .find_map(|l| l.strip_prefix("redis_version:"))
@@ -170,36 +178,44 @@ impl Redis {
         Ok(Box::new(r))
     }
 
-    fn conn(&mut self) -> Result<&mut Connection> {
+    /// The connection, made now if there is none. A connect cut short by a signal
+    /// (`EINTR`, which the `redis` crate passes on) is tried again: hunt's own signal
+    /// handlers are installed without `SA_RESTART` (see `crate::interrupt`).
+    fn conn(&mut self) -> redis::RedisResult<&mut Connection> {
         if self.conn.is_none() {
-            let c = self
-                .client
-                .get_connection_with_timeout(CONNECT_TIMEOUT)
-                .map_err(|e| explain(&e, &self.url))?;
-            c.set_read_timeout(Some(REPLY_TIMEOUT))
-                .and_then(|()| c.set_write_timeout(Some(REPLY_TIMEOUT)))
-                .map_err(|e| explain(&e, &self.url))?;
+            let mut attempts = 0;
+            let c = loop {
+                attempts += 1;
+                match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
+                    Err(e) if interrupted(&e) && attempts < EINTR_ATTEMPTS => continue,
+                    other => break other?,
+                }
+            };
+            c.set_read_timeout(Some(REPLY_TIMEOUT))?;
+            c.set_write_timeout(Some(REPLY_TIMEOUT))?;
             self.conn = Some(c);
         }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| anyhow!("no connection to the broker"))
+        Ok(self.conn.as_mut().expect("made just above"))
     }
 
     /// Runs `f` on the connection; a failed connection is dropped (the next call makes
     /// a new one), and the error names the broker.
     fn call<T>(&mut self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let url = self.url.clone();
-        let conn = self.conn()?;
-        match f(conn) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                    self.conn = None;
-                }
-                Err(explain(&e, &url))
+        self.call_raw(f).map_err(|e| explain(&e, &self.url))
+    }
+
+    /// [`Redis::call`] with the `redis` crate's own error.
+    fn call_raw<T>(
+        &mut self,
+        f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
+    ) -> redis::RedisResult<T> {
+        let result = f(self.conn()?);
+        if let Err(e) = &result {
+            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                self.conn = None;
             }
         }
+        result
     }
 
     fn run(&mut self, which: fn(&Scripts) -> &Script, args: &[String]) -> Result<String> {
@@ -212,6 +228,23 @@ impl Redis {
             inv.invoke(c)
         })
     }
+}
+
+/// How many times a connect, or the first `INFO`, is made when a signal cuts it short.
+const EINTR_ATTEMPTS: u32 = 5;
+
+/// True when `e` is a system call cut short by a signal (`EINTR`).
+fn interrupted(e: &redis::RedisError) -> bool {
+    let Some(source) = std::error::Error::source(e) else {
+        return false;
+    };
+    // The crate keeps an `io::Error` behind an `Arc<dyn Error>`.
+    let io = source.downcast_ref::<std::io::Error>().or_else(|| {
+        source
+            .downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>()
+            .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+    });
+    io.is_some_and(|io| io.kind() == std::io::ErrorKind::Interrupted)
 }
 
 /// `hunt:ID`.
@@ -836,5 +869,20 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
             attempts: 0,
             note: Some("its row on the broker is not one hunt can read".into()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_call_cut_short_by_a_signal_counts_as_interrupted() {
+        let os = |code| redis::RedisError::from(std::io::Error::from_raw_os_error(code));
+        assert!(interrupted(&os(libc::EINTR)));
+        assert!(!interrupted(&os(libc::ECONNREFUSED)));
+        assert!(!interrupted(&os(libc::ENOENT)));
+        let parse = redis::RedisError::from((redis::ErrorKind::Parse, "bad reply"));
+        assert!(!interrupted(&parse));
     }
 }
