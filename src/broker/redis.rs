@@ -178,9 +178,12 @@ impl Redis {
         Ok(Box::new(r))
     }
 
-    /// The connection, made now if there is none. A connect cut short by a signal
-    /// (`EINTR`, which the `redis` crate passes on) is tried again: hunt's own signal
-    /// handlers are installed without `SA_RESTART` (see `crate::interrupt`).
+    /// The connection, made now if there is none. A connect cut short (`EINTR`, which
+    /// the `redis` crate passes on) is tried again. A timed `connect` returns `EINTR`,
+    /// not a transparent restart, whenever the thread has a signal pending: one of
+    /// hunt's own handlers (installed without `SA_RESTART`, see `crate::interrupt`), or,
+    /// most likely in the one case seen (the stress test, many strategies in one
+    /// process), io_uring's task-work notification on a thread that has used a ring.
     fn conn(&mut self) -> redis::RedisResult<&mut Connection> {
         if self.conn.is_none() {
             let mut attempts = 0;
