@@ -150,14 +150,9 @@ impl Redis {
             control: None,
         };
         // INFO changes nothing, so a call cut short by a signal is simply made again.
-        let mut attempts = 0;
-        let info: String = loop {
-            attempts += 1;
-            match r.call_raw(|c| redis::cmd("INFO").arg("server").query(c)) {
-                Err(e) if interrupted(&e) && attempts < EINTR_ATTEMPTS => continue,
-                other => break other.map_err(|e| explain(&e, url))?,
-            }
-        };
+        let info: String =
+            again_if_interrupted(|| r.call_raw(|c| redis::cmd("INFO").arg("server").query(c)))
+                .map_err(|e| explain(&e, url))?;
         let version = info
             .lines()
             .find_map(|l| l.strip_prefix("redis_version:"))
@@ -186,14 +181,8 @@ impl Redis {
     /// process), io_uring's task-work notification on a thread that has used a ring.
     fn conn(&mut self) -> redis::RedisResult<&mut Connection> {
         if self.conn.is_none() {
-            let mut attempts = 0;
-            let c = loop {
-                attempts += 1;
-                match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
-                    Err(e) if interrupted(&e) && attempts < EINTR_ATTEMPTS => continue,
-                    other => break other?,
-                }
-            };
+            let c =
+                again_if_interrupted(|| self.client.get_connection_with_timeout(CONNECT_TIMEOUT))?;
             c.set_read_timeout(Some(REPLY_TIMEOUT))?;
             c.set_write_timeout(Some(REPLY_TIMEOUT))?;
             self.conn = Some(c);
@@ -235,6 +224,17 @@ impl Redis {
 
 /// How many times a connect, or the first `INFO`, is made when a signal cuts it short.
 const EINTR_ATTEMPTS: u32 = 5;
+
+/// `f`, made again (up to [`EINTR_ATTEMPTS`] times in all) while a signal cuts it short.
+fn again_if_interrupted<T>(mut f: impl FnMut() -> redis::RedisResult<T>) -> redis::RedisResult<T> {
+    let mut attempts = 1;
+    loop {
+        match f() {
+            Err(e) if interrupted(&e) && attempts < EINTR_ATTEMPTS => attempts += 1,
+            other => return other,
+        }
+    }
+}
 
 /// True when `e` is a system call cut short by a signal (`EINTR`).
 fn interrupted(e: &redis::RedisError) -> bool {

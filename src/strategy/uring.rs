@@ -6,8 +6,8 @@
 //! # The pipeline
 //! A worker keeps up to `--queue-depth` files in flight, one slot each (a page-aligned
 //! read buffer of 256 KiB and a page, [`crate::scan::PageBuf`], made in `new`; the
-//! file's name for `openat`; and a [`crate::scan::ChunkedSearch`]). Each file goes through `openat` (relative to the
-//! data set's folder descriptor, or the listed root's) -> a type check -> `read`
+//! file's name for `openat`; and a [`crate::scan::ChunkedSearch`]). Each file goes
+//! through `openat` (relative to the data set's folder descriptor, or the listed root's) -> a type check -> `read`
 //! (repeated at later offsets while the buffer comes back full, the needle's overlap
 //! carried over) -> `close`. Every round the worker queues what each slot with a
 //! completion needs next, plus `openat`s for free slots, and hands them all to the
