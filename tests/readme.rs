@@ -368,6 +368,16 @@ fn root() -> PathBuf {
 
 #[test]
 fn every_flag_a_shown_command_uses_is_in_its_help() {
+    // The pages show every strategy's knobs; a build without a strategy lacks its flags.
+    if !cfg!(all(
+        feature = "tokio",
+        feature = "uring",
+        feature = "redis",
+        feature = "sqlite"
+    )) {
+        eprintln!("skipped: the pages' commands need a build with the default features");
+        return;
+    }
     let pages = pages(&root());
     let shown: usize = pages.iter().map(|(n, t)| shown_commands(n, t).len()).sum();
     assert!(shown >= 10, "the pages show commands; found only {shown}");
@@ -397,7 +407,7 @@ fn the_readme_starts_with_the_race_and_the_test_command() {
     let lines = text.lines().count();
     assert!(
         lines <= 300,
-        "README.md has {lines} lines; keep it under 300"
+        "README.md has {lines} lines; keep it to 300 at most"
     );
 }
 
