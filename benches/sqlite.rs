@@ -1,6 +1,6 @@
 //! `cargo bench --bench sqlite`: the blog's two claims about a database as the queue,
 //! measured on the real SQLite backend ([`hunt::broker::sqlite`]). Prints Markdown
-//! tables of medians; the README's SQLite section quotes them.
+//! tables of medians; docs/BROKERS.md ("SQLite on its own") quotes them.
 //!
 //! - `claims`: "the table grows with the tasks" and "the querying becomes costly as the
 //!   DB grows". A queue of N task rows (1,000 to 1,000,000), all Completed but the last

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Re-makes every figure the README quotes, into results/ (one file per measurement), on
-# this machine. Run it on a quiet machine: it takes about 25 minutes on 2 cores, cargo
-# bench included (--no-bench skips that part). It installs nothing; compare-peers.sh says
-# what is missing.
+# Re-makes the race, peer and bench figures of docs/RESULTS.md into results/ (one file per
+# measurement), on this machine. Run it on a quiet machine: it takes about 25 minutes on 2
+# cores, cargo bench included (--no-bench skips that part). It installs nothing;
+# compare-peers.sh says what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results

@@ -12,7 +12,7 @@
 //! Why our own walk rather than the `ignore` crate's parallel walker (ripgrep's), which
 //! hunt used before: on the cargo registry's sources (11,812 files) the walk and sort
 //! took 72 ms with that walker and 28-32 ms with this one, and whole hunts went from
-//! level with ripgrep to 0.72x its time (README, "A real folder"). The paths we keep
+//! level with ripgrep to 0.72x its time (docs/RESULTS.md, "A real folder"). The paths we keep
 //! are relative to the root, so the hunt opens each file with one `openat` from the
 //! root's descriptor and the kernel never walks the root's own path again.
 //!

@@ -126,7 +126,7 @@ pub struct Measured {
 /// them several times). One more thing Linux folds in: at `exec` the kernel keeps the
 /// high-water mark of the memory the child had *before* it, a copy of this race process,
 /// so the figure is at least the race's own resident size at the moment of the spawn.
-/// The race keeps that small (it builds no strategy itself) and the README says so; a
+/// The race keeps that small (it builds no strategy itself) and docs/TRACING.md says so; a
 /// figure near the race's own size means "no more than that".
 ///
 /// The error is a one-line message saying what went wrong.

@@ -22,7 +22,7 @@
 //! Tracing is asked for per hunt through [`crate::scan::Job::trace`]. When it is `None`
 //! no recorder exists and the hot loop pays one branch on an `Option` per file: no
 //! clock read, no allocation, no write. Where it is on, a file costs two reads of the
-//! monotonic clock (vDSO, tens of nanoseconds) and one push onto a vector; the README
+//! monotonic clock (vDSO, tens of nanoseconds) and one push onto a vector; docs/TRACING.md
 //! gives the measured overhead.
 //!
 //! # Clocks
