@@ -51,9 +51,9 @@ pub trait Backend {
     /// The flags of its slowest poll (a backend option that changes the pace, never the
     /// answers); `Err(why)` where it has none.
     fn slow_poll(&self) -> Result<Vec<&'static str>, &'static str>;
-    /// `Ok` where its broker can be made to go away mid-hunt ([`Server::go_away`]);
-    /// `Err(why)` where it cannot.
-    fn goes_away(&self) -> Result<(), &'static str>;
+    /// `Ok` where a broker gone away ([`Server::go_away`]) is lost to the processes
+    /// using it, so the hunt in flight ends; `Err(why)` where they carry on.
+    fn lost_mid_hunt(&self) -> Result<(), &'static str>;
 }
 
 /// One broker a test started; stopped and its files removed when dropped.
@@ -62,10 +62,10 @@ pub trait Server {
     fn url(&self) -> String;
     /// What hunt's messages name it by (`127.0.0.1:PORT`, the file's path).
     fn named(&self) -> String;
-    /// Makes the broker go away under the processes using it (where
-    /// [`Backend::goes_away`] says it can).
+    /// Makes the broker go away under the processes using it (a server killed, a
+    /// queue's folder removed).
     fn go_away(&mut self);
-    /// Brings it back, where it went away, at the same URL.
+    /// Brings it back at the same URL (with what it kept, if anything).
     fn come_back(&mut self);
     /// The newest hunt's events, in order, as JSON; `Err(why)` where the broker keeps
     /// none once the coordinator has read them.

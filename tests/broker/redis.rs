@@ -62,8 +62,8 @@ impl Backend for RedisBackend {
         Err("Redis pushes stop signals and events (blocking reads): it has no poll to slow")
     }
 
-    fn goes_away(&self) -> Result<(), &'static str> {
-        Ok(()) // killed: `kill -9` the server
+    fn lost_mid_hunt(&self) -> Result<(), &'static str> {
+        Ok(()) // `kill -9`: every connection to it breaks
     }
 }
 

@@ -22,7 +22,7 @@ impl Backend for SqliteBackend {
     fn start(&self) -> Box<dyn Server> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("q.db");
-        Box::new(Queue { _dir: dir, path })
+        Box::new(Queue { dir, path })
     }
 
     fn start_with_password(&self, _: &str) -> Result<Box<dyn Server>, &'static str> {
@@ -49,14 +49,14 @@ impl Backend for SqliteBackend {
         Ok(vec!["--poll", "1"])
     }
 
-    fn goes_away(&self) -> Result<(), &'static str> {
-        Err("an SQLite queue is a file every process holds open: removed or replaced, the open file lives on under them, so this broker cannot go away mid-hunt (its one failure mid-hunt, a full disk, is tests/sqlite.rs)")
+    fn lost_mid_hunt(&self) -> Result<(), &'static str> {
+        Err("an SQLite queue is a file every process of the hunt holds open: removed, it lives on under them and the hunt in flight answers from it (its one failure mid-hunt, a full disk, is tests/sqlite.rs)")
     }
 }
 
 /// A queue file of the test's own, in a temp folder removed on drop.
 pub struct Queue {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     /// The queue's path (no file until a worker or coordinator makes it).
     pub path: PathBuf,
 }
@@ -103,11 +103,15 @@ impl Server for Queue {
         self.path.display().to_string()
     }
 
+    /// The queue's folder removed, with the queue and its journal.
     fn go_away(&mut self) {
-        unreachable!("SqliteBackend::goes_away says it cannot")
+        std::fs::remove_dir_all(self.dir.path()).expect("the queue's folder removed");
     }
 
-    fn come_back(&mut self) {}
+    /// The folder made again, empty: the next worker or coordinator makes a new queue.
+    fn come_back(&mut self) {
+        std::fs::create_dir(self.dir.path()).expect("the queue's folder made again");
+    }
 
     fn events(&self) -> Result<Vec<Value>, &'static str> {
         Ok(self

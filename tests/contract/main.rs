@@ -20,31 +20,59 @@ mod cases;
 
 /// For each backend `NAME: TYPE`, a module `NAME` holding one `#[test]` per case, which
 /// runs `cases::CASE(&TYPE::default())` (skipped, with a line, where the backend cannot
-/// run here).
+/// run here). A backend may follow its type with `ignore: [CASE = "why", ...]`: those
+/// cases are `#[ignore = "why"]` for it alone (a rule it does not keep yet).
 macro_rules! contract {
-    (backends: [$($(#[$attr:meta])* $name:ident: $backend:ty),* $(,)?], cases: $cases:tt) => {
-        $( $(#[$attr])* contract!(@backend $name, $backend, $cases); )*
+    (
+        backends: [$(
+            $(#[$attr:meta])* $name:ident: $backend:ty $(, ignore: [$($case:ident = $why:literal),* $(,)?])?;
+        )*],
+        cases: $cases:tt
+    ) => {
+        $( $(#[$attr])* contract!(@backend $name, $backend, [$($($case = $why),*)?], $cases); )*
     };
-    (@backend $name:ident, $backend:ty, [$($case:ident),* $(,)?]) => {
+    (@backend $name:ident, $backend:ty, $ignored:tt, $cases:tt) => {
         mod $name {
             use crate::broker::Backend;
-            $(
-                #[test]
-                fn $case() {
-                    let b = <$backend>::default();
-                    if b.here() {
-                        crate::cases::$case(&b);
-                    }
+
+            fn run(case: fn(&dyn Backend)) {
+                let b = <$backend>::default();
+                if b.here() {
+                    case(&b);
                 }
-            )*
+            }
+
+            contract!(@tests ($) $ignored $cases);
         }
+    };
+    // A macro of this backend's own picks each case's attributes: an arm per ignored
+    // case, then one for the rest (`$d` is a `$` for the inner macro's own variables).
+    (@tests ($d:tt) [$($ignored:ident = $why:literal),*] [$($case:ident),* $(,)?]) => {
+        macro_rules! contract_test {
+            $(($ignored) => {
+                #[test]
+                #[ignore = $why]
+                fn $ignored() {
+                    run(crate::cases::$ignored)
+                }
+            };)*
+            ($d case:ident) => {
+                #[test]
+                fn $d case() {
+                    run(crate::cases::$d case)
+                }
+            };
+        }
+        $( contract_test!($case); )*
     };
 }
 
 contract! {
     backends: [
-        #[cfg(feature = "redis")] redis: crate::broker::redis::RedisBackend,
-        #[cfg(feature = "sqlite")] sqlite: crate::broker::sqlite::SqliteBackend,
+        #[cfg(feature = "redis")] redis: crate::broker::redis::RedisBackend;
+        #[cfg(feature = "sqlite")] sqlite: crate::broker::sqlite::SqliteBackend, ignore: [
+            a_worker_serves_its_broker_again_once_it_comes_back = "reason: a worker whose queue file was removed and made again keeps serving the removed file, silently, and never the new queue at its path (issue 22)",
+        ];
     ],
     cases: [
         task_sizes_of_one_seven_and_more_than_the_set_give_the_answer,
@@ -62,6 +90,7 @@ contract! {
         a_worker_whose_folder_differs_refuses_and_a_regenerated_copy_serves,
         a_garbage_task_entry_is_refused_and_the_hunt_still_answers,
         the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect,
+        a_worker_serves_its_broker_again_once_it_comes_back,
         hunts_on_one_broker_stay_apart_and_their_records_expire,
         bad_brokers_are_refused_in_one_line_and_passwords_never_show,
         sigterm_finishes_the_task_in_hand_and_ctrl_c_hands_it_back,

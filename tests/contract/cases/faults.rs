@@ -427,8 +427,8 @@ pub fn a_garbage_task_entry_is_refused_and_the_hunt_still_answers(b: &dyn Backen
 }
 
 pub fn the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect(b: &dyn Backend) {
-    if let Err(why) = b.goes_away() {
-        return not_for(b, "the broker going away", why);
+    if let Err(why) = b.lost_mid_hunt() {
+        return not_for(b, "a hunt losing its broker", why);
     }
     let mut server = b.start();
     let url = server.url();
@@ -472,6 +472,43 @@ pub fn the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect(b: 
     assert_eq!(r.json()["index"], 25);
     kill(w.pid(), libc::SIGTERM);
     let wr = w.wait(Duration::from_secs(10));
+    assert_eq!(wr.code, Some(0), "{wr:?}");
+    assert!(
+        wr.stderr.contains("reconnecting") && wr.stderr.contains("reconnected"),
+        "{wr:?}"
+    );
+}
+
+/// The broker goes away under an idle worker and comes back at the same URL (empty,
+/// where it keeps nothing): the worker says so, finds it again and serves the next hunt.
+pub fn a_worker_serves_its_broker_again_once_it_comes_back(b: &dyn Backend) {
+    let mut server = b.start();
+    let url = server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", 30, 3, 13, 25);
+    let w = start(worker_command(&url, &dir, "survivor", &["-j", "1"]));
+    let hunt = || {
+        let mut c = coordinator(b, &dir, &["--broker", &url, "--remote-workers"]);
+        c.env(NO_WORKER_ENV, "20000");
+        let r = run(c);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        let j = r.json();
+        assert_eq!(j["index"], 25, "{j}");
+        assert!(
+            j["found_by"].as_str().unwrap().starts_with("survivor@"),
+            "{j}"
+        );
+    };
+    hunt();
+    server.go_away();
+    // Long enough for the worker to look for hunts and fail at least once.
+    std::thread::sleep(Duration::from_secs(3));
+    server.come_back();
+    hunt();
+    assert!(alive(w.pid()), "the worker waited for the broker");
+    kill(w.pid(), libc::SIGTERM);
+    let wr = w.wait(Duration::from_secs(10));
+    wr.no_panic();
     assert_eq!(wr.code, Some(0), "{wr:?}");
     assert!(
         wr.stderr.contains("reconnecting") && wr.stderr.contains("reconnected"),
