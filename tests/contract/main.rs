@@ -7,9 +7,10 @@
 //! `sqlite::a_killed_workers_task_is_taken_over_after_the_lease`).
 //!
 //! A new backend joins with one line in the [`contract!`] call below, beside its test
-//! side in `tests/broker/` (an implementation of `broker::Backend`). What only one
-//! backend can have stays beside it: `tests/redis.rs` (persistence), `tests/sqlite.rs`
-//! (which files are a queue).
+//! side: its own file in `tests/broker/` implementing `broker::Backend` and
+//! `broker::Server` (and its `mod` line there). What only one backend can have stays
+//! beside it: `tests/redis.rs` (persistence), `tests/sqlite.rs` (which files are a
+//! queue).
 #![cfg(any(feature = "redis", feature = "sqlite"))]
 
 #[path = "../adversary/mod.rs"]
