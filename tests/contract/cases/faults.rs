@@ -209,7 +209,7 @@ pub fn a_slow_live_worker_renews_its_lease_and_keeps_its_task(b: &dyn Backend) {
 /// A file that cannot be read (a folder, then a named pipe, in its place), in every
 /// attempt: the task is Failed with its last attempt's counts, the answer unknown
 /// (exit 2), never "not found"; a treasure found elsewhere still counts.
-pub fn a_task_whose_files_fail_every_attempt_is_failed_and_the_answer_unknown(b: &dyn Backend) {
+pub fn a_task_that_fails_every_attempt_is_failed_and_the_answer_unknown(b: &dyn Backend) {
     let server = b.start();
     let url = server.url();
     let tmp = tempfile::tempdir().unwrap();
@@ -296,7 +296,7 @@ pub fn a_task_whose_files_fail_every_attempt_is_failed_and_the_answer_unknown(b:
 
 /// Workers that die holding a task (SIGKILL, as they start), more often than
 /// `--max-attempts`: the task is Failed and the answer "unknown" (exit 2).
-pub fn workers_dying_more_often_than_max_attempts_leave_it_failed_and_unknown(b: &dyn Backend) {
+pub fn max_attempts_lead_to_failed_and_unknown(b: &dyn Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = set(tmp.path(), "set", 20, 4, 8, 5);
     let mut c = coordinator(
