@@ -1,0 +1,60 @@
+//! The contract's cases, each a function of the backend under test, and what they
+//! share: the coordinator's command line, the counts-once check on a broker's events,
+//! and the line a case prints where a backend cannot have part of it.
+
+mod answers;
+mod faults;
+mod sessions;
+
+pub use answers::*;
+pub use faults::*;
+pub use sessions::*;
+
+use crate::adversary::{hunt, s, start, Started};
+use crate::broker::{worker_command, Backend};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// `hunt search --json --strategy NAME --dir DIR` plus `extra`.
+pub(crate) fn coordinator(b: &dyn Backend, dir: &Path, extra: &[&str]) -> Command {
+    let mut args = vec!["search", "--json", "--strategy", b.name(), "--dir", s(dir)];
+    args.extend_from_slice(extra);
+    hunt(&args)
+}
+
+/// A worker of the test's own, `-j 1`, each file slowed by `slow_ms`.
+pub(crate) fn slow_worker(url: &str, dir: &Path, name: &str, slow_ms: &str) -> Started {
+    let mut c = worker_command(url, dir, name, &["-j", "1"]);
+    c.env(hunt::hooks::SLOW_FILE_ENV, slow_ms);
+    start(c)
+}
+
+/// Says that `b` cannot have part of a case, and why (printed, as a skipped test is).
+pub(crate) fn not_for(b: &dyn Backend, what: &str, why: &str) {
+    eprintln!("skipped for {}: {what}: {why}", b.name());
+}
+
+/// The events of `kind` in `ev`.
+pub(crate) fn of_kind<'a>(ev: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    ev.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// No task finished twice, and the report's files are exactly those of the finished
+/// reports: nothing counted twice.
+pub(crate) fn assert_counted_once(report: &Value, ev: &[Value]) {
+    let finished = of_kind(ev, "finished");
+    let mut tasks: Vec<u64> = finished
+        .iter()
+        .map(|e| e["task"].as_u64().unwrap())
+        .collect();
+    tasks.sort_unstable();
+    let n = tasks.len();
+    tasks.dedup();
+    assert_eq!(tasks.len(), n, "a task finished twice: {ev:?}");
+    let files: u64 = finished
+        .iter()
+        .map(|e| e["tally"]["files"].as_u64().unwrap())
+        .sum();
+    assert_eq!(report["files_scanned"], files, "{report}\n{ev:?}");
+}
