@@ -138,7 +138,7 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .stdin(Stdio::null())
         .stdout(Stdio::from(dup(&stdout)?))
         .stderr(Stdio::from(dup(&stderr)?));
-    crate::process::die_with_parent(&mut cmd);
+    crate::sys::process::die_with_parent(&mut cmd);
 
     let start = Instant::now();
     let child = cmd
@@ -146,7 +146,10 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     // `cmd` holds the parent's copies of the memfds' duplicates; they do not matter to
     // the child, which has its own.
-    let (status, rusage) = crate::process::wait_interruptibly(child.id() as libc::pid_t)?;
+    let (status, rusage) = crate::sys::process::wait_interruptibly(
+        child.id() as libc::pid_t,
+        crate::interrupt::requested,
+    )?;
     let wall_s = start.elapsed().as_secs_f64();
     drop(child); // already reaped by wait4; dropping a Child never waits
 
@@ -171,7 +174,7 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
             format!(": {}", said.join("; "))
         }
     };
-    let code = crate::process::exit_code(status)
+    let code = crate::sys::process::exit_code(status)
         .map_err(|why| format!("hunt search {why}{}", stderr_says()))?;
     let expected = match expect {
         Expect::Treasure(i) => format!(

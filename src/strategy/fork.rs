@@ -28,13 +28,13 @@
 //!
 //! # Children never outlive the parent
 //! Right after `fork` each child asks to die with its parent
-//! ([`crate::process::forked_child_dies_with`]). On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
+//! ([`crate::sys::process::forked_child_dies_with`]). On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
 //! the children stop at their next file or chunk; once `waitpid` returns `EINTR` the
 //! parent also sends SIGKILL to every child not yet reaped, and reaps them all.
 
 use super::pool;
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
-use crate::process;
+use crate::sys::process;
 use crate::scan::{FileError, Found, Job, ScanError, Scanner, Tally};
 use crate::trace::{Event, Kind, Track};
 use anyhow::{bail, Result};

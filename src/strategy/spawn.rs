@@ -17,10 +17,10 @@
 //! Closing a pipe costs the parent nothing per file and reaches a worker within one file.
 //!
 //! # Leaving nothing behind
-//! - Each worker dies with its parent ([`crate::process::die_with_parent`]); workers
+//! - Each worker dies with its parent ([`crate::sys::process::die_with_parent`]); workers
 //!   are spawned from the thread that calls `hunt` and reaped before it returns.
 //! - On every way out of `hunt` (success, an error, a panic) the
-//!   [`crate::process::Children`] guard kills and reaps every worker not yet reaped.
+//!   [`crate::sys::process::Children`] guard kills and reaps every worker not yet reaped.
 //! - A parent interrupted by Ctrl-C (the flag of [`crate::interrupt`], also when the
 //!   signal reached the parent alone, as `kill -INT` sends it) stops waiting on the
 //!   pipes within [`POLL`], kills and reaps every worker, and returns
@@ -38,7 +38,7 @@
 //! line, so it includes the pipe's latency.
 
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
-use crate::process::{self, Children};
+use crate::sys::process::{self, Children};
 use crate::scan::{FileError, Found, Job, ScanError, Tally};
 use crate::worker::protocol::{hex, Msg, Request};
 use anyhow::{Context, Result};
@@ -64,7 +64,7 @@ impl Registered for Spawn {
     /// timing: that is the model's cost.
     fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Spawn {
-            exe: crate::process::hunt_exe()?,
+            exe: crate::sys::process::hunt_exe()?,
             workers: config.workers.get(),
         })
     }

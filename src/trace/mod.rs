@@ -40,10 +40,10 @@
 //! the child copies its events into memory shared with the parent.
 
 pub mod chrome;
-mod machine;
 mod remote;
 
-pub use machine::Machine;
+/// A trace names the machine it was made on ([`Meta::machine`]).
+pub use crate::sys::host::Machine;
 pub use remote::{Placer, WireTrace};
 
 use crate::scan::{FileScan, ScanError};
