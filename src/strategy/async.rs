@@ -237,7 +237,7 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
         let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared).await;
         if let (Some(t), Some((start, bytes))) = (&mut guard.trace, traced) {
             let read = guard.tally.bytes_scanned - bytes;
-            t.file(index, pos, start, read, &result, 0);
+            t.file(index, pos, start, read, crate::scan::trace_end(&result), 0);
         }
         if guard.tally.record(index, result, &shared.stop) {
             return End::Found(i);

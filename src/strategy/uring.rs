@@ -824,7 +824,7 @@ impl<'j, 'r> Worker<'j, 'r> {
         let index = self.slots[slot].index;
         if let Some(t) = &mut self.trace {
             let (pos, start, bytes) = self.slots[slot].traced;
-            t.file(index, pos, start, bytes, &result, slot as u16);
+            t.file(index, pos, start, bytes, crate::scan::trace_end(&result), slot as u16);
         }
         self.tally.record(index, result, stop);
         self.free_slot(slot);
