@@ -82,8 +82,8 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     };
     let setup_start = Instant::now();
     let mut strategy = req.strategy.build(&StrategyConfig {
-        workers: req.workers,
         knobs: req.knobs.clone(),
+        ..StrategyConfig::new(req.workers)
     })?;
     let setup = setup_start.elapsed();
     let start = Instant::now();

@@ -32,7 +32,7 @@
 //! the children stop at their next file or chunk; once `waitpid` returns `EINTR` the
 //! parent also sends SIGKILL to every child not yet reaped, and reaps them all.
 
-use super::pool;
+use super::pool::{self, Pool};
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
 use crate::sys::process;
 use crate::scan::{FileError, Found, Job, ScanError, Scanner, Tally};
@@ -48,6 +48,7 @@ const LISTED_ERRORS: usize = 16;
 /// K forked processes.
 pub struct Fork {
     workers: usize,
+    pool: Pool,
 }
 
 impl Registered for Fork {
@@ -55,6 +56,7 @@ impl Registered for Fork {
     fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Fork {
             workers: config.workers.get(),
+            pool: config.pool.clone(),
         })
     }
 }
@@ -182,7 +184,7 @@ impl Strategy for Fork {
             None => 0,
         };
         let shared = Shared::new(self.workers, trace_room)?;
-        let fail = crate::hooks::failing_worker("fork");
+        let fail = self.pool.failing();
         // Allocated now, before any fork: each child works on its own copy-on-write copy.
         let mut scanner = Scanner::new(job);
         scanner.tally.reserve_errors();
@@ -226,14 +228,14 @@ impl Strategy for Fork {
         }
 
         let mut outcome = Outcome::default();
-        let killed = reap(&children, &mut outcome);
+        let killed = reap(&self.pool, &children, &mut outcome);
         if killed || crate::interrupt::requested() {
             return Err(crate::interrupt::Interrupted.into());
         }
         if let Some(e) = fork_error {
             bail!("fork failed after {} workers: {e}", children.len());
         }
-        gather(job, &shared, &children, start, &mut outcome);
+        gather(&self.pool, job, &shared, &children, start, &mut outcome);
         Ok(outcome)
     }
 
@@ -248,7 +250,7 @@ type Child = (libc::pid_t, usize, Range<u64>);
 /// Reaps every child, a failed one (a signal, a non-zero exit) reported with its range.
 /// On Ctrl-C the children not yet reaped are killed first, and it returns true: the
 /// answer no longer matters, only that no child outlives us.
-fn reap(children: &[Child], outcome: &mut Outcome) -> bool {
+fn reap(pool: &Pool, children: &[Child], outcome: &mut Outcome) -> bool {
     let mut killed = false;
     for (i, (pid, worker, range)) in children.iter().enumerate() {
         let status = loop {
@@ -275,7 +277,7 @@ fn reap(children: &[Child], outcome: &mut Outcome) -> bool {
         if let Some(why) = why {
             outcome
                 .worker_failures
-                .push(WorkerFailure::range(format!("fork worker {worker}"), range, why));
+                .push(WorkerFailure::range(pool.worker(*worker), range, why));
         }
     }
     killed
@@ -283,14 +285,16 @@ fn reap(children: &[Child], outcome: &mut Outcome) -> bool {
 
 /// Adds up what the children published in the shared mapping: their counts, their
 /// timelines, and the find with its time.
-fn gather(job: &Job<'_>, shared: &Shared, children: &[Child], start: Instant, outcome: &mut Outcome) {
+fn gather(
+    pool: &Pool,
+    job: &Job<'_>, shared: &Shared, children: &[Child], start: Instant, outcome: &mut Outcome) {
     let header = shared.header();
     for (pid, worker, _) in children {
         let mut tally = shared.slot(*worker).tally();
         if job.trace.is_some() {
             tally.tracks.push(Track {
-                worker: format!("fork worker {worker}"),
-                process: Some(format!("fork worker {worker} (pid {pid})")),
+                worker: pool.worker(*worker),
+                process: Some(format!("{} (pid {pid})", pool.worker(*worker))),
                 events: shared.trace_events(*worker),
                 dropped: shared.slot(*worker).trace_dropped.load(Ordering::SeqCst),
             });
@@ -303,10 +307,7 @@ fn gather(job: &Job<'_>, shared: &Shared, children: &[Child], start: Instant, ou
             index: found - 1,
             at: start + Duration::from_nanos(header.found_ns.load(Ordering::SeqCst)),
         });
-        outcome.found_by = Some(format!(
-            "fork worker {}",
-            header.found_by.load(Ordering::SeqCst)
-        ));
+        outcome.found_by = Some(pool.worker(header.found_by.load(Ordering::SeqCst) as usize));
     }
 }
 

@@ -96,7 +96,6 @@ mod worker;
 use super::knob::{Kind, Knob};
 use super::pool::{self, Failed};
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig};
-use crate::hooks;
 use crate::scan::{ChunkedSearch, Job, Reader, PAGE};
 use io_uring::IoUring;
 use ring::{check_opcodes, unavailable, Features, Lane};
@@ -131,6 +130,7 @@ pub struct Uring {
     lanes: Vec<Lane>,
     queue_depth: usize,
     features: Features,
+    pool: pool::Pool,
 }
 
 impl Registered for Uring {
@@ -185,6 +185,7 @@ impl Registered for Uring {
             lanes,
             queue_depth,
             features,
+            pool: config.pool.clone(),
         })
     }
 }
@@ -195,14 +196,10 @@ impl Strategy for Uring {
         let ranges = split_ranges(job.len(), self.lanes.len());
         let queue_depth = self.queue_depth;
         let features = self.features;
-        let fail = hooks::failing_worker("uring");
         // One lock per lane, only ever taken by its own thread.
         let lanes: Vec<Mutex<&mut Lane>> = self.lanes.iter_mut().map(Mutex::new).collect();
         let shares = super::threads::range_shares(&ranges);
-        Ok(pool::on_threads("uring", shares, &stop, |i| {
-            if fail == Some(i) {
-                return Err(pool::failed_on_purpose());
-            }
+        Ok(self.pool.on_threads(shares, &stop, |i| {
             let mut lane = lanes[i].lock().unwrap_or_else(|e| e.into_inner());
             let failed = |e: String| {
                 Box::new(Failed {
