@@ -216,7 +216,8 @@ fn a_strategy_added_in_one_file_and_one_registry_line_joins_search_and_race() {
         .into();
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(
-        r.stderr.contains("copycat worker 0 (search positions 0..20)")
+        r.stderr
+            .contains("copycat worker 0 (search positions 0..20)")
             && r.stderr.contains(hunt::hooks::FAILED_ON_PURPOSE),
         "{r:?}"
     );

@@ -40,7 +40,8 @@
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
 use crate::sys::process::{self, Children};
 use crate::scan::{FileError, Found, Job, ScanError, Tally};
-use crate::worker::protocol::{hex, Msg, Request};
+use crate::sys::hex::hex;
+use crate::worker::protocol::{Msg, Request};
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::ops::Range;
