@@ -87,6 +87,11 @@
 //! one line saying so; the `read` reader is
 //! the only reader, since the ring is the I/O path (`--reader mmap` is an error). A
 //! build without the `uring` feature says how to rebuild (the registry's answer).
+//!
+//! # Files
+//! This one: the strategy, its knobs and its rings' setup. `ring.rs`: the features and
+//! each worker's ring and buffers; `worker.rs`: one worker's slots and loop; `ops.rs`:
+//! what a slot queues next; `complete.rs`: what each completion means for its slot.
 
 mod complete;
 mod ops;
