@@ -4,7 +4,7 @@
 //! answer, only timing and failures the tests ask for. Each is read before any fork
 //! (reading the environment allocates).
 
-use crate::scan::should_stop;
+use crate::interrupt::should_stop;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 

@@ -40,6 +40,13 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::Relaxed)
 }
 
+/// True when the hunt should stop: a worker found the needle (`stop`) or Ctrl-C came.
+/// It lives here, below the scanner and the test hooks that both poll it.
+#[inline]
+pub fn should_stop(stop: &AtomicBool) -> bool {
+    stop.load(Ordering::Relaxed) || requested()
+}
+
 /// `Err(Interrupted)` once Ctrl-C was received.
 pub fn check() -> Result<(), Interrupted> {
     if requested() {

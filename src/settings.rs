@@ -15,10 +15,8 @@ use anyhow::{bail, Result};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-/// The cores this process may use (at least 1).
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
+/// The benchmarks read the cores here, beside the worker counts they sweep.
+pub use crate::sys::host::cores;
 
 /// Checks a `--workers` value; `None` means the available cores (at most
 /// [`MAX_WORKERS`]).

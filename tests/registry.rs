@@ -1,7 +1,8 @@
 //! What the strategy registry promises the command line: a strategy this build left
 //! out (its cargo feature off) is refused with the command that rebuilds it, and a
 //! strategy refuses a reader its facts do not list, and a strategy added in one file and
-//! one registry line joins `hunt search` and `hunt race` with its knob.
+//! one registry line joins `hunt search` and `hunt race` with its knob, and the failure
+//! tests' hook.
 mod common;
 use common::*;
 use hunt::strategy::StrategyKind;
@@ -61,7 +62,9 @@ pub static LEVEL: Knob = Knob {
 };
 
 /// One loop on the calling thread.
-pub struct Copycat;
+pub struct Copycat {
+    pool: pool::Pool,
+}
 
 impl Registered for Copycat {
     const WORKERS: WorkerRule = WorkerRule::One;
@@ -72,7 +75,7 @@ impl Registered for Copycat {
         if level != 7 {
             anyhow::bail!("copycat runs only with --copycat-level 7 (got {level})");
         }
-        Ok(Copycat)
+        Ok(Copycat { pool: config.pool.clone() })
     }
 }
 
@@ -80,7 +83,7 @@ impl Strategy for Copycat {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
         let stop = AtomicBool::new(false);
         let share = Share { index: 0, lost: super::positions(&(0..job.len())) };
-        Ok(pool::on_this_thread("copycat", share, || {
+        Ok(self.pool.on_this_thread(share, || {
             let mut scanner = Scanner::new(job);
             pool::scan_positions(&mut scanner, 0..job.len(), &stop);
             Ok(scanner.tally)
@@ -193,6 +196,31 @@ fn a_strategy_added_in_one_file_and_one_registry_line_joins_search_and_race() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.json()["index"], 11);
     assert_eq!(r.json()["workers"], 1);
+    // The failure test's hook reaches the copy, which never names it: its worker is told
+    // to fail through the shared pool, and the report says so under the copy's name.
+    let r: Run = std::process::Command::new(&exe)
+        .args([
+            "search",
+            "--json",
+            "--dir",
+            s(&set),
+            "--strategy",
+            "copycat",
+            "--copycat-level",
+            "7",
+        ])
+        .env(hunt::hooks::FAIL_WORKER_ENV, "copycat:0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("copycat worker 0 (search positions 0..20)")
+            && r.stderr.contains(hunt::hooks::FAILED_ON_PURPOSE),
+        "{r:?}"
+    );
     let r = copied(&["search", "--dir", s(&set), "--strategy", "copycat"]);
     assert_bad_input(&r, "copycat runs only with --copycat-level 7");
     let r = copied(&[

@@ -21,12 +21,12 @@
 
 use super::{Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS, REMOTE_WORKERS};
 use crate::dataset::identity::Identity;
-use crate::process::{self, Children};
 use crate::scan::{Found, Job, Tally};
 use crate::strategy::{
     Knob, Knobs, Outcome, RaceService, Registered, Service, Strategy, StrategyConfig, Value,
     WorkerFailure,
 };
+use crate::sys::process::{self, Children};
 use crate::tasks::{self, TaskSummary, BATCH};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;

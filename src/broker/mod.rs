@@ -39,6 +39,8 @@ mod redis_server;
 pub mod sqlite;
 
 pub use url::redact;
+// Re-exported for the callers that still name it here (`super::hostname()`).
+pub use crate::sys::host::hostname;
 
 use crate::dataset::identity::Identity;
 use crate::scan::{FileError, Reader, ScanError, Tally};
@@ -464,18 +466,6 @@ pub fn connect_existing(url: &str) -> Result<Box<dyn Broker>> {
         url::Scheme::Sqlite => sqlite::Sqlite::open_existing(url),
         _ => connect(url),
     }
-}
-
-/// This host's name, for worker names and reports.
-pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: a valid buffer and its length.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".to_string();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 /// A fresh hunt id: 16 hex digits.

@@ -3,7 +3,7 @@
 //! It dies with hunt (its death signal) and is stopped and its folder removed when the
 //! guard is dropped.
 
-use crate::process::{self, Children};
+use crate::sys::process::{self, Children};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::{Command, Stdio};

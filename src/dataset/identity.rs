@@ -92,7 +92,7 @@ impl Identity {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    crate::worker::protocol::hex(&bytes[..16])
+    crate::sys::hex::hex(&bytes[..16])
 }
 
 #[cfg(test)]

@@ -21,9 +21,68 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RaceResults> {
     // Services some strategies share for the whole race (a private broker), kept until
-    // the race ends; a strategy whose server is missing sits out with one line.
+    // the race ends.
+    let (services, knob_args) = sign_up(opts, observer)?;
+    let racing: Vec<StrategyKind> = knob_args.iter().map(|(s, _)| *s).collect();
+    if racing.is_empty() {
+        anyhow::bail!("no strategy can run here (see the notes above): add what they need, or pick others with --strategies");
+    }
+    let mut tracks: Vec<Track> = contenders(&racing, &opts.workers)
+        .into_iter()
+        .map(|contender| Track {
+            contender,
+            samples: Vec::new(),
+            failed: None,
+        })
+        .collect();
+    if opts.cache == CacheMode::Cold {
+        cold_cache_notes(opts, observer);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
+    let total_rounds = opts.warmup + opts.runs;
+    let traced_runs = if opts.timelines {
+        tracks.len() as u64
+    } else {
+        0
+    };
+    observer.start(total_rounds * tracks.len() as u64 + traced_runs);
+    let mut results = summarize(opts, manifest, &tracks, 0);
+    let mut race = Race {
+        opts,
+        manifest,
+        exe,
+        knob_args,
+        expect: match opts.full_scan {
+            Some(_) => runner::Expect::FullScan {
+                files: manifest.files,
+            },
+            None => runner::Expect::Treasure(manifest.treasure_index),
+        },
+        synced: false,
+    };
+    if opts.timelines {
+        race.traced_runs(&tracks, observer)?;
+    }
+    for round in 0..total_rounds {
+        race.round(round, &mut tracks, &mut rng, observer)?;
+        if round >= opts.warmup {
+            results = summarize(opts, manifest, &tracks, round - opts.warmup + 1);
+            observer.round_done(&results)?;
+        }
+    }
+    drop(services);
+    Ok(results)
+}
+
+/// Each strategy's knobs as `hunt search` arguments, and the services some share for
+/// the whole race (a private broker, whose address joins their knobs); a strategy whose
+/// server is missing sits out with one line.
+fn sign_up(
+    opts: &RaceOptions,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<Box<dyn Service>>, KnobArgs)> {
     let mut services: Vec<Box<dyn Service>> = Vec::new();
-    let mut knob_args: Vec<(StrategyKind, Vec<OsString>)> = Vec::new();
+    let mut knob_args = KnobArgs::new();
     for &strategy in &opts.strategies {
         let mut knobs = opts.knobs.clone();
         match strategy.race_service(&opts.knobs)? {
@@ -41,50 +100,46 @@ pub fn run(
         }
         knob_args.push((strategy, knobs.args_for(strategy.facts().knobs)));
     }
-    let racing: Vec<StrategyKind> = knob_args.iter().map(|(s, _)| *s).collect();
-    if racing.is_empty() {
-        anyhow::bail!("no strategy can run here (see the notes above): add what they need, or pick others with --strategies");
+    Ok((services, knob_args))
+}
+
+/// What `--cache cold` does and does not evict, and where it cannot.
+fn cold_cache_notes(opts: &RaceOptions, observer: &mut dyn Observer) {
+    observer.note(
+        "note: --cache cold evicts every data file from the page cache before each run (posix_fadvise DONTNEED); directory entries and inodes stay cached, so opening a file is still cheap",
+    );
+    if runner::on_tmpfs(&opts.dir) {
+        observer.note(&format!(
+            "warning: {} is on tmpfs, whose files live in memory and cannot be evicted: --cache cold is the same as warm there",
+            opts.dir.display()
+        ));
     }
-    let mut tracks: Vec<Track> = contenders(&racing, &opts.workers)
-        .into_iter()
-        .map(|contender| Track {
-            contender,
-            samples: Vec::new(),
-            failed: None,
-        })
-        .collect();
-    if opts.cache == CacheMode::Cold {
-        observer.note(
-            "note: --cache cold evicts every data file from the page cache before each run (posix_fadvise DONTNEED); directory entries and inodes stay cached, so opening a file is still cheap",
-        );
-        if runner::on_tmpfs(&opts.dir) {
-            observer.note(&format!(
-                "warning: {} is on tmpfs, whose files live in memory and cannot be evicted: --cache cold is the same as warm there",
-                opts.dir.display()
-            ));
-        }
-    }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
-    let n = manifest.files;
-    let total_rounds = opts.warmup + opts.runs;
-    let traced_runs = if opts.timelines {
-        tracks.len() as u64
-    } else {
-        0
-    };
-    observer.start(total_rounds * tracks.len() as u64 + traced_runs);
-    let mut results = summarize(opts, manifest, &tracks, 0);
-    let mut synced = false;
-    let expect = match opts.full_scan {
-        Some(_) => runner::Expect::FullScan { files: n },
-        None => runner::Expect::Treasure(manifest.treasure_index),
-    };
-    if opts.timelines {
+}
+
+/// Each racing strategy's knobs, as `hunt search` arguments.
+type KnobArgs = Vec<(StrategyKind, Vec<OsString>)>;
+
+/// One race under way: what every run of it shares.
+struct Race<'a> {
+    opts: &'a RaceOptions,
+    manifest: &'a Manifest,
+    exe: &'a Path,
+    knob_args: KnobArgs,
+    /// What every run must answer.
+    expect: runner::Expect,
+    /// Whether `--cache cold` has synced the disk yet (once, before the first run).
+    synced: bool,
+}
+
+impl Race<'_> {
+    /// One untimed traced run per contender, the treasure at one place for all.
+    fn traced_runs(&mut self, tracks: &[Track], observer: &mut dyn Observer) -> Result<()> {
+        let (opts, n) = (self.opts, self.manifest.files);
         // Its own stream of the seed: the rounds' draws do not depend on --report.
         let mut place = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
         place.set_stream(1);
         let position = place.gen_range(0..n);
-        let rotate = rotate_for(manifest.treasure_index, position, n);
+        let rotate = rotate_for(self.manifest.treasure_index, position, n);
         let folder = tempfile::Builder::new()
             .prefix("hunt-race-traces-")
             .tempdir()
@@ -93,10 +148,10 @@ pub fn run(
             crate::interrupt::check()?;
             let c = track.contender;
             observer.running(&format!("{c}, traced run"));
-            prepare_cache(opts, n, &mut synced)?;
+            self.prepare_cache()?;
             let path = folder.path().join(format!("{i}.json"));
-            let spec = run_spec(opts, &knob_args, c, rotate, Some(&path));
-            let timeline = runner::run(exe, &spec, expect).and_then(|_| {
+            let spec = self.spec(c, rotate, Some(&path));
+            let timeline = runner::run(self.exe, &spec, self.expect).and_then(|_| {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("its trace cannot be read: {e}"))?;
                 crate::trace::chrome::read(&text).map_err(|e| format!("{e:#}"))
@@ -114,117 +169,141 @@ pub fn run(
             });
             observer.ran(&c);
         }
+        Ok(())
     }
-    for round in 0..total_rounds {
+
+    /// Round `round`: the treasure's place drawn, then every contender once, in a
+    /// shuffled order.
+    fn round(
+        &mut self,
+        round: u64,
+        tracks: &mut [Track],
+        rng: &mut rand_chacha::ChaCha8Rng,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let n = self.manifest.files;
         let position = rng.gen_range(0..n);
-        let rotate = rotate_for(manifest.treasure_index, position, n);
+        let rotate = rotate_for(self.manifest.treasure_index, position, n);
         // The whole list is shuffled even when some have failed, so the draws (and the
         // treasure's places) do not depend on failures.
         let mut order: Vec<usize> = (0..tracks.len()).collect();
-        order.shuffle(&mut rng);
+        order.shuffle(rng);
         for i in order {
             let track = &mut tracks[i];
             // Ctrl-C: stop between runs; the exports keep the rounds already done.
             crate::interrupt::check()?;
             if track.failed.is_none() {
-                observer.running(&if round < opts.warmup {
-                    format!(
-                        "{}, warm-up round {} of {}",
-                        track.contender,
-                        round + 1,
-                        opts.warmup
-                    )
-                } else {
-                    format!(
-                        "{}, round {} of {}",
-                        track.contender,
-                        round - opts.warmup + 1,
-                        opts.runs
-                    )
-                });
-                prepare_cache(opts, n, &mut synced)?;
-                let spec = run_spec(opts, &knob_args, track.contender, rotate, None);
-                let run = runner::run(exe, &spec, expect);
-                // A run cut short by Ctrl-C (the child killed by us, or by the same
-                // signal from the terminal) is not the contender's failure.
-                crate::interrupt::check()?;
-                match run {
-                    Err(e) => {
-                        let when = if round < opts.warmup {
-                            format!("warm-up round {}", round + 1)
-                        } else {
-                            format!("round {}", round - opts.warmup + 1)
-                        };
-                        observer.note(&format!("error: {} failed in {when}: {e}", track.contender));
-                        track.failed = Some(format!("{when}: {e}"));
-                    }
-                    Ok(m) if m.report.workers != track.contender.workers => {
-                        let e = format!(
-                            "asked for {} workers, hunt search used {}",
-                            track.contender.workers, m.report.workers
-                        );
-                        observer.note(&format!("error: {} failed: {e}", track.contender));
-                        track.failed = Some(e);
-                    }
-                    Ok(m) if round >= opts.warmup => {
-                        let r = &m.report;
-                        track.samples.push(Sample {
-                            round: round - opts.warmup + 1,
-                            position,
-                            rotate,
-                            hunt_s: r.elapsed_s,
-                            wall_s: m.wall_s,
-                            setup_s: r.setup_s,
-                            time_to_find_s: r.time_to_find_s,
-                            stop_latency_s: r.stop_latency_s,
-                            files_scanned: r.files_scanned,
-                            bytes_scanned: r.bytes_scanned,
-                            files_after_find: r.files_after_find,
-                            peak_rss_kib: m.peak_rss_kib,
-                        });
-                    }
-                    Ok(_) => {} // a warm-up run: checked, not kept
-                }
+                self.run_once(track, round, position, rotate, observer)?;
             }
             observer.ran(&track.contender);
         }
-        if round >= opts.warmup {
-            results = summarize(opts, manifest, &tracks, round - opts.warmup + 1);
-            observer.round_done(&results)?;
+        Ok(())
+    }
+
+    /// One timed run of `track`'s contender: a sample kept (after the warm-up), or the
+    /// contender marked failed.
+    fn run_once(
+        &mut self,
+        track: &mut Track,
+        round: u64,
+        position: u64,
+        rotate: u64,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let opts = self.opts;
+        let warmup = round < opts.warmup;
+        observer.running(&if warmup {
+            format!(
+                "{}, warm-up round {} of {}",
+                track.contender,
+                round + 1,
+                opts.warmup
+            )
+        } else {
+            format!(
+                "{}, round {} of {}",
+                track.contender,
+                round - opts.warmup + 1,
+                opts.runs
+            )
+        });
+        self.prepare_cache()?;
+        let spec = self.spec(track.contender, rotate, None);
+        let run = runner::run(self.exe, &spec, self.expect);
+        // A run cut short by Ctrl-C (the child killed by us, or by the same
+        // signal from the terminal) is not the contender's failure.
+        crate::interrupt::check()?;
+        match run {
+            Err(e) => {
+                let when = if warmup {
+                    format!("warm-up round {}", round + 1)
+                } else {
+                    format!("round {}", round - opts.warmup + 1)
+                };
+                observer.note(&format!("error: {} failed in {when}: {e}", track.contender));
+                track.failed = Some(format!("{when}: {e}"));
+            }
+            Ok(m) if m.report.workers != track.contender.workers => {
+                let e = format!(
+                    "asked for {} workers, hunt search used {}",
+                    track.contender.workers, m.report.workers
+                );
+                observer.note(&format!("error: {} failed: {e}", track.contender));
+                track.failed = Some(e);
+            }
+            Ok(_) if warmup => {} // a warm-up run: checked, not kept
+            Ok(m) => {
+                let r = &m.report;
+                track.samples.push(Sample {
+                    round: round - opts.warmup + 1,
+                    position,
+                    rotate,
+                    hunt_s: r.elapsed_s,
+                    wall_s: m.wall_s,
+                    setup_s: r.setup_s,
+                    time_to_find_s: r.time_to_find_s,
+                    stop_latency_s: r.stop_latency_s,
+                    files_scanned: r.files_scanned,
+                    bytes_scanned: r.bytes_scanned,
+                    files_after_find: r.files_after_find,
+                    peak_rss_kib: m.peak_rss_kib,
+                });
+            }
         }
+        Ok(())
     }
-    drop(services);
-    Ok(results)
-}
 
-/// With `--cache cold`, evicts the data set before a run (syncing once, before the first).
-fn prepare_cache(opts: &RaceOptions, files: u64, synced: &mut bool) -> Result<()> {
-    if opts.cache == CacheMode::Cold {
-        runner::evict(&opts.dir, files, !*synced).map_err(anyhow::Error::msg)?;
-        *synced = true;
+    /// With `--cache cold`, evicts the data set before a run (syncing once, before the
+    /// first).
+    fn prepare_cache(&mut self) -> Result<()> {
+        if self.opts.cache == CacheMode::Cold {
+            runner::evict(&self.opts.dir, self.manifest.files, !self.synced)
+                .map_err(anyhow::Error::msg)?;
+            self.synced = true;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// The `hunt search` child of one run: the contender, the treasure's place, its knobs.
-fn run_spec<'a>(
-    opts: &'a RaceOptions,
-    knob_args: &'a [(StrategyKind, Vec<OsString>)],
-    contender: super::Contender,
-    rotate: u64,
-    trace: Option<&'a Path>,
-) -> runner::RunSpec<'a> {
-    runner::RunSpec {
-        dir: &opts.dir,
-        strategy: contender.strategy,
-        workers: contender.workers,
-        reader: opts.reader,
-        rotate,
-        needle: opts.full_scan.as_deref(),
-        knobs: knob_args
-            .iter()
-            .find(|(s, _)| *s == contender.strategy)
-            .map_or(&[][..], |(_, a)| a),
-        trace,
+    /// The `hunt search` child of one run: the contender, the treasure's place, its knobs.
+    fn spec<'s>(
+        &'s self,
+        contender: super::Contender,
+        rotate: u64,
+        trace: Option<&'s Path>,
+    ) -> runner::RunSpec<'s> {
+        runner::RunSpec {
+            dir: &self.opts.dir,
+            strategy: contender.strategy,
+            workers: contender.workers,
+            reader: self.opts.reader,
+            rotate,
+            needle: self.opts.full_scan.as_deref(),
+            knobs: self
+                .knob_args
+                .iter()
+                .find(|(s, _)| *s == contender.strategy)
+                .map_or(&[][..], |(_, a)| a),
+            trace,
+        }
     }
 }

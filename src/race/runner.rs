@@ -9,8 +9,8 @@
 
 use crate::dataset::manifest;
 use crate::scan::Reader;
+use crate::search::SearchReport;
 use crate::strategy::StrategyKind;
-use serde::Deserialize;
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::{Read, Seek};
@@ -81,36 +81,11 @@ pub fn search_args(spec: &RunSpec<'_>) -> Vec<OsString> {
     args
 }
 
-/// The fields of `hunt search --json` (see [`crate::search::SearchReport`]) the race uses.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ChildReport {
-    /// Workers the strategy really used.
-    pub workers: usize,
-    /// Index of the file found, or null.
-    pub index: Option<u64>,
-    /// Files in the set.
-    pub files_total: u64,
-    /// Files read.
-    pub files_scanned: u64,
-    /// Bytes read.
-    pub bytes_scanned: u64,
-    /// Seconds building the strategy.
-    pub setup_s: f64,
-    /// Seconds of the hunt itself.
-    pub elapsed_s: f64,
-    /// Seconds from the start to the find.
-    pub time_to_find_s: Option<f64>,
-    /// Seconds from the find until every worker stopped.
-    pub stop_latency_s: Option<f64>,
-    /// Files finished or cut short after the find.
-    pub files_after_find: u64,
-}
-
 /// What one successful run measured.
 #[derive(Clone, Debug)]
 pub struct Measured {
-    /// The child's own report.
-    pub report: ChildReport,
+    /// The child's own report: its `--json` output read back.
+    pub report: SearchReport,
     /// Whole-process wall time: from just before the spawn until `wait4` returned.
     pub wall_s: f64,
     /// Peak resident memory in KiB (see [`run`]).
@@ -138,7 +113,7 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .stdin(Stdio::null())
         .stdout(Stdio::from(dup(&stdout)?))
         .stderr(Stdio::from(dup(&stderr)?));
-    crate::process::die_with_parent(&mut cmd);
+    crate::sys::process::die_with_parent(&mut cmd);
 
     let start = Instant::now();
     let child = cmd
@@ -146,7 +121,10 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     // `cmd` holds the parent's copies of the memfds' duplicates; they do not matter to
     // the child, which has its own.
-    let (status, rusage) = crate::process::wait_interruptibly(child.id() as libc::pid_t)?;
+    let (status, rusage) = crate::sys::process::wait_interruptibly(
+        child.id() as libc::pid_t,
+        crate::interrupt::requested,
+    )?;
     let wall_s = start.elapsed().as_secs_f64();
     drop(child); // already reaped by wait4; dropping a Child never waits
 
@@ -154,8 +132,33 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
     let err = read_all(stderr)?;
     let peak_rss_kib = u64::try_from(rusage.ru_maxrss).unwrap_or(0);
 
-    // The child's own account of what went wrong: its first few stderr lines, on one.
-    let err_text = String::from_utf8_lossy(&err);
+    let stderr_says = stderr_summary(&err);
+    let code = crate::sys::process::exit_code(status)
+        .map_err(|why| format!("hunt search {why}{stderr_says}"))?;
+    if code != 0 && code != 1 {
+        return Err(format!("hunt search failed (exit {code}){stderr_says}"));
+    }
+    let report: SearchReport = serde_json::from_slice(&out).map_err(|e| {
+        format!(
+            "hunt search printed no valid JSON report ({e}): {:?}",
+            String::from_utf8_lossy(&out)
+                .chars()
+                .take(120)
+                .collect::<String>()
+        )
+    })?;
+    check_answer(&report, code, expect, spec)?;
+    Ok(Measured {
+        report,
+        wall_s,
+        peak_rss_kib,
+    })
+}
+
+/// The child's own account of what went wrong: its first few stderr lines, on one
+/// (`: line; line`), or nothing.
+fn stderr_summary(err: &[u8]) -> String {
+    let err_text = String::from_utf8_lossy(err);
     let said: Vec<&str> = err_text
         .lines()
         .map(|l| l.trim())
@@ -164,15 +167,20 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
         .filter(|l| !l.is_empty())
         .take(3)
         .collect();
-    let stderr_says = || {
-        if said.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", said.join("; "))
-        }
-    };
-    let code = crate::process::exit_code(status)
-        .map_err(|why| format!("hunt search {why}{}", stderr_says()))?;
+    if said.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", said.join("; "))
+    }
+}
+
+/// Checks the child's answer (exit `code`, `report`) against `expect`.
+fn check_answer(
+    report: &SearchReport,
+    code: i32,
+    expect: Expect,
+    spec: &RunSpec<'_>,
+) -> Result<(), String> {
     let expected = match expect {
         Expect::Treasure(i) => format!(
             "the manifest puts the treasure in {}",
@@ -183,20 +191,8 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
             spec.needle.unwrap_or_default()
         ),
     };
-    if code != 0 && code != 1 {
-        return Err(format!("hunt search failed (exit {code}){}", stderr_says()));
-    }
-    let report: ChildReport = serde_json::from_slice(&out).map_err(|e| {
-        format!(
-            "hunt search printed no valid JSON report ({e}): {:?}",
-            String::from_utf8_lossy(&out)
-                .chars()
-                .take(120)
-                .collect::<String>()
-        )
-    })?;
     match (expect, report.index) {
-        (Expect::Treasure(t), Some(i)) if i == t && code == 0 => {}
+        (Expect::Treasure(t), Some(i)) if i == t && code == 0 => Ok(()),
         (Expect::FullScan { files }, None) if code == 1 => {
             if report.files_total != files || report.files_scanned != files {
                 return Err(format!(
@@ -204,29 +200,19 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
                     report.files_scanned, report.files_total
                 ));
             }
+            Ok(())
         }
-        (_, Some(i)) => {
-            return Err(format!(
-                "wrong answer: hunt search found {} (exit {code}), but {expected}",
-                manifest::file_name(i)
-            ))
-        }
-        (_, None) if code == 1 => {
-            return Err(format!(
-                "hunt search found nothing (exit 1), but {expected}"
-            ))
-        }
-        (_, None) => {
-            return Err(format!(
-                "hunt search exited {code} without naming a file; {expected}"
-            ))
-        }
+        (_, Some(i)) => Err(format!(
+            "wrong answer: hunt search found {} (exit {code}), but {expected}",
+            manifest::file_name(i)
+        )),
+        (_, None) if code == 1 => Err(format!(
+            "hunt search found nothing (exit 1), but {expected}"
+        )),
+        (_, None) => Err(format!(
+            "hunt search exited {code} without naming a file; {expected}"
+        )),
     }
-    Ok(Measured {
-        report,
-        wall_s,
-        peak_rss_kib,
-    })
 }
 
 /// Evicts every data file of the set in `dir` from the page cache, so the next run reads

@@ -101,21 +101,34 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         .max()
         .unwrap_or(1)
         .max(2) as f64;
-    let x_range = -0.25..max_workers.log2() + 0.25;
-    let x_labels = max_workers.log2().floor() as usize + 1;
-    let x_fmt = |v: &f64| {
-        if (v - v.round()).abs() < 1e-6 && *v >= 0.0 {
-            format!("{}", 2f64.powf(v.round()))
-        } else {
-            String::new()
-        }
-    };
-
     let root = SVGBackend::with_string(out, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(WIDTH / 2);
+    times_panel(&left, &lines, max_workers)?;
+    speedup_panel(&right, &lines, results, max_workers)?;
+    root.present()?;
+    Ok(())
+}
 
-    // Left: median hunt time.
+type Area<'b> = DrawingArea<SVGBackend<'b>, plotters::coord::Shift>;
+
+/// The workers axis, log2, from 1 to `max_workers`, with some room either side.
+fn x_range(max_workers: f64) -> std::ops::Range<f64> {
+    -0.25..max_workers.log2() + 0.25
+}
+
+/// A label on the log2 workers axis: the count at whole powers of two, else nothing.
+fn x_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-6 && *v >= 0.0 {
+        format!("{}", 2f64.powf(v.round()))
+    } else {
+        String::new()
+    }
+}
+
+/// Left: median hunt time against workers.
+fn times_panel(area: &Area<'_>, lines: &[Line], max_workers: f64) -> Result<(), Error> {
+    let x_range = x_range(max_workers);
     let max_ms = lines
         .iter()
         .flat_map(|l| l.times.iter().map(|p| p.1))
@@ -128,7 +141,7 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         .clamp(1e-3, max_ms);
     // A log scale: strategies can differ tenfold (async against the rest), and equal
     // ratios should look equally far apart.
-    let mut chart = ChartBuilder::on(&left)
+    let mut chart = ChartBuilder::on(area)
         .caption("median hunt time (log scale)", ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
@@ -137,12 +150,12 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         .build_cartesian_2d(x_range.clone(), (min_ms * 0.7..max_ms * 4.0).log_scale())?;
     chart
         .configure_mesh()
-        .x_labels(x_labels)
-        .x_label_formatter(&x_fmt)
+        .x_labels(max_workers.log2().floor() as usize + 1)
+        .x_label_formatter(&x_label)
         .x_desc("workers")
         .y_desc("ms")
         .draw()?;
-    for l in &lines {
+    for l in lines {
         let c = color(l.strategy);
         let pts: Vec<(f64, f64)> = l.times.iter().map(|&(w, t)| (w.log2(), t)).collect();
         draw_strategy(&mut chart, l.strategy, &pts)?;
@@ -155,8 +168,16 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         }
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    Ok(())
+}
 
-    // Right: speedup against sequential, with the ideal line clipped to the panel.
+/// Right: speedup against sequential, with the ideal line clipped to the panel.
+fn speedup_panel(
+    area: &Area<'_>,
+    lines: &[Line],
+    results: &RaceResults,
+    max_workers: f64,
+) -> Result<(), Error> {
     let measured = lines
         .iter()
         .flat_map(|l| l.speedups.iter().map(|p| p.1 + p.2))
@@ -166,16 +187,16 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         Some(b) => format!("speedup against {b} (mean hunt time, ± se)"),
         None => "speedup (no sequential in the race)".to_string(),
     };
-    let mut chart = ChartBuilder::on(&right)
+    let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(x_range.clone(), 0.0..y_max)?;
+        .build_cartesian_2d(x_range(max_workers), 0.0..y_max)?;
     chart
         .configure_mesh()
-        .x_labels(x_labels)
-        .x_label_formatter(&x_fmt)
+        .x_labels(max_workers.log2().floor() as usize + 1)
+        .x_label_formatter(&x_label)
         .x_desc("workers")
         .y_desc("times faster")
         .draw()?;
@@ -190,7 +211,7 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         .draw_series(LineSeries::new(ideal, BLACK.mix(0.5).stroke_width(1)))?
         .label("ideal (= workers)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
-    for l in &lines {
+    for l in lines {
         let c = color(l.strategy);
         let pts: Vec<(f64, f64)> = l.speedups.iter().map(|&(w, s, _)| (w.log2(), s)).collect();
         draw_strategy(&mut chart, l.strategy, &pts)?;
@@ -203,7 +224,6 @@ fn draw(results: &RaceResults, out: &mut String) -> Result<(), Error> {
         }))?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present()?;
     Ok(())
 }
 

@@ -19,8 +19,8 @@
 //! short first read would be searched like a file. Only root can create devices, and
 //! listed folders never open them (the listing keeps regular files only).
 //!
-//! The stop check ([`should_stop`]) also looks at the Ctrl-C flag of
-//! [`crate::interrupt`], so every strategy stops on Ctrl-C the way it stops on a find.
+//! The stop check ([`should_stop`], kept in [`crate::interrupt`]) also looks at the
+//! Ctrl-C flag, so every strategy stops on Ctrl-C the way it stops on a find.
 //!
 //! Large files are read in chunks, the last `needle.len() - 1` bytes carried over so a
 //! needle straddling two chunks is still found, and the stop flag is checked between
@@ -38,13 +38,8 @@ pub use tally::{FileError, Found, Tally};
 
 use crate::fileset::FileSet;
 use memchr::memmem::Finder;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-/// True when the hunt should stop: a worker found the needle (`stop`) or Ctrl-C came.
-#[inline]
-pub fn should_stop(stop: &AtomicBool) -> bool {
-    stop.load(Ordering::Relaxed) || crate::interrupt::requested()
-}
+pub use crate::interrupt::should_stop;
 
 /// Buffer size of the `read` reader: the default data set's files (15 kB) and the blog
 /// preset's (150 kB) each fit in one read.
@@ -147,6 +142,18 @@ pub enum FileScan {
     Stopped,
 }
 
+/// How a visit that ended with `result` shows in a trace: the recorder sits below the
+/// scanner and does not know its results (see [`crate::trace`]).
+pub fn trace_end(result: &Result<FileScan, ScanError>) -> crate::trace::End {
+    use crate::trace::End;
+    match result {
+        Ok(FileScan::Absent) => End::Done,
+        Ok(FileScan::Found) => End::Found,
+        Ok(FileScan::Stopped) => End::Stopped,
+        Err(_) => End::Failed,
+    }
+}
+
 /// What one hunt is asked to do: the files, the needle, the reader and the search order.
 pub struct Job<'a> {
     /// The files to visit.
@@ -184,5 +191,19 @@ impl Job<'_> {
     /// The needle's length in bytes.
     pub fn needle_len(&self) -> usize {
         self.finder.needle().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::End;
+
+    #[test]
+    fn each_way_a_visit_ends_has_its_trace_end() {
+        assert_eq!(trace_end(&Ok(FileScan::Absent)), End::Done);
+        assert_eq!(trace_end(&Ok(FileScan::Found)), End::Found);
+        assert_eq!(trace_end(&Ok(FileScan::Stopped)), End::Stopped);
+        assert_eq!(trace_end(&Err(ScanError::NotRegular)), End::Failed);
     }
 }

@@ -62,7 +62,7 @@ impl<'a> Scanner<'a> {
         let result = self.scan_index(index, stop);
         let read = self.tally.bytes_scanned - bytes;
         if let Some(t) = &mut self.trace {
-            t.file(index, pos, start, read, &result, 0);
+            t.file(index, pos, start, read, super::trace_end(&result), 0);
         }
         self.tally.record(index, result, stop)
     }

@@ -82,8 +82,8 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     };
     let setup_start = Instant::now();
     let mut strategy = req.strategy.build(&StrategyConfig {
-        workers: req.workers,
         knobs: req.knobs.clone(),
+        ..StrategyConfig::new(req.workers)
     })?;
     let setup = setup_start.elapsed();
     let start = Instant::now();
@@ -91,22 +91,15 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
     let mut outcome = strategy.hunt(&job)?;
     let end = Instant::now();
     if let (Some(t), Some(clock)) = (&req.trace, job.trace) {
-        let meta = crate::trace::Meta {
-            strategy: req.strategy.name().to_string(),
-            workers: strategy.workers(),
-            reader: req.reader.name().to_string(),
-            dir: req.dir.display().to_string(),
-            files: loaded.files.len(),
-            rotate: req.rotate,
-            needle: String::from_utf8_lossy(&needle).into_owned(),
-            found: outcome.found().map(|f| f.index),
-            found_by: outcome.found_by.clone(),
-            files_scanned: outcome.tally.files_scanned,
-            elapsed_ns: (end - start).as_nanos() as u64,
-            command: t.command.clone(),
-            hunt_version: env!("CARGO_PKG_VERSION").to_string(),
-            machine: crate::trace::Machine::this(),
-        };
+        let meta = trace_meta(
+            req,
+            t,
+            &loaded.files,
+            &needle,
+            &outcome,
+            strategy.workers(),
+            end - start,
+        );
         write_trace(t, clock, meta, &mut outcome, &loaded.files)?;
     }
 
@@ -166,6 +159,34 @@ pub fn run(req: &SearchRequest) -> Result<SearchReport> {
         tasks: outcome.tasks.clone(),
         notes: outcome.notes.clone(),
     })
+}
+
+/// What a trace says about the hunt it records.
+fn trace_meta(
+    req: &SearchRequest,
+    t: &TraceRequest,
+    files: &FileSet,
+    needle: &[u8],
+    outcome: &Outcome,
+    workers: usize,
+    elapsed: std::time::Duration,
+) -> crate::trace::Meta {
+    crate::trace::Meta {
+        strategy: req.strategy.name().to_string(),
+        workers,
+        reader: req.reader.name().to_string(),
+        dir: req.dir.display().to_string(),
+        files: files.len(),
+        rotate: req.rotate,
+        needle: String::from_utf8_lossy(needle).into_owned(),
+        found: outcome.found().map(|f| f.index),
+        found_by: outcome.found_by.clone(),
+        files_scanned: outcome.tally.files_scanned,
+        elapsed_ns: elapsed.as_nanos() as u64,
+        command: t.command.clone(),
+        hunt_version: env!("CARGO_PKG_VERSION").to_string(),
+        machine: crate::trace::Machine::this(),
+    }
 }
 
 /// Writes the timeline of the hunt `outcome` reports to `t.path`: the hunt as a span,

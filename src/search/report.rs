@@ -1,16 +1,18 @@
 //! What one `hunt search` did, for people (one line, and warnings) and for programs
-//! (the `--json` object).
+//! (the `--json` object). The race reads the same type back from each of its child
+//! runs, so the two sides of that JSON cannot drift apart.
 
 use crate::exit::ExitCode;
 use crate::scan::Reader;
 use crate::strategy::StrategyKind;
 use crate::tasks::memory::QueueStats;
 use crate::tasks::TaskSummary;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// What one `hunt search` did. Serialised as the `--json` output.
-#[derive(Clone, Debug, Serialize)]
+/// What one `hunt search` did. Serialised as the `--json` output, and read back by the
+/// race ([`crate::race::runner`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchReport {
     /// Strategy name.
     pub strategy: StrategyKind,
@@ -64,10 +66,14 @@ pub struct SearchReport {
     pub worker_failures: Vec<String>,
     /// The worker that found the treasure (`threads worker 1`, `w2@host`), or null.
     pub found_by: Option<String>,
-    /// The `queue` strategy's channel counts; null for every other strategy.
+    /// The `queue` strategy's channel counts; null for every other strategy. Not read
+    /// back (the race has no use for it): `None` in a report read from JSON.
+    #[serde(skip_deserializing)]
     pub queue: Option<QueueStats>,
     /// The task table's counts (NotStarted, Running, Completed, Failed, retries), for
-    /// the strategies that run on a task queue; null for the others.
+    /// the strategies that run on a task queue; null for the others. Not read back (the
+    /// race has no use for it): `None` in a report read from JSON.
+    #[serde(skip_deserializing)]
     pub tasks: Option<TaskSummary>,
     /// Warnings that are not failures (a worker that refused the hunt, say).
     pub notes: Vec<String>,
@@ -168,5 +174,46 @@ fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::
     match p {
         Some(p) => lossy_path(p, s),
         None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `--json` prints reads back as the same report (the race's side of it).
+    #[test]
+    fn the_json_reads_back_as_the_same_report() {
+        let report = SearchReport {
+            strategy: StrategyKind::Threads,
+            workers: 4,
+            reader: Reader::Read,
+            dir: PathBuf::from("treasure_data"),
+            needle: "Treasure".into(),
+            rotate: 3,
+            found: Some(PathBuf::from("treasure_data/file_00007.txt")),
+            index: Some(7),
+            manifest_treasure_index: Some(7),
+            manifest_disagrees: false,
+            files_total: 10,
+            files_scanned: 8,
+            bytes_scanned: 120_000,
+            load_s: 0.001,
+            setup_s: 0.0002,
+            elapsed_s: 0.01,
+            time_to_find_s: Some(0.005),
+            stop_latency_s: None,
+            files_after_find: 2,
+            errors: 1,
+            error_messages: vec!["x: gone".into()],
+            worker_failures: vec![],
+            found_by: Some("threads worker 1".into()),
+            queue: None,
+            tasks: None,
+            notes: vec!["a note".into()],
+        };
+        let json = serde_json::to_string(&report).unwrap();
+        let back: SearchReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
     }
 }

@@ -42,6 +42,7 @@
 //! its own copy of the file list (a `dup` of the folder's descriptor for a generated
 //! data set; a copy of every path for a listed folder) and of the needle's searcher.
 
+use super::pool::Pool;
 use super::{Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
 use crate::fileset::{FileSet, OPEN_FLAGS};
 use crate::hooks;
@@ -61,6 +62,7 @@ use tokio::task::JoinSet;
 pub struct Async {
     runtime: tokio::runtime::Runtime,
     workers: usize,
+    pool: Pool,
 }
 
 impl Registered for Async {
@@ -75,7 +77,11 @@ impl Registered for Async {
             .thread_name("hunt-async")
             .build()
             .context("could not build the tokio runtime")?;
-        Ok(Async { runtime, workers })
+        Ok(Async {
+            runtime,
+            workers,
+            pool: config.pool.clone(),
+        })
     }
 }
 
@@ -88,8 +94,8 @@ struct Shared {
     stop: AtomicBool,
     /// The test-only pause after each open ([`crate::hooks::SLOW_FILE_ENV`]).
     slow: Option<Duration>,
-    /// The task the test hook tells to fail ([`crate::hooks::FAIL_WORKER_ENV`]).
-    fail: Option<usize>,
+    /// The strategy's name and the task the test hook tells to fail.
+    pool: Pool,
     /// The search position each task is on, for the report of a task that panics.
     current: Vec<AtomicU64>,
     /// Each task's counts, handed over when its future is dropped.
@@ -125,7 +131,7 @@ impl Drop for TallyGuard {
         let mut tally = std::mem::take(&mut self.tally);
         if let Some(t) = self.trace.take() {
             let mut track = t.finish();
-            track.name(&format!("async worker {}", self.i));
+            track.name(&self.shared.pool.worker(self.i));
             tally.tracks.push(track);
         }
         let mut all = self
@@ -149,7 +155,7 @@ impl Strategy for Async {
             cursor: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             slow: hooks::slow_file(),
-            fail: hooks::failing_worker("async"),
+            pool: self.pool.clone(),
             current: (0..self.workers).map(|_| AtomicU64::new(u64::MAX)).collect(),
             tallies: Mutex::new(Vec::with_capacity(self.workers)),
             clock: job.trace,
@@ -165,12 +171,12 @@ impl Strategy for Async {
             while let Some(joined) = set.join_next().await {
                 match joined {
                     Ok(End::Found(i)) => {
-                        found_by.get_or_insert(format!("async worker {i}"));
+                        found_by.get_or_insert(shared.pool.worker(i));
                         set.abort_all();
                     }
                     Ok(End::Done) => {}
                     Ok(End::Failed(i, pos)) => failures.push(WorkerFailure::range(
-                        format!("async worker {i}"),
+                        shared.pool.worker(i),
                         &(pos..pos + 1),
                         hooks::FAILED_ON_PURPOSE.to_string(),
                     )),
@@ -179,7 +185,7 @@ impl Strategy for Async {
                         let i = ids.iter().position(|id| *id == e.id()).unwrap_or(0);
                         let pos = shared.current[i].load(Ordering::Relaxed);
                         failures.push(WorkerFailure::range(
-                            format!("async worker {i}"),
+                            shared.pool.worker(i),
                             &(pos..pos.saturating_add(1)),
                             "panicked".to_string(),
                         ));
@@ -229,7 +235,7 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
             return End::Done;
         }
         shared.current[i].store(pos, Ordering::Relaxed);
-        if shared.fail == Some(i) {
+        if shared.pool.failing() == Some(i) {
             return End::Failed(i, pos);
         }
         let index = job.index_at(pos);
@@ -237,7 +243,7 @@ async fn hunt_task(shared: Arc<Shared>, i: usize) -> End {
         let result = scan_file(&job, index, &mut buf, &mut guard.tally, &shared).await;
         if let (Some(t), Some((start, bytes))) = (&mut guard.trace, traced) {
             let read = guard.tally.bytes_scanned - bytes;
-            t.file(index, pos, start, read, &result, 0);
+            t.file(index, pos, start, read, crate::scan::trace_end(&result), 0);
         }
         if guard.tally.record(index, result, &shared.stop) {
             return End::Found(i);

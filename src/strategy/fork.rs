@@ -28,13 +28,13 @@
 //!
 //! # Children never outlive the parent
 //! Right after `fork` each child asks to die with its parent
-//! ([`crate::process::forked_child_dies_with`]). On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
+//! ([`crate::sys::process::forked_child_dies_with`]). On Ctrl-C the handler raises the shared stop flag ([`crate::interrupt::watch`]), so
 //! the children stop at their next file or chunk; once `waitpid` returns `EINTR` the
 //! parent also sends SIGKILL to every child not yet reaped, and reaps them all.
 
-use super::pool;
+use super::pool::{self, Pool};
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
-use crate::process;
+use crate::sys::process;
 use crate::scan::{FileError, Found, Job, ScanError, Scanner, Tally};
 use crate::trace::{Event, Kind, Track};
 use anyhow::{bail, Result};
@@ -48,6 +48,7 @@ const LISTED_ERRORS: usize = 16;
 /// K forked processes.
 pub struct Fork {
     workers: usize,
+    pool: Pool,
 }
 
 impl Registered for Fork {
@@ -55,6 +56,7 @@ impl Registered for Fork {
     fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Fork {
             workers: config.workers.get(),
+            pool: config.pool.clone(),
         })
     }
 }
@@ -182,12 +184,12 @@ impl Strategy for Fork {
             None => 0,
         };
         let shared = Shared::new(self.workers, trace_room)?;
-        let fail = crate::hooks::failing_worker("fork");
+        let fail = self.pool.failing();
         // Allocated now, before any fork: each child works on its own copy-on-write copy.
         let mut scanner = Scanner::new(job);
         scanner.tally.reserve_errors();
         scanner.trace_in_fixed_room(trace_room);
-        let mut children: Vec<(libc::pid_t, usize, Range<u64>)> = Vec::with_capacity(self.workers);
+        let mut children: Vec<Child> = Vec::with_capacity(self.workers);
         let _watch = crate::interrupt::watch(&shared.header().stop);
         // SAFETY: getpid cannot fail.
         let parent = unsafe { libc::getpid() };
@@ -226,72 +228,86 @@ impl Strategy for Fork {
         }
 
         let mut outcome = Outcome::default();
-        let mut killed = false;
-        for (i, (pid, worker, range)) in children.iter().enumerate() {
-            let status = loop {
-                if crate::interrupt::requested() && !killed {
-                    // Ctrl-C: the answer no longer matters, only that no child outlives us.
-                    killed = true;
-                    for (other, _, _) in &children[i..] {
-                        // SAFETY: signalling our own child, not yet reaped (so its pid
-                        // cannot have been reused).
-                        unsafe { libc::kill(*other, libc::SIGKILL) };
-                    }
-                }
-                match process::reap(*pid) {
-                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                    other => break other,
-                }
-            };
-            if killed {
-                continue;
-            }
-            let why = match status {
-                Ok(status) => process::failure(status),
-                Err(e) => Some(format!("could not be reaped ({e})")),
-            };
-            if let Some(why) = why {
-                outcome
-                    .worker_failures
-                    .push(WorkerFailure::range(format!("fork worker {worker}"), range, why));
-            }
-        }
+        let killed = reap(&self.pool, &children, &mut outcome);
         if killed || crate::interrupt::requested() {
             return Err(crate::interrupt::Interrupted.into());
         }
         if let Some(e) = fork_error {
             bail!("fork failed after {} workers: {e}", children.len());
         }
-
-        let header = shared.header();
-        for (pid, worker, _) in &children {
-            let mut tally = shared.slot(*worker).tally();
-            if job.trace.is_some() {
-                tally.tracks.push(Track {
-                    worker: format!("fork worker {worker}"),
-                    process: Some(format!("fork worker {worker} (pid {pid})")),
-                    events: shared.trace_events(*worker),
-                    dropped: shared.slot(*worker).trace_dropped.load(Ordering::SeqCst),
-                });
-            }
-            outcome.tally.absorb(tally);
-        }
-        let found = header.found.load(Ordering::SeqCst);
-        if found > 0 {
-            outcome.tally.found = Some(Found {
-                index: found - 1,
-                at: start + Duration::from_nanos(header.found_ns.load(Ordering::SeqCst)),
-            });
-            outcome.found_by = Some(format!(
-                "fork worker {}",
-                header.found_by.load(Ordering::SeqCst)
-            ));
-        }
+        gather(&self.pool, job, &shared, &children, start, &mut outcome);
         Ok(outcome)
     }
 
     fn workers(&self) -> usize {
         self.workers
+    }
+}
+
+/// A child started: its pid, its worker number and its range.
+type Child = (libc::pid_t, usize, Range<u64>);
+
+/// Reaps every child, a failed one (a signal, a non-zero exit) reported with its range.
+/// On Ctrl-C the children not yet reaped are killed first, and it returns true: the
+/// answer no longer matters, only that no child outlives us.
+fn reap(pool: &Pool, children: &[Child], outcome: &mut Outcome) -> bool {
+    let mut killed = false;
+    for (i, (pid, worker, range)) in children.iter().enumerate() {
+        let status = loop {
+            if crate::interrupt::requested() && !killed {
+                killed = true;
+                for (other, _, _) in &children[i..] {
+                    // SAFETY: signalling our own child, not yet reaped (so its pid
+                    // cannot have been reused).
+                    unsafe { libc::kill(*other, libc::SIGKILL) };
+                }
+            }
+            match process::reap(*pid) {
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                other => break other,
+            }
+        };
+        if killed {
+            continue;
+        }
+        let why = match status {
+            Ok(status) => process::failure(status),
+            Err(e) => Some(format!("could not be reaped ({e})")),
+        };
+        if let Some(why) = why {
+            outcome
+                .worker_failures
+                .push(WorkerFailure::range(pool.worker(*worker), range, why));
+        }
+    }
+    killed
+}
+
+/// Adds up what the children published in the shared mapping: their counts, their
+/// timelines, and the find with its time.
+fn gather(
+    pool: &Pool,
+    job: &Job<'_>, shared: &Shared, children: &[Child], start: Instant, outcome: &mut Outcome) {
+    let header = shared.header();
+    for (pid, worker, _) in children {
+        let mut tally = shared.slot(*worker).tally();
+        if job.trace.is_some() {
+            tally.tracks.push(Track {
+                worker: pool.worker(*worker),
+                process: Some(format!("{} (pid {pid})", pool.worker(*worker))),
+                events: shared.trace_events(*worker),
+                dropped: shared.slot(*worker).trace_dropped.load(Ordering::SeqCst),
+            });
+        }
+        outcome.tally.absorb(tally);
+    }
+    let found = header.found.load(Ordering::SeqCst);
+    if found > 0 {
+        outcome.tally.found = Some(Found {
+            index: found - 1,
+            at: start + Duration::from_nanos(header.found_ns.load(Ordering::SeqCst)),
+        });
+        outcome.found_by = Some(pool.worker(header.found_by.load(Ordering::SeqCst) as usize));
     }
 }
 

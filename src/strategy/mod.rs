@@ -40,6 +40,9 @@ pub struct StrategyConfig {
     pub workers: NonZeroUsize,
     /// Every knob's checked value; each strategy reads its own.
     pub knobs: Knobs,
+    /// The strategy's name and test hooks, for its workers ([`pool::Pool`]): set by
+    /// [`StrategyKind::build`] for the strategy it builds, whatever the caller put here.
+    pub pool: pool::Pool,
 }
 
 impl StrategyConfig {
@@ -48,6 +51,7 @@ impl StrategyConfig {
         StrategyConfig {
             workers,
             knobs: Knobs::default(),
+            pool: pool::Pool::default(),
         }
     }
 }
@@ -155,7 +159,12 @@ impl StrategyKind {
                 "hunt was built without the `{f}` feature: rebuild with `cargo build --features {f}`"
             );
         }
-        (facts.build)(config)
+        // The strategy's workers are named after it, and its test hooks reach them,
+        // without the strategy naming itself.
+        (facts.build)(&StrategyConfig {
+            pool: pool::Pool::new(self.name()),
+            ..config.clone()
+        })
     }
 
     /// What a race must start for this strategy first (see [`Registered::race_service`]).

@@ -19,6 +19,7 @@ use std::sync::atomic::AtomicBool;
 pub struct Queue {
     workers: usize,
     batch: u64,
+    pool: pool::Pool,
 }
 
 impl Registered for Queue {
@@ -30,6 +31,7 @@ impl Registered for Queue {
         Ok(Queue {
             workers: config.workers.get(),
             batch: config.knobs.count(&BATCH),
+            pool: config.pool.clone(),
         })
     }
 }
@@ -38,7 +40,6 @@ impl Strategy for Queue {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
         let stop = AtomicBool::new(false);
         let queue = MemoryQueue::new(job.len(), self.batch, 2 * self.workers, &stop);
-        let fail = crate::hooks::failing_worker("queue");
         let batch = self.batch;
         let mut outcome = std::thread::scope(|s| {
             let mut producer = queue.producer();
@@ -56,10 +57,11 @@ impl Strategy for Queue {
                     lost: "the task it held".into(),
                 })
                 .collect();
-            let mut outcome = pool::on_threads("queue", shares, &stop, |i| {
+            // A consumer told to fail fails holding a task, so the task's range is lost.
+            let mut outcome = self.pool.on_threads_told(shares, &stop, |i, told_to_fail| {
                 let mut scanner = Scanner::new(job);
                 let mut handle = queue.consumer(i);
-                let done = tasks::consume(&mut handle, &mut scanner, &stop, fail == Some(i));
+                let done = tasks::consume(&mut handle, &mut scanner, &stop, told_to_fail);
                 match done.error {
                     None => Ok(done.tally),
                     Some(ConsumeError::Failed { lost, why }) => Err(Box::new(Failed {

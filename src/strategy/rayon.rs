@@ -19,6 +19,8 @@ use std::sync::Mutex;
 pub struct Rayon {
     pool: rayon::ThreadPool,
     workers: usize,
+    /// The name and the test hooks (its lanes are not the shared pool's threads).
+    hooks: super::pool::Pool,
 }
 
 impl Registered for Rayon {
@@ -30,7 +32,11 @@ impl Registered for Rayon {
             .thread_name(|i| format!("hunt-rayon-{i}"))
             .build()
             .context("could not build the rayon pool")?;
-        Ok(Rayon { pool, workers })
+        Ok(Rayon {
+            pool,
+            workers,
+            hooks: config.pool.clone(),
+        })
     }
 }
 
@@ -45,7 +51,7 @@ struct Lane<'a> {
 impl Strategy for Rayon {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
         let stop = AtomicBool::new(false);
-        let fail = crate::hooks::failing_worker("rayon");
+        let fail = self.hooks.failing();
         // One lane per pool thread, indexed by the thread's index: each lock is only
         // ever taken by its own thread, so it is never contended.
         let lanes: Vec<Mutex<Lane>> = (0..self.workers)
@@ -89,11 +95,11 @@ impl Strategy for Rayon {
             let mut lane = lane.into_inner().unwrap_or_else(|e| e.into_inner());
             let mut tally = lane.scanner.finish_idle();
             for track in &mut tally.tracks {
-                track.name(&format!("rayon worker {i}"));
+                track.name(&self.hooks.worker(i));
             }
             for (pos, failed) in lane.failures {
                 outcome.worker_failures.push(WorkerFailure::range(
-                    format!("rayon worker {i}"),
+                    self.hooks.worker(i),
                     &(pos..pos + 1),
                     failed.why,
                 ));
@@ -105,7 +111,7 @@ impl Strategy for Rayon {
             }
             outcome.tally.absorb(tally);
         }
-        outcome.found_by = first.map(|(_, i)| format!("rayon worker {i}"));
+        outcome.found_by = first.map(|(_, i)| self.hooks.worker(i));
         Ok(outcome)
     }
 

@@ -7,14 +7,18 @@ use crate::scan::{Job, Scanner};
 use std::sync::atomic::AtomicBool;
 
 /// One loop on the calling thread.
-pub struct Sequential;
+pub struct Sequential {
+    pool: pool::Pool,
+}
 
 impl Registered for Sequential {
     const WORKERS: WorkerRule = WorkerRule::One;
 
     /// Nothing to set up.
-    fn new(_config: &StrategyConfig) -> anyhow::Result<Self> {
-        Ok(Sequential)
+    fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
+        Ok(Sequential {
+            pool: config.pool.clone(),
+        })
     }
 }
 
@@ -26,10 +30,7 @@ impl Strategy for Sequential {
             index: 0,
             lost: super::positions(&(0..job.len())),
         };
-        Ok(pool::on_this_thread("sequential", share, || {
-            if crate::hooks::failing_worker("sequential") == Some(0) {
-                return Err(pool::failed_on_purpose());
-            }
+        Ok(self.pool.on_this_thread(share, || {
             let mut scanner = Scanner::new(job);
             pool::scan_positions(&mut scanner, 0..job.len(), &stop);
             Ok(scanner.finish())

@@ -17,10 +17,10 @@
 //! Closing a pipe costs the parent nothing per file and reaches a worker within one file.
 //!
 //! # Leaving nothing behind
-//! - Each worker dies with its parent ([`crate::process::die_with_parent`]); workers
+//! - Each worker dies with its parent ([`crate::sys::process::die_with_parent`]); workers
 //!   are spawned from the thread that calls `hunt` and reaped before it returns.
 //! - On every way out of `hunt` (success, an error, a panic) the
-//!   [`crate::process::Children`] guard kills and reaps every worker not yet reaped.
+//!   [`crate::sys::process::Children`] guard kills and reaps every worker not yet reaped.
 //! - A parent interrupted by Ctrl-C (the flag of [`crate::interrupt`], also when the
 //!   signal reached the parent alone, as `kill -INT` sends it) stops waiting on the
 //!   pipes within [`POLL`], kills and reaps every worker, and returns
@@ -38,9 +38,10 @@
 //! line, so it includes the pipe's latency.
 
 use super::{split_ranges, Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
-use crate::process::{self, Children};
+use crate::sys::process::{self, Children};
 use crate::scan::{FileError, Found, Job, ScanError, Tally};
-use crate::worker::protocol::{hex, Msg, Request};
+use crate::sys::hex::hex;
+use crate::worker::protocol::{Msg, Request};
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::ops::Range;
@@ -64,7 +65,7 @@ impl Registered for Spawn {
     /// timing: that is the model's cost.
     fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Spawn {
-            exe: crate::process::hunt_exe()?,
+            exe: crate::sys::process::hunt_exe()?,
             workers: config.workers.get(),
         })
     }
@@ -80,25 +81,54 @@ struct Report {
     events: Vec<crate::trace::Event>,
 }
 
+/// What the parent heard on its workers' pipes.
+struct Heard {
+    /// One per worker, in the requests' order.
+    reports: Vec<Report>,
+    /// The first find, and the worker that made it.
+    found: Option<(Found, usize)>,
+    /// When the other workers were told to stop.
+    stop_signal_at: Option<Instant>,
+}
+
 impl Strategy for Spawn {
+    /// Start the workers, listen to them until each has closed its output, reap them.
     fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
-        let requests: Vec<Request> = split_ranges(job.len(), self.workers)
-            .into_iter()
-            .enumerate()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(worker, Range { start, end })| Request {
-                worker,
-                from: start,
-                to: end,
-                files: job.len(),
-                reader: job.reader,
-                rotate: job.rotate,
-                needle_hex: hex(job.finder.needle()),
-                trace_epoch_ns: job.trace.map(|c| c.epoch_ns),
-            })
-            .collect();
+        let requests = requests(job, self.workers);
+        let mut workers = self.start(job, &requests)?;
+        let heard = listen(job, &requests, &mut workers)?;
+        Ok(reap(job, &requests, &mut workers, heard))
+    }
+
+    fn workers(&self) -> usize {
+        self.workers
+    }
+}
+
+/// One request per worker with a non-empty range.
+fn requests(job: &Job<'_>, workers: usize) -> Vec<Request> {
+    split_ranges(job.len(), workers)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(worker, Range { start, end })| Request {
+            worker,
+            from: start,
+            to: end,
+            files: job.len(),
+            reader: job.reader,
+            rotate: job.rotate,
+            needle_hex: hex(job.finder.needle()),
+            trace_epoch_ns: job.trace.map(|c| c.epoch_ns),
+        })
+        .collect()
+}
+
+impl Spawn {
+    /// Starts a worker per request, each dying with this process.
+    fn start(&self, job: &Job<'_>, requests: &[Request]) -> Result<Children> {
         let mut workers = Children::default();
-        for req in &requests {
+        for req in requests {
             let mut cmd = Command::new(&self.exe);
             cmd.args(["worker", "--pipe", "--dir"])
                 .arg(job.files.root())
@@ -116,167 +146,187 @@ impl Strategy for Spawn {
             })?;
             workers.0.push(child);
         }
+        Ok(workers)
+    }
+}
 
-        let mut stdins: Vec<Option<ChildStdin>> =
-            workers.0.iter_mut().map(|c| c.stdin.take()).collect();
-        // Every worker is started before any is written to, so they start up in
-        // parallel; a write waits only when the request outgrows the pipe's buffer.
-        for (stdin, req) in stdins.iter_mut().zip(&requests) {
-            if let Some(stdin) = stdin {
-                // A worker that died before reading is reported by its exit status below.
-                send(stdin, &req.line())?;
-            }
+/// Sends each worker its request, then reads every worker's lines until all have
+/// closed their output; the first find closes the others' stdin (their stop signal).
+/// Ctrl-C kills the workers and returns [`crate::interrupt::Interrupted`].
+fn listen(job: &Job<'_>, requests: &[Request], workers: &mut Children) -> Result<Heard> {
+    let mut stdins: Vec<Option<ChildStdin>> =
+        workers.0.iter_mut().map(|c| c.stdin.take()).collect();
+    // Every worker is started before any is written to, so they start up in
+    // parallel; a write waits only when the request outgrows the pipe's buffer.
+    for (stdin, req) in stdins.iter_mut().zip(requests) {
+        if let Some(stdin) = stdin {
+            // A worker that died before reading is reported by its exit status later.
+            send(stdin, &req.line())?;
         }
-        let stdouts: Vec<_> = workers.0.iter_mut().map(|c| c.stdout.take()).collect();
-        let mut reports: Vec<Report> = requests.iter().map(|_| Report::default()).collect();
-        let mut found: Option<(Found, usize)> = None;
-        let mut stop_signal_at = None;
-        let mut interrupted = false;
-        let (tx, rx) = crossbeam_channel::unbounded::<(usize, std::io::Result<String>)>();
-        std::thread::scope(|s| {
-            for (i, out) in stdouts.into_iter().enumerate() {
-                let Some(out) = out else { continue };
-                let tx = tx.clone();
-                s.spawn(move || {
-                    for line in BufReader::new(out).lines() {
-                        let stop = line.is_err();
-                        if tx.send((i, line)).is_err() || stop {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            loop {
-                let (i, line) = match rx.recv_timeout(POLL) {
-                    Ok(message) => message,
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                        if crate::interrupt::requested() {
-                            // Killed workers close their pipes, which ends the reader
-                            // threads; the guard reaps them on the way out.
-                            interrupted = true;
-                            workers.kill_all();
-                            break;
-                        }
-                        continue;
-                    }
-                };
-                let report = &mut reports[i];
-                let line = match line {
-                    Ok(l) => l,
-                    Err(e) => {
-                        report
-                            .trouble
-                            .get_or_insert(format!("its output could not be read ({e})"));
-                        continue;
-                    }
-                };
-                match Msg::parse(&line) {
-                    Some(Msg::Found(index)) if index < job.len() => {
-                        if found.is_none() {
-                            let f = Found {
-                                index,
-                                at: Instant::now(),
-                            };
-                            found = Some((f, requests[i].worker));
-                            // End-of-file on their stdin tells the others to stop.
-                            stdins.iter_mut().for_each(|s| drop(s.take()));
-                            stop_signal_at = Some(Instant::now());
-                        }
-                    }
-                    Some(Msg::Error(index, code)) if index < job.len() => {
-                        report.tally.errors.push(FileError {
-                            index,
-                            error: ScanError::from_code(code),
-                        })
-                    }
-                    Some(Msg::Done {
-                        files,
-                        bytes,
-                        after_find,
-                        errors,
-                    }) if !report.done => {
-                        report.done = true;
-                        report.tally.files_scanned = files;
-                        report.tally.bytes_scanned = bytes;
-                        report.tally.files_after_find = after_find;
-                        report.tally.errors_unlisted =
-                            errors.saturating_sub(report.tally.errors.len() as u64);
-                    }
-                    Some(Msg::Trace(wire)) if job.trace.is_some() && !report.done => {
-                        match crate::trace::Event::from_wire(&wire, 0) {
-                            Some(e) => report.events.push(e),
-                            None => {
-                                report
-                                    .trouble
-                                    .get_or_insert(format!("sent a garbled trace line {line:?}"));
-                            }
-                        }
-                    }
-                    Some(Msg::Fatal(why)) => {
-                        report
-                            .trouble
-                            .get_or_insert(format!("could not run: {why}"));
-                    }
-                    _ => {
-                        report
-                            .trouble
-                            .get_or_insert(format!("sent garbled output {line:?}"));
+    }
+    let stdouts: Vec<_> = workers.0.iter_mut().map(|c| c.stdout.take()).collect();
+    let mut heard = Heard {
+        reports: requests.iter().map(|_| Report::default()).collect(),
+        found: None,
+        stop_signal_at: None,
+    };
+    let mut interrupted = false;
+    let (tx, rx) = crossbeam_channel::unbounded::<(usize, std::io::Result<String>)>();
+    std::thread::scope(|s| {
+        for (i, out) in stdouts.into_iter().enumerate() {
+            let Some(out) = out else { continue };
+            let tx = tx.clone();
+            s.spawn(move || {
+                for line in BufReader::new(out).lines() {
+                    let stop = line.is_err();
+                    if tx.send((i, line)).is_err() || stop {
+                        break;
                     }
                 }
-            }
-        });
-        drop(stdins);
-        if interrupted {
-            return Err(crate::interrupt::Interrupted.into());
+            });
         }
-
-        let mut outcome = Outcome {
-            stop_signal_at,
-            ..Outcome::default()
-        };
-        for ((child, req), mut report) in workers.0.iter_mut().zip(&requests).zip(reports) {
-            if job.trace.is_some() {
-                report.tally.tracks.push(crate::trace::Track {
-                    worker: format!("spawn worker {}", req.worker),
-                    process: Some(format!("spawn worker {} (pid {})", req.worker, child.id())),
-                    events: std::mem::take(&mut report.events),
-                    dropped: 0,
-                });
-            }
-            let why = match child.wait() {
-                Err(e) => Some(format!("could not be reaped: {e}")),
-                Ok(status) => match (report.trouble, process::failure(status.into_raw())) {
-                    (Some(said), Some(ended)) => Some(format!("{said}, and {ended}")),
-                    (said, ended) => said.or(ended).or_else(|| {
-                        (!report.done).then(|| "ended without reporting its counts".to_string())
-                    }),
-                },
+        drop(tx);
+        loop {
+            let (i, line) = match rx.recv_timeout(POLL) {
+                Ok(message) => message,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if crate::interrupt::requested() {
+                        // Killed workers close their pipes, which ends the reader
+                        // threads; the guard reaps them on the way out.
+                        interrupted = true;
+                        workers.kill_all();
+                        break;
+                    }
+                    continue;
+                }
             };
-            match why {
-                Some(why) => {
-                    // What it did is not counted, but its timeline shows how far it got.
-                    outcome.tally.tracks.append(&mut report.tally.tracks);
-                    outcome.worker_failures.push(WorkerFailure::range(
-                        format!("spawn worker {}", req.worker),
-                        &(req.from..req.to),
-                        why,
-                    ))
-                }
-                None => outcome.tally.absorb(report.tally),
+            if heard.hear(job, i, requests[i].worker, line) {
+                // End-of-file on their stdin tells the others to stop.
+                stdins.iter_mut().for_each(|s| drop(s.take()));
+                heard.stop_signal_at = Some(Instant::now());
             }
         }
-        if let Some((f, worker)) = found {
-            outcome.tally.found = Some(f);
-            outcome.found_by = Some(format!("spawn worker {worker}"));
-        }
-        Ok(outcome)
+    });
+    drop(stdins);
+    if interrupted {
+        return Err(crate::interrupt::Interrupted.into());
     }
+    Ok(heard)
+}
 
-    fn workers(&self) -> usize {
-        self.workers
+impl Heard {
+    /// Takes one line from worker `i` (numbered `worker`); true when it is the hunt's
+    /// first find, so the others must be told to stop.
+    fn hear(&mut self, job: &Job<'_>, i: usize, worker: usize, line: std::io::Result<String>) -> bool {
+        let report = &mut self.reports[i];
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                report
+                    .trouble
+                    .get_or_insert(format!("its output could not be read ({e})"));
+                return false;
+            }
+        };
+        match Msg::parse(&line) {
+            Some(Msg::Found(index)) if index < job.len() => {
+                if self.found.is_none() {
+                    let f = Found {
+                        index,
+                        at: Instant::now(),
+                    };
+                    self.found = Some((f, worker));
+                    return true;
+                }
+            }
+            Some(Msg::Error(index, code)) if index < job.len() => {
+                report.tally.errors.push(FileError {
+                    index,
+                    error: ScanError::from_code(code),
+                })
+            }
+            Some(Msg::Done {
+                files,
+                bytes,
+                after_find,
+                errors,
+            }) if !report.done => {
+                report.done = true;
+                report.tally.files_scanned = files;
+                report.tally.bytes_scanned = bytes;
+                report.tally.files_after_find = after_find;
+                report.tally.errors_unlisted =
+                    errors.saturating_sub(report.tally.errors.len() as u64);
+            }
+            Some(Msg::Trace(wire)) if job.trace.is_some() && !report.done => {
+                match crate::trace::Event::from_wire(&wire, 0) {
+                    Some(e) => report.events.push(e),
+                    None => {
+                        report
+                            .trouble
+                            .get_or_insert(format!("sent a garbled trace line {line:?}"));
+                    }
+                }
+            }
+            Some(Msg::Fatal(why)) => {
+                report
+                    .trouble
+                    .get_or_insert(format!("could not run: {why}"));
+            }
+            _ => {
+                report
+                    .trouble
+                    .get_or_insert(format!("sent garbled output {line:?}"));
+            }
+        }
+        false
     }
+}
+
+/// Reaps every worker and adds up what they said: a worker that died, said something
+/// wrong or never said `done` is a failure naming its range, and its counts are left out.
+fn reap(job: &Job<'_>, requests: &[Request], workers: &mut Children, heard: Heard) -> Outcome {
+    let mut outcome = Outcome {
+        stop_signal_at: heard.stop_signal_at,
+        ..Outcome::default()
+    };
+    for ((child, req), mut report) in workers.0.iter_mut().zip(requests).zip(heard.reports) {
+        if job.trace.is_some() {
+            report.tally.tracks.push(crate::trace::Track {
+                worker: format!("spawn worker {}", req.worker),
+                process: Some(format!("spawn worker {} (pid {})", req.worker, child.id())),
+                events: std::mem::take(&mut report.events),
+                dropped: 0,
+            });
+        }
+        let why = match child.wait() {
+            Err(e) => Some(format!("could not be reaped: {e}")),
+            Ok(status) => match (report.trouble, process::failure(status.into_raw())) {
+                (Some(said), Some(ended)) => Some(format!("{said}, and {ended}")),
+                (said, ended) => said.or(ended).or_else(|| {
+                    (!report.done).then(|| "ended without reporting its counts".to_string())
+                }),
+            },
+        };
+        match why {
+            Some(why) => {
+                // What it did is not counted, but its timeline shows how far it got.
+                outcome.tally.tracks.append(&mut report.tally.tracks);
+                outcome.worker_failures.push(WorkerFailure::range(
+                    format!("spawn worker {}", req.worker),
+                    &(req.from..req.to),
+                    why,
+                ))
+            }
+            None => outcome.tally.absorb(report.tally),
+        }
+    }
+    if let Some((f, worker)) = heard.found {
+        outcome.tally.found = Some(f);
+        outcome.found_by = Some(format!("spawn worker {worker}"));
+    }
+    outcome
 }
 
 fn range(req: &Request) -> String {

@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicBool;
 /// K scoped threads on contiguous ranges.
 pub struct Threads {
     workers: usize,
+    pool: pool::Pool,
 }
 
 impl Registered for Threads {
@@ -18,6 +19,7 @@ impl Registered for Threads {
     fn new(config: &StrategyConfig) -> anyhow::Result<Self> {
         Ok(Threads {
             workers: config.workers.get(),
+            pool: config.pool.clone(),
         })
     }
 }
@@ -27,11 +29,7 @@ impl Strategy for Threads {
         let stop = AtomicBool::new(false);
         let ranges = split_ranges(job.len(), self.workers);
         let shares = range_shares(&ranges);
-        let fail = crate::hooks::failing_worker("threads");
-        Ok(pool::on_threads("threads", shares, &stop, |i| {
-            if fail == Some(i) {
-                return Err(pool::failed_on_purpose());
-            }
+        Ok(self.pool.on_threads(shares, &stop, |i| {
             let mut scanner = Scanner::new(job);
             pool::scan_positions(&mut scanner, ranges[i].clone(), &stop);
             Ok(scanner.finish())

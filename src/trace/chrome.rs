@@ -59,17 +59,35 @@ pub fn write(t: &Timeline, file_name: &dyn Fn(u64) -> String) -> String {
     let mut out =
         String::with_capacity(256 + 160 * t.tracks.iter().map(|t| t.events.len()).sum::<usize>());
     out.push_str("{\"traceEvents\":[\n");
-    let emit = |out: &mut String, line: String| {
-        sep(out);
-        out.push_str(&line);
-    };
+    hunt_track(&mut out, t, file_name);
+    // Processes other than the hunt's, numbered in order of appearance.
+    let mut pids: Vec<&str> = Vec::new();
+    let mut next_tid = 1u64;
+    for track in &t.tracks {
+        let pid = process_of(&mut out, &mut pids, track);
+        next_tid = worker_threads(&mut out, track, pid, next_tid, file_name);
+    }
+    out.push_str("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":");
+    out.push_str(&other_data(&t.meta).to_string());
+    out.push_str("}\n");
+    out
+}
+
+/// One more line of the event list.
+fn emit(out: &mut String, line: String) {
+    sep(out);
+    out.push_str(&line);
+}
+
+/// The hunt's own process and thread, named after the command, and its events.
+fn hunt_track(out: &mut String, t: &Timeline, file_name: &dyn Fn(u64) -> String) {
     let m = &t.meta;
     let title = format!(
         "hunt search --strategy {} --workers {}",
         m.strategy, m.workers
     );
     emit(
-        &mut out,
+        out,
         meta_event(
             "process_name",
             HUNT_PID,
@@ -78,11 +96,11 @@ pub fn write(t: &Timeline, file_name: &dyn Fn(u64) -> String) -> String {
         ),
     );
     emit(
-        &mut out,
+        out,
         meta_event("process_sort_index", HUNT_PID, 0, "{\"sort_index\":0}"),
     );
     emit(
-        &mut out,
+        out,
         meta_event(
             "thread_name",
             HUNT_PID,
@@ -91,87 +109,91 @@ pub fn write(t: &Timeline, file_name: &dyn Fn(u64) -> String) -> String {
         ),
     );
     for e in &t.hunt {
-        sep(&mut out);
-        event(&mut out, e, HUNT_PID, 0, file_name);
+        sep(out);
+        event(out, e, HUNT_PID, 0, file_name);
     }
-    // Processes other than the hunt's, numbered in order of appearance.
-    let mut pids: Vec<&str> = Vec::new();
-    let mut next_tid = 1u64;
-    for track in &t.tracks {
-        let pid = match &track.process {
-            None => HUNT_PID,
-            Some(p) => match pids.iter().position(|x| x == p) {
-                Some(i) => HUNT_PID + 1 + i as u64,
-                None => {
-                    pids.push(p);
-                    let pid = HUNT_PID + pids.len() as u64;
-                    emit(
-                        &mut out,
-                        meta_event("process_name", pid, 0, &format!("{{\"name\":{}}}", q(p))),
-                    );
-                    emit(
-                        &mut out,
-                        meta_event(
-                            "process_sort_index",
-                            pid,
-                            0,
-                            &format!("{{\"sort_index\":{pid}}}"),
-                        ),
-                    );
-                    pid
-                }
-            },
+}
+
+/// The pid `track` is drawn under: the hunt's, or its own process's, named the first
+/// time it appears (`pids` holds those seen so far).
+fn process_of<'t>(out: &mut String, pids: &mut Vec<&'t str>, track: &'t Track) -> u64 {
+    let Some(p) = &track.process else {
+        return HUNT_PID;
+    };
+    if let Some(i) = pids.iter().position(|x| x == p) {
+        return HUNT_PID + 1 + i as u64;
+    }
+    pids.push(p);
+    let pid = HUNT_PID + pids.len() as u64;
+    emit(
+        out,
+        meta_event("process_name", pid, 0, &format!("{{\"name\":{}}}", q(p))),
+    );
+    emit(
+        out,
+        meta_event(
+            "process_sort_index",
+            pid,
+            0,
+            &format!("{{\"sort_index\":{pid}}}"),
+        ),
+    );
+    pid
+}
+
+/// A worker's threads, one per lane it used, numbered from `base`, then its events;
+/// returns the next free thread number.
+fn worker_threads(
+    out: &mut String,
+    track: &Track,
+    pid: u64,
+    base: u64,
+    file_name: &dyn Fn(u64) -> String,
+) -> u64 {
+    let mut lanes: Vec<u16> = track.events.iter().map(|e| e.lane).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    if lanes.is_empty() {
+        lanes.push(0);
+    }
+    for (k, &lane) in lanes.iter().enumerate() {
+        let tid = base + k as u64;
+        let name = if lanes.len() > 1 {
+            format!("{} · slot {lane}", track.worker)
+        } else {
+            track.worker.clone()
         };
-        let mut lanes: Vec<u16> = track.events.iter().map(|e| e.lane).collect();
-        lanes.sort_unstable();
-        lanes.dedup();
-        if lanes.is_empty() {
-            lanes.push(0);
-        }
-        let base = next_tid;
-        next_tid += lanes.len() as u64;
-        for (k, &lane) in lanes.iter().enumerate() {
-            let tid = base + k as u64;
-            let name = if lanes.len() > 1 {
-                format!("{} · slot {lane}", track.worker)
-            } else {
-                track.worker.clone()
-            };
-            emit(
-                &mut out,
-                meta_event(
-                    "thread_name",
-                    pid,
-                    tid,
-                    &format!(
-                        "{{\"name\":{},\"worker\":{},\"lane\":{lane},\"dropped\":{}}}",
-                        q(&name),
-                        q(&track.worker),
-                        // Counted once per worker, on its first thread.
-                        if k == 0 { track.dropped } else { 0 }
-                    ),
+        emit(
+            out,
+            meta_event(
+                "thread_name",
+                pid,
+                tid,
+                &format!(
+                    "{{\"name\":{},\"worker\":{},\"lane\":{lane},\"dropped\":{}}}",
+                    q(&name),
+                    q(&track.worker),
+                    // Counted once per worker, on its first thread.
+                    if k == 0 { track.dropped } else { 0 }
                 ),
-            );
-            emit(
-                &mut out,
-                meta_event(
-                    "thread_sort_index",
-                    pid,
-                    tid,
-                    &format!("{{\"sort_index\":{tid}}}"),
-                ),
-            );
-        }
-        for e in &track.events {
-            let k = lanes.iter().position(|&l| l == e.lane).unwrap_or(0);
-            sep(&mut out);
-            event(&mut out, e, pid, base + k as u64, file_name);
-        }
+            ),
+        );
+        emit(
+            out,
+            meta_event(
+                "thread_sort_index",
+                pid,
+                tid,
+                &format!("{{\"sort_index\":{tid}}}"),
+            ),
+        );
     }
-    out.push_str("\n],\n\"displayTimeUnit\":\"ms\",\n\"otherData\":");
-    out.push_str(&other_data(m).to_string());
-    out.push_str("}\n");
-    out
+    for e in &track.events {
+        let k = lanes.iter().position(|&l| l == e.lane).unwrap_or(0);
+        sep(out);
+        event(out, e, pid, base + k as u64, file_name);
+    }
+    base + lanes.len() as u64
 }
 
 /// The comma between two events (none before the first).
@@ -342,13 +364,38 @@ struct RawFile<'a> {
 pub fn read(text: &str) -> Result<Timeline> {
     let file: RawFile<'_> =
         serde_json::from_str(text).context("the trace is not JSON with a traceEvents list")?;
-    let o = &file.other;
-    if o["trace_format"].as_u64() != Some(FORMAT) {
+    if file.other["trace_format"].as_u64() != Some(FORMAT) {
         bail!("the trace is not of hunt's trace format {FORMAT}");
     }
+    let mut timeline = Timeline {
+        meta: read_meta(&file.other),
+        ..Timeline::default()
+    };
+    let of_thread = read_tracks(&file.events, &mut timeline);
+    for e in &file.events {
+        let key = (e.pid, e.tid);
+        let (track, lane) = match of_thread.get(&key) {
+            Some(&(t, l)) => (Some(t), l),
+            None => (None, 0),
+        };
+        let Some(ev) = read_event(e, lane) else {
+            continue;
+        };
+        if key == (HUNT_PID, 0) {
+            timeline.hunt.push(ev);
+        } else if let Some(t) = track {
+            timeline.tracks[t].events.push(ev);
+        }
+    }
+    timeline.tidy();
+    Ok(timeline)
+}
+
+/// The hunt's facts, from the trace's `otherData`.
+fn read_meta(o: &Value) -> Meta {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let n = |v: &Value| v.as_u64().unwrap_or(0);
-    let meta = Meta {
+    Meta {
         strategy: s(&o["strategy"]),
         workers: n(&o["workers"]) as usize,
         reader: s(&o["reader"]),
@@ -369,11 +416,16 @@ pub fn read(text: &str) -> Result<Timeline> {
             kernel: s(&o["machine"]["kernel"]),
             memory_bytes: n(&o["machine"]["memory_bytes"]),
         },
-    };
+    }
+}
+
+/// The workers' tracks, from the processes' and threads' names: one track per
+/// (process, worker), in thread order. Returns each thread's track and lane.
+fn read_tracks(events: &[Raw<'_>], timeline: &mut Timeline) -> BTreeMap<(u64, u64), (usize, u16)> {
     let mut processes: BTreeMap<u64, String> = BTreeMap::new();
     // (pid, tid) -> (worker, lane, dropped)
     let mut threads: BTreeMap<(u64, u64), (String, u16, u64)> = BTreeMap::new();
-    for e in file.events.iter().filter(|e| e.ph == "M") {
+    for e in events.iter().filter(|e| e.ph == "M") {
         let a = &e.args;
         let text = |v: &Option<Cow<'_, str>>| v.as_deref().unwrap_or_default().to_string();
         match e.name.as_deref() {
@@ -391,11 +443,6 @@ pub fn read(text: &str) -> Result<Timeline> {
             _ => {}
         }
     }
-    let mut timeline = Timeline {
-        meta,
-        ..Timeline::default()
-    };
-    // One track per (process, worker), in thread order; each thread's track and lane.
     let mut index: BTreeMap<(u64, String), usize> = BTreeMap::new();
     let mut of_thread: BTreeMap<(u64, u64), (usize, u16)> = BTreeMap::new();
     for (&(pid, tid), (worker, lane, dropped)) in &threads {
@@ -422,50 +469,40 @@ pub fn read(text: &str) -> Result<Timeline> {
         };
         of_thread.insert((pid, tid), (i, *lane));
     }
-    for e in &file.events {
-        let span = match e.ph.as_ref() {
-            "X" => true,
-            "i" => false,
-            _ => continue,
-        };
-        let Some(kind) = e.cat.as_deref().and_then(Kind::from_name) else {
-            continue;
-        };
-        let ns = |us: f64| (us * 1000.0).round().max(0.0) as u64;
-        let a = &e.args;
-        let n = |v: Option<u64>| v.unwrap_or(0);
-        let (index_, x, y) = match kind {
-            Kind::File => (n(a.index), n(a.position), n(a.bytes)),
-            Kind::Task => (n(a.task), n(a.from), n(a.to)),
-            _ => (n(a.index), 0, 0),
-        };
-        let key = (e.pid, e.tid);
-        let (track, lane) = match of_thread.get(&key) {
-            Some(&(t, l)) => (Some(t), l),
-            None => (None, 0),
-        };
-        let ev = Event {
-            kind,
-            end: a
-                .end
-                .as_deref()
-                .and_then(End::from_name)
-                .unwrap_or_default(),
-            lane,
-            index: index_,
-            start: ns(e.ts),
-            dur: if span { ns(e.dur) } else { 0 },
-            a: x,
-            b: y,
-        };
-        if key == (HUNT_PID, 0) {
-            timeline.hunt.push(ev);
-        } else if let Some(t) = track {
-            timeline.tracks[t].events.push(ev);
-        }
-    }
-    timeline.tidy();
-    Ok(timeline)
+    of_thread
+}
+
+/// A span (`X`) or an instant (`i`) of a kind this layout writes, on lane `lane`;
+/// `None` for anything else.
+fn read_event(e: &Raw<'_>, lane: u16) -> Option<Event> {
+    let span = match e.ph.as_ref() {
+        "X" => true,
+        "i" => false,
+        _ => return None,
+    };
+    let kind = e.cat.as_deref().and_then(Kind::from_name)?;
+    let ns = |us: f64| (us * 1000.0).round().max(0.0) as u64;
+    let a = &e.args;
+    let n = |v: Option<u64>| v.unwrap_or(0);
+    let (index, x, y) = match kind {
+        Kind::File => (n(a.index), n(a.position), n(a.bytes)),
+        Kind::Task => (n(a.task), n(a.from), n(a.to)),
+        _ => (n(a.index), 0, 0),
+    };
+    Some(Event {
+        kind,
+        end: a
+            .end
+            .as_deref()
+            .and_then(End::from_name)
+            .unwrap_or_default(),
+        lane,
+        index,
+        start: ns(e.ts),
+        dur: if span { ns(e.dur) } else { 0 },
+        a: x,
+        b: y,
+    })
 }
 
 #[cfg(test)]

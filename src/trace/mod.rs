@@ -34,19 +34,23 @@
 //! [`crate::broker::coordinator`]: raw times when the worker runs on its host, else
 //! shifted so the task starts when the coordinator saw it start).
 //!
+//! # Below the scanner
+//! The recorder is a lower-level thing than the scanner: it stores spans and instants
+//! and knows nothing of how a file is read. The scanner (and `async` and `uring`, which
+//! read on their own) keep a recorder and say how each visit ended
+//! ([`crate::scan::trace_end`]), so `scan` uses `trace` and never the other way round.
+//!
 //! # The fork child
 //! A forked child may not allocate. [`Recorder::fixed`] makes a recorder with its room
 //! taken before the fork that drops (and counts) events past it instead of growing;
 //! the child copies its events into memory shared with the parent.
 
 pub mod chrome;
-mod machine;
 mod remote;
 
-pub use machine::Machine;
+/// A trace names the machine it was made on ([`Meta::machine`]).
+pub use crate::sys::host::Machine;
 pub use remote::{Placer, WireTrace};
-
-use crate::scan::{FileScan, ScanError};
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: the clock every trace is read from.
 #[inline]
@@ -185,16 +189,6 @@ impl End {
     pub fn from_code(code: u64) -> Option<End> {
         End::ALL.get(usize::try_from(code).ok()?).copied()
     }
-
-    /// How visiting a file ended.
-    pub fn of(result: &Result<FileScan, ScanError>) -> End {
-        match result {
-            Ok(FileScan::Absent) => End::Done,
-            Ok(FileScan::Found) => End::Found,
-            Ok(FileScan::Stopped) => End::Stopped,
-            Err(_) => End::Failed,
-        }
-    }
 }
 
 /// One event of a worker's timeline. Plain `Copy` data of a fixed size, so a forked
@@ -326,18 +320,10 @@ impl Recorder {
     }
 
     /// Records the visit of file `index` at search position `pos`, begun at `start`,
-    /// which read `bytes` and ended with `result`; a find adds its instant.
-    pub fn file(
-        &mut self,
-        index: u64,
-        pos: u64,
-        start: u64,
-        bytes: u64,
-        result: &Result<FileScan, ScanError>,
-        lane: u16,
-    ) {
+    /// which read `bytes` and ended as `end` (the scanner's [`crate::scan::trace_end`]);
+    /// a find adds its instant.
+    pub fn file(&mut self, index: u64, pos: u64, start: u64, bytes: u64, end: End, lane: u16) {
         let now = self.now();
-        let end = End::of(result);
         self.push(Event {
             kind: Kind::File,
             end,

@@ -36,9 +36,9 @@ fn a_visit_records_its_span_and_a_find() {
     let clock = Clock::at(std::time::Instant::now());
     let mut r = Recorder::new(clock, 0);
     let t0 = r.now();
-    r.file(4, 1, t0, 100, &Ok(FileScan::Absent), 0);
-    r.file(5, 2, r.now(), 100, &Ok(FileScan::Found), 0);
-    r.file(6, 3, r.now(), 0, &Err(ScanError::NotRegular), 0);
+    r.file(4, 1, t0, 100, End::Done, 0);
+    r.file(5, 2, r.now(), 100, End::Found, 0);
+    r.file(6, 3, r.now(), 0, End::Failed, 0);
     let track = r.finish();
     let kinds: Vec<Kind> = track.events.iter().map(|e| e.kind).collect();
     assert_eq!(

@@ -38,6 +38,8 @@
 //! Anything else is a broken worker: the parent reports it with the range it lost.
 
 use crate::scan::Reader;
+// Re-exported for the callers that still name it here (the broker's files).
+pub use crate::sys::hex::{hex, unhex};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -171,39 +173,9 @@ impl std::fmt::Display for Msg {
     }
 }
 
-/// Lower-case hex of any bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
-        .map(char::from)
-        .collect()
-}
-
-/// The bytes of an even-length hex string; `None` for anything else.
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips_any_bytes() {
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(unhex(&hex(&all)).as_deref(), Some(&all[..]));
-        assert_eq!(hex(b"Tr"), "5472");
-        assert_eq!(unhex("5"), None);
-        assert_eq!(unhex("zz"), None);
-    }
 
     #[test]
     fn protocol_lines_parse_and_garbage_does_not() {

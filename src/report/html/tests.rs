@@ -1,5 +1,6 @@
 //! Unit tests of `src/report/html.rs`.
 
+use super::timeline::{runs, ticks};
 use super::*;
 use crate::report::fixture;
 

@@ -1,5 +1,26 @@
-//! The machine a trace or a report was made on, as a reader needs it to judge the
-//! numbers: the host, the cores, the CPU model, the kernel and the memory.
+//! Facts about this host: its name (worker names, reports), the cores this process may
+//! use (the default worker counts), and the machine a trace or a report was made on, as
+//! a reader needs it to judge the numbers: the host, the cores, the CPU model, the
+//! kernel and the memory.
+
+use std::num::NonZeroUsize;
+
+/// This host's name, for worker names and reports.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: a valid buffer and its length.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".to_string();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The cores this process may use (at least 1).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
 
 /// Where a hunt or a race ran.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -22,8 +43,8 @@ impl Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
         Machine {
-            host: crate::broker::hostname(),
-            cores: crate::settings::cores(),
+            host: hostname(),
+            cores: cores(),
             cpu: cpu_model(&cpuinfo),
             kernel: kernel(),
             memory_bytes: mem_total(&meminfo),

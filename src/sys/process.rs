@@ -171,7 +171,8 @@ const POLL_MS: libc::c_int = 100;
 
 /// Waits for the child `pid` and returns its wait status and resource usage.
 ///
-/// Ctrl-C ([`crate::interrupt`]) ends the wait: the child is killed with `SIGKILL` and
+/// Ctrl-C (`interrupted()` turning true: the caller passes its flag, so this module
+/// depends on nothing in the crate) ends the wait: the child is killed with `SIGKILL` and
 /// reaped (its own children die with it, by their death signal), and the error says
 /// "interrupted"; the caller looks at the flag. To see a Ctrl-C that came just before
 /// the wait began, the wait is a `poll` on a pidfd with a timeout of [`POLL_MS`]: it
@@ -179,7 +180,10 @@ const POLL_MS: libc::c_int = 100;
 /// (`EINTR`), or at the timeout to look at the flag. Where `pidfd_open` is missing
 /// (Linux before 5.3), a blocking `wait4` still returns `EINTR` on a Ctrl-C that comes
 /// while it waits.
-pub fn wait_interruptibly(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), String> {
+pub fn wait_interruptibly(
+    pid: libc::pid_t,
+    interrupted: impl Fn() -> bool,
+) -> Result<(libc::c_int, libc::rusage), String> {
     // SAFETY: pidfd_open takes a pid and flags; the result is checked.
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     let pidfd = (raw >= 0).then(|| {
@@ -190,7 +194,7 @@ pub fn wait_interruptibly(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage
     // SAFETY: rusage is plain data; zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        if crate::interrupt::requested() {
+        if interrupted() {
             // SAFETY: `pid` is our child and not yet reaped, so the pid is still its.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             // SAFETY: valid pointers to our locals.
