@@ -400,6 +400,9 @@ struct Slot {
     /// The file's name for an indexed set's `openat`: must stay put until the open
     /// completes, so it lives here rather than on the stack.
     name: [u8; 32],
+    /// The folder a path longer than `PATH_MAX` is opened from: must stay open until
+    /// the open completes, so it lives here until the slot's next file.
+    parent: Option<OwnedFd>,
     /// Where the `statx` of the open file lands: must stay put until it completes.
     stat: libc::statx,
     search: ChunkedSearch,
@@ -457,6 +460,7 @@ impl<'j, 'r> Worker<'j, 'r> {
                 discard: false,
                 install: Install::Blocking,
                 name: [0; 32],
+                parent: None,
                 // SAFETY: statx is plain data; all zeroes is a valid value.
                 stat: unsafe { std::mem::zeroed() },
                 search: ChunkedSearch::new(job.needle_len()),
@@ -582,15 +586,18 @@ impl<'j, 'r> Worker<'j, 'r> {
         let target = self
             .job
             .files
-            .open_at(index, &mut s.name)
+            .open_at(index, &mut s.name, &mut s.parent)
             .map(|(dirfd, name)| (dirfd, name.as_ptr()));
-        let Some((dirfd, name)) = target else {
-            self.tally.errors.push(crate::scan::FileError {
-                index,
-                error: ScanError::Os(libc::ENOENT),
-            });
-            self.free.push(slot);
-            return;
+        let (dirfd, name) = match target {
+            Ok(t) => t,
+            Err(errno) => {
+                self.tally.errors.push(crate::scan::FileError {
+                    index,
+                    error: ScanError::Os(errno),
+                });
+                self.free.push(slot);
+                return;
+            }
         };
         let mut open = opcode::OpenAt::new(types::Fd(dirfd), name).flags(OPEN_FLAGS);
         if self.features.fixed_files {
