@@ -7,7 +7,10 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 pub(super) fn run(args: WorkerArgs) -> Result<ExitCode> {
-    if !args.pipe && args.broker.is_some() {
+    // A coordinator's own workers (`--hunt`, hidden) serve the folder it loaded a
+    // moment ago, and check it for their hunt: a second load would only add to the
+    // hunt's time.
+    if !args.pipe && args.broker.is_some() && args.hunt.is_none() {
         let dir = args.dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
         can_serve(dir, args.dir.is_none())?;
     }
