@@ -326,6 +326,21 @@ impl FileSet {
         }
     }
 
+    /// The size of file `index` as its folder lists it (`fstatat` from the folder's
+    /// descriptor, a symlink not followed), below `PATH_MAX` or not; `None` when it
+    /// cannot be told.
+    pub fn size(&self, index: u64) -> Option<u64> {
+        let mut name = [0u8; 32];
+        let mut parent = None;
+        let (at, c) = self.open_at(index, &mut name, &mut parent).ok()?;
+        // SAFETY: an all-zero `stat` is valid to be overwritten; `c` is NUL-terminated.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            (libc::fstatat(at, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0)
+                .then_some(st.st_size as u64)
+        }
+    }
+
     /// The path of file `index`, for people (allocates).
     pub fn path(&self, index: u64) -> PathBuf {
         match self {

@@ -113,3 +113,21 @@ fn a_file_below_a_path_longer_than_path_max_is_found_by_every_strategy() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn a_deep_files_size_counts_in_the_folders_identity() {
+    // Workers on a broker compare the folder's identity (paths and sizes) with the
+    // coordinator's: a deep file's size must be read, not taken as unknown.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("deep");
+    std::fs::create_dir(&root).expect("mkdir");
+    deep_tree(&root, "Xyzzy");
+    let loaded = hunt::fileset::load(&root, false).expect("load");
+    let sizes: Vec<Option<u64>> = (0..loaded.files.len())
+        .map(|i| loaded.files.size(i))
+        .collect();
+    assert_eq!(sizes.len(), 2, "{sizes:?}");
+    assert!(sizes.iter().all(Option::is_some), "{sizes:?}");
+    let id = hunt::dataset::identity::Identity::of(&loaded.files).expect("identity");
+    assert!(id.summary.ends_with(" 2 files, 33 B"), "{}", id.summary);
+}
