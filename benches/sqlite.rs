@@ -18,9 +18,11 @@
 //!   1,000 lines) at `--batch` 16 to 1024, `-j 1` and `-j 2`: two write transactions per
 //!   task (the claim and the report) against reading its files.
 //!
-//! `cargo bench --bench sqlite -- claims|polling|idle|answer|batch [--sizes N,..] [--claims N]
-//! [--polls S,..] [--workers K] [--seconds S] [--runs R]`. `cargo test --all-targets`
-//! runs it once, small (1,000 rows, 5 claims), to check that it works.
+//! `cargo bench --bench sqlite -- [claims|polling|idle|answer|batch] [--sizes N,..]
+//! [--claims N] [--polls S,..] [--workers K] [--seconds S] [--runs R]`. The word picks
+//! parts as a libtest filter does (`--exact` too); `-- --list` names the parts; other
+//! harness flags are ignored. `cargo test --all-targets` runs it once, small (1,000
+//! rows, 5 claims), to check that it works.
 
 use hunt::broker::sqlite::{Sqlite, CLAIM_SQL, STATE_INDEX};
 use hunt::broker::{Broker, HuntSpec, Me, Take};
@@ -28,8 +30,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/flags.rs"]
+mod flags;
+use flags::Harness;
+
+/// The bench's parts, in the order they run; a filter picks among them as libtest's
+/// does (`polling` runs both of its parts, `--exact claims` only that one).
+const PARTS: [&str; 4] = ["claims", "polling/idle", "polling/answer", "batch"];
+/// The bench's own options; each takes a value.
+const OWN: [&str; 6] = [
+    "--sizes",
+    "--claims",
+    "--polls",
+    "--workers",
+    "--seconds",
+    "--runs",
+];
+
 struct Opts {
-    what: String,
+    harness: Harness,
     sizes: Vec<u64>,
     claims: usize,
     polls: Vec<f64>,
@@ -38,9 +57,35 @@ struct Opts {
     runs: usize,
 }
 
+impl Opts {
+    fn runs(&self, part: &str) -> bool {
+        self.harness.selects(part)
+    }
+}
+
+/// A bad value for one of the bench's own options: one line naming the fix, exit 2.
+fn bad(flag: &str, value: &str, want: &str) -> ! {
+    eprintln!("sqlite bench: {flag} {value:?}: give {want}");
+    std::process::exit(2)
+}
+
+fn parsed<T: std::str::FromStr>(flag: &str, value: &str, want: &str) -> T {
+    value
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| bad(flag, value, want))
+}
+
+fn list<T: std::str::FromStr>(flag: &str, value: &str, want: &str) -> Vec<T> {
+    value.split(',').map(|v| parsed(flag, v, want)).collect()
+}
+
 fn opts() -> Opts {
+    let mut harness = Harness::parse(std::env::args().skip(1), &OWN);
+    // `all` was this bench's word for every part, before it took libtest's filters.
+    harness.filters.retain(|f| f != "all");
     let mut o = Opts {
-        what: "all".into(),
+        harness,
         sizes: vec![1_000, 10_000, 100_000, 1_000_000],
         claims: 100,
         polls: vec![0.005, 0.05, 0.2, 1.0],
@@ -48,28 +93,21 @@ fn opts() -> Opts {
         seconds: 5.0,
         runs: 5,
     };
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    if !all.iter().any(|a| a == "--bench") {
-        // `cargo test --all-targets` runs benches without `--bench`: one small pass, so
-        // the bench is known to work, not a measurement.
-        o.what = "claims".into();
+    if !o.harness.measures() {
+        // `cargo test --all-targets` runs benches without `--bench`: one small pass of
+        // the claims, so the bench is known to work, not a measurement.
         o.sizes = vec![1000];
         o.claims = 5;
         return o;
     }
-    let args: Vec<String> = all.into_iter().filter(|a| a != "--bench").collect();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().unwrap_or_default();
-        match a.as_str() {
-            "--sizes" => o.sizes = val().split(',').map(|v| v.parse().unwrap()).collect(),
-            "--claims" => o.claims = val().parse().unwrap(),
-            "--polls" => o.polls = val().split(',').map(|v| v.parse().unwrap()).collect(),
-            "--workers" => o.workers = val().parse().unwrap(),
-            "--seconds" => o.seconds = val().parse().unwrap(),
-            "--runs" => o.runs = val().parse().unwrap(),
-            w if !w.starts_with('-') => o.what = w.to_string(),
-            other => panic!("unknown option {other}"),
+    for (flag, v) in std::mem::take(&mut o.harness.own) {
+        match flag.as_str() {
+            "--sizes" => o.sizes = list(&flag, &v, "row counts separated by commas"),
+            "--claims" => o.claims = parsed(&flag, &v, "a whole number"),
+            "--polls" => o.polls = list(&flag, &v, "seconds separated by commas"),
+            "--workers" => o.workers = parsed(&flag, &v, "a whole number"),
+            "--seconds" => o.seconds = parsed(&flag, &v, "a number of seconds"),
+            _ => o.runs = parsed(&flag, &v, "a whole number"),
         }
     }
     o
@@ -77,16 +115,24 @@ fn opts() -> Opts {
 
 fn main() {
     let o = opts();
-    if o.what == "all" || o.what == "claims" {
+    if o.harness.list {
+        print!("{}", o.harness.listing(&PARTS));
+        return;
+    }
+    if o.runs("claims") {
         claims(&o);
     }
-    if ["all", "polling", "idle"].contains(&o.what.as_str()) {
+    if !o.harness.measures() {
+        // The other parts start `hunt` processes and take seconds: bench only.
+        return;
+    }
+    if o.runs("polling/idle") {
         idle(&o);
     }
-    if ["all", "polling", "answer"].contains(&o.what.as_str()) {
+    if o.runs("polling/answer") {
         answer(&o);
     }
-    if ["all", "batch"].contains(&o.what.as_str()) {
+    if o.runs("batch") {
         batch(&o);
     }
 }

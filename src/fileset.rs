@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+mod deep;
 mod walk;
 
 /// Flags for every data file we open. `O_NONBLOCK` means a named pipe or device that
@@ -231,7 +232,8 @@ impl FileSet {
         }
     }
 
-    /// Opens file `index` for reading. Performs exactly one system call and no heap
+    /// Opens file `index` for reading. Performs exactly one system call (one more
+    /// `openat` and `close` per 4 kB of a path longer than `PATH_MAX`) and no heap
     /// allocation, so a forked child may call it.
     pub fn open(&self, index: u64) -> Result<OwnedFd, i32> {
         let fd = match self {
@@ -244,7 +246,10 @@ impl FileSet {
             }
             FileSet::Listed { rootfd, paths, .. } => match paths.get(index as usize) {
                 // SAFETY: a CString is NUL-terminated.
-                Some(p) => unsafe { libc::openat(rootfd.as_raw_fd(), p.as_ptr(), OPEN_FLAGS) },
+                Some(p) if p.as_bytes().len() <= deep::MAX => unsafe {
+                    libc::openat(rootfd.as_raw_fd(), p.as_ptr(), OPEN_FLAGS)
+                },
+                Some(p) => return deep::open_below(rootfd.as_raw_fd(), p.as_bytes(), OPEN_FLAGS),
                 None => return Err(libc::ENOENT),
             },
         };
@@ -278,25 +283,61 @@ impl FileSet {
         })
     }
 
-    /// Where file `index` is, as `openat` takes it: a folder's descriptor (the root's,
-    /// for a listed set) and a NUL-terminated name, written into `name` for an indexed
-    /// set. For callers that open through another interface (io_uring). `None` past the
-    /// end of the list.
-    pub fn open_at<'a>(&'a self, index: u64, name: &'a mut [u8; 32]) -> Option<(RawFd, &'a CStr)> {
+    /// Where file `index` is, as `openat` takes it: a folder's descriptor and a
+    /// NUL-terminated name. For callers that open through another interface (io_uring).
+    /// The folder is the root's (a listed set) or the data set's, and the name is
+    /// written into `name` for an indexed set; for a listed path longer than `PATH_MAX`
+    /// the folder holding its last piece is opened into `parent`, which must stay open
+    /// until the open completes. The error is the `errno`: `ENOENT` past the end of the
+    /// list.
+    pub fn open_at<'a>(
+        &'a self,
+        index: u64,
+        name: &'a mut [u8; 32],
+        parent: &mut Option<OwnedFd>,
+    ) -> Result<(RawFd, &'a CStr), i32> {
+        *parent = None;
         match self {
             FileSet::Indexed { dirfd, count, .. } => {
                 if index >= *count {
-                    return None;
+                    return Err(libc::ENOENT);
                 }
                 *name = [0; 32];
                 let len = indexed_name(index, name);
                 CStr::from_bytes_with_nul(&name[..=len])
-                    .ok()
                     .map(|c| (dirfd.as_raw_fd(), c))
+                    .map_err(|_| libc::EINVAL)
             }
-            FileSet::Listed { rootfd, paths, .. } => paths
-                .get(usize::try_from(index).ok()?)
-                .map(|p| (rootfd.as_raw_fd(), p.as_c_str())),
+            FileSet::Listed { rootfd, paths, .. } => {
+                let p = usize::try_from(index)
+                    .ok()
+                    .and_then(|i| paths.get(i))
+                    .ok_or(libc::ENOENT)?;
+                let whole = p.as_bytes_with_nul();
+                let (dir, last) = deep::parent_of(rootfd.as_raw_fd(), p.as_bytes())?;
+                let at = dir.as_ref().map_or(rootfd.as_raw_fd(), AsRawFd::as_raw_fd);
+                *parent = dir;
+                // The last piece is the path's tail, so its NUL is the path's own.
+                let tail = &whole[whole.len() - 1 - last.len()..];
+                CStr::from_bytes_with_nul(tail)
+                    .map(|c| (at, c))
+                    .map_err(|_| libc::EINVAL)
+            }
+        }
+    }
+
+    /// The size of file `index` as its folder lists it (`fstatat` from the folder's
+    /// descriptor, a symlink not followed), below `PATH_MAX` or not; `None` when it
+    /// cannot be told.
+    pub fn size(&self, index: u64) -> Option<u64> {
+        let mut name = [0u8; 32];
+        let mut parent = None;
+        let (at, c) = self.open_at(index, &mut name, &mut parent).ok()?;
+        // SAFETY: an all-zero `stat` is valid to be overwritten; `c` is NUL-terminated.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            (libc::fstatat(at, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0)
+                .then_some(st.st_size as u64)
         }
     }
 

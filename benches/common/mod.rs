@@ -41,9 +41,11 @@ impl Setup {
     /// Reads the mode and the knobs, and makes (or reuses) the data set.
     pub fn new() -> Setup {
         // `cargo bench` passes `--bench`; `cargo test` does not, and criterion then runs
-        // every benchmark once. `--bench --test` is criterion's test mode too.
+        // every benchmark once. `--bench --test` is criterion's test mode too, and
+        // `--list` runs nothing: neither needs the full-sized data set.
         let args: Vec<String> = std::env::args().collect();
-        let bench_mode = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+        let has = |flag: &str| args.iter().any(|a| a == flag);
+        let bench_mode = has("--bench") && !has("--test") && !has("--list");
         let (files, lines) = if bench_mode {
             (
                 env_u64("HUNT_BENCH_FILES").unwrap_or(generate::DEFAULT_FILES),

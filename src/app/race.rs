@@ -1,5 +1,6 @@
 //! `hunt race`: the sweep, with a progress bar and notes on stderr, the table on stdout
-//! (or on stderr when an export takes stdout), exports rewritten after every round.
+//! (or on stderr when an export takes stdout) fitted to its terminal's width, exports
+//! rewritten after every round.
 
 use crate::cli::{RaceArgs, DEFAULT_DIR};
 use crate::dataset::generate;
@@ -75,18 +76,20 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
     let results = race::run(&opts, &manifest, &exe, &mut ui)?;
     ui.bar.finish_and_clear();
 
-    for c in &results.contenders {
-        if let (None, Some(why)) = (&c.failed, &c.noise) {
-            output::err(&format!(
-                "warning: {} looks noisy ({why}); close other programs or add --runs",
-                c.label()
-            ));
-        }
-    }
     // With an export on stdout, stdout carries only that export; the table moves to
-    // stderr so `hunt race --export-json - | jq` works.
-    let table = String::from_utf8(report::table::Table.render(&results)?)?;
-    match exports.iter().find(|e| e.dest == Dest::Stdout) {
+    // stderr so `hunt race --export-json - | jq` works. The noisy contenders' warning
+    // is the table's last block, after the verdicts.
+    let on_stdout = exports.iter().find(|e| e.dest == Dest::Stdout);
+    let width = table_width(
+        std::env::var("COLUMNS").ok().as_deref(),
+        if on_stdout.is_some() {
+            libc::STDERR_FILENO
+        } else {
+            libc::STDOUT_FILENO
+        },
+    );
+    let table = String::from_utf8(report::table::Table { width }.render(&results)?)?;
+    match on_stdout {
         Some(e) => {
             output::err_raw(&table);
             output::bytes(&e.format.exporter(&ui.context).render(&results)?)?;
@@ -106,6 +109,35 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Error);
     }
     Ok(ExitCode::Succeeded)
+}
+
+/// The width the terminal table must fit, in characters:
+/// - `COLUMNS`, when set to a whole number (10 or more): the user's or a script's
+///   choice, even when the table goes to a file or a pipe;
+/// - otherwise, when `fd` (where the table goes) is a terminal, that terminal's width,
+///   or 100 if the terminal does not tell it;
+/// - otherwise (a file or a pipe, which have no width) no limit: every terminal column.
+fn table_width(columns: Option<&str>, fd: libc::c_int) -> Option<usize> {
+    if let Some(n) = columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&n| n >= 10)
+    {
+        return Some(n);
+    }
+    // SAFETY: isatty only reads the descriptor's kind.
+    if unsafe { libc::isatty(fd) } != 1 {
+        return None;
+    }
+    // SAFETY: an all-zero winsize is valid to be overwritten; the result is checked.
+    let cols = unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 {
+            ws.ws_col as usize
+        } else {
+            0
+        }
+    };
+    Some(if cols >= 10 { cols } else { 100 })
 }
 
 /// The data set to race on: `--dir`, or the default folder, generated first when it has
@@ -190,5 +222,21 @@ impl race::Observer for RaceUi<'_> {
 
     fn round_done(&mut self, results: &race::RaceResults) -> Result<()> {
         report::write_files(results, self.exports, &self.context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_width;
+
+    #[test]
+    fn columns_wins_then_the_terminal_then_no_limit() {
+        // The tests' stdin is no terminal (cargo test pipes or closes it), nor is a
+        // closed descriptor.
+        assert_eq!(table_width(Some("80"), -1), Some(80));
+        assert_eq!(table_width(Some(" 120 "), -1), Some(120));
+        assert_eq!(table_width(Some("wide"), -1), None);
+        assert_eq!(table_width(Some("3"), -1), None);
+        assert_eq!(table_width(None, -1), None);
     }
 }

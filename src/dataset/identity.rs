@@ -14,7 +14,6 @@ use crate::fileset::FileSet;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::os::unix::ffi::OsStrExt;
 
 /// What a data set is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,15 +35,12 @@ impl Identity {
                 let m = Manifest::parse(manifest::utf8(&bytes, dir)?, dir)?;
                 Ok(Identity::of_manifest(&m))
             }
-            FileSet::Listed { root, paths, .. } => {
+            FileSet::Listed { paths, .. } => {
                 let mut h = Sha256::new();
                 let mut total = 0u64;
-                for p in paths {
+                for (i, p) in paths.iter().enumerate() {
                     let rel = p.as_bytes();
-                    let size =
-                        std::fs::symlink_metadata(root.join(std::ffi::OsStr::from_bytes(rel)))
-                            .map(|m| m.len())
-                            .unwrap_or(u64::MAX);
+                    let size = files.size(i as u64).unwrap_or(u64::MAX);
                     total = total.saturating_add(size);
                     h.update(rel);
                     h.update([0]);

@@ -14,14 +14,15 @@
 //! took 72 ms with that walker and 28-32 ms with this one, and whole hunts went from
 //! level with ripgrep to 0.72x its time (docs/RESULTS.md, "A real folder"). The paths we keep
 //! are relative to the root, so the hunt opens each file with one `openat` from the
-//! root's descriptor and the kernel never walks the root's own path again.
+//! root's descriptor and the kernel never walks the root's own path again. A folder
+//! deeper than `PATH_MAX` below the root is opened in pieces ([`super::deep`]).
 //!
 //! A walker thread that panicked would leave its folder counted as busy and the others
 //! waiting; nothing in `list` panics on what the kernel returns (each record's length
 //! comes from the kernel), so this is not guarded.
 
 use std::ffi::CStr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
@@ -166,19 +167,11 @@ fn list(
 }
 
 /// Opens the folder `dir` below `root` (the root itself when empty), not following a
-/// symlink in its last part.
+/// symlink in its last part; a path longer than `PATH_MAX` is opened in pieces.
 fn open_dir(root: RawFd, dir: &[u8]) -> std::io::Result<OwnedFd> {
-    let mut c = Vec::with_capacity(dir.len() + 2);
-    c.extend_from_slice(if dir.is_empty() { b"." } else { dir });
-    c.push(0);
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
-    // SAFETY: `c` is NUL-terminated; the result is checked.
-    let fd = unsafe { libc::openat(root, c.as_ptr().cast(), flags) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let path: &[u8] = if dir.is_empty() { b"." } else { dir };
+    super::deep::open_below(root, path, flags).map_err(std::io::Error::from_raw_os_error)
 }
 
 /// The `d_type` of `name` in the folder `dir`, from `fstatat` (for filesystems whose

@@ -16,7 +16,8 @@ pub struct Column {
     pub head: [&'static str; 2],
     /// Holds numbers (right-aligned).
     pub numeric: bool,
-    /// Shown on the terminal too; the Markdown export has every column.
+    /// Shown on the terminal too (when it is wide enough); the Markdown export has
+    /// every column.
     pub terminal: bool,
 }
 
@@ -35,7 +36,8 @@ const fn col(
 }
 
 /// The columns of [`rows`], in order. The terminal table keeps those that tell strategies
-/// apart and fits in about 130 characters; the exports keep them all.
+/// apart (about 125 characters), fewer on a narrower terminal (see
+/// [`super::table::LEAVE_OUT`]); the exports keep them all.
 pub const COLUMNS: [Column; 17] = [
     col("strategy", ["", "strategy"], false, true),
     col("workers", ["", "workers"], true, true),

@@ -261,12 +261,24 @@ async fn scan_file(
 ) -> Result<FileScan, ScanError> {
     let stop = &shared.stop;
     let os = |e: std::io::Error| ScanError::from_io(&e);
-    let file = tokio::fs::OpenOptions::new()
+    let opened = tokio::fs::OpenOptions::new()
         .read(true)
         .custom_flags(OPEN_FLAGS)
         .open(job.files.path(index))
-        .await
-        .map_err(os)?;
+        .await;
+    let file = match opened {
+        // A path longer than PATH_MAX: open it relative to the folder's descriptor, in
+        // pieces, as the other strategies do (on the blocking pool, as tokio::fs would).
+        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {
+            let shared = Arc::clone(shared);
+            tokio::task::spawn_blocking(move || shared.files.open(index))
+                .await
+                .map_err(|_| ScanError::Os(libc::EIO))?
+                .map(tokio::fs::File::from)
+                .map_err(ScanError::Os)?
+        }
+        opened => opened.map_err(os)?,
+    };
     if shared.slow.is_some() {
         // Tests only: the pause sleeps on a blocking-pool thread, as tokio::fs does
         // its calls, so the runtime's workers stay free; a find or Ctrl-C ends it.

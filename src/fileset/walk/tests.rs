@@ -1,4 +1,5 @@
 use super::*;
+use std::os::fd::FromRawFd;
 use std::path::PathBuf;
 
 fn open(dir: &Path) -> OwnedFd {

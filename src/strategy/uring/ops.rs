@@ -31,15 +31,18 @@ impl Worker<'_, '_> {
         let target = self
             .job
             .files
-            .open_at(index, &mut s.name)
+            .open_at(index, &mut s.name, &mut s.parent)
             .map(|(dirfd, name)| (dirfd, name.as_ptr()));
-        let Some((dirfd, name)) = target else {
-            self.tally.errors.push(crate::scan::FileError {
-                index,
-                error: ScanError::Os(libc::ENOENT),
-            });
-            self.free.push(slot);
-            return;
+        let (dirfd, name) = match target {
+            Ok(t) => t,
+            Err(errno) => {
+                self.tally.errors.push(crate::scan::FileError {
+                    index,
+                    error: ScanError::Os(errno),
+                });
+                self.free.push(slot);
+                return;
+            }
         };
         let mut open = opcode::OpenAt::new(types::Fd(dirfd), name).flags(OPEN_FLAGS);
         if self.features.fixed_files {

@@ -8,7 +8,7 @@ use crate::hooks;
 use crate::scan::{should_stop, ChunkedSearch, FileScan, Job, PageBuf, ScanError, Tally, CHUNK};
 use io_uring::IoUring;
 use std::ops::Range;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -52,6 +52,9 @@ pub(super) struct Slot {
     /// The file's name for an indexed set's `openat`: must stay put until the open
     /// completes, so it lives here rather than on the stack.
     pub(super) name: [u8; 32],
+    /// The folder a path longer than `PATH_MAX` is opened from: must stay open until
+    /// the open completes, so it lives here until the slot's next file.
+    pub(super) parent: Option<OwnedFd>,
     /// Where the `statx` of the open file lands: must stay put until it completes.
     pub(super) stat: libc::statx,
     pub(super) search: ChunkedSearch,
@@ -109,6 +112,7 @@ impl<'j, 'r> Worker<'j, 'r> {
                 discard: false,
                 install: Install::Blocking,
                 name: [0; 32],
+                parent: None,
                 // SAFETY: statx is plain data; all zeroes is a valid value.
                 stat: unsafe { std::mem::zeroed() },
                 search: ChunkedSearch::new(job.needle_len()),
