@@ -123,7 +123,7 @@ fn spec(
         lease_ms: 600_000,
         max_attempts: 3,
         coordinator: "bench".into(),
-        poll_ms: Some(poll_ms),
+        options: serde_json::Map::from_iter([("poll_ms".to_string(), poll_ms.into())]),
         trace: false,
     }
 }

@@ -111,7 +111,7 @@ fn a_late_report_and_a_repeated_one_change_nothing() {
         lease_ms: 100,
         max_attempts: 5,
         coordinator: "here".into(),
-        poll_ms: None,
+        options: Default::default(),
         trace: false,
     };
     let tasks = [Task { id: 0, range: 0..2 }, Task { id: 1, range: 2..4 }];

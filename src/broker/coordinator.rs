@@ -1,5 +1,5 @@
-//! The coordinator: the strategy side of a broker (`hunt search --strategy redis`, or
-//! `sqlite`). It publishes the hunt (the data set's identity, the needle, the task
+//! The coordinator: the strategy side of a broker (`hunt search --strategy NAME` of a
+//! backend in [`super::BACKENDS`]). It publishes the hunt (the data set's identity, the needle, the task
 //! size), cuts the search order into tasks, starts K local `hunt worker` processes for
 //! this hunt (none with `--remote-workers`), and reads the hunt's events until the
 //! answer is in and every worker has stopped, or every task is settled.
@@ -19,6 +19,7 @@
 //! [`crate::trace::Placer`]. The stop signal's instant is when the coordinator read the
 //! answer (the scripts raise the hunt's stop as they commit it).
 
+use super::backend::{self, Backend, PrivateBroker};
 use super::{Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS, REMOTE_WORKERS};
 use crate::dataset::identity::Identity;
 use crate::process::{self, Children};
@@ -41,33 +42,6 @@ pub const NO_WORKER: Duration = Duration::from_secs(10);
 /// How long a finished hunt's records stay on the broker, for `hunt status`.
 pub const KEEP: Duration = Duration::from_secs(600);
 
-/// What a backend brings to the coordinator besides [`Broker`]: its name, its knobs and
-/// how to make a private broker.
-pub trait BrokerKind: Send + 'static {
-    /// The strategy's name (`redis`).
-    const NAME: &'static str;
-    /// The strategy's knobs.
-    const KNOBS: &'static [&'static Knob];
-    /// True when `url` names a broker of this kind.
-    fn accepts(url: &str) -> bool;
-    /// Starts a private broker (a server, a database file) for one hunt or race.
-    fn private() -> Result<Box<dyn PrivateBroker>>;
-    /// Why no private broker can be started on this machine, if none can.
-    fn missing() -> Option<String> {
-        None
-    }
-    /// How often workers poll this broker (`--poll`), for brokers that are polled.
-    fn poll(_knobs: &Knobs) -> Option<Duration> {
-        None
-    }
-}
-
-/// A private broker; dropping it stops it and removes what it made.
-pub trait PrivateBroker: Send {
-    /// Its URL.
-    fn url(&self) -> &str;
-}
-
 /// A private broker kept for a whole race.
 struct Shared(Box<dyn PrivateBroker>);
 
@@ -78,7 +52,7 @@ impl Service for Shared {
 }
 
 /// The coordinator of a hunt on a broker of kind `K`.
-pub struct Coordinator<K: BrokerKind> {
+pub struct Coordinator<B: Backend> {
     broker: Box<dyn Broker>,
     url: String,
     /// Kept alive for the strategy's life.
@@ -88,33 +62,32 @@ pub struct Coordinator<K: BrokerKind> {
     lease: Duration,
     max_attempts: u32,
     remote: bool,
-    poll: Option<Duration>,
+    options: super::Options,
     exe: Option<std::path::PathBuf>,
-    _kind: PhantomData<K>,
+    _kind: PhantomData<B>,
 }
 
-impl<K: BrokerKind> Registered for Coordinator<K> {
+impl<B: Backend> Registered for Coordinator<B> {
     const READERS: &'static [crate::scan::Reader] = &crate::scan::Reader::ALL;
-    const KNOBS: &'static [&'static Knob] = K::KNOBS;
+    const KNOBS: &'static [&'static Knob] = B::KNOBS;
 
     fn new(config: &StrategyConfig) -> Result<Self> {
         let knobs = &config.knobs;
         let (url, private) = match knobs.text(&BROKER) {
             Some(url) => {
-                super::url::scheme(&url)?;
-                if !K::accepts(&url) {
+                if backend::of_url(&url)?.name != B::NAME {
                     bail!(
                         "--broker {} is not a {} broker: use --strategy {}, or give a {} URL",
                         super::redact(&url),
-                        K::NAME,
+                        B::NAME,
                         other_strategy(&url),
-                        K::NAME
+                        B::NAME
                     );
                 }
                 (url, None)
             }
             None => {
-                let p = K::private()?;
+                let p = B::private()?;
                 (p.url().to_string(), Some(p))
             }
         };
@@ -129,7 +102,7 @@ impl<K: BrokerKind> Registered for Coordinator<K> {
             lease: knobs.seconds(&LEASE),
             max_attempts: u32::try_from(knobs.count(&MAX_ATTEMPTS)).unwrap_or(u32::MAX),
             remote,
-            poll: K::poll(knobs),
+            options: B::options(knobs),
             exe: if remote {
                 None
             } else {
@@ -140,22 +113,24 @@ impl<K: BrokerKind> Registered for Coordinator<K> {
     }
 
     fn race_service(knobs: &Knobs) -> Result<RaceService> {
-        if knobs.text(&BROKER).is_some_and(|u| K::accepts(&u)) {
+        if knobs
+            .text(&BROKER)
+            .is_some_and(|u| backend::of_url(&u).is_ok_and(|e| e.name == B::NAME))
+        {
             return Ok(RaceService::None);
         }
-        if let Some(why) = K::missing() {
+        if let Some(why) = B::missing() {
             return Ok(RaceService::SitOut(why));
         }
-        Ok(RaceService::Shared(Box::new(Shared(K::private()?))))
+        Ok(RaceService::Shared(Box::new(
+            Shared(B::private_for_race()?),
+        )))
     }
 }
 
-fn other_strategy(url: &str) -> &'static str {
-    match super::url::scheme(url) {
-        Ok(super::url::Scheme::Redis) => "redis",
-        Ok(super::url::Scheme::Sqlite) => "sqlite",
-        Err(_) => "redis or sqlite",
-    }
+/// The strategy of the backend `url` names, for the message of a URL of another kind.
+fn other_strategy(url: &str) -> String {
+    backend::of_url(url).map_or_else(|_| backend::names(), |e| e.name.to_string())
 }
 
 /// What the coordinator learns from the events.
@@ -244,7 +219,7 @@ impl Book {
     }
 }
 
-impl<K: BrokerKind> Coordinator<K> {
+impl<B: Backend> Coordinator<B> {
     /// Starts the local workers of hunt `id`.
     fn start_workers(&self, id: &str, dir: &std::path::Path) -> Result<Children> {
         let mut children = Children::default();
@@ -294,7 +269,7 @@ impl<K: BrokerKind> Coordinator<K> {
     }
 }
 
-impl<K: BrokerKind> Strategy for Coordinator<K> {
+impl<B: Backend> Strategy for Coordinator<B> {
     fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
         let identity = Identity::of(job.files)?;
         let spec = HuntSpec {
@@ -309,7 +284,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             lease_ms: self.lease.as_millis().max(1) as u64,
             max_attempts: self.max_attempts,
             coordinator: super::hostname(),
-            poll_ms: self.poll.map(|p| p.as_millis().max(1) as u64),
+            options: self.options.clone(),
             trace: job.trace.is_some(),
         };
         let tasks: Vec<tasks::Task> = tasks::cut(job.len(), self.batch).collect();
@@ -321,7 +296,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
         let mut book = Book {
             placer: job
                 .trace
-                .map(|c| crate::trace::Placer::new(c, &super::hostname(), K::NAME)),
+                .map(|c| crate::trace::Placer::new(c, &super::hostname(), B::NAME)),
             ..Book::default()
         };
         let mut alive_at = Instant::now();
@@ -347,7 +322,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             }
             let events = self.patiently(|b| b.events(&id, Duration::from_millis(50)))?;
             for e in events {
-                book.read(e, &spec, K::NAME);
+                book.read(e, &spec, B::NAME);
             }
             if let Some((_, at)) = &book.answer {
                 if book.running.is_empty() || at.elapsed() > self.lease + Duration::from_secs(1) {
@@ -382,7 +357,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
                 // One more read: their last reports may be in flight.
                 let events = self.patiently(|b| b.events(&id, Duration::from_millis(50)))?;
                 for e in events {
-                    book.read(e, &spec, K::NAME);
+                    book.read(e, &spec, B::NAME);
                 }
                 if book.answer.is_none() && !book.settled(total) {
                     for (i, why) in exited.iter().enumerate() {
@@ -392,7 +367,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
                         ));
                     }
                     book.failures.push(WorkerFailure {
-                        worker: format!("{} hunt {id}", K::NAME),
+                        worker: format!("{} hunt {id}", B::NAME),
                         lost: format!("{} unsettled tasks", total - book.completed - book.failed),
                         why: "lost every local worker".to_string(),
                     });
@@ -407,7 +382,7 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
         for (i, why) in exited.iter().enumerate() {
             if why.as_deref() == process::failure(2 << 8).as_deref() && book.answer.is_none() {
                 book.failures.push(WorkerFailure {
-                    worker: format!("{} local worker {i}", K::NAME),
+                    worker: format!("{} local worker {i}", B::NAME),
                     lost: "its last task".to_string(),
                     why: "exited with code 2, having said why above".to_string(),
                 });

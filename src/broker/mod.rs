@@ -26,23 +26,46 @@
 //!   given. The first find is committed once, atomically; later finds change nothing.
 //! - Every change to a hunt is an [`Event`] the coordinator reads in order.
 
+pub mod backend;
 pub mod coordinator;
 pub mod serve;
 pub mod status;
 mod url;
 
-#[cfg(feature = "redis")]
-pub mod redis;
-#[cfg(feature = "redis")]
-mod redis_server;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
+/// The backends table: one line per backend, `module::Type if feature "f"`, where
+/// `Type` implements [`Backend`]. It declares the module (compiled only with its
+/// feature) and its [`Entry`] in [`BACKENDS`], from which URL dispatch, help texts and
+/// messages come.
+macro_rules! backends {
+    ($($(#[$doc:meta])* $module:ident :: $ty:ident if feature $feature:literal;)*) => {
+        $( $(#[$doc])* #[cfg(feature = $feature)] pub mod $module; )*
 
+        /// Every task-queue backend hunt knows, those this build left out included.
+        pub static BACKENDS: &[Entry] = &[$(backends!(@entry $module::$ty, $feature)),*];
+    };
+    (@entry $module:ident :: $ty:ident, $feature:literal) => {{
+        #[cfg(feature = $feature)]
+        let entry = Entry::of::<$module::$ty>($feature);
+        #[cfg(not(feature = $feature))]
+        let entry = Entry::missing(stringify!($module), $feature);
+        entry
+    }};
+}
+
+backends! {
+    /// A Redis server: streams, a consumer group, Lua scripts; workers on many hosts.
+    redis::RedisKind if feature "redis";
+    /// The blog's database as the queue: one SQLite file, workers on one host.
+    sqlite::SqliteKind if feature "sqlite";
+}
+
+pub use backend::{Backend, Entry, Options, PrivateBroker};
 pub use url::redact;
 
 use crate::dataset::identity::Identity;
 use crate::scan::{FileError, Reader, ScanError, Tally};
 use crate::strategy::knob::{Kind, Knob};
+use crate::tasks::BATCH;
 use crate::tasks::{Finished, Lease, Task, TaskRow};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -52,7 +75,7 @@ use std::time::Duration;
 pub static BROKER: Knob = Knob {
     name: "broker",
     value_name: "URL",
-    help: "The task-queue broker of `redis` (redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH) or `sqlite` (sqlite:PATH) [default: a private one for this hunt]",
+    help: "The task-queue broker of a broker strategy, a URL of its kind (`hunt worker --help` lists the forms) [default: a private one for this hunt]",
     kind: Kind::Text,
 };
 
@@ -60,7 +83,7 @@ pub static BROKER: Knob = Knob {
 pub static LEASE: Knob = Knob {
     name: "lease",
     value_name: "SECONDS",
-    help: "Seconds a worker holds a task of `redis` or `sqlite` without renewing it; a task whose lease runs out is taken over by another worker",
+    help: "Seconds a worker holds a task of a broker strategy without renewing it; a task whose lease runs out is taken over by another worker",
     kind: Kind::Seconds {
         default: 5.0,
         min: 0.1,
@@ -72,7 +95,7 @@ pub static LEASE: Knob = Knob {
 pub static MAX_ATTEMPTS: Knob = Knob {
     name: "max-attempts",
     value_name: "N",
-    help: "Times a task of `redis` or `sqlite` is taken before it is given up as Failed",
+    help: "Times a task of a broker strategy is taken before it is given up as Failed",
     kind: Kind::Count {
         default: 3,
         min: 1,
@@ -85,9 +108,13 @@ pub static MAX_ATTEMPTS: Knob = Knob {
 pub static REMOTE_WORKERS: Knob = Knob {
     name: "remote-workers",
     value_name: "",
-    help: "With `redis` or `sqlite`: start no local workers, use the `hunt worker` processes already serving --broker",
+    help: "With a broker strategy: start no local workers, use the `hunt worker` processes already serving --broker",
     kind: Kind::Flag,
 };
+
+/// The knobs every broker strategy takes; a backend with knobs of its own lists these
+/// and its own in [`Backend::KNOBS`].
+pub const KNOBS: &[&Knob] = &[&BATCH, &BROKER, &LEASE, &MAX_ATTEMPTS, &REMOTE_WORKERS];
 
 /// The format of a hunt's spec this build writes and the newest it reads.
 pub const SPEC_FORMAT: u32 = 1;
@@ -118,13 +145,14 @@ pub struct HuntSpec {
     pub max_attempts: u32,
     /// The coordinator's host, for people.
     pub coordinator: String,
-    /// For brokers that are polled (SQLite): how often workers and the coordinator
-    /// look, in milliseconds (`--poll`); `None` for brokers that push (Redis).
-    #[serde(default)]
-    pub poll_ms: Option<u64>,
     /// The coordinator writes a trace: workers send each task's events with its report.
     #[serde(default)]
     pub trace: bool,
+    /// The backend's own settings ([`Backend::options`]), each a key of the spec's JSON
+    /// beside the shared ones, as format 1 has always carried them (`poll_ms`); a
+    /// worker of another backend ignores them.
+    #[serde(flatten)]
+    pub options: Options,
 }
 
 /// One worker thread as the broker knows it.
@@ -363,6 +391,12 @@ pub trait Broker: Send {
     fn describe(&self) -> String;
     /// Another connection to the same broker.
     fn connect_again(&self) -> Result<Box<dyn Broker>>;
+    /// How long a worker with nothing to take of hunt `spec` waits before it looks
+    /// again: a polled broker's pace (SQLite's `--poll`); `None` for a broker that
+    /// pushes, where the worker backs off by itself.
+    fn pace(&self, _spec: &HuntSpec) -> Option<Duration> {
+        None
+    }
 
     /// Publishes a hunt: its spec and every task, NotStarted; workers see it at once.
     fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()>;
@@ -438,32 +472,20 @@ pub enum Take {
     Over,
 }
 
+/// `WHAT: FORMS.`, a `--broker` flag's help with every backend's URL forms.
+pub fn url_help(what: &str) -> String {
+    format!("{what}: {}.", backend::url_forms())
+}
+
 /// Connects to the broker `url` names, by its scheme.
 pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
-    match url::scheme(url)? {
-        url::Scheme::Redis => {
-            #[cfg(feature = "redis")]
-            return redis::Redis::connect(url);
-            #[cfg(not(feature = "redis"))]
-            bail!("hunt was built without the `redis` feature: rebuild with `cargo build --features redis`");
-        }
-        url::Scheme::Sqlite => {
-            #[cfg(feature = "sqlite")]
-            return sqlite::Sqlite::connect(url);
-            #[cfg(not(feature = "sqlite"))]
-            bail!("hunt was built without the `sqlite` feature: rebuild with `cargo build --features sqlite`");
-        }
-    }
+    backend::of_url(url)?.connect(url)
 }
 
 /// Connects to the broker `url` names, as [`connect`] does, but never makes one: a
-/// missing SQLite file is an error, not a new queue (`hunt status`).
+/// missing queue file is an error, not a new queue (`hunt status`).
 pub fn connect_existing(url: &str) -> Result<Box<dyn Broker>> {
-    match url::scheme(url)? {
-        #[cfg(feature = "sqlite")]
-        url::Scheme::Sqlite => sqlite::Sqlite::open_existing(url),
-        _ => connect(url),
-    }
+    backend::of_url(url)?.connect_existing(url)
 }
 
 /// This host's name, for worker names and reports.

@@ -40,10 +40,10 @@
 //! longer than any `BLOCK`, so no blocked reply is dropped while its entry stays
 //! pending. A connection that fails is dropped and made again on the next call.
 
-use super::coordinator::{BrokerKind, PrivateBroker};
-use super::redis_server::PrivateRedis;
+use super::backend::{Backend, PrivateBroker};
+mod server;
+use server::PrivateRedis;
 use super::{Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WorkerInfo};
-use crate::strategy::Knob;
 use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
 use anyhow::{anyhow, bail, Context, Result};
 use redis::{Connection, Script};
@@ -90,21 +90,16 @@ impl Scripts {
     }
 }
 
-/// The Redis backend's facts, for its strategy.
+/// The Redis backend, as the backends table knows it.
 pub struct RedisKind;
 
-impl BrokerKind for RedisKind {
+impl Backend for RedisKind {
     const NAME: &'static str = "redis";
-    const KNOBS: &'static [&'static Knob] = &[
-        &crate::tasks::BATCH,
-        &super::BROKER,
-        &super::LEASE,
-        &super::MAX_ATTEMPTS,
-        &super::REMOTE_WORKERS,
-    ];
+    const SCHEMES: &'static [&'static str] = &["redis://", "redis+unix://", "unix://"];
+    const URL_FORMS: &'static str = "redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH";
 
-    fn accepts(url: &str) -> bool {
-        super::url::scheme(url).is_ok_and(|s| s == super::url::Scheme::Redis)
+    fn connect(url: &str) -> Result<Box<dyn Broker>> {
+        Redis::connect(url)
     }
 
     fn private() -> Result<Box<dyn PrivateBroker>> {
@@ -112,7 +107,7 @@ impl BrokerKind for RedisKind {
     }
 
     fn missing() -> Option<String> {
-        (!super::redis_server::installed()).then(|| super::redis_server::INSTALL_HINT.to_string())
+        (!server::installed()).then(|| server::INSTALL_HINT.to_string())
     }
 }
 

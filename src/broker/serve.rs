@@ -113,10 +113,7 @@ pub fn serve(settings: ServeSettings) -> Result<ExitCode> {
     // The first connection must work: a malformed URL, a wrong password or no broker
     // at all is bad input.
     let first = super::connect(&settings.url)?;
-    let strategy = match super::url::scheme(&settings.url)? {
-        super::url::Scheme::Redis => "redis",
-        super::url::Scheme::Sqlite => "sqlite",
-    };
+    let strategy = super::backend::of_url(&settings.url)?.name;
     let host = super::hostname();
     let fail_first = settings
         .index
@@ -319,8 +316,8 @@ fn prepare(
                 lease_ms: 1000,
                 max_attempts: 1,
                 coordinator: String::new(),
-                poll_ms: None,
                 trace: false,
+                options: super::Options::new(),
             };
             return Ok(Some(remember(shared, spec, Err(why))));
         }
@@ -468,9 +465,9 @@ impl TaskQueue for HuntQueue<'_> {
                     return Ok(Some(lease));
                 }
                 Take::Over => return Ok(None),
-                Take::Wait => match self.hunt.spec.poll_ms {
+                Take::Wait => match self.conn.pace(&self.hunt.spec) {
                     // A polled broker: look again at the hunt's pace (`--poll`).
-                    Some(ms) => nap_or(Duration::from_millis(ms), &self.hunt.stopped),
+                    Some(pace) => nap_or(pace, &self.hunt.stopped),
                     None => {
                         nap_or(pause, &self.hunt.stopped);
                         pause = (pause * 2).min(Duration::from_millis(100));

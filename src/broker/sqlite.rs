@@ -49,7 +49,7 @@
 //! (another `application_id`), a queue of a newer hunt, read-only, or locked is refused
 //! with one line that names the fix, and left as it was.
 
-use super::coordinator::{BrokerKind, PrivateBroker};
+use super::backend::{Backend, Options, PrivateBroker};
 use super::{
     Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WireTally, WorkerInfo,
 };
@@ -112,11 +112,13 @@ pub fn statements() -> u64 {
     STATEMENTS.load(Ordering::Relaxed)
 }
 
-/// The SQLite backend's facts, for its strategy.
+/// The SQLite backend, as the backends table knows it.
 pub struct SqliteKind;
 
-impl BrokerKind for SqliteKind {
+impl Backend for SqliteKind {
     const NAME: &'static str = "sqlite";
+    const SCHEMES: &'static [&'static str] = &["sqlite:"];
+    const URL_FORMS: &'static str = "sqlite:PATH";
     const KNOBS: &'static [&'static Knob] = &[
         &crate::tasks::BATCH,
         &super::BROKER,
@@ -126,8 +128,17 @@ impl BrokerKind for SqliteKind {
         &super::REMOTE_WORKERS,
     ];
 
-    fn accepts(url: &str) -> bool {
-        super::url::scheme(url).is_ok_and(|s| s == super::url::Scheme::Sqlite)
+    fn connect(url: &str) -> Result<Box<dyn Broker>> {
+        Sqlite::connect(url)
+    }
+
+    fn connect_existing(url: &str) -> Result<Box<dyn Broker>> {
+        Sqlite::open_existing(url)
+    }
+
+    fn options(knobs: &Knobs) -> Options {
+        let ms = knobs.seconds(&POLL).as_millis().max(1) as u64;
+        Options::from_iter([(POLL_MS.to_string(), ms.into())])
     }
 
     fn private() -> Result<Box<dyn PrivateBroker>> {
@@ -142,10 +153,15 @@ impl BrokerKind for SqliteKind {
             _dir: dir,
         }))
     }
+}
 
-    fn poll(knobs: &Knobs) -> Option<Duration> {
-        Some(knobs.seconds(&POLL))
-    }
+/// The key of the spec's options that holds `--poll`, in ms: `poll_ms`, as format 1
+/// has always named it.
+const POLL_MS: &str = "poll_ms";
+
+/// A hunt's `--poll`, in ms, from its spec; `None` when the spec has none.
+fn poll_ms(spec: &HuntSpec) -> Option<u64> {
+    spec.options.get(POLL_MS).and_then(serde_json::Value::as_u64)
 }
 
 /// A queue in a private temporary folder, removed with it on drop.
@@ -523,6 +539,10 @@ impl Broker for Sqlite {
         Sqlite::connect(&self.url)
     }
 
+    fn pace(&self, spec: &HuntSpec) -> Option<Duration> {
+        poll_ms(spec).map(Duration::from_millis)
+    }
+
     fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()> {
         let json = serde_json::to_string(spec)?;
         self.write(|s| {
@@ -541,7 +561,7 @@ impl Broker for Sqlite {
                     as_i64(spec.files),
                     spec.max_attempts,
                     as_i64(spec.lease_ms),
-                    as_i64(spec.poll_ms.unwrap_or(IDLE_POLL_MS)),
+                    as_i64(poll_ms(spec).unwrap_or(IDLE_POLL_MS)),
                 ],
             )?;
             STATEMENTS.fetch_add(tasks.len() as u64, Ordering::Relaxed);

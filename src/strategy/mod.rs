@@ -249,7 +249,7 @@ mod tests {
         for &k in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
             for w in [1usize, 2, 3] {
                 let w = NonZeroUsize::new(w).unwrap();
-                // A kernel that refuses io_uring, or a machine without redis-server,
+                // A kernel that refuses io_uring, or a machine without a broker's server,
                 // cannot build the strategy: nothing to compare.
                 if let Ok(built) = k.build(&StrategyConfig::new(w)) {
                     assert_eq!(k.workers_for(w), built.workers(), "{k} x{w}");

@@ -7,7 +7,7 @@ use crate::tasks::TaskSummary;
 /// One worker that failed, and the part of the search it lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerFailure {
-    /// Which worker: `threads worker 1`, `redis worker w2@host`.
+    /// Which worker: `threads worker 1`, `BROKER worker w2@host`.
     pub worker: String,
     /// What it lost: `search positions 6..12`, `task 3 (search positions 192..256)`.
     pub lost: String,

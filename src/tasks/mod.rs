@@ -11,7 +11,7 @@
 //!
 //! Backends:
 //! - [`memory`]: a bounded crossbeam channel inside one process (`--strategy queue`);
-//! - the brokers of [`crate::broker`] (Redis, SQLite), shared by worker processes on
+//! - the brokers of [`crate::broker`] (one per line of its backends table), shared by worker processes on
 //!   this host or others, with leases, retries and a dead letter.
 
 pub mod memory;
@@ -28,7 +28,8 @@ use std::sync::atomic::AtomicBool;
 pub static BATCH: Knob = Knob {
     name: "batch",
     value_name: "N",
-    help: "Files per task of the task-queue strategies (queue, redis, sqlite), at least 1",
+    help:
+        "Files per task of the task-queue strategies (queue and every broker strategy), at least 1",
     kind: Kind::Count {
         default: 64,
         min: 1,

@@ -412,7 +412,7 @@ impl Recorder {
 /// One worker's timeline, as it leaves the worker.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Track {
-    /// The worker: `threads worker 1`, `redis worker w1@host thread 0`; empty until
+    /// The worker: `threads worker 1`, `BROKER worker w1@host thread 0`; empty until
     /// whoever joins the workers names it.
     pub worker: String,
     /// The process it ran in, when not the hunt's own: `fork worker 1 (pid 4242)`,

@@ -150,7 +150,7 @@ mod tests {
         let clock = Clock {
             epoch_ns: super::super::now_ns() - 1_000_000,
         };
-        let mut p = Placer::new(clock, "here", "redis");
+        let mut p = Placer::new(clock, "here", "broker");
         // Same host, inside the hunt: kept as recorded (500 us after the epoch).
         p.report(3, "w1@here", &wire("here", clock.epoch_ns + 500_000));
         // Another host, a clock far off: placed to end when the report was read.
@@ -161,7 +161,7 @@ mod tests {
         p.report(5, "w3@there", &wire("there", 42));
         let tracks = p.tracks();
         assert_eq!(tracks.len(), 3);
-        assert_eq!(tracks[0].worker, "redis worker w1@here thread 2");
+        assert_eq!(tracks[0].worker, "broker worker w1@here thread 2");
         assert_eq!(tracks[0].process.as_deref(), Some("w1@here"));
         assert_eq!(tracks[0].events[0].start, 500_000);
         assert!(tracks[1].events[0].start > 900_000, "{:?}", tracks[1]);

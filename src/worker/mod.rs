@@ -25,7 +25,10 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
         return Ok(pipe::serve(&dir));
     }
     let Some(url) = args.broker else {
-        bail!("hunt worker needs --broker URL: the redis:// or sqlite: queue to serve");
+        bail!(
+            "hunt worker needs --broker URL: the queue to serve ({})",
+            crate::broker::backend::url_forms()
+        );
     };
     let name = match (args.name, args.index) {
         (Some(n), _) if n.is_empty() || n.contains(['/', '@', ' ']) => {

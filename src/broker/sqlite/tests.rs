@@ -18,8 +18,8 @@ fn spec(id: &str, files: u64, batch: u64, lease_ms: u64, max_attempts: u32) -> H
         lease_ms,
         max_attempts,
         coordinator: "here".into(),
-        poll_ms: Some(1),
         trace: false,
+        options: Options::from_iter([(POLL_MS.to_string(), 1.into())]),
     }
 }
 
