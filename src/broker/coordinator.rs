@@ -151,10 +151,7 @@ struct Book {
 
 impl Book {
     fn read(&mut self, e: Event, spec: &HuntSpec, name: &str) {
-        let range = |task: u64| {
-            let start = task.saturating_mul(spec.batch);
-            start..start.saturating_add(spec.batch).min(spec.files)
-        };
+        let range = |task: u64| tasks::range(task, spec.batch, spec.files);
         match e {
             Event::Started {
                 task,

@@ -27,6 +27,7 @@
 //! - Every change to a hunt is an [`Event`] the coordinator reads in order.
 
 pub mod backend;
+pub mod contract;
 pub mod coordinator;
 pub mod serve;
 pub mod status;

@@ -53,8 +53,7 @@ use std::time::Duration;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one reply may take; longer than any `BLOCK` below.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(4);
-/// How long a running hunt lives without its coordinator's keep-alive.
-const ALIVE_MS: u64 = 60_000;
+use super::contract::ALIVE_MS;
 
 macro_rules! script {
     ($name:literal) => {
@@ -568,12 +567,7 @@ impl Broker for Redis {
                 hunt.to_string(),
             ],
         )?;
-        Ok(match r.as_str() {
-            "stale" => Finished::Stale,
-            "retried" => Finished::Retried,
-            "answer" => Finished::Answered,
-            _ => Finished::Accepted,
-        })
+        super::contract::finished(&r)
     }
 
     fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
@@ -590,11 +584,10 @@ impl Broker for Redis {
                 "0".to_string(),
             ],
         )?;
-        Ok(if r == "stale" {
-            Finished::Stale
-        } else {
-            Finished::Retried
-        })
+        match super::contract::finished(&r)? {
+            f @ (Finished::Stale | Finished::Retried) => Ok(f),
+            f => bail!("the broker answered a failed attempt with {f:?}: is another version of hunt's scripts loaded there?"),
+        }
     }
 
     fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()> {
@@ -848,8 +841,7 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
         attempts: Option<u32>,
         note: Option<String>,
     }
-    let start = task.saturating_mul(spec.batch);
-    let range = start..start.saturating_add(spec.batch).min(spec.files);
+    let range = crate::tasks::range(task, spec.batch, spec.files);
     match serde_json::from_str::<Row>(json) {
         Ok(r) => TaskRow {
             id: task,
@@ -873,6 +865,71 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::contract::{self, AfterFailure};
+
+    /// The scripts repeat the contract in Lua (`common.lua`): run their copies on a real
+    /// redis-server, case by case, against the Rust rules they repeat.
+    #[test]
+    fn the_scripts_keep_the_rust_contract() {
+        if !server::installed() {
+            eprintln!("skipped: {}", server::INSTALL_HINT);
+            return;
+        }
+        let server = PrivateRedis::start().unwrap();
+        let mut c = redis::Client::open(server.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let body = r#"
+local out = {}
+for i = 2, #ARGV, 2 do
+  local a, m = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local verdict, note = after_failure(a, m, 'its files failed')
+  table.insert(out, verdict .. '|' .. note .. '|' .. (taken_too_often(a, m) or '-'))
+end
+for _, t in ipairs({ {0, 3, 10}, {2, 3, 10}, {3, 3, 10}, {0, 64, 5}, {1, 1, 1} }) do
+  local from, to = task_range(t[1], t[2], t[3])
+  table.insert(out, from .. '..' .. to)
+end
+return out
+"#;
+        let lua = redis::Script::new(&format!("{}{body}", include_str!("redis/common.lua")));
+        let mut script = lua.prepare_invoke();
+        script.arg("hunt:test");
+        for &(attempt, max) in contract::CASES {
+            script.arg(attempt).arg(max);
+        }
+        let got: Vec<String> = script.invoke(&mut c).unwrap();
+        let mut want: Vec<String> = contract::CASES
+            .iter()
+            .map(|&(attempt, max)| {
+                let (verdict, note) = match contract::after_failure(attempt, max, "its files failed") {
+                    AfterFailure::Retry { note } => ("retry", note),
+                    AfterFailure::DeadLetter { why } => ("dead", why),
+                };
+                let gone = contract::taken_too_often(attempt, max).unwrap_or_else(|| "-".into());
+                format!("{verdict}|{note}|{gone}")
+            })
+            .collect();
+        for (id, batch, n) in [(0, 3, 10), (2, 3, 10), (3, 3, 10), (0, 64, 5), (1, 1, 1)] {
+            let r = crate::tasks::range(id, batch, n);
+            want.push(format!("{}..{}", r.start, r.end));
+        }
+        assert_eq!(got, want);
+        let common = include_str!("redis/common.lua");
+        assert!(
+            common.contains(&format!("local CUT_SHORT = '{}'", contract::CUT_SHORT)),
+            "common.lua's CUT_SHORT differs from contract::CUT_SHORT"
+        );
+        for reply in ["accepted", "answer", "retried", "stale"] {
+            assert!(contract::finished(reply).is_ok(), "{reply}");
+            let returned = format!("return '{reply}'");
+            assert!(
+                [script!("finish"), script!("fail")].iter().any(|s| s.contains(&returned)),
+                "no script returns {reply}"
+            );
+        }
+    }
 
     #[test]
     fn only_a_call_cut_short_by_a_signal_counts_as_interrupted() {

@@ -50,6 +50,7 @@
 //! with one line that names the fix, and left as it was.
 
 use super::backend::{Backend, Options, PrivateBroker};
+use super::contract::{self, AfterFailure};
 use super::{
     Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WireTally, WorkerInfo,
 };
@@ -98,7 +99,7 @@ const BUSY: Duration = Duration::from_secs(5);
 /// How long opening waits for a lock before the file counts as locked.
 const OPEN_BUSY: Duration = Duration::from_secs(2);
 /// How long a running hunt lives without its coordinator's keep-alive.
-const ALIVE_MS: i64 = 60_000;
+const ALIVE_MS: i64 = super::contract::ALIVE_MS as i64;
 /// How often a worker serving no hunt looks for a new one.
 const IDLE_POLL_MS: u64 = 50;
 /// A hunt that is gone: retired and past its keep time, or running with no keep-alive.
@@ -419,6 +420,35 @@ impl Sqlite {
         self.event(hunt, &Event::Failed { task, why, tally })
     }
 
+    /// A failed attempt: the task goes back on the queue, or to the dead letter after
+    /// the last attempt ([`contract::after_failure`]).
+    #[allow(clippy::too_many_arguments)]
+    fn after_failure(
+        &self,
+        hunt: &str,
+        task: u64,
+        attempt: u32,
+        max: u32,
+        worker: &str,
+        why: &str,
+        tally: Option<WireTally>,
+    ) -> Result<()> {
+        match contract::after_failure(attempt, max, why) {
+            AfterFailure::DeadLetter { why } => self.dead_letter(hunt, task, why, tally),
+            AfterFailure::Retry { note } => {
+                self.requeue(hunt, task, &note)?;
+                self.event(
+                    hunt,
+                    &Event::Retried {
+                        task,
+                        worker: Some(worker.to_string()),
+                        why: why.to_string(),
+                    },
+                )
+            }
+        }
+    }
+
     /// The task goes back on the queue for another attempt.
     fn requeue(&self, hunt: &str, task: u64, note: &str) -> Result<()> {
         self.exec(
@@ -720,8 +750,8 @@ impl Broker for Sqlite {
             let task = as_u64(id);
             // Tasks carry positions, never paths; a row that is not a task of this hunt
             // (written by someone else) is refused, and never read.
-            if id < 0 || id >= h.tasks || from != id * h.batch || to != (from + h.batch).min(h.files)
-            {
+            let of_hunt = crate::tasks::range(task, as_u64(h.batch), as_u64(h.files));
+            if id < 0 || id >= h.tasks || (from, to) != (as_i64(of_hunt.start), as_i64(of_hunt.end)) {
                 let why = format!(
                     "the task row {id} ({from}..{to}) is not a task of this hunt"
                 );
@@ -750,16 +780,8 @@ impl Broker for Sqlite {
                 }
                 continue;
             }
-            if attempt > h.max_attempts {
-                s.dead_letter(
-                    hunt,
-                    task,
-                    format!(
-                        "taken {} times and never finished: its workers died, or lost their leases",
-                        attempt - 1
-                    ),
-                    None,
-                )?;
+            if let Some(why) = contract::taken_too_often(attempt, h.max_attempts) {
+                s.dead_letter(hunt, task, why, None)?;
                 continue;
             }
             s.event(
@@ -801,22 +823,9 @@ impl Broker for Sqlite {
                 s.event(hunt, &Event::Stale { task, worker: label.clone() })?;
                 return Ok(Finished::Stale);
             };
-            let max = h.max_attempts;
             if !done.why.is_empty() && done.found.is_none() {
-                if attempt >= max {
-                    let why = format!("attempt {attempt} of {max}: {}", done.why);
-                    s.dead_letter(hunt, task, why, Some(done.tally.clone()))?;
-                } else {
-                    s.requeue(hunt, task, &format!("attempt {attempt}: {}", done.why))?;
-                    s.event(
-                        hunt,
-                        &Event::Retried {
-                            task,
-                            worker: Some(label.clone()),
-                            why: done.why.clone(),
-                        },
-                    )?;
-                }
+                let tally = Some(done.tally.clone());
+                s.after_failure(hunt, task, attempt, h.max_attempts, &label, &done.why, tally)?;
                 return Ok(Finished::Retried);
             }
             s.exec(
@@ -826,7 +835,7 @@ impl Broker for Sqlite {
                     hunt,
                     as_i64(task),
                     label,
-                    done.cut_short.then_some("cut short by the find")
+                    done.cut_short.then_some(contract::CUT_SHORT)
                 ],
             )?;
             s.terminal(hunt)?;
@@ -872,25 +881,7 @@ impl Broker for Sqlite {
                 )?;
                 return Ok(Finished::Stale);
             };
-            let max = h.max_attempts;
-            if attempt >= max {
-                s.dead_letter(
-                    hunt,
-                    task,
-                    format!("attempt {attempt} of {max}: {why}"),
-                    None,
-                )?;
-            } else {
-                s.requeue(hunt, task, &format!("attempt {attempt}: {why}"))?;
-                s.event(
-                    hunt,
-                    &Event::Retried {
-                        task,
-                        worker: Some(label.clone()),
-                        why: why.to_string(),
-                    },
-                )?;
-            }
+            s.after_failure(hunt, task, attempt, h.max_attempts, &label, why, None)?;
             Ok(Finished::Retried)
         })
     }

@@ -214,10 +214,9 @@ impl TaskQueue for Handle<'_, '_> {
             .map(|(id, (s, o))| {
                 let state = TaskState::ALL[usize::from(s.load(Ordering::Relaxed)).min(3)];
                 let owner = o.load(Ordering::Relaxed);
-                let start = id as u64 * q.batch;
                 TaskRow {
                     id: id as u64,
-                    range: start..start.saturating_add(q.batch).min(q.positions),
+                    range: super::range(id as u64, q.batch, q.positions),
                     state,
                     worker: (owner != NOBODY).then(|| format!("queue worker {owner}")),
                     attempts: u32::from(state != TaskState::NotStarted),

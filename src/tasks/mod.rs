@@ -96,16 +96,20 @@ impl Task {
     }
 }
 
+/// The search positions of task `id` when `0..n` is cut into tasks of `batch`: the one
+/// formula every queue and broker uses (Redis's scripts repeat it, checked by a test).
+pub fn range(id: u64, batch: u64, n: u64) -> Range<u64> {
+    let start = id.saturating_mul(batch);
+    start..start.saturating_add(batch).min(n)
+}
+
 /// The tasks that cover search positions `0..n` in order, `batch` positions each (the
 /// last one shorter).
 pub fn cut(n: u64, batch: u64) -> impl Iterator<Item = Task> {
     let batch = batch.max(1);
-    (0..n.div_ceil(batch)).map(move |id| {
-        let start = id * batch;
-        Task {
-            id,
-            range: start..start.saturating_add(batch).min(n),
-        }
+    (0..n.div_ceil(batch)).map(move |id| Task {
+        id,
+        range: range(id, batch, n),
     })
 }
 

@@ -162,6 +162,41 @@ fn attempts_beyond_the_maximum_are_the_dead_letter() {
     assert!(st[0].tasks.iter().all(|t| t.state == TaskState::Failed));
 }
 
+/// The decision table of [`contract::after_failure`] and [`contract::taken_too_often`],
+/// run through a real queue: each case's attempt fails, and the task's row and events
+/// say what the Rust rule says.
+#[test]
+fn failed_attempts_follow_the_contract_case_by_case() {
+    for &(attempt, max) in contract::CASES.iter().filter(|(a, m)| a <= m) {
+        let id = format!("c{attempt}-{max}");
+        let (_d, mut q) = queue(&spec(&id, 1, 1, 60_000, max));
+        let a = me("a");
+        let mut l = lease(q.take(&id, &a).unwrap());
+        for _ in 1..attempt {
+            q.fail(&id, &a, &l, "earlier").unwrap();
+            l = lease(q.take(&id, &a).unwrap());
+        }
+        assert_eq!(l.attempt, attempt);
+        assert_eq!(q.fail(&id, &a, &l, "its files failed").unwrap(), Finished::Retried);
+        let row = q.status().unwrap()[0].tasks[0].clone();
+        match contract::after_failure(attempt, max, "its files failed") {
+            AfterFailure::DeadLetter { why } => {
+                assert_eq!((row.state, row.note), (TaskState::Failed, Some(why)));
+            }
+            AfterFailure::Retry { note } => {
+                assert_eq!((row.state, row.note), (TaskState::NotStarted, Some(note)));
+            }
+        }
+    }
+    // A task taken too often is given up at the next take, in the contract's words.
+    let (_d, mut q) = queue(&spec("gone", 1, 1, 1, 1));
+    lease(q.take("gone", &me("a")).unwrap());
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(matches!(q.take("gone", &me("b")).unwrap(), Take::Over));
+    let row = q.status().unwrap()[0].tasks[0].clone();
+    assert_eq!(row.note, contract::taken_too_often(2, 1));
+}
+
 #[test]
 fn a_released_task_is_not_an_attempt_and_a_restarted_consumer_takes_its_own_back() {
     let (_d, mut q) = queue(&spec("h3", 3, 1, 60_000, 3));
