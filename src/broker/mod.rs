@@ -352,8 +352,8 @@ pub struct WorkerInfo {
 pub struct HuntStatus {
     /// Its spec.
     pub spec: HuntSpec,
-    /// `running`, `found`, `not found`, `unknown`, `stopped`.
-    pub state: String,
+    /// Running, or how it ended.
+    pub state: HuntState,
     /// The answer, once committed.
     pub answer: Option<Answer>,
     /// Every task's row.
@@ -362,7 +362,68 @@ pub struct HuntStatus {
     pub refused: Vec<(String, String)>,
 }
 
-/// How a hunt ended, for the broker's record.
+/// A hunt's state on the broker, as `hunt status` shows it (by [`HuntState::name`], in
+/// its JSON too).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HuntState {
+    /// Its tasks are being served.
+    #[serde(rename = "running")]
+    Running,
+    /// Found: the answer is committed.
+    #[serde(rename = "found")]
+    Found,
+    /// Every task finished, nothing found.
+    #[serde(rename = "not found")]
+    NotFound,
+    /// Some task failed, or the hunt was cut short.
+    #[serde(rename = "unknown")]
+    Unknown,
+    /// Stopped before it settled.
+    #[serde(rename = "stopped")]
+    Stopped,
+}
+
+impl HuntState {
+    /// Every state, in the order the SQLite schema's CHECK lists them.
+    pub const ALL: [HuntState; 5] = [
+        HuntState::Running,
+        HuntState::Found,
+        HuntState::NotFound,
+        HuntState::Unknown,
+        HuntState::Stopped,
+    ];
+
+    /// Its name in the broker's record and in `hunt status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HuntState::Running => "running",
+            HuntState::Found => "found",
+            HuntState::NotFound => "not found",
+            HuntState::Unknown => "unknown",
+            HuntState::Stopped => "stopped",
+        }
+    }
+
+    /// Parses a broker's record; a name hunt does not know is an error, never a guess.
+    pub fn from_name(name: &str, hunt: &str) -> Result<HuntState> {
+        HuntState::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "hunt {hunt}'s state on the broker is {name:?}, which this hunt does not know: upgrade hunt, or let the hunt expire"
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for HuntState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a hunt ended, for the broker's record: the states a coordinator retires a hunt in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Found.
@@ -373,14 +434,37 @@ pub enum Verdict {
     Unknown,
 }
 
+impl From<Verdict> for HuntState {
+    fn from(v: Verdict) -> HuntState {
+        match v {
+            Verdict::Found => HuntState::Found,
+            Verdict::NotFound => HuntState::NotFound,
+            Verdict::Unknown => HuntState::Unknown,
+        }
+    }
+}
+
 impl Verdict {
     /// Its name in the broker's record.
     pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Found => "found",
-            Verdict::NotFound => "not found",
-            Verdict::Unknown => "unknown",
+        HuntState::from(self).name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hunt_states_round_trip_and_keep_their_json_names() {
+        for s in HuntState::ALL {
+            assert_eq!(HuntState::from_name(s.name(), "h").unwrap(), s);
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
         }
+        assert!(HuntState::from_name("finished", "h").is_err());
     }
 }
 

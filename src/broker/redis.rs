@@ -43,7 +43,9 @@
 use super::backend::{Backend, PrivateBroker};
 mod server;
 use server::PrivateRedis;
-use super::{Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WorkerInfo};
+use super::{
+    Answer, Broker, Done, Event, HuntSpec, HuntState, HuntStatus, Me, Take, Verdict, WorkerInfo,
+};
 use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
 use anyhow::{anyhow, bail, Context, Result};
 use redis::{Connection, Script};
@@ -348,7 +350,7 @@ impl Broker for Redis {
                 ("tasks", tasks.len().to_string()),
                 ("terminal", "0".into()),
                 ("stop", "0".into()),
-                ("status", "running".into()),
+                ("status", HuntState::Running.name().into()),
                 ("batch", spec.batch.to_string()),
                 ("files", spec.files.to_string()),
                 ("max_attempts", spec.max_attempts.to_string()),
@@ -526,18 +528,21 @@ impl Broker for Redis {
             )?;
             let t: Taken = serde_json::from_str(&reply)
                 .with_context(|| format!("the broker's take script said {reply:?}"))?;
-            return Ok(match t.kind.as_str() {
-                "task" => Take::Task(Lease {
-                    task: Task {
-                        id: t.task.unwrap_or(0),
-                        range: t.from.unwrap_or(0)..t.to.unwrap_or(0),
-                    },
-                    attempt: t.attempt.unwrap_or(1),
-                    token: t.entry.unwrap_or_default(),
-                }),
-                "again" => continue,
-                "wait" => Take::Wait,
-                _ => Take::Over,
+            return Ok(match (t.kind.as_str(), t.task, t.from, t.to, t.attempt, t.entry) {
+                ("task", Some(id), Some(from), Some(to), Some(attempt), Some(token)) => {
+                    Take::Task(Lease {
+                        task: Task {
+                            id,
+                            range: from..to,
+                        },
+                        attempt,
+                        token,
+                    })
+                }
+                ("again", ..) => continue,
+                ("wait", ..) => Take::Wait,
+                ("over", ..) => Take::Over,
+                _ => bail!("the broker's take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?"),
             });
         }
     }
@@ -547,7 +552,11 @@ impl Broker for Redis {
             |s| &s.renew,
             &[prefix(hunt), me.consumer.clone(), lease.token.clone()],
         )?;
-        Ok(r == "1")
+        match r.as_str() {
+            "1" => Ok(true),
+            "0" => Ok(false),
+            _ => bail!("the broker's renew script said {r:?}, which hunt does not know: is another version of hunt's scripts loaded there?"),
+        }
     }
 
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
@@ -742,10 +751,10 @@ impl Broker for Redis {
                 .collect();
             tasks.sort_by_key(|r| r.id);
             out.push(HuntStatus {
-                state: state
-                    .get("status")
-                    .cloned()
-                    .unwrap_or_else(|| "running".into()),
+                state: match state.get("status") {
+                    Some(name) => HuntState::from_name(name, &id)?,
+                    None => HuntState::Running,
+                },
                 answer: answer.and_then(|a| serde_json::from_str::<Answer>(&a).ok()),
                 tasks,
                 refused,
@@ -921,6 +930,7 @@ return out
             common.contains(&format!("local CUT_SHORT = '{}'", contract::CUT_SHORT)),
             "common.lua's CUT_SHORT differs from contract::CUT_SHORT"
         );
+        assert!(script!("finish").contains(&format!("'status', '{}'", HuntState::Found.name())));
         for reply in ["accepted", "answer", "retried", "stale"] {
             assert!(contract::finished(reply).is_ok(), "{reply}");
             let returned = format!("return '{reply}'");

@@ -52,7 +52,8 @@
 use super::backend::{Backend, Options, PrivateBroker};
 use super::contract::{self, AfterFailure};
 use super::{
-    Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WireTally, WorkerInfo,
+    Answer, Broker, Done, Event, HuntSpec, HuntState, HuntStatus, Me, Take, Verdict, WireTally,
+    WorkerInfo,
 };
 use crate::strategy::knob::{Kind, Knob, Knobs};
 use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
@@ -855,8 +856,8 @@ impl Broker for Sqlite {
                     worker: label.clone(),
                 };
                 let committed = s.exec(
-                    "UPDATE hunt SET answer = ?2, stop = 1, status = 'found' WHERE id = ?1 AND answer IS NULL",
-                    params![hunt, serde_json::to_string(&answer)?],
+                    "UPDATE hunt SET answer = ?2, stop = 1, status = ?3 WHERE id = ?1 AND answer IS NULL",
+                    params![hunt, serde_json::to_string(&answer)?, HuntState::Found.name()],
                 )?;
                 if committed == 1 {
                     s.event(hunt, &Event::Answer(answer))?;
@@ -992,8 +993,8 @@ impl Broker for Sqlite {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             out.push(HuntStatus {
+                state: HuntState::from_name(&state, &id)?,
                 spec,
-                state,
                 answer: answer.and_then(|a| serde_json::from_str(&a).ok()),
                 tasks,
                 refused,

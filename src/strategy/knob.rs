@@ -256,32 +256,38 @@ impl Knobs {
             .unwrap_or_else(|| knob.default_value())
     }
 
-    /// A [`Kind::Count`] knob's value.
+    /// A [`Kind::Count`] knob's value. Reading a knob of another kind is a bug in the
+    /// strategy that reads it, never a quiet 0: it panics, and the unit test
+    /// `every_knob_reads_as_its_kind_and_only_so` reads every registered knob both ways.
     pub fn count(&self, knob: &Knob) -> u64 {
         match self.get(knob) {
             Value::Count(v) => v,
-            _ => 0,
+            other => wrong_kind(knob, "count", &other),
         }
     }
 
-    /// A [`Kind::Seconds`] knob's value.
+    /// A [`Kind::Seconds`] knob's value (panics for another kind, as [`Knobs::count`]).
     pub fn seconds(&self, knob: &Knob) -> Duration {
         match self.get(knob) {
             Value::Seconds(d) => d,
-            _ => Duration::ZERO,
+            other => wrong_kind(knob, "seconds", &other),
         }
     }
 
-    /// A [`Kind::Flag`] knob's value.
+    /// A [`Kind::Flag`] knob's value (panics for another kind, as [`Knobs::count`]).
     pub fn flag(&self, knob: &Knob) -> bool {
-        matches!(self.get(knob), Value::Flag(true))
+        match self.get(knob) {
+            Value::Flag(on) => on,
+            other => wrong_kind(knob, "flag", &other),
+        }
     }
 
-    /// A [`Kind::Text`] knob's value, if given.
+    /// A [`Kind::Text`] knob's value, if given (panics for another kind, as
+    /// [`Knobs::count`]).
     pub fn text(&self, knob: &Knob) -> Option<String> {
         match self.get(knob) {
             Value::Text(t) => t,
-            _ => None,
+            other => wrong_kind(knob, "text", &other),
         }
     }
 
@@ -312,6 +318,14 @@ impl Knobs {
     }
 }
 
+/// A knob read as a kind it is not: a programming error, said loudly.
+fn wrong_kind(knob: &Knob, asked: &str, got: &Value) -> ! {
+    panic!(
+        "--{} was read as {asked}, but it is declared {:?} (value {got:?}): read it with its own kind",
+        knob.name, knob.kind
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +350,38 @@ mod tests {
         let e = COUNT.check(Value::Count(9)).unwrap_err().to_string();
         assert_eq!(e, "--depth must be at most 8 (got 9): each holds a buffer");
         assert_eq!(COUNT.args(&Value::Count(3)), ["--depth", "3"]);
+    }
+
+    /// Every registered knob reads through its declared kind, and reading it as any
+    /// other kind panics rather than giving 0.
+    #[test]
+    fn every_knob_reads_as_its_kind_and_only_so() {
+        let knobs = Knobs::default();
+        type Read = fn(&Knobs, &Knob);
+        let reads: [(&str, Read); 4] = [
+            ("count", |k, n| {
+                k.count(n);
+            }),
+            ("seconds", |k, n| {
+                k.seconds(n);
+            }),
+            ("flag", |k, n| {
+                k.flag(n);
+            }),
+            ("text", |k, n| drop(k.text(n))),
+        ];
+        for knob in all() {
+            let own = match knob.kind {
+                Kind::Count { .. } => "count",
+                Kind::Seconds { .. } => "seconds",
+                Kind::Flag => "flag",
+                Kind::Text => "text",
+            };
+            for (kind, read) in reads {
+                let r = std::panic::catch_unwind(|| read(&knobs, knob));
+                assert_eq!(r.is_ok(), kind == own, "--{} read as {kind}", knob.name);
+            }
+        }
     }
 
     #[test]

@@ -110,7 +110,7 @@ fn a_lease_taken_over_fences_off_its_first_holder_and_the_answer_is_committed_on
     // Stopped by the find: nothing more is handed out.
     assert!(matches!(q.take("h1", &a).unwrap(), Take::Over));
     let st = q.status().unwrap();
-    assert_eq!(st[0].state, "found");
+    assert_eq!(st[0].state, HuntState::Found);
     assert_eq!(st[0].answer.as_ref().map(|a| a.index), Some(0));
     assert_eq!(st[0].tasks[0].attempts, 2);
 }
@@ -270,6 +270,17 @@ fn hunts_expire_after_their_keep_time_or_a_minute_without_keep_alive() {
         .query_row("SELECT (SELECT count(*) FROM task) + (SELECT count(*) FROM event) + (SELECT count(*) FROM hunt)", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 0, "every row of the expired hunts is deleted");
+}
+
+/// The schema's CHECK on a hunt's status lists exactly the states hunt knows.
+#[test]
+fn the_schema_knows_every_hunt_state() {
+    let names: Vec<String> = HuntState::ALL
+        .iter()
+        .map(|s| format!("'{}'", s.name()))
+        .collect();
+    let check = format!("CHECK (status IN ({}))", names.join(", "));
+    assert!(SCHEMA_SQL.contains(&check), "schema.sql lacks {check}");
 }
 
 #[test]
