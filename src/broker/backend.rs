@@ -5,7 +5,7 @@
 //! table line names a backend.
 
 use super::{Broker, KNOBS};
-use crate::strategy::knob::{Knob, Knobs};
+use crate::knob::{Knob, Knobs};
 use anyhow::{anyhow, bail, Result};
 
 /// A backend's own settings, as they travel in a hunt's spec ([`super::HuntSpec::options`]):

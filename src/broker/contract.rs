@@ -19,6 +19,9 @@ pub const ALIVE: Duration = Duration::from_secs(60);
 /// [`ALIVE`] in milliseconds, as brokers count time.
 pub const ALIVE_MS: u64 = ALIVE.as_millis() as u64;
 
+/// How long a finished hunt's records stay on the broker, for `hunt status`.
+pub const KEEP: Duration = Duration::from_secs(600);
+
 /// The note of a task the find cut short.
 pub const CUT_SHORT: &str = "cut short by the find";
 

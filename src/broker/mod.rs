@@ -28,8 +28,6 @@
 
 pub mod backend;
 pub mod contract;
-pub mod coordinator;
-pub mod serve;
 pub mod status;
 mod url;
 
@@ -64,8 +62,8 @@ pub use backend::{Backend, Entry, Options, PrivateBroker};
 pub use url::redact;
 
 use crate::dataset::identity::Identity;
+use crate::knob::{Kind, Knob};
 use crate::scan::{FileError, Reader, ScanError, Tally};
-use crate::strategy::knob::{Kind, Knob};
 use crate::tasks::BATCH;
 use crate::tasks::{Finished, Lease, Task, TaskRow};
 use anyhow::{bail, Result};

@@ -55,7 +55,7 @@ use super::{
     Answer, Broker, Done, Event, HuntSpec, HuntState, HuntStatus, Me, Take, Verdict, WireTally,
     WorkerInfo,
 };
-use crate::strategy::knob::{Kind, Knob, Knobs};
+use crate::knob::{Kind, Knob, Knobs};
 use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
 use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row};

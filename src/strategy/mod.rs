@@ -17,6 +17,7 @@
 //! `new` does the setup a strategy needs (a thread pool, a runtime, a ring) and
 //! [`Strategy::hunt`] does the hunt, so a benchmark can time either.
 
+pub mod coordinator;
 mod facts;
 pub mod knob;
 mod outcome;

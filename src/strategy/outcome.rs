@@ -26,10 +26,7 @@ impl WorkerFailure {
     }
 }
 
-/// `search positions 6..12`.
-pub fn positions(range: &std::ops::Range<u64>) -> String {
-    format!("search positions {}..{}", range.start, range.end)
-}
+pub use crate::tasks::positions;
 
 impl std::fmt::Display for WorkerFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

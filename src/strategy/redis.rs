@@ -1,5 +1,5 @@
 //! `redis`: the treasure hunt as a distributed task queue on a Redis broker, as Celery
-//! and RQ run on Redis. The coordinator ([`crate::broker::coordinator`]) publishes the
+//! and RQ run on Redis. The coordinator ([`super::coordinator`]) publishes the
 //! hunt and its range tasks; `hunt worker` processes ([`crate::broker::serve`]), K local
 //! ones started for the hunt or any number already serving the broker on other hosts,
 //! take them with leases, and the first find is committed once. The backend is
@@ -7,4 +7,4 @@
 //! the hunt (for the whole race in `hunt race`).
 
 /// The strategy.
-pub type Redis = crate::broker::coordinator::Coordinator<crate::broker::redis::RedisKind>;
+pub type Redis = super::coordinator::Coordinator<crate::broker::redis::RedisKind>;

@@ -1,5 +1,5 @@
 //! `sqlite`: the blog's "conventional task queue", a database as the queue. The
-//! coordinator ([`crate::broker::coordinator`]) writes one row per task into an SQLite
+//! coordinator ([`super::coordinator`]) writes one row per task into an SQLite
 //! file, NotStarted; `hunt worker` processes ([`crate::broker::serve`]), K local ones
 //! started for the hunt or any number already serving the file on this host, poll the
 //! table every `--poll` seconds, claim rows with leases, and the first find is
@@ -7,4 +7,4 @@
 //! queue is a new file in a private temporary folder, removed afterwards.
 
 /// The strategy.
-pub type Sqlite = crate::broker::coordinator::Coordinator<crate::broker::sqlite::SqliteKind>;
+pub type Sqlite = super::coordinator::Coordinator<crate::broker::sqlite::SqliteKind>;

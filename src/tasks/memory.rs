@@ -12,8 +12,8 @@
 //! without handing it out (so the producer, blocked on a full channel, is released).
 //! Leases cannot run out here: a worker that dies takes the whole process with it.
 
+use super::walk::End;
 use super::{Finished, Lease, Task, TaskQueue, TaskReport, TaskRow, TaskState};
-use crate::strategy::pool::End;
 use anyhow::{bail, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::{Deserialize, Serialize};

@@ -15,14 +15,15 @@
 //!   this host or others, with leases, retries and a dead letter.
 
 pub mod memory;
+pub mod walk;
 
+use crate::knob::{Kind, Knob};
 use crate::scan::{Scanner, Tally};
-use crate::strategy::knob::{Kind, Knob};
-use crate::strategy::pool::{self, End};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
+use walk::End;
 
 /// `--batch`: files per task, for every strategy that runs on a task queue.
 pub static BATCH: Knob = Knob {
@@ -88,12 +89,13 @@ pub struct Task {
 impl Task {
     /// `task 3 (search positions 192..256)`.
     pub fn describe(&self) -> String {
-        format!(
-            "task {}, {}",
-            self.id,
-            crate::strategy::positions(&self.range)
-        )
+        format!("task {}, {}", self.id, positions(&self.range))
     }
+}
+
+/// `search positions 6..12`.
+pub fn positions(range: &Range<u64>) -> String {
+    format!("search positions {}..{}", range.start, range.end)
 }
 
 /// The search positions of task `id` when `0..n` is cut into tasks of `batch`: the one
@@ -296,7 +298,7 @@ fn consume_tasks(
             return done;
         }
         let traced = scanner.trace().map(|t| (t.now(), t.events().len()));
-        let end = pool::scan_positions(scanner, lease.task.range.clone(), stop);
+        let end = walk::scan_positions(scanner, lease.task.range.clone(), stop);
         let mut trace = Vec::new();
         if let (Some(t), Some((start, mark))) = (scanner.trace(), traced) {
             let how = match end {

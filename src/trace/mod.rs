@@ -31,7 +31,7 @@
 //! inherits the clock, a `spawn` worker is sent its epoch in its request. A broker
 //! worker records with a zero epoch (raw monotonic time) and sends its events with its
 //! task reports; the coordinator places them (see
-//! [`crate::broker::coordinator`]: raw times when the worker runs on its host, else
+//! [`crate::strategy::coordinator`]: raw times when the worker runs on its host, else
 //! shifted so the task starts when the coordinator saw it start).
 //!
 //! # The fork child

@@ -4,19 +4,20 @@
 //! - `hunt worker --pipe --dir D` (hidden): one request from a parent over pipes, in the
 //!   protocol of [`protocol`] (the `spawn` strategy's workers).
 //!
-//! Both run the same worker loop ([`crate::strategy::pool::scan_positions`]) over the
+//! Both run the same worker loop ([`crate::tasks::walk::scan_positions`]) over the
 //! same scanner.
 
 pub mod pipe;
 pub mod protocol;
+pub mod serve;
 
 use crate::cli::{WorkerArgs, DEFAULT_DIR};
 use crate::exit::ExitCode;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
-/// Runs `hunt worker`.
-pub fn run(args: WorkerArgs) -> Result<ExitCode> {
+/// Runs `hunt worker`; `say` prints what a broker worker says as it serves.
+pub fn run(args: WorkerArgs, say: fn(&serve::Note<'_>)) -> Result<ExitCode> {
     let dir = args
         .dir
         .clone()
@@ -38,7 +39,7 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
         (None, Some(i)) => format!("worker{i}-{}", std::process::id()),
         (None, None) => format!("{}-{}", crate::broker::hostname(), std::process::id()),
     };
-    crate::broker::serve::serve(crate::broker::serve::ServeSettings {
+    serve::serve(serve::ServeSettings {
         url,
         dir,
         threads: crate::settings::workers(args.workers)?.get(),
@@ -46,5 +47,6 @@ pub fn run(args: WorkerArgs) -> Result<ExitCode> {
         only: args.hunt,
         index: args.index,
         quiet: args.quiet,
+        say,
     })
 }

@@ -1,5 +1,6 @@
 //! The coordinator: the strategy side of a broker (`hunt search --strategy NAME` of a
-//! backend in [`super::BACKENDS`]). It publishes the hunt (the data set's identity, the needle, the task
+//! backend in [`crate::broker::BACKENDS`]), the one strategy every backend's registry
+//! entry is, as `Coordinator<ItsBackend>`. It publishes the hunt (the data set's identity, the needle, the task
 //! size), cuts the search order into tasks, starts K local `hunt worker` processes for
 //! this hunt (none with `--remote-workers`), and reads the hunt's events until the
 //! answer is in and every worker has stopped, or every task is settled.
@@ -19,15 +20,19 @@
 //! [`crate::trace::Placer`]. The stop signal's instant is when the coordinator read the
 //! answer (the scripts raise the hunt's stop as they commit it).
 
-use super::backend::{self, Backend, PrivateBroker};
-use super::{Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS, REMOTE_WORKERS};
-use crate::dataset::identity::Identity;
-use crate::process::{self, Children};
-use crate::scan::{Found, Job, Tally};
-use crate::strategy::{
+use super::{
     Knob, Knobs, Outcome, RaceService, Registered, Service, Strategy, StrategyConfig, Value,
     WorkerFailure,
 };
+use crate::broker::backend::{self, Backend, PrivateBroker};
+use crate::broker::contract::KEEP;
+use crate::broker::{
+    self as broker, Answer, Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS,
+    REMOTE_WORKERS,
+};
+use crate::dataset::identity::Identity;
+use crate::process::{self, Children};
+use crate::scan::{Found, Job, Tally};
 use crate::tasks::{self, TaskSummary, BATCH};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -39,8 +44,6 @@ use std::time::{Duration, Instant};
 pub const BROKER_PATIENCE: Duration = Duration::from_secs(5);
 /// With `--remote-workers`: how long to wait for a first worker to take a task.
 pub const NO_WORKER: Duration = Duration::from_secs(10);
-/// How long a finished hunt's records stay on the broker, for `hunt status`.
-pub const KEEP: Duration = Duration::from_secs(600);
 
 /// A private broker kept for a whole race.
 struct Shared(Box<dyn PrivateBroker>);
@@ -62,7 +65,7 @@ pub struct Coordinator<B: Backend> {
     lease: Duration,
     max_attempts: u32,
     remote: bool,
-    options: super::Options,
+    options: broker::Options,
     exe: Option<std::path::PathBuf>,
     _kind: PhantomData<B>,
 }
@@ -78,7 +81,7 @@ impl<B: Backend> Registered for Coordinator<B> {
                 if backend::of_url(&url)?.name != B::NAME {
                     bail!(
                         "--broker {} is not a {} broker: use --strategy {}, or give a {} URL",
-                        super::redact(&url),
+                        broker::redact(&url),
                         B::NAME,
                         other_strategy(&url),
                         B::NAME
@@ -91,7 +94,7 @@ impl<B: Backend> Registered for Coordinator<B> {
                 (p.url().to_string(), Some(p))
             }
         };
-        let broker = super::connect(&url)?;
+        let broker = broker::connect(&url)?;
         let remote = knobs.flag(&REMOTE_WORKERS);
         Ok(Coordinator {
             broker,
@@ -141,7 +144,7 @@ struct Book {
     completed: u64,
     failed: u64,
     retries: u64,
-    answer: Option<(super::Answer, Instant)>,
+    answer: Option<(Answer, Instant)>,
     failures: Vec<WorkerFailure>,
     notes: Vec<String>,
     started_any: bool,
@@ -198,7 +201,7 @@ impl Book {
                     Some(t) if t.error_count() > 0 => self.tally.absorb(t.tally(spec.files)),
                     _ => self.failures.push(WorkerFailure {
                         worker: format!("{name} task {task}"),
-                        lost: crate::strategy::positions(&range(task)),
+                        lost: super::positions(&range(task)),
                         why: format!("was given up ({why})"),
                     }),
                 }
@@ -270,8 +273,8 @@ impl<B: Backend> Strategy for Coordinator<B> {
     fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
         let identity = Identity::of(job.files)?;
         let spec = HuntSpec {
-            format: super::SPEC_FORMAT,
-            id: super::new_hunt_id(),
+            format: broker::SPEC_FORMAT,
+            id: broker::new_hunt_id(),
             identity,
             files: job.len(),
             needle_hex: crate::worker::protocol::hex(job.finder.needle()),
@@ -280,7 +283,7 @@ impl<B: Backend> Strategy for Coordinator<B> {
             batch: self.batch,
             lease_ms: self.lease.as_millis().max(1) as u64,
             max_attempts: self.max_attempts,
-            coordinator: super::hostname(),
+            coordinator: broker::hostname(),
             options: self.options.clone(),
             trace: job.trace.is_some(),
         };
@@ -293,7 +296,7 @@ impl<B: Backend> Strategy for Coordinator<B> {
         let mut book = Book {
             placer: job
                 .trace
-                .map(|c| crate::trace::Placer::new(c, &super::hostname(), B::NAME)),
+                .map(|c| crate::trace::Placer::new(c, &broker::hostname(), B::NAME)),
             ..Book::default()
         };
         let mut alive_at = Instant::now();
