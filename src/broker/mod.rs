@@ -2,16 +2,26 @@
 //! processes on this host or on others, with leases, retries, a dead letter and exactly
 //! one answer.
 //!
-//! The pieces, each in its own file:
-//! - [`Broker`], the trait every backend implements: one connection to one broker,
-//!   carrying hunts (their spec, their tasks, their events) between a coordinator and
-//!   workers. Backends: [`redis`] (a Redis server: streams, a consumer group, Lua
-//!   scripts) and [`sqlite`] (the blog's database as the queue). Adding a broker means
-//!   writing one backend file and naming it in [`connect`] and in the strategy registry.
-//! - [`coordinator`]: the strategy side (`hunt search --strategy redis|sqlite`):
-//!   publish a hunt, start local workers, wait for the answer.
-//! - [`serve`]: the worker side (`hunt worker --broker URL`): serve hunt after hunt.
-//! - [`status`]: `hunt status`, the blog's task table.
+//! The pieces:
+//! - [`Broker`], the trait every backend's connection implements: one connection to one
+//!   broker, carrying hunts (their spec, their tasks, their events) between a
+//!   coordinator and workers.
+//! - [`Backend`] ([`backend`]), the plug-in trait: a backend's name, URL schemes and
+//!   forms, knobs, how to connect (and to open an existing queue only), its own spec
+//!   options, how to start a private server for a hunt or a race, and why it cannot run
+//!   here. The backends table below ([`BACKENDS`]) has one line per backend; URL
+//!   dispatch ([`connect`], [`connect_existing`]), help texts and messages come from it.
+//! - [`contract`]: the rules below, written once; backends call them, and a backend that
+//!   repeats one in its own language (Redis's Lua) is pinned to it by a test.
+//! - [`status`]: what `hunt status` shows (printed by `src/app/status.rs`).
+//!
+//! The strategy side of a broker is [`crate::strategy::coordinator`]; the worker side,
+//! `hunt worker --broker URL`, is [`crate::worker::serve`].
+//!
+//! # Adding a backend
+//! One module here (`NAME.rs`, with a `NAME/` folder for its scripts), implementing
+//! [`Broker`] and [`Backend`]; one line in `backends!` below; one `registry!` line and a
+//! one-line `Coordinator<NameKind>` file in [`crate::strategy`]. Nothing else names it.
 //!
 //! # The rules every backend keeps
 //! - A task is a range of search positions; a worker takes it with a lease of
@@ -150,7 +160,7 @@ pub struct HuntSpec {
     #[serde(default)]
     pub trace: bool,
     /// The backend's own settings ([`Backend::options`]), each a key of the spec's JSON
-    /// beside the shared ones, as format 1 has always carried them (`poll_ms`); a
+    /// beside the shared ones, as format 1 has always carried them; a
     /// worker of another backend ignores them.
     #[serde(flatten)]
     pub options: Options,

@@ -1,15 +1,15 @@
-//! The Redis backend of [`super::Broker`]: one stream per hunt with a consumer group
+//! The Redis backend of [`crate::broker::Broker`]: one stream per hunt with a consumer group
 //! as the queue, Lua scripts for every step that must be atomic, checked against
 //! Debian's Redis 7.0 (no `XREADGROUP ... CLAIM`, `XNACK` or `XACKDEL`, which are newer).
 //!
 //! # Keys of hunt `ID` (prefix `hunt:ID`)
 //! | key | type | holds |
 //! |---|---|---|
-//! | `:spec` | string | the [`super::HuntSpec`], JSON |
+//! | `:spec` | string | the [`crate::broker::HuntSpec`], JSON |
 //! | `:state` | hash | `tasks`, `terminal` (tasks Completed or Failed), `stop`, `status`, `batch`, `files`, `max_attempts` |
 //! | `:tasks` | stream | one entry per task to run: `task`, `from`, `to`; group `workers` |
 //! | `:table` | hash | task -> its row (state, worker, attempts, note), for `hunt status` |
-//! | `:events` | list | the [`super::Event`]s, JSON, in order; the coordinator pops them |
+//! | `:events` | list | the [`crate::broker::Event`]s, JSON, in order; the coordinator pops them |
 //! | `:answer` | string | the committed answer, set once (`SET NX`) |
 //! | `:dead` | stream | the dead letter: tasks given up, entries refused |
 //! | `:refused` | hash | worker -> why it refused the hunt |
@@ -17,7 +17,7 @@
 //! Shared: `hunt:active` (zset: hunt -> alive until, by the server's clock),
 //! `hunt:index` (zset: hunt -> created), `hunt:control` (stream, capped at ~1000:
 //! `new` and `stop` announcements, so idle and busy workers hear at once),
-//! `hunt:workers` (hash: name -> [`super::WorkerInfo`]) and `hunt:workers:seen` (zset).
+//! `hunt:workers` (hash: name -> [`crate::broker::WorkerInfo`]) and `hunt:workers:seen` (zset).
 //!
 //! # States
 //! A task's entry not yet delivered is NotStarted; in a consumer's pending list,
@@ -31,7 +31,7 @@
 //!
 //! # Expiry
 //! Every key of a hunt lives as long as its `:spec`: a minute, renewed by the
-//! coordinator every second ([`super::Broker::keep_alive`]); a finished hunt's keys
+//! coordinator every second ([`crate::broker::Broker::keep_alive`]); a finished hunt's keys
 //! expire after the coordinator's keep time. A coordinator that dies leaves nothing
 //! behind after a minute.
 //!

@@ -1,18 +1,18 @@
-//! The SQLite backend of [`super::Broker`]: the blog's "conventional task queue", a
+//! The SQLite backend of [`crate::broker::Broker`]: the blog's "conventional task queue", a
 //! database as the queue. The producer (the coordinator) writes one row per task with
 //! the blog's state flag; workers poll the table every `--poll` seconds for a task not
 //! started and claim it in one statement. One file, on one host: WAL needs the shared
 //! memory of one machine, so only processes on this host can share the queue (Redis is
 //! the backend for workers on several hosts).
 //!
-//! # Schema (`sqlite/schema.sql`, `PRAGMA user_version` [`SCHEMA_VERSION`])
+//! # Schema (`sqlite/schema.sql`, `PRAGMA user_version` [`crate::broker::sqlite::SCHEMA_VERSION`])
 //! | table | holds |
 //! |---|---|
 //! | `hunt` | one row per hunt: spec (JSON), stop flag, status, task and terminal counts, lease, poll, keep-alive and expiry times, the answer (set once) |
 //! | `task` | one row per task: range, state (NotStarted, Running, Completed, Failed: a CHECK), worker, consumer, attempts, lease expiry, fencing token, note |
-//! | `event` | the [`super::Event`]s, JSON, in `seq` order; the coordinator reads those after the last it read |
+//! | `event` | the [`crate::broker::Event`]s, JSON, in `seq` order; the coordinator reads those after the last it read |
 //! | `refusal` | worker -> why it refused a hunt |
-//! | `worker` | heartbeats: [`super::WorkerInfo`], last seen, SQL statements run |
+//! | `worker` | heartbeats: [`crate::broker::WorkerInfo`], last seen, SQL statements run |
 //!
 //! The index `task (hunt, state, id)` makes a claim a lookup, not a scan of the table
 //! (`benches/sqlite.rs` measures both).
@@ -32,7 +32,7 @@
 //! every `poll_ms` of the hunt's spec (`--poll`); [`Broker::events`] looks at that pace
 //! too, and at least once per call (the coordinator calls it with a 50 ms wait, so it
 //! looks at least 20 times a second). An idle worker's look is a read, which takes no
-//! write lock. Each process counts the statements it runs ([`statements`]); workers
+//! write lock. Each process counts the statements it runs ([`crate::broker::sqlite::statements`]); workers
 //! write the count with their heartbeat, which is how the cost of polling is measured.
 //!
 //! # Expiry

@@ -1,6 +1,6 @@
 //! `hunt worker --broker URL`: a long-running worker, like `celery worker` or
 //! `rq worker`. K threads take tasks from the broker, hunt after hunt, each running the
-//! one consumer loop ([`crate::tasks::consume`]) over a [`HuntQueue`]; a helper thread
+//! one consumer loop ([`crate::tasks::consume`]) over a `HuntQueue`; a helper thread
 //! renews their leases, says the worker is alive, and hears stop signals.
 //!
 //! - **Which hunts.** Every hunt the broker is serving, oldest first (only `--hunt ID`
