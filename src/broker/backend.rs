@@ -207,6 +207,16 @@ mod tests {
     }
 
     #[test]
+    fn a_backend_left_out_of_the_build_says_how_to_rebuild() {
+        let e = Entry::missing("nope", "nope");
+        assert!(e.takes("nope://h:1") && e.takes("nope+unix:///s") && !e.takes("nopex://h"));
+        assert_eq!(
+            e.connect("nope://h:1").err().unwrap().to_string(),
+            "hunt was built without the `nope` feature: rebuild with `cargo build --features nope`"
+        );
+    }
+
+    #[test]
     fn lists_read_as_prose() {
         let l = |v: &[&str]| or_list(v.iter().map(|s| s.to_string()));
         assert_eq!(l(&[]), "");

@@ -1,7 +1,7 @@
 //! The rules every backend keeps, written once: what a failed attempt leads to and how
 //! it is worded, when a task taken too often is given up, how long a hunt lives without
 //! its coordinator, and what a report's reply may be. Backends call these; where a
-//! backend must repeat a rule in its own language (Redis's Lua scripts), a test in that
+//! backend must repeat a rule in its own language (a server-side script), a test in that
 //! backend runs its copy against these functions case by case.
 //!
 //! The range of a task is [`crate::tasks::range`]. Fencing and the one answer are each

@@ -24,7 +24,7 @@ pub struct WireTally {
     /// Further failed files, counted only.
     pub errors_unlisted: u64,
     /// A traced hunt's events of this task; absent otherwise, so an untraced report
-    /// is what it always was. The Redis scripts splice these counts into the task's
+    /// is what it always was. A backend's scripts may splice these counts into the task's
     /// event as they are, so the events reach the coordinator with no script change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::trace::WireTrace>,
@@ -219,7 +219,7 @@ pub enum HuntState {
 }
 
 impl HuntState {
-    /// Every state, in the order the SQLite schema's CHECK lists them.
+    /// Every state, in the order a backend's schema lists them.
     pub const ALL: [HuntState; 5] = [
         HuntState::Running,
         HuntState::Found,

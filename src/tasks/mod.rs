@@ -99,7 +99,7 @@ pub fn positions(range: &Range<u64>) -> String {
 }
 
 /// The search positions of task `id` when `0..n` is cut into tasks of `batch`: the one
-/// formula every queue and broker uses (Redis's scripts repeat it, checked by a test).
+/// formula every queue and broker uses (a backend's scripts repeat it, checked by a test).
 pub fn range(id: u64, batch: u64, n: u64) -> Range<u64> {
     let start = id.saturating_mul(batch);
     start..start.saturating_add(batch).min(n)
