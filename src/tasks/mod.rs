@@ -347,6 +347,11 @@ mod tests {
     fn states_round_trip_by_name_and_summaries_count_them() {
         for s in TaskState::ALL {
             assert_eq!(TaskState::from_name(s.name()), Some(s));
+            // Brokers keep and send the state by this name (a row's JSON, a column).
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
         }
         let row = |state, attempts| TaskRow {
             id: 0,

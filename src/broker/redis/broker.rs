@@ -535,7 +535,8 @@ fn stopped_now(r: &mut Redis, hunts: &[String]) -> Result<Vec<String>> {
 fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
     #[derive(serde::Deserialize)]
     struct Row {
-        state: String,
+        /// By its name; a state hunt does not know makes the row unreadable.
+        state: TaskState,
         worker: Option<String>,
         attempts: Option<u32>,
         note: Option<String>,
@@ -545,7 +546,7 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
         Ok(r) => TaskRow {
             id: task,
             range,
-            state: TaskState::from_name(&r.state).unwrap_or(TaskState::Failed),
+            state: r.state,
             worker: r.worker,
             attempts: r.attempts.unwrap_or(0),
             note: r.note,

@@ -77,3 +77,26 @@ fn only_a_call_cut_short_by_a_signal_counts_as_interrupted() {
     let parse = redis::RedisError::from((redis::ErrorKind::Parse, "bad reply"));
     assert!(!interrupted(&parse));
 }
+
+/// Every task state the scripts write or compare is one [`TaskState`] knows by name.
+#[test]
+fn the_scripts_name_only_task_states_hunt_knows() {
+    let scripts = [
+        include_str!("common.lua"),
+        include_str!("take.lua"),
+        include_str!("finish.lua"),
+        include_str!("fail.lua"),
+    ];
+    let mut seen = 0;
+    for text in scripts {
+        for pattern in ["state = '", "state == '", "state, r.note = '", "state, r.worker = '", "r.since, r.note = '"] {
+            for (at, _) in text.match_indices(pattern) {
+                let rest = &text[at + pattern.len()..];
+                let name = &rest[..rest.find('\'').unwrap()];
+                assert!(TaskState::from_name(name).is_some(), "a script names state {name:?}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 5, "found only {seen} task states in the scripts");
+}

@@ -395,7 +395,11 @@ impl Broker for Sqlite {
                     Ok(TaskRow {
                         id: as_u64(r.get(0)?),
                         range: as_u64(r.get(1)?)..as_u64(r.get(2)?),
-                        state: TaskState::from_name(&state).unwrap_or(TaskState::Failed),
+                        // The schema's CHECK admits only the four states (a test pins
+                        // it to the enum); anything else is an error, never a guess.
+                        state: TaskState::from_name(&state).ok_or_else(|| {
+                            rusqlite::Error::InvalidColumnType(3, state, rusqlite::types::Type::Text)
+                        })?,
                         worker: r.get(4)?,
                         attempts: r.get(5)?,
                         note: r.get(6)?,

@@ -272,14 +272,21 @@ fn hunts_expire_after_their_keep_time_or_a_minute_without_keep_alive() {
     assert_eq!(rows, 0, "every row of the expired hunts is deleted");
 }
 
-/// The schema's CHECK on a hunt's status lists exactly the states hunt knows.
+/// The schema's CHECKs on a hunt's status and a task's state list exactly the states
+/// hunt knows.
 #[test]
-fn the_schema_knows_every_hunt_state() {
+fn the_schema_knows_every_hunt_and_task_state() {
     let names: Vec<String> = HuntState::ALL
         .iter()
         .map(|s| format!("'{}'", s.name()))
         .collect();
     let check = format!("CHECK (status IN ({}))", names.join(", "));
+    assert!(SCHEMA_SQL.contains(&check), "schema.sql lacks {check}");
+    let names: Vec<String> = TaskState::ALL
+        .iter()
+        .map(|s| format!("'{}'", s.name()))
+        .collect();
+    let check = format!("CHECK (state IN ({}))", names.join(", "));
     assert!(SCHEMA_SQL.contains(&check), "schema.sql lacks {check}");
 }
 
