@@ -141,6 +141,12 @@ pub fn of_url(url: &str) -> Result<&'static Entry> {
     if let Some(e) = super::BACKENDS.iter().find(|e| e.takes(&lower)) {
         return Ok(e);
     }
+    if !super::BACKENDS.iter().any(Entry::compiled_in) {
+        bail!(
+            "this hunt was built without any broker backend: rebuild with `cargo build --features {}`",
+            or_list(super::BACKENDS.iter().map(|e| e.feature.to_string()))
+        );
+    }
     bail!(
         "--broker {:?} is not a broker URL hunt knows: use {}",
         super::redact(url),
