@@ -161,12 +161,19 @@ pub fn named(name: &str) -> Option<&'static Entry> {
 
 /// Every backend's URL forms, `A, B or C`: for help texts and messages.
 pub fn url_forms() -> String {
-    or_list(
+    let forms = or_list(
         super::BACKENDS
             .iter()
             .filter(|e| e.compiled_in())
             .map(|e| e.url_forms().to_string()),
-    )
+    );
+    if forms.is_empty() {
+        return format!(
+            "none in this build (rebuild with `cargo build --features {}`)",
+            or_list(super::BACKENDS.iter().map(|e| e.feature.to_string()))
+        );
+    }
+    forms
 }
 
 /// Every backend's name, `a or b`: for messages about a URL of none of them.

@@ -86,7 +86,8 @@ use std::time::Duration;
 pub static BROKER: Knob = Knob {
     name: "broker",
     value_name: "URL",
-    help: "The task-queue broker of a broker strategy, a URL of its kind (`hunt worker --help` lists the forms) [default: a private one for this hunt]",
+    // Shown with the backends' URL forms: see [`knob_help`].
+    help: "The task-queue broker of a broker strategy, a URL of its kind [default: a private one for this hunt]",
     kind: Kind::Text,
 };
 
@@ -271,6 +272,18 @@ pub enum Take {
     Wait,
     /// The hunt is stopped, finished or gone.
     Over,
+}
+
+/// The help of a broker knob whose text comes from the backends table (`--broker`,
+/// with every backend's URL forms), for the flags the registry grows; `None` for the
+/// others, whose static help stands.
+pub fn knob_help(knob: &Knob) -> Option<String> {
+    std::ptr::eq(knob, &BROKER).then(|| {
+        format!(
+            "The task-queue broker of a broker strategy: {} [default: a private one for this hunt]",
+            backend::url_forms()
+        )
+    })
 }
 
 /// `WHAT: FORMS.`, a `--broker` flag's help with every backend's URL forms.

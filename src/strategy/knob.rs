@@ -61,7 +61,15 @@ impl clap::FromArgMatches for KnobArgs {
 
 impl clap::Args for KnobArgs {
     fn augment_args(cmd: Command) -> Command {
-        all().into_iter().fold(cmd, |cmd, knob| cmd.arg(knob.arg()))
+        all().into_iter().fold(cmd, |cmd, knob| {
+            // A help text made at run time (one that lists the backends table's URL
+            // forms) replaces the static one.
+            let arg = match crate::broker::knob_help(knob) {
+                Some(help) => knob.arg().help(help),
+                None => knob.arg(),
+            };
+            cmd.arg(arg)
+        })
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
