@@ -6,5 +6,5 @@ use crate::exit::ExitCode;
 use anyhow::Result;
 
 pub(super) fn run(args: WorkerArgs) -> Result<ExitCode> {
-    crate::worker::run(args, super::worker_says::say)
+    super::worker_run::run(args)
 }
