@@ -229,6 +229,55 @@ mod tests {
         );
     }
 
+    /// The plug-in promise: outside its own module (`src/broker/NAME.rs`, `src/broker/NAME/`)
+    /// and its strategy's one-line file, a backend is named in at most two source files
+    /// (the backends table's line and the strategy registry's), as `grep -rliw NAME src`
+    /// would count them.
+    #[test]
+    fn a_backend_is_named_in_at_most_two_files_outside_its_module() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let mut dirs = vec![src.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        for e in super::super::BACKENDS {
+            let own = [
+                src.join("broker").join(format!("{}.rs", e.name)),
+                src.join("broker").join(e.name),
+                src.join("strategy").join(format!("{}.rs", e.name)),
+            ];
+            let naming: Vec<String> = files
+                .iter()
+                .filter(|f| !own.iter().any(|o| f.starts_with(o)))
+                .filter(|f| names_word(&std::fs::read_to_string(f).unwrap(), e.name))
+                .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+                .collect();
+            assert!(
+                naming.len() <= 2,
+                "backend {} is named outside its module in {naming:?}: name it only in its backends! and registry! lines",
+                e.name
+            );
+        }
+    }
+
+    /// True when `text` holds `word` as a whole word, in any case (as `grep -iw`).
+    fn names_word(text: &str, word: &str) -> bool {
+        let text = text.to_ascii_lowercase();
+        let is_word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        text.match_indices(word).any(|(at, _)| {
+            !is_word(text[..at].chars().next_back())
+                && !is_word(text[at + word.len()..].chars().next())
+        })
+    }
+
     #[test]
     fn lists_read_as_prose() {
         let l = |v: &[&str]| or_list(v.iter().map(|s| s.to_string()));

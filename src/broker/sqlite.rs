@@ -2,8 +2,8 @@
 //! database as the queue. The producer (the coordinator) writes one row per task with
 //! the blog's state flag; workers poll the table every `--poll` seconds for a task not
 //! started and claim it in one statement. One file, on one host: WAL needs the shared
-//! memory of one machine, so only processes on this host can share the queue (Redis is
-//! the backend for workers on several hosts).
+//! memory of one machine, so only processes on this host can share the queue (a
+//! server backend is the one for workers on several hosts).
 //!
 //! # Schema (`sqlite/schema.sql`, `PRAGMA user_version` [`crate::broker::sqlite::SCHEMA_VERSION`])
 //! | table | holds |

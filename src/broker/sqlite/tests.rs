@@ -301,7 +301,7 @@ fn urls_name_plain_files() {
         "sqlite:",
         "sqlite::memory:",
         "sqlite:file:q.db?mode=memory",
-        "redis://h",
+        "other://h",
     ] {
         assert!(path_of(bad).is_err(), "{bad}");
     }
