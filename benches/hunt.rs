@@ -123,7 +123,7 @@ fn main() {
     for scenario in &scenarios {
         bench_scenario(&mut c, scenario, &setup.files, reader, &workers, suffix);
     }
-    let cores = hunt::settings::cores();
+    let cores = hunt::sys::host::cores();
     bench_build_and_hunt(&mut c, &scenarios[0], &setup.files, reader, cores, suffix);
     c.final_summary();
 }

@@ -162,14 +162,14 @@ fn spec(
         id: id.into(),
         identity,
         files,
-        needle_hex: hunt::worker::protocol::hex(b"Treasure"),
+        needle_hex: hunt::sys::hex::hex(b"Treasure"),
         reader: hunt::scan::Reader::Read,
         rotate: 0,
         batch,
         lease_ms: 600_000,
         max_attempts: 3,
         coordinator: "bench".into(),
-        poll_ms: Some(poll_ms),
+        options: serde_json::Map::from_iter([("poll_ms".to_string(), poll_ms.into())]),
         trace: false,
     }
 }

@@ -52,9 +52,9 @@ pub enum Command {
 /// `hunt worker`
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The broker to serve: redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH, or
-    /// sqlite:PATH.
-    #[arg(long, value_name = "URL", required_unless_present = "pipe")]
+    /// The broker to serve (its URL forms come from the backends table).
+    #[arg(long, value_name = "URL", required_unless_present = "pipe",
+          help = crate::broker::url_help("The broker to serve"))]
     pub broker: Option<String>,
     /// The data set to search [default: treasure_data]. It must be the one each hunt was
     /// published for: a worker whose folder differs refuses the hunt's tasks.
@@ -83,9 +83,8 @@ pub struct WorkerArgs {
 /// `hunt status`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The broker to inspect: redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH, or
-    /// sqlite:PATH.
-    #[arg(long, value_name = "URL")]
+    /// The broker to inspect (its URL forms come from the backends table).
+    #[arg(long, value_name = "URL", help = crate::broker::url_help("The broker to inspect"))]
     pub broker: String,
     /// Only this hunt.
     #[arg(long, value_name = "ID")]

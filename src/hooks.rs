@@ -18,11 +18,11 @@ pub const SLOW_FILE_ENV: &str = "HUNT_TEST_SLOW_FILE_MS";
 pub const FAIL_WORKER_ENV: &str = "HUNT_TEST_FAIL_WORKER";
 
 /// With `--remote-workers`: milliseconds to wait for a first worker, instead of
-/// [`crate::broker::coordinator::NO_WORKER`].
+/// [`crate::strategy::coordinator::NO_WORKER`].
 pub const NO_WORKER_ENV: &str = "HUNT_TEST_NO_WORKER_MS";
 
 /// Milliseconds a finished hunt's records stay on the broker, instead of
-/// [`crate::broker::coordinator::KEEP`].
+/// [`crate::broker::contract::KEEP`].
 pub const KEEP_ENV: &str = "HUNT_TEST_KEEP_MS";
 
 /// A duration in milliseconds from the environment variable `name`, if set.

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod fileset;
 pub mod hooks;
 pub mod interrupt;
+pub mod knob;
 pub mod output;
 pub mod race;
 pub mod report;

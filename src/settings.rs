@@ -11,12 +11,10 @@ use crate::report::{self, Export, Format};
 use crate::scan::Reader;
 use crate::search::SearchRequest;
 use crate::strategy::{Knobs, StrategyKind, MAX_WORKERS};
+use crate::sys::host::cores;
 use anyhow::{bail, Result};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-
-/// The benchmarks read the cores here, beside the worker counts they sweep.
-pub use crate::sys::host::cores;
 
 /// Checks a `--workers` value; `None` means the available cores (at most
 /// [`MAX_WORKERS`]).

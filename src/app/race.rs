@@ -69,7 +69,7 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
         exports: &exports,
         context: report::Context {
             timelines: Vec::new(),
-            machine: crate::trace::Machine::this(),
+            machine: crate::sys::host::Machine::this(),
             command: crate::settings::command_line(),
         },
     };

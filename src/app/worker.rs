@@ -14,7 +14,7 @@ pub(super) fn run(args: WorkerArgs) -> Result<ExitCode> {
         let dir = args.dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR));
         can_serve(dir, args.dir.is_none())?;
     }
-    crate::worker::run(args)
+    super::worker_run::run(args)
 }
 
 /// Refuses, before the worker connects, a `--dir` from which it cannot serve any hunt,

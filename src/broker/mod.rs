@@ -2,16 +2,26 @@
 //! processes on this host or on others, with leases, retries, a dead letter and exactly
 //! one answer.
 //!
-//! The pieces, each in its own file:
-//! - [`Broker`], the trait every backend implements: one connection to one broker,
-//!   carrying hunts (their spec, their tasks, their events) between a coordinator and
-//!   workers. Backends: [`redis`] (a Redis server: streams, a consumer group, Lua
-//!   scripts) and [`sqlite`] (the blog's database as the queue). Adding a broker means
-//!   writing one backend file and naming it in [`connect`] and in the strategy registry.
-//! - [`coordinator`]: the strategy side (`hunt search --strategy redis|sqlite`):
-//!   publish a hunt, start local workers, wait for the answer.
-//! - [`serve`]: the worker side (`hunt worker --broker URL`): serve hunt after hunt.
-//! - [`status`]: `hunt status`, the blog's task table.
+//! The pieces:
+//! - [`Broker`], the trait every backend's connection implements: one connection to one
+//!   broker, carrying hunts (their spec, their tasks, their events) between a
+//!   coordinator and workers.
+//! - [`Backend`] ([`backend`]), the plug-in trait: a backend's name, URL schemes and
+//!   forms, knobs, how to connect (and to open an existing queue only), its own spec
+//!   options, how to start a private server for a hunt or a race, and why it cannot run
+//!   here. The backends table below ([`BACKENDS`]) has one line per backend; URL
+//!   dispatch ([`connect`], [`connect_existing`]), help texts and messages come from it.
+//! - [`contract`]: the rules below, written once; backends call them, and a backend that
+//!   repeats one in its own language (Redis's Lua) is pinned to it by a test.
+//! - [`status`]: what `hunt status` shows (printed by `src/app/status.rs`).
+//!
+//! The strategy side of a broker is [`crate::strategy::coordinator`]; the worker side,
+//! `hunt worker --broker URL`, is [`crate::worker::serve`].
+//!
+//! # Adding a backend
+//! One module here (`NAME.rs`, with a `NAME/` folder for its scripts), implementing
+//! [`Broker`] and [`Backend`]; one line in `backends!` below; one `registry!` line and a
+//! one-line `Coordinator<NameKind>` file in [`crate::strategy`]. Nothing else names it.
 //!
 //! # The rules every backend keeps
 //! - A task is a range of search positions; a worker takes it with a lease of
@@ -26,26 +36,48 @@
 //!   given. The first find is committed once, atomically; later finds change nothing.
 //! - Every change to a hunt is an [`Event`] the coordinator reads in order.
 
-pub mod coordinator;
-pub mod serve;
+pub mod backend;
+pub mod contract;
 pub mod status;
 mod url;
+mod wire;
 
-#[cfg(feature = "redis")]
-pub mod redis;
-#[cfg(feature = "redis")]
-mod redis_server;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
+/// The backends table: one line per backend, `module::Type if feature "f"`, where
+/// `Type` implements [`Backend`]. It declares the module (compiled only with its
+/// feature) and its [`Entry`] in [`BACKENDS`], from which URL dispatch, help texts and
+/// messages come.
+macro_rules! backends {
+    ($($(#[$doc:meta])* $module:ident :: $ty:ident if feature $feature:literal;)*) => {
+        $( $(#[$doc])* #[cfg(feature = $feature)] pub mod $module; )*
 
+        /// Every task-queue backend hunt knows, those this build left out included.
+        pub static BACKENDS: &[Entry] = &[$(backends!(@entry $module::$ty, $feature)),*];
+    };
+    (@entry $module:ident :: $ty:ident, $feature:literal) => {{
+        #[cfg(feature = $feature)]
+        let entry = Entry::of::<$module::$ty>($feature);
+        #[cfg(not(feature = $feature))]
+        let entry = Entry::missing(stringify!($module), $feature);
+        entry
+    }};
+}
+
+backends! {
+    /// A Redis server: streams, a consumer group, Lua scripts; workers on many hosts.
+    redis::RedisKind if feature "redis";
+    /// The blog's database as the queue: one SQLite file, workers on one host.
+    sqlite::SqliteKind if feature "sqlite";
+}
+
+pub use backend::{Backend, Entry, Options, PrivateBroker};
 pub use url::redact;
-// Re-exported for the callers that still name it here (`super::hostname()`).
-pub use crate::sys::host::hostname;
+pub use wire::{Answer, Event, HuntState, HuntStatus, Verdict, WireTally, WorkerInfo};
 
 use crate::dataset::identity::Identity;
-use crate::scan::{FileError, Reader, ScanError, Tally};
-use crate::strategy::knob::{Kind, Knob};
-use crate::tasks::{Finished, Lease, Task, TaskRow};
+use crate::knob::{Kind, Knob};
+use crate::scan::Reader;
+use crate::tasks::BATCH;
+use crate::tasks::{Finished, Lease, Task};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -54,7 +86,8 @@ use std::time::Duration;
 pub static BROKER: Knob = Knob {
     name: "broker",
     value_name: "URL",
-    help: "The task-queue broker of `redis` (redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH) or `sqlite` (sqlite:PATH) [default: a private one for this hunt]",
+    // Shown with the backends' URL forms: see [`knob_help`].
+    help: "The task-queue broker of a broker strategy, a URL of its kind [default: a private one for this hunt]",
     kind: Kind::Text,
 };
 
@@ -62,7 +95,7 @@ pub static BROKER: Knob = Knob {
 pub static LEASE: Knob = Knob {
     name: "lease",
     value_name: "SECONDS",
-    help: "Seconds a worker holds a task of `redis` or `sqlite` without renewing it; a task whose lease runs out is taken over by another worker",
+    help: "Seconds a worker holds a task of a broker strategy without renewing it; a task whose lease runs out is taken over by another worker",
     kind: Kind::Seconds {
         default: 5.0,
         min: 0.1,
@@ -74,7 +107,7 @@ pub static LEASE: Knob = Knob {
 pub static MAX_ATTEMPTS: Knob = Knob {
     name: "max-attempts",
     value_name: "N",
-    help: "Times a task of `redis` or `sqlite` is taken before it is given up as Failed",
+    help: "Times a task of a broker strategy is taken before it is given up as Failed",
     kind: Kind::Count {
         default: 3,
         min: 1,
@@ -87,9 +120,13 @@ pub static MAX_ATTEMPTS: Knob = Knob {
 pub static REMOTE_WORKERS: Knob = Knob {
     name: "remote-workers",
     value_name: "",
-    help: "With `redis` or `sqlite`: start no local workers, use the `hunt worker` processes already serving --broker",
+    help: "With a broker strategy: start no local workers, use the `hunt worker` processes already serving --broker",
     kind: Kind::Flag,
 };
+
+/// The knobs every broker strategy takes; a backend with knobs of its own lists these
+/// and its own in [`Backend::KNOBS`].
+pub const KNOBS: &[&Knob] = &[&BATCH, &BROKER, &LEASE, &MAX_ATTEMPTS, &REMOTE_WORKERS];
 
 /// The format of a hunt's spec this build writes and the newest it reads.
 pub const SPEC_FORMAT: u32 = 1;
@@ -120,13 +157,14 @@ pub struct HuntSpec {
     pub max_attempts: u32,
     /// The coordinator's host, for people.
     pub coordinator: String,
-    /// For brokers that are polled (SQLite): how often workers and the coordinator
-    /// look, in milliseconds (`--poll`); `None` for brokers that push (Redis).
-    #[serde(default)]
-    pub poll_ms: Option<u64>,
     /// The coordinator writes a trace: workers send each task's events with its report.
     #[serde(default)]
     pub trace: bool,
+    /// The backend's own settings ([`Backend::options`]), each a key of the spec's JSON
+    /// beside the shared ones, as format 1 has always carried them; a
+    /// worker of another backend ignores them.
+    #[serde(flatten)]
+    pub options: Options,
 }
 
 /// One worker thread as the broker knows it.
@@ -147,216 +185,6 @@ impl Me {
     }
 }
 
-/// A task's counts as they travel: files, bytes, and the failed files by index and
-/// error code (never paths).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WireTally {
-    /// Files read.
-    pub files: u64,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Files read after the stop signal.
-    pub after_find: u64,
-    /// Failed files: (index, error code), the first few.
-    pub errors: Vec<(u64, i32)>,
-    /// Further failed files, counted only.
-    pub errors_unlisted: u64,
-    /// A traced hunt's events of this task; absent otherwise, so an untraced report
-    /// is what it always was. The Redis scripts splice these counts into the task's
-    /// event as they are, so the events reach the coordinator with no script change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<crate::trace::WireTrace>,
-}
-
-impl WireTally {
-    /// At most this many failed files travel itemised.
-    const LISTED: usize = 16;
-
-    /// The counts of `t`, without its find.
-    pub fn of(t: &Tally) -> WireTally {
-        let listed: Vec<(u64, i32)> = t
-            .errors
-            .iter()
-            .take(Self::LISTED)
-            .map(|e| (e.index, e.error.code()))
-            .collect();
-        WireTally {
-            files: t.files_scanned,
-            bytes: t.bytes_scanned,
-            after_find: t.files_after_find,
-            errors_unlisted: t.error_count() - listed.len() as u64,
-            errors: listed,
-            trace: None,
-        }
-    }
-
-    /// Back into a tally, for files below `files` (an index out of range is dropped:
-    /// reports come from other processes).
-    pub fn tally(&self, files: u64) -> Tally {
-        Tally {
-            files_scanned: self.files,
-            bytes_scanned: self.bytes,
-            files_after_find: self.after_find,
-            found: None,
-            errors: self
-                .errors
-                .iter()
-                .filter(|(i, _)| *i < files)
-                .map(|&(index, code)| FileError {
-                    index,
-                    error: ScanError::from_code(code),
-                })
-                .collect(),
-            errors_unlisted: self.errors_unlisted,
-            tracks: Vec::new(),
-        }
-    }
-
-    /// Files that could not be read.
-    pub fn error_count(&self) -> u64 {
-        self.errors.len() as u64 + self.errors_unlisted
-    }
-}
-
-/// The committed answer of a hunt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answer {
-    /// The file that holds the needle.
-    pub index: u64,
-    /// The task it was found in.
-    pub task: u64,
-    /// Who found it: `NAME@HOST`.
-    pub worker: String,
-}
-
-/// A change to a hunt, in the order the broker took them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    /// A worker took a task.
-    Started {
-        /// The task.
-        task: u64,
-        /// `NAME@HOST`.
-        worker: String,
-        /// Which attempt, from 1.
-        attempt: u32,
-    },
-    /// A task was finished and its report counts.
-    Finished {
-        /// The task.
-        task: u64,
-        /// `NAME@HOST`.
-        worker: String,
-        /// Its counts.
-        tally: WireTally,
-        /// Cut short by the stop signal.
-        cut_short: bool,
-    },
-    /// The answer was committed (once per hunt).
-    Answer(Answer),
-    /// An attempt failed; the task is queued again.
-    Retried {
-        /// The task.
-        task: u64,
-        /// `NAME@HOST`, when a worker reported it.
-        worker: Option<String>,
-        /// Why.
-        why: String,
-    },
-    /// The task was given up: the dead letter.
-    Failed {
-        /// The task.
-        task: u64,
-        /// Why.
-        why: String,
-        /// The last attempt's counts, when it reported them.
-        tally: Option<WireTally>,
-    },
-    /// A worker handed its task back unfinished (it was stopped); not an attempt.
-    Released {
-        /// The task.
-        task: u64,
-        /// `NAME@HOST`.
-        worker: String,
-    },
-    /// A worker whose lease had been taken over reported; nothing of it counts.
-    Stale {
-        /// The task.
-        task: u64,
-        /// `NAME@HOST`.
-        worker: String,
-    },
-    /// A worker refused the hunt (its folder holds another data set, say).
-    Refused {
-        /// `NAME@HOST`.
-        worker: String,
-        /// Why.
-        why: String,
-    },
-    /// A queue entry that is not a task of this hunt was refused and dropped.
-    Garbage {
-        /// The entry, as the broker names it.
-        entry: String,
-        /// What is wrong with it.
-        why: String,
-    },
-}
-
-/// A live worker, as `hunt status` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkerInfo {
-    /// Its name.
-    pub name: String,
-    /// Its host.
-    pub host: String,
-    /// Its process id on that host.
-    pub pid: u32,
-    /// Threads taking tasks.
-    pub threads: usize,
-    /// The folder it serves.
-    pub dir: String,
-    /// Milliseconds since the epoch when it was last heard from (the broker's clock).
-    pub last_seen_ms: u64,
-}
-
-/// One hunt, as `hunt status` shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HuntStatus {
-    /// Its spec.
-    pub spec: HuntSpec,
-    /// `running`, `found`, `not found`, `unknown`, `stopped`.
-    pub state: String,
-    /// The answer, once committed.
-    pub answer: Option<Answer>,
-    /// Every task's row.
-    pub tasks: Vec<TaskRow>,
-    /// Workers that refused it, and why.
-    pub refused: Vec<(String, String)>,
-}
-
-/// How a hunt ended, for the broker's record.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Found.
-    Found,
-    /// Every task finished, nothing found.
-    NotFound,
-    /// Some task failed, or the hunt was cut short.
-    Unknown,
-}
-
-impl Verdict {
-    /// Its name in the broker's record.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Found => "found",
-            Verdict::NotFound => "not found",
-            Verdict::Unknown => "unknown",
-        }
-    }
-}
-
 /// One connection to a broker. Each worker thread and the coordinator hold their own;
 /// every method is one round trip (or one transaction), safe against other processes
 /// doing the same at the same time.
@@ -365,6 +193,12 @@ pub trait Broker: Send {
     fn describe(&self) -> String;
     /// Another connection to the same broker.
     fn connect_again(&self) -> Result<Box<dyn Broker>>;
+    /// How long a worker with nothing to take of hunt `spec` waits before it looks
+    /// again: a polled broker's pace (SQLite's `--poll`); `None` for a broker that
+    /// pushes, where the worker backs off by itself.
+    fn pace(&self, _spec: &HuntSpec) -> Option<Duration> {
+        None
+    }
 
     /// Publishes a hunt: its spec and every task, NotStarted; workers see it at once.
     fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()>;
@@ -440,32 +274,32 @@ pub enum Take {
     Over,
 }
 
+/// The help of a broker knob whose text comes from the backends table (`--broker`,
+/// with every backend's URL forms), for the flags the registry grows; `None` for the
+/// others, whose static help stands.
+pub fn knob_help(knob: &Knob) -> Option<String> {
+    std::ptr::eq(knob, &BROKER).then(|| {
+        format!(
+            "The task-queue broker of a broker strategy: {} [default: a private one for this hunt]",
+            backend::url_forms()
+        )
+    })
+}
+
+/// `WHAT: FORMS.`, a `--broker` flag's help with every backend's URL forms.
+pub fn url_help(what: &str) -> String {
+    format!("{what}: {}.", backend::url_forms())
+}
+
 /// Connects to the broker `url` names, by its scheme.
 pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
-    match url::scheme(url)? {
-        url::Scheme::Redis => {
-            #[cfg(feature = "redis")]
-            return redis::Redis::connect(url);
-            #[cfg(not(feature = "redis"))]
-            bail!("hunt was built without the `redis` feature: rebuild with `cargo build --features redis`");
-        }
-        url::Scheme::Sqlite => {
-            #[cfg(feature = "sqlite")]
-            return sqlite::Sqlite::connect(url);
-            #[cfg(not(feature = "sqlite"))]
-            bail!("hunt was built without the `sqlite` feature: rebuild with `cargo build --features sqlite`");
-        }
-    }
+    backend::of_url(url)?.connect(url)
 }
 
 /// Connects to the broker `url` names, as [`connect`] does, but never makes one: a
-/// missing SQLite file is an error, not a new queue (`hunt status`).
+/// missing queue file is an error, not a new queue (`hunt status`).
 pub fn connect_existing(url: &str) -> Result<Box<dyn Broker>> {
-    match url::scheme(url)? {
-        #[cfg(feature = "sqlite")]
-        url::Scheme::Sqlite => sqlite::Sqlite::open_existing(url),
-        _ => connect(url),
-    }
+    backend::of_url(url)?.connect_existing(url)
 }
 
 /// A fresh hunt id: 16 hex digits.
@@ -491,7 +325,7 @@ pub fn check_spec(spec: &HuntSpec) -> Result<()> {
     if spec.batch == 0 || spec.files == 0 || spec.max_attempts == 0 {
         bail!("the hunt's spec is malformed (a zero batch, file count or attempt count)");
     }
-    if crate::worker::protocol::unhex(&spec.needle_hex).is_none_or(|n| n.is_empty()) {
+    if crate::sys::hex::unhex(&spec.needle_hex).is_none_or(|n| n.is_empty()) {
         bail!("the hunt's needle is not a non-empty hex string");
     }
     Ok(())

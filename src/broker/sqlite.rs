@@ -1,18 +1,18 @@
-//! The SQLite backend of [`super::Broker`]: the blog's "conventional task queue", a
+//! The SQLite backend of [`crate::broker::Broker`]: the blog's "conventional task queue", a
 //! database as the queue. The producer (the coordinator) writes one row per task with
 //! the blog's state flag; workers poll the table every `--poll` seconds for a task not
 //! started and claim it in one statement. One file, on one host: WAL needs the shared
-//! memory of one machine, so only processes on this host can share the queue (Redis is
-//! the backend for workers on several hosts).
+//! memory of one machine, so only processes on this host can share the queue (a
+//! server backend is the one for workers on several hosts).
 //!
-//! # Schema (`sqlite/schema.sql`, `PRAGMA user_version` [`SCHEMA_VERSION`])
+//! # Schema (`sqlite/schema.sql`, `PRAGMA user_version` [`crate::broker::sqlite::SCHEMA_VERSION`])
 //! | table | holds |
 //! |---|---|
 //! | `hunt` | one row per hunt: spec (JSON), stop flag, status, task and terminal counts, lease, poll, keep-alive and expiry times, the answer (set once) |
 //! | `task` | one row per task: range, state (NotStarted, Running, Completed, Failed: a CHECK), worker, consumer, attempts, lease expiry, fencing token, note |
-//! | `event` | the [`super::Event`]s, JSON, in `seq` order; the coordinator reads those after the last it read |
+//! | `event` | the [`crate::broker::Event`]s, JSON, in `seq` order; the coordinator reads those after the last it read |
 //! | `refusal` | worker -> why it refused a hunt |
-//! | `worker` | heartbeats: [`super::WorkerInfo`], last seen, SQL statements run |
+//! | `worker` | heartbeats: [`crate::broker::WorkerInfo`], last seen, SQL statements run |
 //!
 //! The index `task (hunt, state, id)` makes a claim a lookup, not a scan of the table
 //! (`benches/sqlite.rs` measures both).
@@ -32,7 +32,7 @@
 //! every `poll_ms` of the hunt's spec (`--poll`); [`Broker::events`] looks at that pace
 //! too, and at least once per call (the coordinator calls it with a 50 ms wait, so it
 //! looks at least 20 times a second). An idle worker's look is a read, which takes no
-//! write lock. Each process counts the statements it runs ([`statements`]); workers
+//! write lock. Each process counts the statements it runs ([`crate::broker::sqlite::statements`]); workers
 //! write the count with their heartbeat, which is how the cost of polling is measured.
 //!
 //! # Expiry
@@ -49,11 +49,13 @@
 //! (another `application_id`), a queue of a newer hunt, read-only, or locked is refused
 //! with one line that names the fix, and left as it was.
 
-use super::coordinator::{BrokerKind, PrivateBroker};
+use super::backend::{Backend, Options, PrivateBroker};
+use super::contract::{self, AfterFailure};
 use super::{
-    Answer, Broker, Done, Event, HuntSpec, HuntStatus, Me, Take, Verdict, WireTally, WorkerInfo,
+    Answer, Broker, Done, Event, HuntSpec, HuntState, HuntStatus, Me, Take, Verdict, WireTally,
+    WorkerInfo,
 };
-use crate::strategy::knob::{Kind, Knob, Knobs};
+use crate::knob::{Kind, Knob, Knobs};
 use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
 use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::{named_params, params, Connection, ErrorCode, OpenFlags, OptionalExtension, Row};
@@ -98,7 +100,7 @@ const BUSY: Duration = Duration::from_secs(5);
 /// How long opening waits for a lock before the file counts as locked.
 const OPEN_BUSY: Duration = Duration::from_secs(2);
 /// How long a running hunt lives without its coordinator's keep-alive.
-const ALIVE_MS: i64 = 60_000;
+const ALIVE_MS: i64 = super::contract::ALIVE_MS as i64;
 /// How often a worker serving no hunt looks for a new one.
 const IDLE_POLL_MS: u64 = 50;
 /// A hunt that is gone: retired and past its keep time, or running with no keep-alive.
@@ -112,11 +114,13 @@ pub fn statements() -> u64 {
     STATEMENTS.load(Ordering::Relaxed)
 }
 
-/// The SQLite backend's facts, for its strategy.
+/// The SQLite backend, as the backends table knows it.
 pub struct SqliteKind;
 
-impl BrokerKind for SqliteKind {
+impl Backend for SqliteKind {
     const NAME: &'static str = "sqlite";
+    const SCHEMES: &'static [&'static str] = &["sqlite:"];
+    const URL_FORMS: &'static str = "sqlite:PATH";
     const KNOBS: &'static [&'static Knob] = &[
         &crate::tasks::BATCH,
         &super::BROKER,
@@ -126,8 +130,17 @@ impl BrokerKind for SqliteKind {
         &super::REMOTE_WORKERS,
     ];
 
-    fn accepts(url: &str) -> bool {
-        super::url::scheme(url).is_ok_and(|s| s == super::url::Scheme::Sqlite)
+    fn connect(url: &str) -> Result<Box<dyn Broker>> {
+        Sqlite::connect(url)
+    }
+
+    fn connect_existing(url: &str) -> Result<Box<dyn Broker>> {
+        Sqlite::open_existing(url)
+    }
+
+    fn options(knobs: &Knobs) -> Options {
+        let ms = knobs.seconds(&POLL).as_millis().max(1) as u64;
+        Options::from_iter([(POLL_MS.to_string(), ms.into())])
     }
 
     fn private() -> Result<Box<dyn PrivateBroker>> {
@@ -142,10 +155,15 @@ impl BrokerKind for SqliteKind {
             _dir: dir,
         }))
     }
+}
 
-    fn poll(knobs: &Knobs) -> Option<Duration> {
-        Some(knobs.seconds(&POLL))
-    }
+/// The key of the spec's options that holds `--poll`, in ms: `poll_ms`, as format 1
+/// has always named it.
+const POLL_MS: &str = "poll_ms";
+
+/// A hunt's `--poll`, in ms, from its spec; `None` when the spec has none.
+fn poll_ms(spec: &HuntSpec) -> Option<u64> {
+    spec.options.get(POLL_MS).and_then(serde_json::Value::as_u64)
 }
 
 /// A queue in a private temporary folder, removed with it on drop.
@@ -366,127 +384,6 @@ impl Sqlite {
         )?;
         Ok(())
     }
-
-    /// The task's attempts, when `me` holds it under `lease` now.
-    fn owned(&self, hunt: &str, me: &Me, lease: &Lease) -> Result<Option<u32>> {
-        let Ok(token) = lease.token.parse::<i64>() else {
-            return Ok(None);
-        };
-        self.row(
-            "SELECT attempts FROM task WHERE hunt = ?1 AND id = ?2 AND state = 'Running' AND consumer = ?3 AND token = ?4",
-            params![hunt, as_i64(lease.task.id), me.consumer, token],
-            |r| r.get(0),
-        )
-    }
-
-    fn terminal(&self, hunt: &str) -> Result<()> {
-        self.exec(
-            "UPDATE hunt SET terminal = terminal + 1 WHERE id = ?1",
-            params![hunt],
-        )
-        .map(drop)
-    }
-
-    /// The task gives up: the dead letter.
-    fn dead_letter(
-        &self,
-        hunt: &str,
-        task: u64,
-        why: String,
-        tally: Option<WireTally>,
-    ) -> Result<()> {
-        self.exec(
-            "UPDATE task SET state = 'Failed', note = ?3, consumer = NULL, lease_until = NULL WHERE hunt = ?1 AND id = ?2",
-            params![hunt, as_i64(task), why],
-        )?;
-        self.terminal(hunt)?;
-        self.event(hunt, &Event::Failed { task, why, tally })
-    }
-
-    /// The task goes back on the queue for another attempt.
-    fn requeue(&self, hunt: &str, task: u64, note: &str) -> Result<()> {
-        self.exec(
-            "UPDATE task SET state = 'NotStarted', consumer = NULL, lease_until = NULL, note = ?3 WHERE hunt = ?1 AND id = ?2",
-            params![hunt, as_i64(task), note],
-        )
-        .map(drop)
-    }
-
-    /// The hunt's poll interval, ms (looked up once per hunt).
-    fn poll_of(&mut self, hunt: &str) -> Result<u64> {
-        if let Some(&p) = self.polls.get(hunt) {
-            return Ok(p);
-        }
-        let p = self
-            .row(
-                "SELECT poll_ms FROM hunt WHERE id = ?1",
-                params![hunt],
-                |r| r.get::<_, i64>(0),
-            )?
-            .map_or(IDLE_POLL_MS, |p| p.max(1) as u64);
-        self.polls.insert(hunt.to_string(), p);
-        Ok(p)
-    }
-
-    /// Calls `look` at most every `poll_ms` (counted across calls on this connection)
-    /// until it gives something or `wait` is up; with `at_least_once`, also when `wait`
-    /// is up before the next look was due.
-    fn poll<T>(
-        &mut self,
-        poll_ms: u64,
-        wait: Duration,
-        at_least_once: bool,
-        mut look: impl FnMut(&mut Self) -> Result<Option<T>>,
-    ) -> Result<Option<T>> {
-        let deadline = Instant::now() + wait;
-        let poll = Duration::from_millis(poll_ms);
-        let mut looked = !at_least_once;
-        loop {
-            let now = Instant::now();
-            let due = now >= self.next_look;
-            if due || (now >= deadline && !looked) {
-                looked = true;
-                self.next_look = now + poll;
-                if let Some(v) = look(self)? {
-                    return Ok(Some(v));
-                }
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            crate::interrupt::check()?;
-            std::thread::sleep((self.next_look.min(deadline) - now).min(Duration::from_millis(20)));
-        }
-    }
-
-    /// The hunts among `hunts` whose stop flag is up or that are gone.
-    fn stopped_now(&self, hunts: &[String]) -> Result<Vec<String>> {
-        let now = self.now();
-        let mut out = Vec::new();
-        for h in hunts {
-            let stop = self.row(
-                &format!("SELECT stop FROM hunt WHERE id = :id AND NOT {GONE}"),
-                named_params! {":id": h, ":now": now},
-                |r| r.get::<_, i64>(0),
-            )?;
-            if stop != Some(0) {
-                out.push(h.clone());
-            }
-        }
-        Ok(out)
-    }
-
-    /// Changes when a hunt is published or deleted.
-    fn news(&self) -> Result<(i64, i64)> {
-        Ok(self
-            .row(
-                "SELECT count(*), coalesce(max(rowid), 0) FROM hunt",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .unwrap_or((0, 0)))
-    }
 }
 
 /// What a take needs of a hunt.
@@ -514,499 +411,8 @@ fn as_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-impl Broker for Sqlite {
-    fn describe(&self) -> String {
-        self.url.clone()
-    }
-
-    fn connect_again(&self) -> Result<Box<dyn Broker>> {
-        Sqlite::connect(&self.url)
-    }
-
-    fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()> {
-        let json = serde_json::to_string(spec)?;
-        self.write(|s| {
-            s.prune()?;
-            let now = s.now();
-            s.exec(
-                "INSERT INTO hunt (id, spec, created_ms, alive_until_ms, tasks, batch, files, max_attempts, lease_ms, poll_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    spec.id,
-                    json,
-                    now,
-                    now + ALIVE_MS,
-                    tasks.len() as i64,
-                    as_i64(spec.batch),
-                    as_i64(spec.files),
-                    spec.max_attempts,
-                    as_i64(spec.lease_ms),
-                    as_i64(spec.poll_ms.unwrap_or(IDLE_POLL_MS)),
-                ],
-            )?;
-            STATEMENTS.fetch_add(tasks.len() as u64, Ordering::Relaxed);
-            let mut insert = s
-                .conn
-                .prepare_cached(
-                    "INSERT INTO task (hunt, id, pos_from, pos_to) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(|e| s.explain(&e))?;
-            for t in tasks {
-                insert
-                    .execute(params![
-                        spec.id,
-                        as_i64(t.id),
-                        as_i64(t.range.start),
-                        as_i64(t.range.end)
-                    ])
-                    .map_err(|e| s.explain(&e))?;
-            }
-            Ok(())
-        })
-    }
-
-    fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
-        let poll = self.poll_of(hunt)?;
-        // At least one look per call: a caller's last read before it gives up (the
-        // coordinator's, once its workers have ended) must see what is there.
-        let found = self.poll(poll, wait, true, |s| {
-            let after = s.cursors.get(hunt).copied().unwrap_or(0);
-            let rows: Vec<(i64, String)> = s.rows(
-                "SELECT seq, body FROM event WHERE hunt = ?1 AND seq > ?2 ORDER BY seq",
-                params![hunt, after],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let Some(&(last, _)) = rows.last() else {
-                return Ok(None);
-            };
-            s.cursors.insert(hunt.to_string(), last);
-            // One unreadable event (garbage someone wrote) must not lose the others.
-            Ok(Some(
-                rows.into_iter()
-                    .map(|(seq, e)| {
-                        serde_json::from_str(&e).unwrap_or_else(|err| Event::Garbage {
-                            entry: format!("event {seq}"),
-                            why: format!("an event hunt cannot read ({err}): {e:.200}"),
-                        })
-                    })
-                    .collect(),
-            ))
-        })?;
-        Ok(found.unwrap_or_default())
-    }
-
-    fn keep_alive(&mut self, hunt: &str) -> Result<()> {
-        let until = self.now() + ALIVE_MS;
-        self.exec(
-            "UPDATE hunt SET alive_until_ms = ?2 WHERE id = ?1 AND expires_ms IS NULL",
-            params![hunt, until],
-        )
-        .map(drop)
-    }
-
-    fn stop(&mut self, hunt: &str) -> Result<()> {
-        self.exec("UPDATE hunt SET stop = 1 WHERE id = ?1", params![hunt])
-            .map(drop)
-    }
-
-    fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
-        let keep = i64::try_from(keep.as_millis())
-            .unwrap_or(i64::MAX / 4)
-            .max(1);
-        self.write(|s| {
-            s.exec(
-                "UPDATE hunt SET status = ?2, stop = 1, expires_ms = ?3 WHERE id = ?1",
-                params![hunt, verdict.name(), s.now() + keep],
-            )?;
-            s.prune()
-        })
-    }
-
-    fn exists(&mut self, hunt: &str) -> Result<bool> {
-        Ok(self.hunt_row(hunt)?.is_some())
-    }
-
-    fn hunts(&mut self) -> Result<Vec<String>> {
-        self.rows(
-            "SELECT id FROM hunt WHERE expires_ms IS NULL AND alive_until_ms > ?1 ORDER BY created_ms, rowid",
-            params![self.now()],
-            |r| r.get(0),
-        )
-    }
-
-    fn spec(&mut self, hunt: &str) -> Result<Option<HuntSpec>> {
-        let text: Option<String> = self.row(
-            &format!("SELECT spec FROM hunt WHERE id = :id AND NOT {GONE}"),
-            named_params! {":id": hunt, ":now": self.now()},
-            |r| r.get(0),
-        )?;
-        match text {
-            None => Ok(None),
-            Some(t) => serde_json::from_str(&t).map(Some).with_context(|| {
-                format!("hunt {hunt}'s spec in the queue is not one hunt can read")
-            }),
-        }
-    }
-
-    fn take(&mut self, hunt: &str, me: &Me) -> Result<Take> {
-        // A read first, without the write lock: most looks of an idle worker find nothing.
-        let Some(h) = self.hunt_row(hunt)? else {
-            return Ok(Take::Over);
-        };
-        if h.over() {
-            return Ok(Take::Over);
-        }
-        let ready: bool = self
-            .row(
-                READY_SQL,
-                named_params! {":hunt": hunt, ":now": self.now(), ":consumer": me.consumer},
-                |r| r.get(0),
-            )?
-            .unwrap_or(false);
-        if !ready {
-            return Ok(Take::Wait);
-        }
-        let label = me.label();
-        self.write(|s| loop {
-            let Some(h) = s.hunt_row(hunt)? else {
-                return Ok(Take::Over);
-            };
-            if h.over() {
-                return Ok(Take::Over);
-            }
-            let now = s.now();
-            let claimed = s.row(
-                CLAIM_SQL,
-                named_params! {
-                    ":hunt": hunt,
-                    ":now": now,
-                    ":until": now + h.lease_ms,
-                    ":worker": label,
-                    ":consumer": me.consumer,
-                },
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, u32>(3)?,
-                        r.get::<_, i64>(4)?,
-                    ))
-                },
-            )?;
-            let Some((id, from, to, attempt, token)) = claimed else {
-                return Ok(Take::Wait);
-            };
-            let task = as_u64(id);
-            // Tasks carry positions, never paths; a row that is not a task of this hunt
-            // (written by someone else) is refused, and never read.
-            if id < 0 || id >= h.tasks || from != id * h.batch || to != (from + h.batch).min(h.files)
-            {
-                let why = format!(
-                    "the task row {id} ({from}..{to}) is not a task of this hunt"
-                );
-                s.exec(
-                    "UPDATE task SET state = 'Failed', note = ?3, consumer = NULL, lease_until = NULL WHERE hunt = ?1 AND id = ?2",
-                    params![hunt, id, why],
-                )?;
-                s.event(
-                    hunt,
-                    &Event::Garbage {
-                        entry: format!("task row {id}"),
-                        why: why.clone(),
-                    },
-                )?;
-                if (0..h.tasks).contains(&id) {
-                    // Its positions are not searched: the answer cannot be "not found".
-                    s.terminal(hunt)?;
-                    s.event(
-                        hunt,
-                        &Event::Failed {
-                            task,
-                            why,
-                            tally: None,
-                        },
-                    )?;
-                }
-                continue;
-            }
-            if attempt > h.max_attempts {
-                s.dead_letter(
-                    hunt,
-                    task,
-                    format!(
-                        "taken {} times and never finished: its workers died, or lost their leases",
-                        attempt - 1
-                    ),
-                    None,
-                )?;
-                continue;
-            }
-            s.event(
-                hunt,
-                &Event::Started {
-                    task,
-                    worker: label.clone(),
-                    attempt,
-                },
-            )?;
-            return Ok(Take::Task(Lease {
-                task: Task {
-                    id: task,
-                    range: as_u64(from)..as_u64(to),
-                },
-                attempt,
-                token: token.to_string(),
-            }));
-        })
-    }
-
-    fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
-        let Ok(token) = lease.token.parse::<i64>() else {
-            return Ok(false);
-        };
-        let n = self.exec(
-            "UPDATE task SET lease_until = ?5 + (SELECT lease_ms FROM hunt WHERE id = ?1)
-              WHERE hunt = ?1 AND id = ?2 AND state = 'Running' AND consumer = ?3 AND token = ?4",
-            params![hunt, as_i64(lease.task.id), me.consumer, token, self.now()],
-        )?;
-        Ok(n == 1)
-    }
-
-    fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
-        let label = me.label();
-        let task = lease.task.id;
-        self.write(|s| {
-            let (Some(attempt), Some(h)) = (s.owned(hunt, me, lease)?, s.hunt_row(hunt)?) else {
-                s.event(hunt, &Event::Stale { task, worker: label.clone() })?;
-                return Ok(Finished::Stale);
-            };
-            let max = h.max_attempts;
-            if !done.why.is_empty() && done.found.is_none() {
-                if attempt >= max {
-                    let why = format!("attempt {attempt} of {max}: {}", done.why);
-                    s.dead_letter(hunt, task, why, Some(done.tally.clone()))?;
-                } else {
-                    s.requeue(hunt, task, &format!("attempt {attempt}: {}", done.why))?;
-                    s.event(
-                        hunt,
-                        &Event::Retried {
-                            task,
-                            worker: Some(label.clone()),
-                            why: done.why.clone(),
-                        },
-                    )?;
-                }
-                return Ok(Finished::Retried);
-            }
-            s.exec(
-                "UPDATE task SET state = 'Completed', worker = ?3, consumer = NULL, lease_until = NULL, note = ?4
-                  WHERE hunt = ?1 AND id = ?2",
-                params![
-                    hunt,
-                    as_i64(task),
-                    label,
-                    done.cut_short.then_some("cut short by the find")
-                ],
-            )?;
-            s.terminal(hunt)?;
-            s.event(
-                hunt,
-                &Event::Finished {
-                    task,
-                    worker: label.clone(),
-                    tally: done.tally.clone(),
-                    cut_short: done.cut_short,
-                },
-            )?;
-            if let Some(index) = done.found {
-                let answer = Answer {
-                    index,
-                    task,
-                    worker: label.clone(),
-                };
-                let committed = s.exec(
-                    "UPDATE hunt SET answer = ?2, stop = 1, status = 'found' WHERE id = ?1 AND answer IS NULL",
-                    params![hunt, serde_json::to_string(&answer)?],
-                )?;
-                if committed == 1 {
-                    s.event(hunt, &Event::Answer(answer))?;
-                    return Ok(Finished::Answered);
-                }
-            }
-            Ok(Finished::Accepted)
-        })
-    }
-
-    fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
-        let label = me.label();
-        let task = lease.task.id;
-        self.write(|s| {
-            let (Some(attempt), Some(h)) = (s.owned(hunt, me, lease)?, s.hunt_row(hunt)?) else {
-                s.event(
-                    hunt,
-                    &Event::Stale {
-                        task,
-                        worker: label.clone(),
-                    },
-                )?;
-                return Ok(Finished::Stale);
-            };
-            let max = h.max_attempts;
-            if attempt >= max {
-                s.dead_letter(
-                    hunt,
-                    task,
-                    format!("attempt {attempt} of {max}: {why}"),
-                    None,
-                )?;
-            } else {
-                s.requeue(hunt, task, &format!("attempt {attempt}: {why}"))?;
-                s.event(
-                    hunt,
-                    &Event::Retried {
-                        task,
-                        worker: Some(label.clone()),
-                        why: why.to_string(),
-                    },
-                )?;
-            }
-            Ok(Finished::Retried)
-        })
-    }
-
-    fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()> {
-        let label = me.label();
-        let task = lease.task.id;
-        self.write(|s| {
-            if s.owned(hunt, me, lease)?.is_none() {
-                return s.event(hunt, &Event::Stale { task, worker: label.clone() });
-            }
-            // Handed back, not failed: the attempt does not count.
-            s.exec(
-                "UPDATE task SET state = 'NotStarted', consumer = NULL, lease_until = NULL, attempts = max(attempts - 1, 0)
-                  WHERE hunt = ?1 AND id = ?2",
-                params![hunt, as_i64(task)],
-            )?;
-            s.event(hunt, &Event::Released { task, worker: label.clone() })
-        })
-    }
-
-    fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()> {
-        let label = me.label();
-        self.write(|s| {
-            s.exec(
-                "INSERT INTO refusal (hunt, worker, why) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (hunt, worker) DO UPDATE SET why = excluded.why",
-                params![hunt, label, why],
-            )?;
-            s.event(
-                hunt,
-                &Event::Refused {
-                    worker: label.clone(),
-                    why: why.to_string(),
-                },
-            )
-        })
-    }
-
-    fn stopped(&mut self, hunts: &[String], wait: Duration) -> Result<Vec<String>> {
-        if hunts.is_empty() {
-            // No hunt to watch: wait for news of one (a hunt published or deleted).
-            let before = self.news()?;
-            self.poll(IDLE_POLL_MS, wait, false, |s| {
-                Ok((s.news()? != before).then_some(()))
-            })?;
-            return Ok(Vec::new());
-        }
-        let mut poll = u64::MAX;
-        for h in hunts {
-            poll = poll.min(self.poll_of(h)?);
-        }
-        Ok(self
-            .poll(poll, wait, false, |s| {
-                let v = s.stopped_now(hunts)?;
-                Ok((!v.is_empty()).then_some(v))
-            })?
-            .unwrap_or_default())
-    }
-
-    fn heartbeat(&mut self, info: &WorkerInfo) -> Result<()> {
-        let now = self.now();
-        let info = WorkerInfo {
-            last_seen_ms: as_u64(now),
-            ..info.clone()
-        };
-        let json = serde_json::to_string(&info)?;
-        self.exec(
-            "INSERT INTO worker (name, info, last_seen_ms, statements) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen_ms = excluded.last_seen_ms, statements = excluded.statements",
-            params![info.name, json, now, as_i64(statements())],
-        )
-        .map(drop)
-    }
-
-    fn status(&mut self) -> Result<Vec<HuntStatus>> {
-        self.write(|s| s.prune())?;
-        let hunts: Vec<(String, String, String, Option<String>)> = self.rows(
-            &format!(
-                "SELECT id, spec, status, answer FROM hunt WHERE NOT {GONE} ORDER BY created_ms DESC, rowid DESC"
-            ),
-            named_params! {":now": self.now()},
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
-        let mut out = Vec::new();
-        for (id, spec, state, answer) in hunts {
-            let Ok(spec) = serde_json::from_str::<HuntSpec>(&spec) else {
-                continue;
-            };
-            let tasks = self.rows(
-                "SELECT id, pos_from, pos_to, state, worker, attempts, note FROM task WHERE hunt = ?1 ORDER BY id",
-                params![id],
-                |r| {
-                    let state: String = r.get(3)?;
-                    Ok(TaskRow {
-                        id: as_u64(r.get(0)?),
-                        range: as_u64(r.get(1)?)..as_u64(r.get(2)?),
-                        state: TaskState::from_name(&state).unwrap_or(TaskState::Failed),
-                        worker: r.get(4)?,
-                        attempts: r.get(5)?,
-                        note: r.get(6)?,
-                    })
-                },
-            )?;
-            let refused = self.rows(
-                "SELECT worker, why FROM refusal WHERE hunt = ?1 ORDER BY worker",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            out.push(HuntStatus {
-                spec,
-                state,
-                answer: answer.and_then(|a| serde_json::from_str(&a).ok()),
-                tasks,
-                refused,
-            });
-        }
-        Ok(out)
-    }
-
-    fn clock(&mut self) -> Result<u64> {
-        Ok(as_u64(self.now()))
-    }
-
-    fn workers(&mut self) -> Result<Vec<WorkerInfo>> {
-        let infos: Vec<String> = self.rows(
-            "SELECT info FROM worker WHERE last_seen_ms >= ?1 ORDER BY name",
-            params![self.now() - ALIVE_MS],
-            |r| r.get(0),
-        )?;
-        Ok(infos
-            .iter()
-            .filter_map(|i| serde_json::from_str(i).ok())
-            .collect())
-    }
-}
+mod broker;
+mod rows;
 
 #[cfg(test)]
 mod tests;

@@ -1,58 +1,28 @@
-//! `hunt status --broker URL`: the blog's task table, for current and recent hunts:
-//! each task's range, state (NotStarted, Running, Completed, Failed), worker and
-//! attempts, the answer and who found it, the workers that refused; then the live
-//! workers and when each was last heard from. `--json` prints the same as one object;
-//! `--watch` redraws it every second until Ctrl-C. Passwords never show.
+//! `hunt status --broker URL`, the data: the blog's task table for current and recent
+//! hunts (each task's range, state, worker and attempts, the answer and who found it,
+//! the workers that refused), and the live workers with when each was last heard from.
+//! `src/app/status.rs` prints it, as tables or JSON. Passwords never show.
 
 use super::{Broker, HuntStatus, WorkerInfo};
-use crate::cli::StatusArgs;
-use crate::exit::ExitCode;
-use crate::output;
-use crate::tasks::TaskSummary;
 use anyhow::Result;
 use serde::Serialize;
-use std::fmt::Write;
-use std::time::Duration;
 
-/// What `hunt status --json` prints.
+/// What `hunt status` shows (and `--json` prints as one object).
 #[derive(Serialize)]
-struct Status {
+pub struct Status {
     /// The broker, password redacted.
-    broker: String,
+    pub broker: String,
     /// The broker's clock, ms since the epoch, when this was read.
-    now_ms: u64,
+    pub now_ms: u64,
     /// Current and recent hunts, newest first.
-    hunts: Vec<HuntStatus>,
+    pub hunts: Vec<HuntStatus>,
     /// Workers heard from in the last minute.
-    workers: Vec<WorkerInfo>,
+    pub workers: Vec<WorkerInfo>,
 }
 
-/// Runs `hunt status`.
-pub fn run(args: StatusArgs) -> Result<ExitCode> {
-    let mut broker = super::connect_existing(&args.broker)?;
-    loop {
-        let status = read(broker.as_mut(), args.hunt.as_deref())?;
-        let text = if args.json {
-            serde_json::to_string(&status)?
-        } else {
-            render(&status)
-        };
-        if args.watch && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            // Clear the screen and go home, as watch(1) does.
-            output::bytes(b"\x1b[H\x1b[2J")?;
-        }
-        output::line(text.trim_end())?;
-        if !args.watch {
-            return Ok(ExitCode::Succeeded);
-        }
-        for _ in 0..20 {
-            crate::interrupt::check()?;
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn read(broker: &mut dyn Broker, only: Option<&str>) -> Result<Status> {
+/// Reads the broker's hunts (only hunt `only`, when given: an error when the broker has
+/// no such hunt) and live workers.
+pub fn read(broker: &mut dyn Broker, only: Option<&str>) -> Result<Status> {
     let mut hunts = broker.status()?;
     if let Some(id) = only {
         hunts.retain(|h| h.spec.id == id);
@@ -60,7 +30,7 @@ fn read(broker: &mut dyn Broker, only: Option<&str>) -> Result<Status> {
             anyhow::bail!(
                 "the broker at {} has no hunt {id} (a finished hunt's records expire after {} s): run `hunt status --broker URL` to list them",
                 broker.describe(),
-                super::coordinator::KEEP.as_secs()
+                super::contract::KEEP.as_secs()
             );
         }
     }
@@ -70,86 +40,4 @@ fn read(broker: &mut dyn Broker, only: Option<&str>) -> Result<Status> {
         workers: broker.workers()?,
         hunts,
     })
-}
-
-fn render(s: &Status) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "broker {}", s.broker);
-    if s.hunts.is_empty() {
-        let _ = writeln!(out, "no current or recent hunts");
-    }
-    for h in &s.hunts {
-        let spec = &h.spec;
-        let needle = crate::worker::protocol::unhex(&spec.needle_hex).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\nhunt {}  {}  on {}, needle {:?}, tasks of {} files, lease {}, {} attempts",
-            spec.id,
-            h.state,
-            spec.identity.summary,
-            String::from_utf8_lossy(&needle),
-            spec.batch,
-            crate::units::secs(spec.lease_ms as f64 / 1000.0),
-            spec.max_attempts
-        );
-        if let Some(a) = &h.answer {
-            let _ = writeln!(
-                out,
-                "  answer: file index {}, found by {} in task {}",
-                a.index, a.worker, a.task
-            );
-        }
-        let c = TaskSummary::of(&h.tasks);
-        let _ = writeln!(
-            out,
-            "  tasks: {} NotStarted, {} Running, {} Completed, {} Failed ({} retries)",
-            c.not_started, c.running, c.completed, c.failed, c.retries
-        );
-        for (worker, why) in &h.refused {
-            let _ = writeln!(out, "  refused by {worker}: {why}");
-        }
-        let _ = writeln!(
-            out,
-            "  {:>6}  {:<21}  {:<10}  {:<28}  {:>8}  note",
-            "task", "search positions", "state", "worker", "attempts"
-        );
-        for t in &h.tasks {
-            let line = format!(
-                "  {:>6}  {:<21}  {:<10}  {:<28}  {:>8}  {}",
-                t.id,
-                format!("{}..{}", t.range.start, t.range.end),
-                t.state.name(),
-                t.worker.as_deref().unwrap_or("-"),
-                t.attempts,
-                t.note.as_deref().unwrap_or("")
-            );
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\nworkers heard from in the last minute: {}",
-        s.workers.len()
-    );
-    if !s.workers.is_empty() {
-        let _ = writeln!(
-            out,
-            "  {:<28}  {:<16}  {:>8}  {:>7}  {:<30}  last heard",
-            "name", "host", "pid", "threads", "folder"
-        );
-    }
-    for w in &s.workers {
-        let ago = s.now_ms.saturating_sub(w.last_seen_ms) as f64 / 1000.0;
-        let _ = writeln!(
-            out,
-            "  {:<28}  {:<16}  {:>8}  {:>7}  {:<30}  {} ago",
-            w.name,
-            w.host,
-            w.pid,
-            w.threads,
-            w.dir,
-            crate::units::secs(ago.max(0.0))
-        );
-    }
-    out
 }

@@ -1,34 +1,5 @@
-//! `--broker` URLs: which backend a URL names, and how a URL is shown (never with its
-//! password).
-
-use anyhow::{bail, Result};
-
-/// The backend a URL names.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Scheme {
-    /// `redis://`, `redis+unix://`, `unix://`.
-    Redis,
-    /// `sqlite:PATH`.
-    Sqlite,
-}
-
-/// The backend of `url`; a URL of no known scheme is refused with the forms hunt takes.
-pub fn scheme(url: &str) -> Result<Scheme> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("redis://")
-        || lower.starts_with("redis+unix://")
-        || lower.starts_with("unix://")
-    {
-        Ok(Scheme::Redis)
-    } else if lower.starts_with("sqlite:") {
-        Ok(Scheme::Sqlite)
-    } else {
-        bail!(
-            "--broker {:?} is not a broker URL hunt knows: use redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH or sqlite:PATH",
-            redact(url)
-        )
-    }
-}
+//! How a `--broker` URL is shown: never with its password. (Which backend a URL names
+//! is the backends table's business: [`super::backend::of_url`].)
 
 /// `url` with any password replaced by `***`, for messages, JSON and status output.
 pub fn redact(url: &str) -> String {
@@ -47,7 +18,7 @@ pub fn redact(url: &str) -> String {
     let shown = match userinfo.find(':') {
         Some(colon) => format!("{}:***", &userinfo[..colon]),
         None if userinfo.is_empty() => String::new(),
-        // redis://SECRET@host: a lone userinfo is taken as the password.
+        // scheme://SECRET@host: a lone userinfo is taken as the password.
         None => "***".to_string(),
     };
     format!("{}{shown}{}", &url[..start], &rest[at..])
@@ -60,31 +31,18 @@ mod tests {
     #[test]
     fn passwords_never_show() {
         assert_eq!(
-            redact("redis://:s3cret@host:6379/2"),
-            "redis://:***@host:6379/2"
+            redact("broker://:s3cret@host:6379/2"),
+            "broker://:***@host:6379/2"
         );
-        assert_eq!(redact("redis://user:pw@h:1"), "redis://user:***@h:1");
-        assert_eq!(redact("redis://pw@h:1"), "redis://***@h:1");
-        assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
-        assert_eq!(redact("sqlite:/tmp/q.db"), "sqlite:/tmp/q.db");
+        assert_eq!(redact("broker://user:pw@h:1"), "broker://user:***@h:1");
+        assert_eq!(redact("broker://pw@h:1"), "broker://***@h:1");
+        assert_eq!(redact("broker://h:1/0"), "broker://h:1/0");
+        assert_eq!(redact("file:/tmp/q.db"), "file:/tmp/q.db");
         assert_eq!(
-            redact("redis+unix:///tmp/s.sock"),
-            "redis+unix:///tmp/s.sock"
+            redact("broker+unix:///tmp/s.sock"),
+            "broker+unix:///tmp/s.sock"
         );
         // An '@' in the path is not a password's end.
-        assert_eq!(redact("redis://h:1/a@b"), "redis://h:1/a@b");
-    }
-
-    #[test]
-    fn schemes_are_told_apart() {
-        assert_eq!(scheme("redis://h:1").unwrap(), Scheme::Redis);
-        assert_eq!(scheme("REDIS://h:1").unwrap(), Scheme::Redis);
-        assert_eq!(scheme("redis+unix:///s").unwrap(), Scheme::Redis);
-        assert_eq!(scheme("sqlite:q.db").unwrap(), Scheme::Sqlite);
-        let e = scheme("http://:pw@h").unwrap_err().to_string();
-        assert!(
-            e.contains("is not a broker URL") && !e.contains("pw"),
-            "{e}"
-        );
+        assert_eq!(redact("broker://h:1/a@b"), "broker://h:1/a@b");
     }
 }

@@ -134,7 +134,8 @@ pub fn results() -> RaceResults {
 /// while worker 0 reads one more file after the stop signal.
 pub fn context() -> crate::report::Context {
     use crate::race::{Contender, TracedRun};
-    use crate::trace::{End, Event, Kind, Machine, Meta, Timeline, Track};
+    use crate::sys::host::Machine;
+    use crate::trace::{End, Event, Kind, Meta, Timeline, Track};
     let file = |index: u64, start: u64, stop: u64, end: End| Event {
         kind: Kind::File,
         end,

@@ -26,7 +26,7 @@ pub mod verdict;
 pub use dest::{check_exports, write_files, Dest, Export};
 
 use crate::race::RaceResults;
-use crate::trace::Machine;
+use crate::sys::host::Machine;
 use anyhow::Result;
 
 /// What a race knows besides its results, for the exports that show it (the HTML

@@ -185,7 +185,7 @@ fn trace_meta(
         elapsed_ns: elapsed.as_nanos() as u64,
         command: t.command.clone(),
         hunt_version: env!("CARGO_PKG_VERSION").to_string(),
-        machine: crate::trace::Machine::this(),
+        machine: crate::sys::host::Machine::this(),
     }
 }
 

@@ -17,6 +17,7 @@
 //! `new` does the setup a strategy needs (a thread pool, a runtime, a ring) and
 //! [`Strategy::hunt`] does the hunt, so a benchmark can time either.
 
+pub mod coordinator;
 mod facts;
 pub mod knob;
 mod outcome;
@@ -258,7 +259,7 @@ mod tests {
         for &k in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
             for w in [1usize, 2, 3] {
                 let w = NonZeroUsize::new(w).unwrap();
-                // A kernel that refuses io_uring, or a machine without redis-server,
+                // A kernel that refuses io_uring, or a machine without a broker's server,
                 // cannot build the strategy: nothing to compare.
                 if let Ok(built) = k.build(&StrategyConfig::new(w)) {
                     assert_eq!(k.workers_for(w), built.workers(), "{k} x{w}");

@@ -7,7 +7,7 @@ use crate::tasks::TaskSummary;
 /// One worker that failed, and the part of the search it lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerFailure {
-    /// Which worker: `threads worker 1`, `redis worker w2@host`.
+    /// Which worker: `threads worker 1`, `BROKER worker w2@host`.
     pub worker: String,
     /// What it lost: `search positions 6..12`, `task 3 (search positions 192..256)`.
     pub lost: String,
@@ -26,10 +26,7 @@ impl WorkerFailure {
     }
 }
 
-/// `search positions 6..12`.
-pub fn positions(range: &std::ops::Range<u64>) -> String {
-    format!("search positions {}..{}", range.start, range.end)
-}
+pub use crate::tasks::positions;
 
 impl std::fmt::Display for WorkerFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

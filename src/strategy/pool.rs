@@ -18,38 +18,11 @@
 //!   failure tests reach every strategy that runs its workers here.
 
 use super::{Outcome, WorkerFailure};
-use crate::scan::{should_stop, Scanner, Tally};
+use crate::scan::Tally;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// How a worker's walk over its search positions ended.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum End {
-    /// This worker found the needle.
-    Found,
-    /// Every position was visited.
-    Finished,
-    /// The stop flag (a find elsewhere, Ctrl-C) ended it early.
-    Stopped,
-}
-
-/// The loop every worker runs: check `stop`, take the next position, scan, tally.
-/// Allocation-free, so a forked child may run it.
-pub fn scan_positions(
-    scanner: &mut Scanner<'_>,
-    positions: impl Iterator<Item = u64>,
-    stop: &AtomicBool,
-) -> End {
-    for pos in positions {
-        if should_stop(stop) {
-            return End::Stopped;
-        }
-        if scanner.visit(pos, stop) {
-            return End::Found;
-        }
-    }
-    End::Finished
-}
+pub use crate::tasks::walk::{scan_positions, End};
 
 /// A worker that could not do its part, with the counts it got so far.
 #[derive(Debug, Default)]

@@ -12,8 +12,8 @@
 //! without handing it out (so the producer, blocked on a full channel, is released).
 //! Leases cannot run out here: a worker that dies takes the whole process with it.
 
+use super::walk::End;
 use super::{Finished, Lease, Task, TaskQueue, TaskReport, TaskRow, TaskState};
-use crate::strategy::pool::End;
 use anyhow::{bail, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::{Deserialize, Serialize};
@@ -214,10 +214,9 @@ impl TaskQueue for Handle<'_, '_> {
             .map(|(id, (s, o))| {
                 let state = TaskState::ALL[usize::from(s.load(Ordering::Relaxed)).min(3)];
                 let owner = o.load(Ordering::Relaxed);
-                let start = id as u64 * q.batch;
                 TaskRow {
                     id: id as u64,
-                    range: start..start.saturating_add(q.batch).min(q.positions),
+                    range: super::range(id as u64, q.batch, q.positions),
                     state,
                     worker: (owner != NOBODY).then(|| format!("queue worker {owner}")),
                     attempts: u32::from(state != TaskState::NotStarted),

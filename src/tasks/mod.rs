@@ -11,24 +11,26 @@
 //!
 //! Backends:
 //! - [`memory`]: a bounded crossbeam channel inside one process (`--strategy queue`);
-//! - the brokers of [`crate::broker`] (Redis, SQLite), shared by worker processes on
+//! - the brokers of [`crate::broker`] (one per line of its backends table), shared by worker processes on
 //!   this host or others, with leases, retries and a dead letter.
 
 pub mod memory;
+pub mod walk;
 
+use crate::knob::{Kind, Knob};
 use crate::scan::{Scanner, Tally};
-use crate::strategy::knob::{Kind, Knob};
-use crate::strategy::pool::{self, End};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
+use walk::End;
 
 /// `--batch`: files per task, for every strategy that runs on a task queue.
 pub static BATCH: Knob = Knob {
     name: "batch",
     value_name: "N",
-    help: "Files per task of the task-queue strategies (queue, redis, sqlite), at least 1",
+    help:
+        "Files per task of the task-queue strategies (queue and every broker strategy), at least 1",
     kind: Kind::Count {
         default: 64,
         min: 1,
@@ -87,24 +89,29 @@ pub struct Task {
 impl Task {
     /// `task 3 (search positions 192..256)`.
     pub fn describe(&self) -> String {
-        format!(
-            "task {}, {}",
-            self.id,
-            crate::strategy::positions(&self.range)
-        )
+        format!("task {}, {}", self.id, positions(&self.range))
     }
+}
+
+/// `search positions 6..12`.
+pub fn positions(range: &Range<u64>) -> String {
+    format!("search positions {}..{}", range.start, range.end)
+}
+
+/// The search positions of task `id` when `0..n` is cut into tasks of `batch`: the one
+/// formula every queue and broker uses (a backend's scripts repeat it, checked by a test).
+pub fn range(id: u64, batch: u64, n: u64) -> Range<u64> {
+    let start = id.saturating_mul(batch);
+    start..start.saturating_add(batch).min(n)
 }
 
 /// The tasks that cover search positions `0..n` in order, `batch` positions each (the
 /// last one shorter).
 pub fn cut(n: u64, batch: u64) -> impl Iterator<Item = Task> {
     let batch = batch.max(1);
-    (0..n.div_ceil(batch)).map(move |id| {
-        let start = id * batch;
-        Task {
-            id,
-            range: start..start.saturating_add(batch).min(n),
-        }
+    (0..n.div_ceil(batch)).map(move |id| Task {
+        id,
+        range: range(id, batch, n),
     })
 }
 
@@ -291,7 +298,7 @@ fn consume_tasks(
             return done;
         }
         let traced = scanner.trace().map(|t| (t.now(), t.events().len()));
-        let end = pool::scan_positions(scanner, lease.task.range.clone(), stop);
+        let end = walk::scan_positions(scanner, lease.task.range.clone(), stop);
         let mut trace = Vec::new();
         if let (Some(t), Some((start, mark))) = (scanner.trace(), traced) {
             let how = match end {
@@ -340,6 +347,11 @@ mod tests {
     fn states_round_trip_by_name_and_summaries_count_them() {
         for s in TaskState::ALL {
             assert_eq!(TaskState::from_name(s.name()), Some(s));
+            // Brokers keep and send the state by this name (a row's JSON, a column).
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
         }
         let row = |state, attempts| TaskRow {
             id: 0,

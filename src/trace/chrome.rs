@@ -22,7 +22,8 @@
 //!
 //! Times (`ts`, `dur`) are microseconds since the hunt's start, to the nanosecond.
 
-use super::{End, Event, Kind, Machine, Meta, Timeline, Track};
+use super::{End, Event, Kind, Meta, Timeline, Track};
+use crate::sys::host::Machine;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use serde_json::Value;

@@ -31,7 +31,7 @@
 //! inherits the clock, a `spawn` worker is sent its epoch in its request. A broker
 //! worker records with a zero epoch (raw monotonic time) and sends its events with its
 //! task reports; the coordinator places them (see
-//! [`crate::broker::coordinator`]: raw times when the worker runs on its host, else
+//! [`crate::strategy::coordinator`]: raw times when the worker runs on its host, else
 //! shifted so the task starts when the coordinator saw it start).
 //!
 //! # Below the scanner
@@ -48,8 +48,8 @@
 pub mod chrome;
 mod remote;
 
+use crate::sys::host::Machine;
 /// A trace names the machine it was made on ([`Meta::machine`]).
-pub use crate::sys::host::Machine;
 pub use remote::{Placer, WireTrace};
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: the clock every trace is read from.
@@ -398,7 +398,7 @@ impl Recorder {
 /// One worker's timeline, as it leaves the worker.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Track {
-    /// The worker: `threads worker 1`, `redis worker w1@host thread 0`; empty until
+    /// The worker: `threads worker 1`, `BROKER worker w1@host thread 0`; empty until
     /// whoever joins the workers names it.
     pub worker: String,
     /// The process it ran in, when not the hunt's own: `fork worker 1 (pid 4242)`,

@@ -4,44 +4,10 @@
 //! - `hunt worker --pipe --dir D` (hidden): one request from a parent over pipes, in the
 //!   protocol of [`protocol`] (the `spawn` strategy's workers).
 //!
-//! Both run the same worker loop ([`crate::strategy::pool::scan_positions`]) over the
-//! same scanner.
+//! `src/app/worker_run.rs` turns the command line into one or the other, and prints
+//! what a serving worker says ([`serve::Note`]). Both run the same worker loop
+//! ([`crate::tasks::walk::scan_positions`]) over the same scanner.
 
 pub mod pipe;
 pub mod protocol;
-
-use crate::cli::{WorkerArgs, DEFAULT_DIR};
-use crate::exit::ExitCode;
-use anyhow::{bail, Result};
-use std::path::PathBuf;
-
-/// Runs `hunt worker`.
-pub fn run(args: WorkerArgs) -> Result<ExitCode> {
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
-    if args.pipe {
-        return Ok(pipe::serve(&dir));
-    }
-    let Some(url) = args.broker else {
-        bail!("hunt worker needs --broker URL: the redis:// or sqlite: queue to serve");
-    };
-    let name = match (args.name, args.index) {
-        (Some(n), _) if n.is_empty() || n.contains(['/', '@', ' ']) => {
-            bail!("--name {n:?} is not a worker name: use letters, digits, '-', '.' or '_'")
-        }
-        (Some(n), _) => n,
-        (None, Some(i)) => format!("worker{i}-{}", std::process::id()),
-        (None, None) => format!("{}-{}", crate::broker::hostname(), std::process::id()),
-    };
-    crate::broker::serve::serve(crate::broker::serve::ServeSettings {
-        url,
-        dir,
-        threads: crate::settings::workers(args.workers)?.get(),
-        name,
-        only: args.hunt,
-        index: args.index,
-        quiet: args.quiet,
-    })
-}
+pub mod serve;

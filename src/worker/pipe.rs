@@ -6,7 +6,7 @@ use super::protocol::{Msg, Request};
 use crate::exit::ExitCode;
 use crate::fileset;
 use crate::scan::{Job, Scanner};
-use crate::strategy::pool::{self, End};
+use crate::tasks::walk::{self, End};
 use anyhow::{bail, Context, Result};
 use memchr::memmem::Finder;
 use std::io::{BufRead, Read, Write};
@@ -60,7 +60,7 @@ fn body(dir: &Path, out: &mut impl Write) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_stdin(Arc::clone(&stop));
     let mut scanner = Scanner::new(&job);
-    if pool::scan_positions(&mut scanner, req.from..req.to, &stop) == End::Found {
+    if walk::scan_positions(&mut scanner, req.from..req.to, &stop) == End::Found {
         if let Some(f) = scanner.tally.found {
             writeln!(out, "{}", Msg::Found(f.index))?;
             out.flush()?;

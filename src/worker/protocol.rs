@@ -38,8 +38,8 @@
 //! Anything else is a broken worker: the parent reports it with the range it lost.
 
 use crate::scan::Reader;
+use crate::sys::hex::unhex;
 // Re-exported for the callers that still name it here (the broker's files).
-pub use crate::sys::hex::{hex, unhex};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -232,7 +232,7 @@ mod tests {
             files: 5,
             reader: Reader::Mmap,
             rotate: 3,
-            needle_hex: hex(b"Treasure"),
+            needle_hex: crate::sys::hex::hex(b"Treasure"),
             trace_epoch_ns: None,
         };
         let line = r.line();

@@ -63,3 +63,28 @@ end
 local function requeue(task, from, to)
   redis.call('XADD', stream, '*', 'task', task, 'from', from, 'to', to)
 end
+
+-- The rules of src/broker/contract.rs and `tasks::range`, repeated for the scripts;
+-- `the_scripts_keep_the_rust_contract` (src/broker/redis.rs) runs these against the Rust,
+-- case by case.
+local CUT_SHORT = 'cut short by the find'
+
+-- The search positions of a task: from, to.
+local function task_range(task, batch, files)
+  local from = task * batch
+  return from, math.min(from + batch, files)
+end
+
+-- A failed attempt: 'retry' and its row's note, or 'dead' (the dead letter) and why.
+local function after_failure(attempt, max, why)
+  if attempt >= max then return 'dead', 'attempt ' .. attempt .. ' of ' .. max .. ': ' .. why end
+  return 'retry', 'attempt ' .. attempt .. ': ' .. why
+end
+
+-- At a take: why a task is given up before its attempt `attempt`, or nil.
+local function taken_too_often(attempt, max)
+  if attempt > max then
+    return 'taken ' .. (attempt - 1) .. ' times and never finished: its workers died, or lost their leases'
+  end
+  return nil
+end

@@ -10,20 +10,20 @@ end
 redis.call('XACK', stream, group, entry)
 local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
 local r = row(task)
-if ARGV[8] ~= '1' and attempt >= max then
-  dead_letter(task, 'attempt ' .. attempt .. ' of ' .. max .. ': ' .. why, nil)
-  return 'retried'
-end
-r.state = 'NotStarted'
 if ARGV[8] == '1' then
   r.attempts = math.max((r.attempts or 1) - 1, 0)
   event({ event = 'released', task = tonumber(task), worker = label })
 else
-  r.note = 'attempt ' .. attempt .. ': ' .. why
+  local verdict, note = after_failure(attempt, max, why)
+  if verdict == 'dead' then
+    dead_letter(task, note, nil)
+    return 'retried'
+  end
+  r.note = note
   event({ event = 'retried', task = tonumber(task), worker = label, why = why })
 end
+r.state = 'NotStarted'
 set_row(task, r)
 local spec = cjson.decode(redis.call('GET', spec_key))
-local from = tonumber(task) * spec.batch
-requeue(task, from, math.min(from + spec.batch, spec.files))
+requeue(task, task_range(tonumber(task), spec.batch, spec.files))
 return 'retried'

@@ -12,22 +12,22 @@ redis.call('XACK', stream, group, entry)
 local tally = ARGV[7]
 local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
 if why ~= '' and found < 0 then
-  if attempt >= max then
-    dead_letter(task, 'attempt ' .. attempt .. ' of ' .. max .. ': ' .. why, tally)
+  local verdict, note = after_failure(attempt, max, why)
+  if verdict == 'dead' then
+    dead_letter(task, note, tally)
   else
     local r = row(task)
-    r.state, r.note = 'NotStarted', 'attempt ' .. attempt .. ': ' .. why
+    r.state, r.note = 'NotStarted', note
     set_row(task, r)
     local spec = cjson.decode(redis.call('GET', spec_key))
-    local from = tonumber(task) * spec.batch
-    requeue(task, from, math.min(from + spec.batch, spec.files))
+    requeue(task, task_range(tonumber(task), spec.batch, spec.files))
     event({ event = 'retried', task = tonumber(task), worker = label, why = why })
   end
   return 'retried'
 end
 local r = row(task)
 r.state, r.worker = 'Completed', label
-if ARGV[9] == '1' then r.note = 'cut short by the find' else r.note = nil end
+if ARGV[9] == '1' then r.note = CUT_SHORT else r.note = nil end
 set_row(task, r)
 terminal()
 event({ event = 'finished', task = tonumber(task), worker = label, cut_short = ARGV[9] == '1' }, tally)

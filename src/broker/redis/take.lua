@@ -34,8 +34,12 @@ local id, fields = e[1], {}
 for i = 1, #(e[2] or {}), 2 do fields[e[2][i]] = e[2][i + 1] end
 local task, from, to = tonumber(fields.task), tonumber(fields.from), tonumber(fields.to)
 -- Tasks carry indices, never paths; one that is not a task of this hunt is dropped.
-if not task or task ~= math.floor(task) or task < 0 or task >= tasks
-    or from ~= task * batch or to ~= math.min(from + batch, files) then
+local of_hunt = task and task == math.floor(task) and task >= 0 and task < tasks
+if of_hunt then
+  local want_from, want_to = task_range(task, batch, files)
+  of_hunt = from == want_from and to == want_to
+end
+if not of_hunt then
   redis.call('XACK', stream, group, id)
   redis.call('XADD', dead_key, '*', 'entry', id, 'why', 'not a task of this hunt')
   touch(dead_key)
@@ -49,9 +53,10 @@ if r.state == 'Completed' or r.state == 'Failed' then
   return cjson.encode({ kind = 'again' })
 end
 local attempt = (r.attempts or 0) + 1
-if attempt > max then
+local given_up = taken_too_often(attempt, max)
+if given_up then
   redis.call('XACK', stream, group, id)
-  dead_letter(fields.task, 'taken ' .. (attempt - 1) .. ' times and never finished: its workers died, or lost their leases', nil)
+  dead_letter(fields.task, given_up, nil)
   return cjson.encode({ kind = 'again' })
 end
 r.state, r.worker, r.attempts, r.since, r.note = 'Running', label, attempt, now_ms(), nil

@@ -18,8 +18,8 @@ fn spec(id: &str, files: u64, batch: u64, lease_ms: u64, max_attempts: u32) -> H
         lease_ms,
         max_attempts,
         coordinator: "here".into(),
-        poll_ms: Some(1),
         trace: false,
+        options: Options::from_iter([(POLL_MS.to_string(), 1.into())]),
     }
 }
 
@@ -110,7 +110,7 @@ fn a_lease_taken_over_fences_off_its_first_holder_and_the_answer_is_committed_on
     // Stopped by the find: nothing more is handed out.
     assert!(matches!(q.take("h1", &a).unwrap(), Take::Over));
     let st = q.status().unwrap();
-    assert_eq!(st[0].state, "found");
+    assert_eq!(st[0].state, HuntState::Found);
     assert_eq!(st[0].answer.as_ref().map(|a| a.index), Some(0));
     assert_eq!(st[0].tasks[0].attempts, 2);
 }
@@ -160,6 +160,41 @@ fn attempts_beyond_the_maximum_are_the_dead_letter() {
     ));
     let st = q.status().unwrap();
     assert!(st[0].tasks.iter().all(|t| t.state == TaskState::Failed));
+}
+
+/// The decision table of [`contract::after_failure`] and [`contract::taken_too_often`],
+/// run through a real queue: each case's attempt fails, and the task's row and events
+/// say what the Rust rule says.
+#[test]
+fn failed_attempts_follow_the_contract_case_by_case() {
+    for &(attempt, max) in contract::CASES.iter().filter(|(a, m)| a <= m) {
+        let id = format!("c{attempt}-{max}");
+        let (_d, mut q) = queue(&spec(&id, 1, 1, 60_000, max));
+        let a = me("a");
+        let mut l = lease(q.take(&id, &a).unwrap());
+        for _ in 1..attempt {
+            q.fail(&id, &a, &l, "earlier").unwrap();
+            l = lease(q.take(&id, &a).unwrap());
+        }
+        assert_eq!(l.attempt, attempt);
+        assert_eq!(q.fail(&id, &a, &l, "its files failed").unwrap(), Finished::Retried);
+        let row = q.status().unwrap()[0].tasks[0].clone();
+        match contract::after_failure(attempt, max, "its files failed") {
+            AfterFailure::DeadLetter { why } => {
+                assert_eq!((row.state, row.note), (TaskState::Failed, Some(why)));
+            }
+            AfterFailure::Retry { note } => {
+                assert_eq!((row.state, row.note), (TaskState::NotStarted, Some(note)));
+            }
+        }
+    }
+    // A task taken too often is given up at the next take, in the contract's words.
+    let (_d, mut q) = queue(&spec("gone", 1, 1, 1, 1));
+    lease(q.take("gone", &me("a")).unwrap());
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(matches!(q.take("gone", &me("b")).unwrap(), Take::Over));
+    let row = q.status().unwrap()[0].tasks[0].clone();
+    assert_eq!(row.note, contract::taken_too_often(2, 1));
 }
 
 #[test]
@@ -237,6 +272,24 @@ fn hunts_expire_after_their_keep_time_or_a_minute_without_keep_alive() {
     assert_eq!(rows, 0, "every row of the expired hunts is deleted");
 }
 
+/// The schema's CHECKs on a hunt's status and a task's state list exactly the states
+/// hunt knows.
+#[test]
+fn the_schema_knows_every_hunt_and_task_state() {
+    let names: Vec<String> = HuntState::ALL
+        .iter()
+        .map(|s| format!("'{}'", s.name()))
+        .collect();
+    let check = format!("CHECK (status IN ({}))", names.join(", "));
+    assert!(SCHEMA_SQL.contains(&check), "schema.sql lacks {check}");
+    let names: Vec<String> = TaskState::ALL
+        .iter()
+        .map(|s| format!("'{}'", s.name()))
+        .collect();
+    let check = format!("CHECK (state IN ({}))", names.join(", "));
+    assert!(SCHEMA_SQL.contains(&check), "schema.sql lacks {check}");
+}
+
 #[test]
 fn urls_name_plain_files() {
     assert_eq!(path_of("sqlite:q.db").unwrap(), PathBuf::from("q.db"));
@@ -248,7 +301,7 @@ fn urls_name_plain_files() {
         "sqlite:",
         "sqlite::memory:",
         "sqlite:file:q.db?mode=memory",
-        "redis://h",
+        "other://h",
     ] {
         assert!(path_of(bad).is_err(), "{bad}");
     }

@@ -1,5 +1,6 @@
-//! The coordinator: the strategy side of a broker (`hunt search --strategy redis`, or
-//! `sqlite`). It publishes the hunt (the data set's identity, the needle, the task
+//! The coordinator: the strategy side of a broker (`hunt search --strategy NAME` of a
+//! backend in [`crate::broker::BACKENDS`]), the one strategy every backend's registry
+//! entry is, as `Coordinator<ItsBackend>`. It publishes the hunt (the data set's identity, the needle, the task
 //! size), cuts the search order into tasks, starts K local `hunt worker` processes for
 //! this hunt (none with `--remote-workers`), and reads the hunt's events until the
 //! answer is in and every worker has stopped, or every task is settled.
@@ -19,13 +20,18 @@
 //! [`crate::trace::Placer`]. The stop signal's instant is when the coordinator read the
 //! answer (the scripts raise the hunt's stop as they commit it).
 
-use super::{Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS, REMOTE_WORKERS};
-use crate::dataset::identity::Identity;
-use crate::scan::{Found, Job, Tally};
-use crate::strategy::{
+use super::{
     Knob, Knobs, Outcome, RaceService, Registered, Service, Strategy, StrategyConfig, Value,
     WorkerFailure,
 };
+use crate::broker::backend::{self, Backend, PrivateBroker};
+use crate::broker::contract::KEEP;
+use crate::broker::{
+    self as broker, Answer, Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS,
+    REMOTE_WORKERS,
+};
+use crate::dataset::identity::Identity;
+use crate::scan::{Found, Job, Tally};
 use crate::sys::process::{self, Children};
 use crate::tasks::{self, TaskSummary, BATCH};
 use anyhow::{bail, Context, Result};
@@ -38,35 +44,6 @@ use std::time::{Duration, Instant};
 pub const BROKER_PATIENCE: Duration = Duration::from_secs(5);
 /// With `--remote-workers`: how long to wait for a first worker to take a task.
 pub const NO_WORKER: Duration = Duration::from_secs(10);
-/// How long a finished hunt's records stay on the broker, for `hunt status`.
-pub const KEEP: Duration = Duration::from_secs(600);
-
-/// What a backend brings to the coordinator besides [`Broker`]: its name, its knobs and
-/// how to make a private broker.
-pub trait BrokerKind: Send + 'static {
-    /// The strategy's name (`redis`).
-    const NAME: &'static str;
-    /// The strategy's knobs.
-    const KNOBS: &'static [&'static Knob];
-    /// True when `url` names a broker of this kind.
-    fn accepts(url: &str) -> bool;
-    /// Starts a private broker (a server, a database file) for one hunt or race.
-    fn private() -> Result<Box<dyn PrivateBroker>>;
-    /// Why no private broker can be started on this machine, if none can.
-    fn missing() -> Option<String> {
-        None
-    }
-    /// How often workers poll this broker (`--poll`), for brokers that are polled.
-    fn poll(_knobs: &Knobs) -> Option<Duration> {
-        None
-    }
-}
-
-/// A private broker; dropping it stops it and removes what it made.
-pub trait PrivateBroker: Send {
-    /// Its URL.
-    fn url(&self) -> &str;
-}
 
 /// A private broker kept for a whole race.
 struct Shared(Box<dyn PrivateBroker>);
@@ -78,7 +55,7 @@ impl Service for Shared {
 }
 
 /// The coordinator of a hunt on a broker of kind `K`.
-pub struct Coordinator<K: BrokerKind> {
+pub struct Coordinator<B: Backend> {
     broker: Box<dyn Broker>,
     url: String,
     /// Kept alive for the strategy's life.
@@ -88,37 +65,36 @@ pub struct Coordinator<K: BrokerKind> {
     lease: Duration,
     max_attempts: u32,
     remote: bool,
-    poll: Option<Duration>,
+    options: broker::Options,
     exe: Option<std::path::PathBuf>,
-    _kind: PhantomData<K>,
+    _kind: PhantomData<B>,
 }
 
-impl<K: BrokerKind> Registered for Coordinator<K> {
+impl<B: Backend> Registered for Coordinator<B> {
     const READERS: &'static [crate::scan::Reader] = &crate::scan::Reader::ALL;
-    const KNOBS: &'static [&'static Knob] = K::KNOBS;
+    const KNOBS: &'static [&'static Knob] = B::KNOBS;
 
     fn new(config: &StrategyConfig) -> Result<Self> {
         let knobs = &config.knobs;
         let (url, private) = match knobs.text(&BROKER) {
             Some(url) => {
-                super::url::scheme(&url)?;
-                if !K::accepts(&url) {
+                if backend::of_url(&url)?.name != B::NAME {
                     bail!(
                         "--broker {} is not a {} broker: use --strategy {}, or give a {} URL",
-                        super::redact(&url),
-                        K::NAME,
+                        broker::redact(&url),
+                        B::NAME,
                         other_strategy(&url),
-                        K::NAME
+                        B::NAME
                     );
                 }
                 (url, None)
             }
             None => {
-                let p = K::private()?;
+                let p = B::private()?;
                 (p.url().to_string(), Some(p))
             }
         };
-        let broker = super::connect(&url)?;
+        let broker = broker::connect(&url)?;
         let remote = knobs.flag(&REMOTE_WORKERS);
         Ok(Coordinator {
             broker,
@@ -129,7 +105,7 @@ impl<K: BrokerKind> Registered for Coordinator<K> {
             lease: knobs.seconds(&LEASE),
             max_attempts: u32::try_from(knobs.count(&MAX_ATTEMPTS)).unwrap_or(u32::MAX),
             remote,
-            poll: K::poll(knobs),
+            options: B::options(knobs),
             exe: if remote {
                 None
             } else {
@@ -140,22 +116,24 @@ impl<K: BrokerKind> Registered for Coordinator<K> {
     }
 
     fn race_service(knobs: &Knobs) -> Result<RaceService> {
-        if knobs.text(&BROKER).is_some_and(|u| K::accepts(&u)) {
+        if knobs
+            .text(&BROKER)
+            .is_some_and(|u| backend::of_url(&u).is_ok_and(|e| e.name == B::NAME))
+        {
             return Ok(RaceService::None);
         }
-        if let Some(why) = K::missing() {
+        if let Some(why) = B::missing() {
             return Ok(RaceService::SitOut(why));
         }
-        Ok(RaceService::Shared(Box::new(Shared(K::private()?))))
+        Ok(RaceService::Shared(Box::new(
+            Shared(B::private_for_race()?),
+        )))
     }
 }
 
-fn other_strategy(url: &str) -> &'static str {
-    match super::url::scheme(url) {
-        Ok(super::url::Scheme::Redis) => "redis",
-        Ok(super::url::Scheme::Sqlite) => "sqlite",
-        Err(_) => "redis or sqlite",
-    }
+/// The strategy of the backend `url` names, for the message of a URL of another kind.
+fn other_strategy(url: &str) -> String {
+    backend::of_url(url).map_or_else(|_| backend::names(), |e| e.name.to_string())
 }
 
 /// What the coordinator learns from the events.
@@ -166,7 +144,7 @@ struct Book {
     completed: u64,
     failed: u64,
     retries: u64,
-    answer: Option<(super::Answer, Instant)>,
+    answer: Option<(Answer, Instant)>,
     failures: Vec<WorkerFailure>,
     notes: Vec<String>,
     started_any: bool,
@@ -176,10 +154,7 @@ struct Book {
 
 impl Book {
     fn read(&mut self, e: Event, spec: &HuntSpec, name: &str) {
-        let range = |task: u64| {
-            let start = task.saturating_mul(spec.batch);
-            start..start.saturating_add(spec.batch).min(spec.files)
-        };
+        let range = |task: u64| tasks::range(task, spec.batch, spec.files);
         match e {
             Event::Started {
                 task,
@@ -226,7 +201,7 @@ impl Book {
                     Some(t) if t.error_count() > 0 => self.tally.absorb(t.tally(spec.files)),
                     _ => self.failures.push(WorkerFailure {
                         worker: format!("{name} task {task}"),
-                        lost: crate::strategy::positions(&range(task)),
+                        lost: super::positions(&range(task)),
                         why: format!("was given up ({why})"),
                     }),
                 }
@@ -244,7 +219,7 @@ impl Book {
     }
 }
 
-impl<K: BrokerKind> Coordinator<K> {
+impl<B: Backend> Coordinator<B> {
     /// Starts the local workers of hunt `id`.
     fn start_workers(&self, id: &str, dir: &std::path::Path) -> Result<Children> {
         let mut children = Children::default();
@@ -294,67 +269,85 @@ impl<K: BrokerKind> Coordinator<K> {
     }
 }
 
-impl<K: BrokerKind> Strategy for Coordinator<K> {
-    fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
-        let identity = Identity::of(job.files)?;
+/// One hunt as the coordinator runs it: what it published, its local workers, and what
+/// it has learnt from the events.
+struct Run {
+    spec: HuntSpec,
+    /// Tasks published.
+    total: u64,
+    local: Children,
+    /// Why each local worker ended, once it has.
+    exited: Vec<Option<String>>,
+    book: Book,
+    /// How long the hunt's records stay once it is retired.
+    keep: Duration,
+}
+
+impl<B: Backend> Coordinator<B> {
+    /// Publishes the hunt of `job` (its spec and every task) and starts the local
+    /// workers.
+    fn publish(&mut self, job: &Job<'_>) -> Result<Run> {
         let spec = HuntSpec {
-            format: super::SPEC_FORMAT,
-            id: super::new_hunt_id(),
-            identity,
+            format: broker::SPEC_FORMAT,
+            id: broker::new_hunt_id(),
+            identity: Identity::of(job.files)?,
             files: job.len(),
-            needle_hex: crate::worker::protocol::hex(job.finder.needle()),
+            needle_hex: crate::sys::hex::hex(job.finder.needle()),
             reader: job.reader,
             rotate: job.rotate,
             batch: self.batch,
             lease_ms: self.lease.as_millis().max(1) as u64,
             max_attempts: self.max_attempts,
-            coordinator: super::hostname(),
-            poll_ms: self.poll.map(|p| p.as_millis().max(1) as u64),
+            coordinator: crate::sys::host::hostname(),
+            options: self.options.clone(),
             trace: job.trace.is_some(),
         };
         let tasks: Vec<tasks::Task> = tasks::cut(job.len(), self.batch).collect();
-        let total = tasks.len() as u64;
         self.patiently(|b| b.publish(&spec, &tasks))?;
-        let id = spec.id.clone();
-        let mut local = self.start_workers(&id, job.files.root())?;
+        let local = self.start_workers(&spec.id, job.files.root())?;
+        Ok(Run {
+            total: tasks.len() as u64,
+            exited: vec![None; local.0.len()],
+            local,
+            book: Book {
+                placer: job
+                    .trace
+                    .map(|c| crate::trace::Placer::new(c, &crate::sys::host::hostname(), B::NAME)),
+                ..Book::default()
+            },
+            keep: crate::hooks::millis(crate::hooks::KEEP_ENV).unwrap_or(KEEP),
+            spec,
+        })
+    }
+
+    /// Reads the hunt's events until the answer is in and its holders have reported
+    /// (or a lease more has passed), every task is settled, or no worker is left. The
+    /// outer error ends the hunt at once (the broker lost, Ctrl-C); the inner one is
+    /// the hunt's own failure, reported after the hunt is retired.
+    fn watch(&mut self, run: &mut Run) -> Result<Result<()>> {
+        let id = run.spec.id.clone();
         let started = Instant::now();
-        let mut book = Book {
-            placer: job
-                .trace
-                .map(|c| crate::trace::Placer::new(c, &super::hostname(), K::NAME)),
-            ..Book::default()
-        };
         let mut alive_at = Instant::now();
-        let mut exited: Vec<Option<String>> = vec![None; local.0.len()];
         let no_worker = crate::hooks::millis(crate::hooks::NO_WORKER_ENV).unwrap_or(NO_WORKER);
-        let keep = crate::hooks::millis(crate::hooks::KEEP_ENV).unwrap_or(KEEP);
-        let outcome = loop {
+        loop {
             if crate::interrupt::requested() {
-                local.kill_all();
+                run.local.kill_all();
                 let _ = self.broker.stop(&id);
-                let _ = self.broker.retire(&id, Verdict::Unknown, keep);
+                let _ = self.broker.retire(&id, Verdict::Unknown, run.keep);
                 return Err(crate::interrupt::Interrupted.into());
             }
             if alive_at.elapsed() >= Duration::from_secs(1) {
-                self.patiently(|b| b.keep_alive(&id))?;
-                if !self.patiently(|b| b.exists(&id))? {
-                    bail!(
-                        "the broker at {} lost hunt {id} (was it restarted without persistence?): the answer is unknown; search again",
-                        self.broker.describe()
-                    );
-                }
+                self.keep_alive(&id)?;
                 alive_at = Instant::now();
             }
-            let events = self.patiently(|b| b.events(&id, Duration::from_millis(50)))?;
-            for e in events {
-                book.read(e, &spec, K::NAME);
-            }
+            self.read_events(run)?;
+            let book = &run.book;
             if let Some((_, at)) = &book.answer {
                 if book.running.is_empty() || at.elapsed() > self.lease + Duration::from_secs(1) {
-                    break Ok(());
+                    return Ok(Ok(()));
                 }
-            } else if book.settled(total) {
-                break Ok(());
+            } else if book.settled(run.total) {
+                return Ok(Ok(()));
             }
             if self.remote && !book.started_any && started.elapsed() > no_worker {
                 let mut why = format!(
@@ -365,63 +358,100 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
                 for n in &book.notes {
                     why.push_str(&format!("; {n}"));
                 }
-                break Err(anyhow::anyhow!(why));
+                return Ok(Err(anyhow::anyhow!(why)));
             }
-            // Local workers that all ended leave the rest of the hunt to no one.
-            for (i, child) in local.0.iter_mut().enumerate() {
-                if exited[i].is_none() {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        use std::os::unix::process::ExitStatusExt;
-                        exited[i] = Some(
-                            process::failure(status.into_raw()).unwrap_or_else(|| "ended".into()),
-                        );
-                    }
+            if self.all_local_workers_ended(run)? {
+                return Ok(Ok(()));
+            }
+        }
+    }
+
+    /// Keeps the hunt alive on the broker, and checks that the broker still has it.
+    fn keep_alive(&mut self, id: &str) -> Result<()> {
+        self.patiently(|b| b.keep_alive(id))?;
+        if !self.patiently(|b| b.exists(id))? {
+            bail!(
+                "the broker at {} lost hunt {id} (was it restarted without persistence?): the answer is unknown; search again",
+                self.broker.describe()
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads the events since the last read (waiting up to 50 ms for the first).
+    fn read_events(&mut self, run: &mut Run) -> Result<()> {
+        let id = &run.spec.id;
+        let events = self.patiently(|b| b.events(id, Duration::from_millis(50)))?;
+        for e in events {
+            run.book.read(e, &run.spec, B::NAME);
+        }
+        Ok(())
+    }
+
+    /// True when every local worker has ended: the rest of the hunt is left to no one,
+    /// and what is unsettled is lost.
+    fn all_local_workers_ended(&mut self, run: &mut Run) -> Result<bool> {
+        for (i, child) in run.local.0.iter_mut().enumerate() {
+            if run.exited[i].is_none() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    use std::os::unix::process::ExitStatusExt;
+                    run.exited[i] =
+                        Some(process::failure(status.into_raw()).unwrap_or_else(|| "ended".into()));
                 }
             }
-            if !self.remote && !local.0.is_empty() && exited.iter().all(Option::is_some) {
-                // One more read: their last reports may be in flight.
-                let events = self.patiently(|b| b.events(&id, Duration::from_millis(50)))?;
-                for e in events {
-                    book.read(e, &spec, K::NAME);
-                }
-                if book.answer.is_none() && !book.settled(total) {
-                    for (i, why) in exited.iter().enumerate() {
-                        book.notes.push(format!(
-                            "local worker {i} {}",
-                            why.as_deref().unwrap_or("ended")
-                        ));
-                    }
-                    book.failures.push(WorkerFailure {
-                        worker: format!("{} hunt {id}", K::NAME),
-                        lost: format!("{} unsettled tasks", total - book.completed - book.failed),
-                        why: "lost every local worker".to_string(),
-                    });
-                }
-                break Ok(());
+        }
+        if self.remote || run.local.0.is_empty() || run.exited.iter().any(Option::is_none) {
+            return Ok(false);
+        }
+        // One more read: their last reports may be in flight.
+        self.read_events(run)?;
+        let book = &mut run.book;
+        if book.answer.is_none() && !book.settled(run.total) {
+            for (i, why) in run.exited.iter().enumerate() {
+                book.notes.push(format!(
+                    "local worker {i} {}",
+                    why.as_deref().unwrap_or("ended")
+                ));
             }
-        };
+            book.failures.push(WorkerFailure {
+                worker: format!("{} hunt {}", B::NAME, run.spec.id),
+                lost: format!(
+                    "{} unsettled tasks",
+                    run.total - book.completed - book.failed
+                ),
+                why: "lost every local worker".to_string(),
+            });
+        }
+        Ok(true)
+    }
+
+    /// Retires the hunt with its verdict, lets the local workers leave (or kills
+    /// them), and says what happened.
+    fn settle(&mut self, mut run: Run, watched: Result<()>) -> Result<Outcome> {
         let stopped_at = Instant::now();
+        let book = &mut run.book;
         // A local worker that ended by itself with exit 2 said its answer cannot be
         // trusted (a file truncated under its map, say: its task, taken over, reads a
         // changed file): the hunt's answer is unknown unless found.
-        for (i, why) in exited.iter().enumerate() {
+        for (i, why) in run.exited.iter().enumerate() {
             if why.as_deref() == process::failure(2 << 8).as_deref() && book.answer.is_none() {
                 book.failures.push(WorkerFailure {
-                    worker: format!("{} local worker {i}", K::NAME),
+                    worker: format!("{} local worker {i}", B::NAME),
                     lost: "its last task".to_string(),
                     why: "exited with code 2, having said why above".to_string(),
                 });
             }
         }
-        let verdict = match (&book.answer, outcome.is_ok() && book.failures.is_empty()) {
+        let verdict = match (&book.answer, watched.is_ok() && book.failures.is_empty()) {
             (Some(_), _) => Verdict::Found,
             (None, true) if book.tally.error_count() == 0 => Verdict::NotFound,
             _ => Verdict::Unknown,
         };
-        let _ = self.broker.stop(&id);
-        let _ = self.broker.retire(&id, verdict, keep);
+        let _ = self.broker.stop(&run.spec.id);
+        let _ = self.broker.retire(&run.spec.id, verdict, run.keep);
         // The hunt is over for them: give the local workers a moment to leave by
         // themselves; the guard kills whoever is left.
+        let local = &mut run.local;
         let deadline = Instant::now() + Duration::from_millis(500);
         while Instant::now() < deadline
             && local.0.iter_mut().any(|c| matches!(c.try_wait(), Ok(None)))
@@ -432,48 +462,61 @@ impl<K: BrokerKind> Strategy for Coordinator<K> {
             if let Ok(Some(status)) = child.try_wait() {
                 use std::os::unix::process::ExitStatusExt;
                 if let Some(why) = process::failure(status.into_raw()) {
-                    if exited[i].is_none() || verdict == Verdict::Found {
+                    if run.exited[i].is_none() || verdict == Verdict::Found {
                         book.notes
                             .push(format!("local worker {i} {why}; its tasks were taken over"));
                     }
                 }
             }
         }
-        drop(local);
-        outcome?;
-        let running = book.running.len() as u64;
-        if let Some((_, at)) = &book.answer {
-            if running > 0 {
-                book.notes.push(format!(
-                    "{running} task(s) were still held {} after the find (a worker paused or cut off?)",
-                    crate::units::duration(at.elapsed())
-                ));
-            }
+        drop(run.local);
+        watched?;
+        Ok(outcome(run.book, run.total, stopped_at))
+    }
+}
+
+/// What the hunt did, from what the coordinator learnt.
+fn outcome(mut book: Book, total: u64, stopped_at: Instant) -> Outcome {
+    let running = book.running.len() as u64;
+    if let Some((_, at)) = &book.answer {
+        if running > 0 {
+            book.notes.push(format!(
+                "{running} task(s) were still held {} after the find (a worker paused or cut off?)",
+                crate::units::duration(at.elapsed())
+            ));
         }
-        if let Some(p) = book.placer.take() {
-            book.tally.tracks = p.tracks();
-        }
-        let mut out = Outcome {
-            stop_signal_at: book.answer.as_ref().map(|(_, at)| *at),
-            tally: book.tally,
-            worker_failures: book.failures,
-            notes: book.notes,
-            stopped_at: Some(stopped_at),
-            ..Outcome::default()
-        };
-        if let Some((a, at)) = book.answer {
-            out.tally.found = Some(Found { index: a.index, at });
-            out.found_by = Some(a.worker);
-        }
-        out.tasks = Some(TaskSummary {
-            tasks: total,
-            not_started: total.saturating_sub(book.completed + book.failed + running),
-            running,
-            completed: book.completed,
-            failed: book.failed,
-            retries: book.retries,
-        });
-        Ok(out)
+    }
+    if let Some(p) = book.placer.take() {
+        book.tally.tracks = p.tracks();
+    }
+    let mut out = Outcome {
+        stop_signal_at: book.answer.as_ref().map(|(_, at)| *at),
+        tally: book.tally,
+        worker_failures: book.failures,
+        notes: book.notes,
+        stopped_at: Some(stopped_at),
+        ..Outcome::default()
+    };
+    if let Some((a, at)) = book.answer {
+        out.tally.found = Some(Found { index: a.index, at });
+        out.found_by = Some(a.worker);
+    }
+    out.tasks = Some(TaskSummary {
+        tasks: total,
+        not_started: total.saturating_sub(book.completed + book.failed + running),
+        running,
+        completed: book.completed,
+        failed: book.failed,
+        retries: book.retries,
+    });
+    out
+}
+
+impl<B: Backend> Strategy for Coordinator<B> {
+    fn hunt(&mut self, job: &Job<'_>) -> Result<Outcome> {
+        let mut run = self.publish(job)?;
+        let watched = self.watch(&mut run)?;
+        self.settle(run, watched)
     }
 
     fn workers(&self) -> usize {

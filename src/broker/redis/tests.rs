@@ -1,0 +1,102 @@
+//! Unit tests of the Redis backend.
+
+use super::*;
+use crate::broker::contract::{self, AfterFailure};
+
+/// The scripts repeat the contract in Lua (`common.lua`): run their copies on a real
+/// redis-server, case by case, against the Rust rules they repeat.
+#[test]
+fn the_scripts_keep_the_rust_contract() {
+    if !server::installed() {
+        eprintln!("skipped: {}", server::INSTALL_HINT);
+        return;
+    }
+    let server = PrivateRedis::start().unwrap();
+    let mut c = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let body = r#"
+local out = {}
+for i = 2, #ARGV, 2 do
+  local a, m = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local verdict, note = after_failure(a, m, 'its files failed')
+  table.insert(out, verdict .. '|' .. note .. '|' .. (taken_too_often(a, m) or '-'))
+end
+for _, t in ipairs({ {0, 3, 10}, {2, 3, 10}, {3, 3, 10}, {0, 64, 5}, {1, 1, 1} }) do
+  local from, to = task_range(t[1], t[2], t[3])
+  table.insert(out, from .. '..' .. to)
+end
+return out
+"#;
+    let lua = redis::Script::new(&format!("{}{body}", include_str!("common.lua")));
+    let mut script = lua.prepare_invoke();
+    script.arg("hunt:test");
+    for &(attempt, max) in contract::CASES {
+        script.arg(attempt).arg(max);
+    }
+    let got: Vec<String> = script.invoke(&mut c).unwrap();
+    let mut want: Vec<String> = contract::CASES
+        .iter()
+        .map(|&(attempt, max)| {
+            let (verdict, note) = match contract::after_failure(attempt, max, "its files failed") {
+                AfterFailure::Retry { note } => ("retry", note),
+                AfterFailure::DeadLetter { why } => ("dead", why),
+            };
+            let gone = contract::taken_too_often(attempt, max).unwrap_or_else(|| "-".into());
+            format!("{verdict}|{note}|{gone}")
+        })
+        .collect();
+    for (id, batch, n) in [(0, 3, 10), (2, 3, 10), (3, 3, 10), (0, 64, 5), (1, 1, 1)] {
+        let r = crate::tasks::range(id, batch, n);
+        want.push(format!("{}..{}", r.start, r.end));
+    }
+    assert_eq!(got, want);
+    let common = include_str!("common.lua");
+    assert!(
+        common.contains(&format!("local CUT_SHORT = '{}'", contract::CUT_SHORT)),
+        "common.lua's CUT_SHORT differs from contract::CUT_SHORT"
+    );
+    assert!(include_str!("finish.lua").contains(&format!("'status', '{}'", HuntState::Found.name())));
+    for reply in ["accepted", "answer", "retried", "stale"] {
+        assert!(contract::finished(reply).is_ok(), "{reply}");
+        let returned = format!("return '{reply}'");
+        assert!(
+            [include_str!("finish.lua"), include_str!("fail.lua")].iter().any(|s| s.contains(&returned)),
+            "no script returns {reply}"
+        );
+    }
+}
+
+#[test]
+fn only_a_call_cut_short_by_a_signal_counts_as_interrupted() {
+    let os = |code| redis::RedisError::from(std::io::Error::from_raw_os_error(code));
+    assert!(interrupted(&os(libc::EINTR)));
+    assert!(!interrupted(&os(libc::ECONNREFUSED)));
+    assert!(!interrupted(&os(libc::ENOENT)));
+    let parse = redis::RedisError::from((redis::ErrorKind::Parse, "bad reply"));
+    assert!(!interrupted(&parse));
+}
+
+/// Every task state the scripts write or compare is one [`TaskState`] knows by name.
+#[test]
+fn the_scripts_name_only_task_states_hunt_knows() {
+    let scripts = [
+        include_str!("common.lua"),
+        include_str!("take.lua"),
+        include_str!("finish.lua"),
+        include_str!("fail.lua"),
+    ];
+    let mut seen = 0;
+    for text in scripts {
+        for pattern in ["state = '", "state == '", "state, r.note = '", "state, r.worker = '", "r.since, r.note = '"] {
+            for (at, _) in text.match_indices(pattern) {
+                let rest = &text[at + pattern.len()..];
+                let name = &rest[..rest.find('\'').unwrap()];
+                assert!(TaskState::from_name(name).is_some(), "a script names state {name:?}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 5, "found only {seen} task states in the scripts");
+}
