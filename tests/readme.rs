@@ -4,7 +4,9 @@
 //! subcommand, and every flag it shows must be one that `hunt SUB --help` lists: the
 //! flag tables the README once had drifted from `--help`, and this stops examples doing
 //! the same. Every relative link must reach a file, and a `#anchor` a heading there.
-//! A failure names the file, the line and what is missing.
+//! Every test a page names must exist: the tables of RELIABILITY.md and BROKERS.md once
+//! named tests that had been renamed. A failure names the file, the line and what is
+//! missing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -362,6 +364,167 @@ fn pages(root: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The cells of a Markdown table row (`| a | b |`), split on `|` outside code spans and
+/// escapes.
+fn cells(row: &str) -> Vec<String> {
+    let row = row.trim();
+    let row = row.strip_prefix('|').unwrap_or(row);
+    let row = row.strip_suffix('|').unwrap_or(row);
+    let mut out = vec![String::new()];
+    let mut code = false;
+    let mut escaped = false;
+    for c in row.chars() {
+        if c == '|' && !code && !escaped {
+            out.push(String::new());
+        } else {
+            out.last_mut().expect("a cell").push(c);
+        }
+        if c == '`' {
+            code = !code;
+        }
+        escaped = c == '\\';
+    }
+    out
+}
+
+/// The inline code spans of a line of Markdown.
+fn code_spans(line: &str) -> impl Iterator<Item = &str> {
+    line.split('`').skip(1).step_by(2)
+}
+
+/// The test a code span names, if it looks like one: a snake_case name (the last part of
+/// a path such as `redis::CASE`), with at least `underscores` underscores.
+fn test_like(span: &str, underscores: usize) -> Option<&str> {
+    let name = span.rsplit("::").next()?;
+    let snake = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (snake && name.matches('_').count() >= underscores).then_some(name)
+}
+
+/// Whether `text` says "test" (or "tests", "tested", ...).
+fn says_test(text: &str) -> bool {
+    text.to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.starts_with("test"))
+}
+
+/// The tests a page names: (place, name). A name counts as a test's where a reader would
+/// take it for one: any snake_case name in a table column headed "test" (or "Redis
+/// test", ...), and a snake_case name of at least four underscores after the word "test"
+/// in its paragraph, in its table row, or in the paragraph just above its table. Code
+/// blocks are left out.
+fn named_tests(name: &str, text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    let mut heads: Option<Vec<String>> = None;
+    // Whether the paragraph being read, and the one before it, said "test".
+    let mut paragraph_says_test = false;
+    let mut above_says_test = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let place = format!("{name}:{}", i + 1);
+        if !trimmed.starts_with('|') {
+            heads = None;
+            if trimmed.is_empty() {
+                above_says_test |= paragraph_says_test;
+                paragraph_says_test = false;
+                continue;
+            }
+            if trimmed.starts_with('#') {
+                (above_says_test, paragraph_says_test) = (false, false);
+                continue;
+            }
+            above_says_test = false;
+            // The word may come before the name on the same line.
+            let mut said = paragraph_says_test;
+            for (k, piece) in line.split('`').enumerate() {
+                if k % 2 == 0 {
+                    said |= says_test(piece);
+                } else if let Some(test) = test_like(piece, 4).filter(|_| said) {
+                    out.push((place.clone(), test.to_string()));
+                }
+            }
+            paragraph_says_test = said;
+            continue;
+        }
+        let row = cells(line);
+        let Some(h) = &heads else {
+            heads = Some(row);
+            continue;
+        };
+        if row
+            .iter()
+            .all(|c| c.trim().chars().all(|c| "-: ".contains(c)))
+        {
+            continue; // the line under the headings
+        }
+        let row_says_test =
+            above_says_test || row.iter().any(|c| c.split('`').step_by(2).any(says_test));
+        for (k, cell) in row.iter().enumerate() {
+            let column_is_tests = h.get(k).is_some_and(|h| says_test(h));
+            for span in code_spans(cell) {
+                let test = if column_is_tests {
+                    test_like(span, 1)
+                } else {
+                    test_like(span, 4).filter(|_| row_says_test)
+                };
+                if let Some(test) = test {
+                    out.push((place.clone(), test.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every `fn NAME` in the Rust files below `dir`.
+fn functions_in(dir: &Path, out: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("a source entry").path();
+        if path.is_dir() {
+            functions_in(&path, out);
+            continue;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read a source file");
+        for (at, _) in text.match_indices("fn ") {
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue; // `xfn `, not the keyword
+            }
+            let name: String = text[at + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+}
+
+/// What is wrong with the tests `docs` name, given the functions that exist.
+fn test_name_faults(docs: &[(String, String)], functions: &BTreeSet<String>) -> Vec<String> {
+    docs.iter()
+        .flat_map(|(name, text)| named_tests(name, text))
+        .filter(|(_, test)| !functions.contains(test))
+        .map(|(place, test)| {
+            format!("{place}: `{test}` names no test: there is no `fn {test}` under tests/ or src/")
+        })
+        .collect()
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -418,6 +581,23 @@ fn every_link_between_the_pages_lands() {
     assert!(
         faults.is_empty(),
         "links that lead nowhere:\n{}",
+        faults.join("\n")
+    );
+}
+
+#[test]
+fn every_test_a_page_names_exists() {
+    let root = root();
+    let mut functions = BTreeSet::new();
+    functions_in(&root.join("tests"), &mut functions);
+    functions_in(&root.join("src"), &mut functions);
+    let pages = pages(&root);
+    let named: usize = pages.iter().map(|(n, t)| named_tests(n, t).len()).sum();
+    assert!(named >= 40, "the pages name tests; found only {named}");
+    let faults = test_name_faults(&pages, &functions);
+    assert!(
+        faults.is_empty(),
+        "tests the docs name that do not exist (renamed? moved to the contract suite?):\n{}",
         faults.join("\n")
     );
 }
@@ -494,4 +674,33 @@ fn anchors_follow_githubs_rule() {
     );
     assert_eq!(slug(" `cargo bench`"), "cargo-bench");
     assert_eq!(slug(" The peers (`scripts/`)"), "the-peers-scripts");
+}
+
+#[test]
+fn a_test_name_that_does_not_exist_is_named_with_its_line() {
+    let page = "\
+# Cases
+
+| case | what | Test |
+|---|---|---|
+| one | `not_a_test_at_all_here` in another column | H `real_test_name`, `a_bogus_name`, `HUNT_TEST_X` |
+
+Prose without the word: `a_long_snake_case_name_not_checked`.
+The test `sqlite::a_renamed_test_of_the_suite` and, below, in the same paragraph,
+`another_old_test_name_gone_now` too.
+
+```
+`fenced_code_is_never_a_test_name`
+```
+";
+    let functions: BTreeSet<String> = ["real_test_name".to_string()].into();
+    let faults = test_name_faults(&[("X.md".into(), page.into())], &functions);
+    assert_eq!(
+        faults,
+        vec![
+            "X.md:5: `a_bogus_name` names no test: there is no `fn a_bogus_name` under tests/ or src/",
+            "X.md:8: `a_renamed_test_of_the_suite` names no test: there is no `fn a_renamed_test_of_the_suite` under tests/ or src/",
+            "X.md:9: `another_old_test_name_gone_now` names no test: there is no `fn another_old_test_name_gone_now` under tests/ or src/",
+        ]
+    );
 }
