@@ -338,6 +338,24 @@ def circles(nodes, edges):
     return sorted(out, key=lambda c: (-len(c), c))
 
 
+def layers(nodes, edges):
+    """The modules by layer, top first, when the graph has no circle: a module's layer is
+    one above the highest module it imports (the leaves, which import nothing in the
+    crate, are layer 0), so every import points to a lower line."""
+    succ = {n: {b for (a, b) in edges if a == n} for n in nodes}
+    depth = {}
+
+    def level(n):
+        if n not in depth:
+            depth[n] = 1 + max((level(m) for m in succ[n]), default=-1)
+        return depth[n]
+
+    for n in nodes:
+        level(n)
+    top = max(depth.values(), default=-1)
+    return [sorted(n for n in nodes if depth[n] == d) for d in range(top, -1, -1)]
+
+
 # ---------------------------------------------------------------- (b) long functions
 
 
@@ -429,6 +447,11 @@ def main(argv):
                 if a in c and b in c:
                     shown = ", ".join(where[:4]) + (f", ... ({len(where)} in all)" if len(where) > 4 else "")
                     print(f"    {a} -> {b}: {shown}")
+    if not comps:
+        print("layers, top to bottom (each imports only from lines below it):")
+        print("    main")
+        for row in layers(nodes, edges):
+            print(f"    {', '.join(row)}")
     print()
     print(f"## (b) functions over {FN_LIMIT} lines (outside tests): {len(fns)}")
     for length, rel, name, line in fns:
