@@ -101,6 +101,35 @@ pub(super) fn check(path: &Path) -> Result<Found> {
     Ok(Found::Queue)
 }
 
+/// Why the open queue `conn` is no longer the file at `path`, or `None` while it is.
+/// SQLite's own check (the inode at the path against the open file's): a file removed
+/// or replaced under an open connection goes on working for it, in WAL mode even for
+/// writes, so without this look an idle worker would serve the old file for ever and
+/// never the queue now at its path.
+pub(super) fn moved(conn: &Connection, path: &Path) -> Option<String> {
+    let mut moved: std::ffi::c_int = 0;
+    conn.file_control(
+        Some(rusqlite::MAIN_DB),
+        rusqlite::FileControl::HasMoved(&mut moved),
+    )
+    .ok()?;
+    if moved == 0 {
+        return None;
+    }
+    let p = path.display();
+    let dir = folder(path);
+    Some(if std::fs::symlink_metadata(path).is_ok() {
+        format!("the queue file at {p} was replaced by another file: this worker leaves the old one for the queue at that path")
+    } else if dir.is_dir() {
+        format!("the queue file at {p} was removed: this worker makes a new queue there")
+    } else {
+        format!(
+            "the queue file at {p} was removed with its folder {}: this worker waits for the folder to come back and makes a new queue there",
+            dir.display()
+        )
+    })
+}
+
 pub(super) fn folder(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
