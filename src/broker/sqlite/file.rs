@@ -12,6 +12,16 @@ pub(super) fn path_of(url: &str) -> Result<PathBuf> {
         .filter(|p| p.eq_ignore_ascii_case("sqlite:"))
         .map(|_| &url[7..])
         .ok_or_else(|| anyhow!("--broker {url:?} is not an SQLite URL: write sqlite:PATH"))?;
+    if let Some(after) = rest.strip_prefix("//") {
+        // sqlite://AUTHORITY/PATH: a file has no user or password, so an '@' there is
+        // a server URL's habit, and what precedes it may be a secret: never shown.
+        if after[..after.find('/').unwrap_or(after.len())].contains('@') {
+            bail!(
+                "--broker {:?}: sqlite URLs take no user or password: use sqlite:PATH",
+                crate::broker::url::redact(url)
+            );
+        }
+    }
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     if rest.is_empty() {
         bail!(

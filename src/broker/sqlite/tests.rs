@@ -305,6 +305,21 @@ fn urls_name_plain_files() {
     ] {
         assert!(path_of(bad).is_err(), "{bad}");
     }
+    // A file has no user or password: refused, the password never shown.
+    for bad in [
+        "sqlite://:s3cret-pw@/x/q.db",
+        "sqlite://user:s3cret-pw@host/x/q.db",
+        "SQLITE://s3cret-pw@/q.db",
+    ] {
+        let e = path_of(bad).unwrap_err().to_string();
+        assert!(e.contains("sqlite URLs take no user or password: use sqlite:PATH"), "{e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
+    }
+    // An '@' in the path is a file name's.
+    assert_eq!(
+        path_of("sqlite:///tmp/a@b/q.db").unwrap(),
+        PathBuf::from("/tmp/a@b/q.db")
+    );
 }
 
 /// A queue file removed or replaced under an open connection goes on working for it;
