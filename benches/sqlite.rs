@@ -337,7 +337,7 @@ fn idle(o: &Opts) {
     let dir = tmp.path().join("set");
     generate(&dir, 2000, 100, 1000);
     let loaded = hunt::fileset::load(&dir, false).unwrap();
-    let identity = hunt::dataset::identity::Identity::of(&loaded.files).unwrap();
+    let identity = loaded.files.identity().unwrap();
     println!(
         "### Idle workers: SQL statements per second ({} workers of 1 thread, on a hunt whose one task another holds; {} s)\n",
         o.workers, o.seconds

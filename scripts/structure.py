@@ -7,7 +7,8 @@ backend is named outside its own module, and the README's length.
 
 ROOT defaults to the repository holding this script. --why lists, for every edge inside a
 circle, the places that make it. --check exits 1 when there is any circle, any function
-over 100 lines or any file over 600 lines (the limits of issue 22, asks 4 and 5).
+over 100 lines, any file over 600 lines, or a backend named in more than two source files
+outside its own module (the limits of issue 22, asks 1, 4 and 5).
 
 Python 3, standard library only. The Rust is read with a small lexer (comments, strings,
 raw strings, char literals), not a parser: good enough for figures, not for a compiler.
@@ -20,6 +21,8 @@ import sys
 FN_LIMIT = 100
 FILE_LIMIT = 600
 BACKENDS = ["redis", "sqlite", "postgres", "rabbitmq"]
+# The backends table's line and the registry's: a backend named anywhere else has leaked.
+BACKEND_FILE_LIMIT = 2
 
 
 # ---------------------------------------------------------------- lexing
@@ -338,6 +341,24 @@ def circles(nodes, edges):
     return sorted(out, key=lambda c: (-len(c), c))
 
 
+def layers(nodes, edges):
+    """The modules by layer, top first, when the graph has no circle: a module's layer is
+    one above the highest module it imports (the leaves, which import nothing in the
+    crate, are layer 0), so every import points to a lower line."""
+    succ = {n: {b for (a, b) in edges if a == n} for n in nodes}
+    depth = {}
+
+    def level(n):
+        if n not in depth:
+            depth[n] = 1 + max((level(m) for m in succ[n]), default=-1)
+        return depth[n]
+
+    for n in nodes:
+        level(n)
+    top = max(depth.values(), default=-1)
+    return [sorted(n for n in nodes if depth[n] == d) for d in range(top, -1, -1)]
+
+
 # ---------------------------------------------------------------- (b) long functions
 
 
@@ -429,6 +450,11 @@ def main(argv):
                 if a in c and b in c:
                     shown = ", ".join(where[:4]) + (f", ... ({len(where)} in all)" if len(where) > 4 else "")
                     print(f"    {a} -> {b}: {shown}")
+    if not comps:
+        print("layers, top to bottom (each imports only from lines below it):")
+        print("    main")
+        for row in layers(nodes, edges):
+            print(f"    {', '.join(row)}")
     print()
     print(f"## (b) functions over {FN_LIMIT} lines (outside tests): {len(fns)}")
     for length, rel, name, line in fns:
@@ -439,8 +465,11 @@ def main(argv):
         print(f"{lines:5}  {rel}")
     print()
     print("## (d) files under src/ naming a backend outside its own module (code and strings)")
+    leaks = []
     for name in BACKENDS:
         hits = backend_files(sources, name)
+        if len(hits) > BACKEND_FILE_LIMIT:
+            leaks.append(name)
         print(f"{name}: {len(hits)} files" + (":" if hits else ""))
         for rel, count in hits:
             print(f"    {rel} ({count})")
@@ -452,10 +481,12 @@ def main(argv):
     else:
         print("## (e) README.md: missing")
 
-    if check and (comps or fns or files):
+    if check and (comps or fns or files or leaks):
         print(
             f"\ncheck failed: {len(comps)} circles, {len(fns)} functions over {FN_LIMIT} lines, "
-            f"{len(files)} files over {FILE_LIMIT} lines",
+            f"{len(files)} files over {FILE_LIMIT} lines, "
+            f"{len(leaks)} backends named in more than {BACKEND_FILE_LIMIT} files outside "
+            f"their module{': ' + ', '.join(leaks) if leaks else ''}",
             file=sys.stderr,
         )
         return 1

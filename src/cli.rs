@@ -256,6 +256,8 @@ pub struct RaceArgs {
 
 #[cfg(test)]
 mod tests {
+    /// clap's own check, over the fixed flags and every knob the registry adds: a knob
+    /// whose name clashes with a fixed flag panics here.
     #[test]
     fn the_command_line_is_well_formed() {
         use clap::CommandFactory;

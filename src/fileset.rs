@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 mod deep;
+mod identity;
 mod walk;
 
 /// Flags for every data file we open. `O_NONBLOCK` means a named pipe or device that

@@ -128,6 +128,6 @@ fn a_deep_files_size_counts_in_the_folders_identity() {
         .collect();
     assert_eq!(sizes.len(), 2, "{sizes:?}");
     assert!(sizes.iter().all(Option::is_some), "{sizes:?}");
-    let id = hunt::dataset::identity::Identity::of(&loaded.files).expect("identity");
+    let id = loaded.files.identity().expect("identity");
     assert!(id.summary.ends_with(" 2 files, 33 B"), "{}", id.summary);
 }

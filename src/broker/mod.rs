@@ -193,6 +193,13 @@ pub trait Broker: Send {
     fn describe(&self) -> String;
     /// Another connection to the same broker.
     fn connect_again(&self) -> Result<Box<dyn Broker>>;
+    /// Why this connection no longer reaches the broker its URL names, though every call
+    /// on it still works: a queue file removed or replaced under the open one. `None`
+    /// while it does, and always for a connection to a server (whose outages are
+    /// errors). An idle worker asks, and connects again when told why.
+    fn moved(&self) -> Option<String> {
+        None
+    }
     /// How long a worker with nothing to take of hunt `spec` waits before it looks
     /// again: a polled broker's pace (SQLite's `--poll`); `None` for a broker that
     /// pushes, where the worker backs off by itself.

@@ -8,10 +8,13 @@
 //!
 //! The digest is SHA-256 of a canonical encoding (shown as 32 hex digits); the summary
 //! is for people ("10000 files x 1000 lines, seed 2026").
+//!
+//! The identity of a set as it is loaded (`FileSet::identity`, which re-reads the
+//! manifest or hashes a listed folder's paths and sizes) lives in `crate::fileset`:
+//! the file set sits above the data set, whose manifest it reads, so this module names
+//! no file set.
 
-use super::manifest::{self, Manifest};
-use crate::fileset::FileSet;
-use anyhow::{Context, Result};
+use super::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -25,36 +28,12 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity of the files `files` (re-reading the manifest of a generated set).
-    pub fn of(files: &FileSet) -> Result<Identity> {
-        match files {
-            FileSet::Indexed { dir, .. } => {
-                let path = dir.join(manifest::MANIFEST_NAME);
-                let bytes = manifest::read_own_file(&path)?
-                    .with_context(|| format!("{} vanished", path.display()))?;
-                let m = Manifest::parse(manifest::utf8(&bytes, dir)?, dir)?;
-                Ok(Identity::of_manifest(&m))
-            }
-            FileSet::Listed { paths, .. } => {
-                let mut h = Sha256::new();
-                let mut total = 0u64;
-                for (i, p) in paths.iter().enumerate() {
-                    let rel = p.as_bytes();
-                    let size = files.size(i as u64).unwrap_or(u64::MAX);
-                    total = total.saturating_add(size);
-                    h.update(rel);
-                    h.update([0]);
-                    h.update(size.to_le_bytes());
-                }
-                Ok(Identity {
-                    digest: hex(&h.finalize()),
-                    summary: format!(
-                        "a listed folder of {} files, {}",
-                        paths.len(),
-                        crate::units::bytes(total)
-                    ),
-                })
-            }
+    /// An identity from a SHA-256 `digest` of a canonical encoding (shown as its first
+    /// 16 bytes in hex, 32 digits) and a `summary` for people.
+    pub fn from_digest(digest: &[u8], summary: String) -> Identity {
+        Identity {
+            digest: hex(digest),
+            summary,
         }
     }
 
@@ -71,9 +50,9 @@ impl Identity {
             "preset": m.preset,
         });
         let digest = Sha256::digest(canonical.to_string().as_bytes());
-        Identity {
-            digest: hex(&digest),
-            summary: format!(
+        Identity::from_digest(
+            &digest,
+            format!(
                 "{} files x {} lines, seed {}{}",
                 m.files,
                 m.lines,
@@ -83,12 +62,12 @@ impl Identity {
                     .map(|p| format!(", preset {p}"))
                     .unwrap_or_default()
             ),
-        }
+        )
     }
 }
 
 fn hex(bytes: &[u8]) -> String {
-    crate::sys::hex::hex(&bytes[..16])
+    crate::sys::hex::hex(&bytes[..16.min(bytes.len())])
 }
 
 #[cfg(test)]

@@ -38,82 +38,85 @@ const GAP: usize = 2;
 
 impl Exporter for Table {
     fn render(&self, results: &RaceResults) -> Result<Vec<u8>> {
-        let all_heads: Vec<[String; 2]> = COLUMNS
+        let heads: Vec<[String; 2]> = COLUMNS
             .iter()
             .map(|c| [c.head[0].to_string(), c.head[1].to_string()])
             .collect();
         let body = rows(results);
         // Each column's width over its titles and cells.
-        let width_of = |i: usize| -> usize {
-            all_heads[i]
-                .iter()
-                .chain(body.iter().map(|r| &r[i]))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        };
-        let mut shown: Vec<usize> = (0..COLUMNS.len())
-            .filter(|&i| COLUMNS[i].terminal)
+        let widths: Vec<usize> = (0..COLUMNS.len())
+            .map(|i| {
+                heads[i]
+                    .iter()
+                    .chain(body.iter().map(|r| &r[i]))
+                    .map(|c| c.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
-        let total = |shown: &[usize]| -> usize {
-            shown.iter().map(|&i| width_of(i)).sum::<usize>() + GAP * shown.len().saturating_sub(1)
-        };
-        let mut left_out = Vec::new();
-        if let Some(w) = self.width {
-            for title in LEAVE_OUT {
-                if total(&shown) <= w {
-                    break;
-                }
-                if let Some(at) = shown.iter().position(|&i| COLUMNS[i].title == title) {
-                    shown.remove(at);
-                    left_out.push(title);
-                }
-            }
-            // A narrow column left out late can make room for a wider one left out
-            // earlier: take back, most telling first, whatever fits again.
-            for title in left_out.clone().into_iter().rev() {
-                let Some(i) = COLUMNS.iter().position(|c| c.title == title) else {
-                    continue;
-                };
-                let mut with = shown.clone();
-                with.push(i);
-                with.sort_unstable();
-                if total(&with) <= w {
-                    shown = with;
-                    left_out.retain(|&t| t != title);
-                }
-            }
-        }
-        let widths: Vec<usize> = shown.iter().map(|&i| width_of(i)).collect();
-        let line = |cells: &dyn Fn(usize) -> String| {
-            let padded: Vec<String> = shown
-                .iter()
-                .zip(&widths)
-                .map(|(&i, &w)| {
-                    let c = cells(i);
-                    let pad = " ".repeat(w - c.chars().count());
-                    if COLUMNS[i].numeric {
-                        format!("{pad}{c}")
-                    } else {
-                        format!("{c}{pad}")
-                    }
-                })
-                .collect();
-            format!("{}\n", padded.join("  ").trim_end())
-        };
-        let wrap = |text: &str| wrap(text, self.width);
+        let (shown, left_out) = self.fit(&widths);
         let mut s = String::new();
         for l in heading(results).lines() {
-            s.push_str(&wrap(l));
+            s.push_str(&wrap(l, self.width));
         }
         s.push('\n');
         for k in [0, 1] {
-            s.push_str(&line(&|i| all_heads[i][k].clone()));
+            s.push_str(&aligned(&shown, &widths, |i| heads[i][k].clone()));
         }
         for r in &body {
-            s.push_str(&line(&|i| r[i].clone()));
+            s.push_str(&aligned(&shown, &widths, |i| r[i].clone()));
         }
         s.push('\n');
+        s.push_str(&self.notes(results, &shown, &left_out));
+        Ok(s.into_bytes())
+    }
+}
+
+impl Table {
+    /// The columns shown (their indexes in [`COLUMNS`], in order) and the titles left
+    /// out so that every row fits `self.width`, given each column's width.
+    fn fit(&self, widths: &[usize]) -> (Vec<usize>, Vec<&'static str>) {
+        let mut shown: Vec<usize> = (0..COLUMNS.len())
+            .filter(|&i| COLUMNS[i].terminal)
+            .collect();
+        let mut left_out = Vec::new();
+        let Some(w) = self.width else {
+            return (shown, left_out);
+        };
+        let total = |shown: &[usize]| -> usize {
+            shown.iter().map(|&i| widths[i]).sum::<usize>() + GAP * shown.len().saturating_sub(1)
+        };
+        for title in LEAVE_OUT {
+            if total(&shown) <= w {
+                break;
+            }
+            if let Some(at) = shown.iter().position(|&i| COLUMNS[i].title == title) {
+                shown.remove(at);
+                left_out.push(title);
+            }
+        }
+        // A narrow column left out late can make room for a wider one left out
+        // earlier: take back, most telling first, whatever fits again.
+        for title in left_out.clone().into_iter().rev() {
+            let Some(i) = COLUMNS.iter().position(|c| c.title == title) else {
+                continue;
+            };
+            let mut with = shown.clone();
+            with.push(i);
+            with.sort_unstable();
+            if total(&with) <= w {
+                shown = with;
+                left_out.retain(|&t| t != title);
+            }
+        }
+        (shown, left_out)
+    }
+
+    /// What follows the rows: which columns were left out, what ± means, the
+    /// verdicts, then the noisy contenders, each line wrapped to `self.width`.
+    fn notes(&self, results: &RaceResults, shown: &[usize], left_out: &[&str]) -> String {
+        let wrap = |text: &str| wrap(text, self.width);
+        let mut s = String::new();
         if !left_out.is_empty() {
             s.push_str(&wrap(&format!(
                 "Left out to fit {} columns: {} (the exports have every column).",
@@ -128,22 +131,34 @@ impl Exporter for Table {
             s.push_str(&wrap(&times));
         }
         s.push_str(&wrap(&speedups));
-        let lines = summary_lines(results);
-        if !lines.is_empty() {
-            s.push('\n');
-            for l in lines {
-                s.push_str(&wrap(&l));
+        for block in [summary_lines(results), noise_block(results)] {
+            if !block.is_empty() {
+                s.push('\n');
+                for l in block {
+                    s.push_str(&wrap(&l));
+                }
             }
         }
-        let noisy = noise_block(results);
-        if !noisy.is_empty() {
-            s.push('\n');
-            for l in noisy {
-                s.push_str(&wrap(&l));
-            }
-        }
-        Ok(s.into_bytes())
+        s
     }
+}
+
+/// One line of the `shown` columns, each padded to its width in `widths` (numbers to
+/// the right, text to the left), the trailing spaces trimmed.
+fn aligned(shown: &[usize], widths: &[usize], cell: impl Fn(usize) -> String) -> String {
+    let padded: Vec<String> = shown
+        .iter()
+        .map(|&i| {
+            let c = cell(i);
+            let pad = " ".repeat(widths[i] - c.chars().count());
+            if COLUMNS[i].numeric {
+                format!("{pad}{c}")
+            } else {
+                format!("{c}{pad}")
+            }
+        })
+        .collect();
+    format!("{}\n", padded.join("  ").trim_end())
 }
 
 /// The contenders that look noisy, in one block: a line saying what to do, then one

@@ -30,7 +30,6 @@ use crate::broker::{
     self as broker, Answer, Broker, Event, HuntSpec, Verdict, BROKER, LEASE, MAX_ATTEMPTS,
     REMOTE_WORKERS,
 };
-use crate::dataset::identity::Identity;
 use crate::scan::{Found, Job, Tally};
 use crate::sys::process::{self, Children};
 use crate::tasks::{self, TaskSummary, BATCH};
@@ -290,7 +289,7 @@ impl<B: Backend> Coordinator<B> {
         let spec = HuntSpec {
             format: broker::SPEC_FORMAT,
             id: broker::new_hunt_id(),
-            identity: Identity::of(job.files)?,
+            identity: job.files.identity()?,
             files: job.len(),
             needle_hex: crate::sys::hex::hex(job.finder.needle()),
             reader: job.reader,

@@ -38,6 +38,14 @@ impl Backend for SqliteBackend {
                 "is not a plain file path",
             ),
             ("sqlite:/tmp".to_string(), "is not a regular file"),
+            (
+                "sqlite://:s3cret-pw@/x/q.db".to_string(),
+                "sqlite URLs take no user or password: use sqlite:PATH",
+            ),
+            (
+                "sqlite://user:s3cret-pw@host/x/q.db".to_string(),
+                "sqlite URLs take no user or password: use sqlite:PATH",
+            ),
         ]
     }
 

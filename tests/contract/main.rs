@@ -71,9 +71,7 @@ macro_rules! contract {
 contract! {
     backends: [
         #[cfg(feature = "redis")] redis: crate::broker::redis::RedisBackend;
-        #[cfg(feature = "sqlite")] sqlite: crate::broker::sqlite::SqliteBackend, ignore: [
-            a_worker_serves_its_broker_again_once_it_comes_back = "reason: a worker whose queue file was removed and made again keeps serving the removed file, silently, and never the new queue at its path (issue 22)",
-        ];
+        #[cfg(feature = "sqlite")] sqlite: crate::broker::sqlite::SqliteBackend;
     ],
     cases: [
         task_sizes_of_one_seven_and_more_than_the_set_give_the_answer,

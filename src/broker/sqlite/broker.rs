@@ -12,6 +12,10 @@ impl Broker for Sqlite {
         Sqlite::connect(&self.url)
     }
 
+    fn moved(&self) -> Option<String> {
+        file::moved(&self.conn, &self.path)
+    }
+
     fn pace(&self, spec: &HuntSpec) -> Option<Duration> {
         poll_ms(spec).map(Duration::from_millis)
     }

@@ -12,6 +12,16 @@ pub(super) fn path_of(url: &str) -> Result<PathBuf> {
         .filter(|p| p.eq_ignore_ascii_case("sqlite:"))
         .map(|_| &url[7..])
         .ok_or_else(|| anyhow!("--broker {url:?} is not an SQLite URL: write sqlite:PATH"))?;
+    if let Some(after) = rest.strip_prefix("//") {
+        // sqlite://AUTHORITY/PATH: a file has no user or password, so an '@' there is
+        // a server URL's habit, and what precedes it may be a secret: never shown.
+        if after[..after.find('/').unwrap_or(after.len())].contains('@') {
+            bail!(
+                "--broker {:?}: sqlite URLs take no user or password: use sqlite:PATH",
+                crate::broker::url::redact(url)
+            );
+        }
+    }
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     if rest.is_empty() {
         bail!(
@@ -99,6 +109,35 @@ pub(super) fn check(path: &Path) -> Result<Found> {
         );
     }
     Ok(Found::Queue)
+}
+
+/// Why the open queue `conn` is no longer the file at `path`, or `None` while it is.
+/// SQLite's own check (the inode at the path against the open file's): a file removed
+/// or replaced under an open connection goes on working for it, in WAL mode even for
+/// writes, so without this look an idle worker would serve the old file for ever and
+/// never the queue now at its path.
+pub(super) fn moved(conn: &Connection, path: &Path) -> Option<String> {
+    let mut moved: std::ffi::c_int = 0;
+    conn.file_control(
+        Some(rusqlite::MAIN_DB),
+        rusqlite::FileControl::HasMoved(&mut moved),
+    )
+    .ok()?;
+    if moved == 0 {
+        return None;
+    }
+    let p = path.display();
+    let dir = folder(path);
+    Some(if std::fs::symlink_metadata(path).is_ok() {
+        format!("the queue file at {p} was replaced by another file: this worker leaves the old one for the queue at that path")
+    } else if dir.is_dir() {
+        format!("the queue file at {p} was removed: this worker makes a new queue there")
+    } else {
+        format!(
+            "the queue file at {p} was removed with its folder {}: this worker waits for the folder to come back and makes a new queue there",
+            dir.display()
+        )
+    })
 }
 
 pub(super) fn folder(path: &Path) -> &Path {

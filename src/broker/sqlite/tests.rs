@@ -305,4 +305,38 @@ fn urls_name_plain_files() {
     ] {
         assert!(path_of(bad).is_err(), "{bad}");
     }
+    // A file has no user or password: refused, the password never shown.
+    for bad in [
+        "sqlite://:s3cret-pw@/x/q.db",
+        "sqlite://user:s3cret-pw@host/x/q.db",
+        "SQLITE://s3cret-pw@/q.db",
+    ] {
+        let e = path_of(bad).unwrap_err().to_string();
+        assert!(e.contains("sqlite URLs take no user or password: use sqlite:PATH"), "{e}");
+        assert!(!e.contains("s3cret-pw"), "{e}");
+    }
+    // An '@' in the path is a file name's.
+    assert_eq!(
+        path_of("sqlite:///tmp/a@b/q.db").unwrap(),
+        PathBuf::from("/tmp/a@b/q.db")
+    );
+}
+
+/// A queue file removed or replaced under an open connection goes on working for it;
+/// only `moved` tells, and says which.
+#[test]
+fn a_connection_tells_when_its_file_was_removed_or_replaced() {
+    let (dir, q) = queue(&spec("h", 4, 1, 60_000, 3));
+    let path = dir.path().join("q.db");
+    assert_eq!(q.moved(), None);
+    std::fs::rename(&path, dir.path().join("old.db")).unwrap();
+    let why = q.moved().expect("removed");
+    assert!(why.contains("was removed: this worker makes a new queue there"), "{why}");
+    let again = Sqlite::open(&format!("sqlite:{}", path.display()), true).unwrap();
+    let why = q.moved().expect("replaced");
+    assert!(why.contains("was replaced by another file"), "{why}");
+    assert_eq!(again.moved(), None);
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    let why = again.moved().expect("removed with its folder");
+    assert!(why.contains("removed with its folder"), "{why}");
 }

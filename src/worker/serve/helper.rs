@@ -87,6 +87,15 @@ fn helper_round(
     let wait = (lease / 4).clamp(Duration::from_millis(10), Duration::from_millis(200));
     let ids: Vec<String> = serving.iter().map(|h| h.spec.id.clone()).collect();
     if ids.is_empty() {
+        // Idle: a good time to ask whether every connection of this process still
+        // reaches the broker (a queue file replaced under them goes on working). It is
+        // said once, here, and every thread connects again.
+        if let Some(why) = conn.moved() {
+            let e = anyhow::anyhow!(why);
+            outage(shared, &e);
+            shared.moved.fetch_add(1, Ordering::SeqCst);
+            return Err(e);
+        }
         nap(wait);
     } else {
         for id in conn.stopped(&ids, wait)? {

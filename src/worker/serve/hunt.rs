@@ -84,8 +84,10 @@ fn check(shared: &Shared, spec: &HuntSpec) -> std::result::Result<Ready, String>
     let dir = &shared.settings.dir;
     let loaded =
         fileset::load(dir, false).map_err(|e| format!("its folder cannot be searched: {e:#}"))?;
-    let mine =
-        Identity::of(&loaded.files).map_err(|e| format!("its folder cannot be named: {e:#}"))?;
+    let mine = loaded
+        .files
+        .identity()
+        .map_err(|e| format!("its folder cannot be named: {e:#}"))?;
     if mine.digest != spec.identity.digest || loaded.files.len() != spec.files {
         return Err(format!(
             "its folder {} holds {} (identity {}), but the hunt is on {} (identity {}): give it a copy of that data set (`hunt generate` with the same flags and seed makes one)",

@@ -20,6 +20,11 @@
 //!   task whose lease ran out meanwhile is another worker's now, and its report is
 //!   fenced off. Only the first connection must succeed: a wrong URL or password is bad
 //!   input (exit 2), not something to retry for ever.
+//!   A broker can also move away without an error: a queue file removed or replaced
+//!   under the open one goes on working for this process. So the helper, while the
+//!   worker serves no hunt, asks its connection ([`Broker::moved`]); told why, it says
+//!   so once and every thread connects again, to the queue now at the URL (made anew
+//!   where the file is gone, once its folder is there: until then the worker waits).
 //! - **One line on stderr per hunt served** (not with `--quiet`).
 //! - **Tracing.** For a hunt whose spec asks for a trace, each thread records its
 //!   timeline on its raw monotonic clock and sends each task's events with the task's
@@ -36,7 +41,7 @@ use anyhow::Result;
 use memchr::memmem::Finder;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 mod helper;
 mod hunt;
@@ -145,6 +150,9 @@ struct Shared {
     running: AtomicUsize,
     /// Some thread could not reach the broker, and said so.
     outage: AtomicBool,
+    /// Bumped each time the helper, idle, finds that the broker is no longer at its URL
+    /// ([`Broker::moved`]): every thread whose connection is older connects again.
+    moved: AtomicU64,
     /// The test hook fires once, at this worker's first task.
     fail_first: AtomicBool,
     described: String,
@@ -180,6 +188,7 @@ pub fn serve(settings: ServeSettings) -> Result<ExitCode> {
         hunts: Mutex::new(HashMap::new()),
         running: AtomicUsize::new(0),
         outage: AtomicBool::new(false),
+        moved: AtomicU64::new(0),
         fail_first: AtomicBool::new(fail_first),
     });
     let mut first = Some(first);
@@ -262,13 +271,21 @@ fn outage(shared: &Shared, e: &anyhow::Error) {
 
 fn thread_main(shared: &Shared, t: usize, mut conn: Option<Box<dyn Broker>>) {
     let mut backoff = Duration::from_millis(100);
+    // The `moved` count this thread's connection was made under.
+    let mut made = shared.moved.load(Ordering::SeqCst);
     while !ending() {
+        if shared.moved.load(Ordering::SeqCst) != made {
+            conn = None; // the helper said why; reconnect says when it is back
+        }
         let c = match conn.as_mut() {
             Some(c) => c,
-            None => match reconnect(shared, &mut backoff) {
-                Some(c) => conn.insert(c),
-                None => break,
-            },
+            None => {
+                made = shared.moved.load(Ordering::SeqCst);
+                match reconnect(shared, &mut backoff) {
+                    Some(c) => conn.insert(c),
+                    None => break,
+                }
+            }
         };
         match step(shared, t, c.as_mut()) {
             Ok(true) => {}
