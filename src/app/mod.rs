@@ -7,7 +7,6 @@ mod race;
 mod search;
 mod status;
 mod worker;
-mod worker_run;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitCode;

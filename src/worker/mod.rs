@@ -4,7 +4,7 @@
 //! - `hunt worker --pipe --dir D` (hidden): one request from a parent over pipes, in the
 //!   protocol of [`protocol`] (the `spawn` strategy's workers).
 //!
-//! `src/app/worker_run.rs` turns the command line into one or the other, and prints
+//! `src/app/worker.rs` turns the command line into one or the other, and prints
 //! what a serving worker says ([`serve::Note`]). Both run the same worker loop
 //! ([`crate::tasks::walk::scan_positions`]) over the same scanner.
 
