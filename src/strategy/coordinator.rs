@@ -73,6 +73,7 @@ pub struct Coordinator<B: Backend> {
 impl<B: Backend> Registered for Coordinator<B> {
     const READERS: &'static [crate::scan::Reader] = &crate::scan::Reader::ALL;
     const KNOBS: &'static [&'static Knob] = B::KNOBS;
+    const HOST: crate::fault::WorkerHost = crate::fault::WorkerHost::Broker;
 
     fn new(config: &StrategyConfig) -> Result<Self> {
         let knobs = &config.knobs;
