@@ -33,10 +33,15 @@ pub fn run(
             contender,
             samples: Vec::new(),
             failed: None,
+            faulted: Vec::new(),
         })
         .collect();
     if opts.cache == CacheMode::Cold {
         cold_cache_notes(opts, observer);
+    }
+    let deadline = super::faults::deadline(&racing, &opts.knobs);
+    if let Some(kind) = opts.fault {
+        observer.note(&super::faults::note(kind, deadline));
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let total_rounds = opts.warmup + opts.runs;
@@ -45,7 +50,12 @@ pub fn run(
     } else {
         0
     };
-    observer.start(total_rounds * tracks.len() as u64 + traced_runs);
+    let faulted_runs = if opts.fault.is_some() {
+        opts.runs * tracks.len() as u64
+    } else {
+        0
+    };
+    observer.start(total_rounds * tracks.len() as u64 + traced_runs + faulted_runs);
     let mut results = summarize(opts, manifest, &tracks, 0);
     let mut race = Race {
         opts,
@@ -59,6 +69,7 @@ pub fn run(
             None => runner::Expect::Treasure(manifest.treasure_index),
         },
         synced: false,
+        deadline,
     };
     if opts.timelines {
         race.traced_runs(&tracks, observer)?;
@@ -84,6 +95,14 @@ fn sign_up(
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     let mut knob_args = KnobArgs::new();
     for &strategy in &opts.strategies {
+        if let Some(why) = opts
+            .fault
+            .and_then(|kind| super::faults::sit_out(kind, strategy))
+        {
+            let kind = opts.fault.map_or("", |k| k.name());
+            observer.note(&format!("note: {strategy} sits out --fault {kind}: {why}"));
+            continue;
+        }
         let mut knobs = opts.knobs.clone();
         match strategy.race_service(&opts.knobs)? {
             RaceService::None => {}
@@ -129,6 +148,8 @@ struct Race<'a> {
     expect: runner::Expect,
     /// Whether `--cache cold` has synced the disk yet (once, before the first run).
     synced: bool,
+    /// `--fault`: a faulted run not done by then is killed and counted as hung.
+    deadline: std::time::Duration,
 }
 
 impl Race<'_> {
@@ -185,17 +206,71 @@ impl Race<'_> {
         let position = rng.gen_range(0..n);
         let rotate = rotate_for(self.manifest.treasure_index, position, n);
         // The whole list is shuffled even when some have failed, so the draws (and the
-        // treasure's places) do not depend on failures.
-        let mut order: Vec<usize> = (0..tracks.len()).collect();
+        // treasure's places) do not depend on failures. With `--fault`, each contender's
+        // faulted run of a timed round is one more entry, shuffled with the plain ones.
+        let faulted = self.opts.fault.is_some() && round >= self.opts.warmup;
+        let mut order: Vec<(usize, bool)> = (0..tracks.len()).map(|i| (i, false)).collect();
+        if faulted {
+            order.extend((0..tracks.len()).map(|i| (i, true)));
+        }
         order.shuffle(rng);
-        for i in order {
+        for (i, fault) in order {
             let track = &mut tracks[i];
             // Ctrl-C: stop between runs; the exports keep the rounds already done.
             crate::interrupt::check()?;
             if track.failed.is_none() {
-                self.run_once(track, round, position, rotate, observer)?;
+                if fault {
+                    self.run_faulted(track, round, rotate, observer)?;
+                } else {
+                    self.run_once(track, round, position, rotate, observer)?;
+                }
             }
             observer.ran(&track.contender);
+        }
+        Ok(())
+    }
+
+    /// One faulted run of `track`'s contender (`--fault`): its answer sorted into an
+    /// outcome, or the contender marked failed when the child crashed.
+    fn run_faulted(
+        &mut self,
+        track: &mut Track,
+        round: u64,
+        rotate: u64,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let Some(kind) = self.opts.fault else {
+            return Ok(());
+        };
+        let timed = round - self.opts.warmup + 1;
+        observer.running(&format!(
+            "{}, round {timed} of {}, --fault {}",
+            track.contender,
+            self.opts.runs,
+            kind.name()
+        ));
+        self.prepare_cache()?;
+        let spec = self.spec(track.contender, rotate, None);
+        let pause = super::faults::pause_for(track.contender.strategy, &self.opts.knobs);
+        let run = super::faults::run(
+            self.exe,
+            &spec,
+            self.manifest.treasure_index,
+            kind,
+            pause,
+            self.deadline,
+        );
+        crate::interrupt::check()?;
+        match run {
+            Ok(mut s) => {
+                s.round = timed;
+                track.faulted.push(s);
+            }
+            Err(e) => {
+                let e = format!("round {timed} with --fault {}: {e}", kind.name());
+                observer.note(&format!("error: {} failed in {e}", track.contender));
+                track.failed = Some(e);
+            }
         }
         Ok(())
     }
