@@ -135,6 +135,13 @@ impl Exporter for Table {
                 s.push_str(&wrap(&l));
             }
         }
+        let survival = super::survival::text(results, self.width);
+        if !survival.is_empty() {
+            s.push('\n');
+            for l in survival {
+                s.push_str(&wrap(&l));
+            }
+        }
         let noisy = noise_block(results);
         if !noisy.is_empty() {
             s.push('\n');
