@@ -205,6 +205,49 @@ pub fn run(
         .spawn()
         .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     let pid = child.id() as libc::pid_t;
+    let (status, fired) = watch(pid, &path, host, kind, pause, start + deadline)?;
+    let wall_s = start.elapsed().as_secs_f64();
+    // Already reaped by the watch.
+    drop(child);
+    // A quick child may end before the watch looked: an in-process fault leaves its file.
+    let fired = fired || announced(&path).is_some();
+    let Some(status) = status else {
+        return Ok(FaultSample {
+            round: 0,
+            answer: Answer::Hung,
+            fired,
+            wall_s,
+            time_to_find_s: None,
+            files_scanned: None,
+            retries: None,
+            said: Some(format!("killed at the deadline ({wall_s:.1} s)")),
+        });
+    };
+    sort(
+        status,
+        &stdout_err(stdout, stderr)?,
+        treasure,
+        fired,
+        wall_s,
+    )
+}
+
+/// The child's stdout and stderr, read back.
+fn stdout_err(stdout: std::fs::File, stderr: std::fs::File) -> Result<(Vec<u8>, Vec<u8>), String> {
+    Ok((runner::read_all(stdout)?, runner::read_all(stderr)?))
+}
+
+/// Waits for the child `pid` while it runs: does the fault to the worker that announces
+/// itself in `path`, and kills the child (and that worker) at `deadline`. Its wait
+/// status (`None`: killed at the deadline), and whether the fault fired.
+fn watch(
+    pid: libc::pid_t,
+    path: &std::path::Path,
+    host: WorkerHost,
+    kind: FaultKind,
+    pause: Duration,
+    deadline: Instant,
+) -> Result<(Option<libc::c_int>, bool), String> {
     let mut fired = false;
     let mut worker: Option<libc::pid_t> = None;
     let mut resume_at: Option<Instant> = None;
@@ -222,7 +265,7 @@ pub fn run(
             ));
         }
         if !fired {
-            if let Some(w) = announced(&path) {
+            if let Some(w) = announced(path) {
                 fired = true;
                 if host != WorkerHost::Thread {
                     worker = Some(w);
@@ -244,7 +287,7 @@ pub fn run(
             }
         }
         let interrupted = crate::interrupt::requested();
-        if interrupted || start.elapsed() > deadline {
+        if interrupted || Instant::now() > deadline {
             // SAFETY: as above; then reap the child.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
@@ -260,25 +303,18 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    let wall_s = start.elapsed().as_secs_f64();
-    drop(child); // already reaped
-                 // A quick child may end before the loop looked: an in-process fault leaves its file.
-    fired = fired || announced(&path).is_some();
-    let Some(status) = status else {
-        return Ok(FaultSample {
-            round: 0,
-            answer: Answer::Hung,
-            fired,
-            wall_s,
-            time_to_find_s: None,
-            files_scanned: None,
-            retries: None,
-            said: Some(format!("killed at the deadline ({wall_s:.1} s)")),
-        });
-    };
-    let out = runner::read_all(stdout)?;
-    let err = runner::read_all(stderr)?;
-    let says = runner::stderr_summary(&err);
+    Ok((status, fired))
+}
+
+/// Sorts a finished child's answer (wait `status`, its `out`put) into an outcome.
+fn sort(
+    status: libc::c_int,
+    (out, err): &(Vec<u8>, Vec<u8>),
+    treasure: u64,
+    fired: bool,
+    wall_s: f64,
+) -> Result<FaultSample, String> {
+    let says = runner::stderr_summary(err);
     let code =
         crate::sys::process::exit_code(status).map_err(|why| format!("hunt search {why}{says}"))?;
     // What it said first (the dead worker, or the wrong answer), on one line.
@@ -288,7 +324,7 @@ pub fn run(
         .next()
         .unwrap_or_default()
         .to_string();
-    let report: Option<serde_json::Value> = serde_json::from_slice(&out).ok();
+    let report: Option<serde_json::Value> = serde_json::from_slice(out).ok();
     let field = |k: &str| report.as_ref().and_then(|r| r.get(k)).cloned();
     let index = field("index").and_then(|v| v.as_u64());
     let answer = match code {

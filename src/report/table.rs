@@ -128,29 +128,27 @@ impl Exporter for Table {
             s.push_str(&wrap(&times));
         }
         s.push_str(&wrap(&speedups));
-        let lines = summary_lines(results);
-        if !lines.is_empty() {
-            s.push('\n');
-            for l in lines {
-                s.push_str(&wrap(&l));
-            }
-        }
-        let survival = super::survival::text(results, self.width);
-        if !survival.is_empty() {
-            s.push('\n');
-            for l in survival {
-                s.push_str(&wrap(&l));
-            }
-        }
-        let noisy = noise_block(results);
-        if !noisy.is_empty() {
-            s.push('\n');
-            for l in noisy {
-                s.push_str(&wrap(&l));
-            }
+        for lines in [
+            summary_lines(results),
+            super::survival::text(results, self.width),
+            noise_block(results),
+        ] {
+            s.push_str(&block(&lines, self.width));
         }
         Ok(s.into_bytes())
     }
+}
+
+/// `lines` wrapped, after an empty line; nothing when there are none.
+fn block(lines: &[String], width: Option<usize>) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n");
+    for l in lines {
+        s.push_str(&wrap(l, width));
+    }
+    s
 }
 
 /// The contenders that look noisy, in one block: a line saying what to do, then one
