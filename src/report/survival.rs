@@ -171,3 +171,69 @@ pub fn markdown(r: &RaceResults) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::FaultKind;
+    use crate::race::faults::{self, Answer, FaultInfo, FaultSample, Outcomes};
+    use crate::report::fixture;
+
+    fn faulted() -> RaceResults {
+        let mut r = fixture::results();
+        r.fault = Some(FaultInfo {
+            kind: FaultKind::KillWorker,
+            deadline_s: 33.0,
+        });
+        let c = &mut r.contenders[1];
+        let samples = vec![FaultSample {
+            round: 1,
+            answer: Answer::Unknown,
+            fired: true,
+            wall_s: 0.02,
+            time_to_find_s: None,
+            files_scanned: Some(3),
+            retries: None,
+            said: Some("rayon worker 0 died mid-file".into()),
+        }];
+        let f = faults::result(
+            FaultKind::KillWorker,
+            c.strategy,
+            std::time::Duration::ZERO,
+            &samples,
+            &c.samples,
+        );
+        c.outcomes = Some(Outcomes::of(&samples));
+        c.fault = Some(f);
+        r
+    }
+
+    #[test]
+    fn the_survival_block_fits_and_the_json_has_the_outcomes() {
+        let r = faulted();
+        let wide = text(&r, None);
+        assert_eq!(
+            wide[0],
+            "Survival under --fault kill-worker: each faulted run beside a plain one in the same round; a run not done in 33 s is hung."
+        );
+        assert!(
+            wide[3].starts_with("rayon           2  thread dies      0        1      0     0"),
+            "{wide:#?}"
+        );
+        let narrow = text(&r, Some(70));
+        assert!(
+            narrow[1..4].iter().all(|l| l.chars().count() <= 70),
+            "{narrow:#?}"
+        );
+        assert!(!narrow[2].contains("retries"));
+        let json: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["contenders"][1]["outcomes"],
+            serde_json::json!({"right": 0, "unknown": 1, "wrong": 0, "hung": 0})
+        );
+        // A race without a fault keeps its JSON as it was.
+        assert!(json["contenders"][0].get("outcomes").is_none());
+        assert!(text(&fixture::results(), None).is_empty());
+        assert!(misfires(&r).is_empty());
+    }
+}
