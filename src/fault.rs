@@ -39,6 +39,9 @@ pub enum FaultKind {
     /// The worker holding the treasure's unread file is stopped (SIGSTOP) for longer
     /// than a broker's lease, then resumed (SIGCONT); an in-process worker sleeps.
     PauseWorker,
+    /// Broker strategies only: while a worker holds the treasure's unread file, the
+    /// race's private broker server is killed (SIGKILL) and started again on its data.
+    KillBroker,
 }
 
 impl FaultKind {
@@ -47,13 +50,18 @@ impl FaultKind {
         match self {
             FaultKind::KillWorker => "kill-worker",
             FaultKind::PauseWorker => "pause-worker",
+            FaultKind::KillBroker => "kill-broker",
         }
     }
 
     fn from_name(s: &str) -> Option<FaultKind> {
-        [FaultKind::KillWorker, FaultKind::PauseWorker]
-            .into_iter()
-            .find(|k| k.name() == s)
+        [
+            FaultKind::KillWorker,
+            FaultKind::PauseWorker,
+            FaultKind::KillBroker,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
     }
 }
 
@@ -86,6 +94,7 @@ pub fn how(kind: FaultKind, host: WorkerHost) -> &'static str {
         (FaultKind::KillWorker, _) => "SIGKILL from outside",
         (FaultKind::PauseWorker, WorkerHost::Thread) => "thread sleeps",
         (FaultKind::PauseWorker, _) => "SIGSTOP, SIGCONT",
+        (FaultKind::KillBroker, _) => "server SIGKILL, restart",
     }
 }
 
@@ -170,6 +179,8 @@ impl Armed {
                 std::panic::resume_unwind(Box::new(ThreadDied))
             }
             (WorkerHost::Thread, FaultKind::PauseWorker) => std::thread::sleep(self.pause),
+            // Never sent to in-process workers (the strategy sits out).
+            (WorkerHost::Thread, FaultKind::KillBroker) => {}
             // The race sends SIGKILL or, after the pause, SIGCONT.
             // SAFETY: raising a signal on ourselves.
             _ => unsafe {

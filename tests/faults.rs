@@ -6,6 +6,9 @@
 //!   answer "unknown" in every run, never "not found"; broker workers (SIGKILL, then a
 //!   takeover after the lease) answer right in every run.
 //! - `pause-worker`: every strategy answers right (the worker comes back).
+//! - `kill-broker`: a broker strategy whose private server can be killed and started
+//!   again on its data answers right; one without a server of its own (SQLite's file)
+//!   and every strategy without a broker sit out with their lines.
 //! - no answer is ever wrong, no run hangs, the fault fires in every faulted run, and a
 //!   strategy the fault cannot reach sits out with its line.
 mod common;
@@ -25,6 +28,8 @@ enum Expect {
     Right,
     Unknown,
     SitsOut(&'static str),
+    /// Right, or sits out with a line where its broker has no server to kill.
+    RightIfItHasAServer,
 }
 
 fn expect(fault: &str, s: StrategyKind) -> Expect {
@@ -35,6 +40,8 @@ fn expect(fault: &str, s: StrategyKind) -> Expect {
         }
         ("kill-worker", WorkerHost::Broker) => Expect::Right,
         ("kill-worker", _) => Expect::Unknown,
+        ("kill-broker", WorkerHost::Broker) => Expect::RightIfItHasAServer,
+        ("kill-broker", _) => Expect::SitsOut("its workers share no broker to kill"),
         _ => Expect::Right,
     }
 }
@@ -115,10 +122,21 @@ fn check(fault: &str) {
             continue;
         }
         let Some(c) = raced else {
-            // A broker whose server is not installed sits out with its own line.
+            // A broker whose server is not installed sits out with its own line; under
+            // kill-broker, one with no server of its own too.
+            let line = match expected {
+                Expect::RightIfItHasAServer => format!("note: {s} sits out --fault {fault}: "),
+                _ => format!("note: {s} sits out: "),
+            };
             assert!(
-                r.stderr.contains(&format!("note: {s} sits out: ")),
+                r.stderr.contains(&line) || r.stderr.contains(&format!("note: {s} sits out: ")),
                 "{s} did not race: {}",
+                r.stderr
+            );
+            // Redis has a server of its own: it must race where it is installed.
+            assert!(
+                !(s.name() == "redis" && fault == "kill-broker" && have("redis-server")),
+                "redis should race: {}",
                 r.stderr
             );
             continue;
@@ -132,7 +150,9 @@ fn check(fault: &str) {
         assert_eq!(count("wrong"), 0, "{s} answered wrong: {c}");
         assert_eq!(count("hung"), 0, "{s} hung: {c}");
         match expected {
-            Expect::Right => assert_eq!(count("right"), RUNS, "{s}: {c}"),
+            Expect::Right | Expect::RightIfItHasAServer => {
+                assert_eq!(count("right"), RUNS, "{s}: {c}")
+            }
             Expect::Unknown => assert_eq!(count("unknown"), RUNS, "{s}: {c}"),
             Expect::SitsOut(_) => unreachable!(),
         }
@@ -145,6 +165,7 @@ fn check(fault: &str) {
         let expected_how = match (fault, s.facts().host) {
             ("kill-worker", WorkerHost::Thread) => "thread dies",
             ("kill-worker", _) => "SIGKILL from outside",
+            ("kill-broker", _) => "server SIGKILL, restart",
             (_, WorkerHost::Thread) => "thread sleeps",
             _ => "SIGSTOP, SIGCONT",
         };
@@ -179,6 +200,11 @@ fn kill_worker_leaves_local_strategies_unknown_and_brokers_right() {
 #[test]
 fn pause_worker_leaves_every_strategy_right() {
     check("pause-worker");
+}
+
+#[test]
+fn kill_broker_leaves_a_restarted_broker_right() {
+    check("kill-broker");
 }
 
 #[test]

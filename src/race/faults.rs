@@ -156,6 +156,12 @@ pub fn sit_out(kind: FaultKind, strategy: StrategyKind) -> Option<&'static str> 
     match kind {
         FaultKind::KillWorker => strategy.facts().cannot_die,
         FaultKind::PauseWorker => None,
+        FaultKind::KillBroker if strategy.facts().host != WorkerHost::Broker => {
+            Some("its workers share no broker to kill")
+        }
+        // A broker strategy sits out when its race service cannot restart (no server
+        // of its own, or a --broker given): see `rounds::sign_up`.
+        FaultKind::KillBroker => None,
     }
 }
 
@@ -164,6 +170,7 @@ pub fn note(kind: FaultKind, deadline: Duration) -> String {
     let what = match kind {
         FaultKind::KillWorker => "the worker that has opened the treasure's file, before it reads a byte, dies: a process (fork, spawn, a broker's hunt worker) stops itself at that moment and announces its pid, and the race sends it SIGKILL from outside; an in-process worker's thread dies (it ends mid-file and is reported as a dead worker), the closest it comes",
         FaultKind::PauseWorker => "the worker that has opened the treasure's file, before it reads a byte, is stopped with SIGSTOP and resumed with SIGCONT by the race (a broker's worker after twice its lease, any other after 1 s); an in-process worker's thread sleeps as long",
+        FaultKind::KillBroker => "while the worker that has opened the treasure's file is stopped before it reads a byte, the race turns the private broker's persistence on, kills its server with SIGKILL and starts it again on its data, then resumes the worker",
     };
     format!(
         "note: --fault {}: each contender runs twice per timed round, plain and faulted, in a shuffled order; {what}. A faulted run not done in {:.0} s counts as hung and is killed.",
@@ -178,9 +185,8 @@ pub fn run(
     exe: &std::path::Path,
     spec: &RunSpec<'_>,
     treasure: u64,
-    kind: FaultKind,
-    pause: Duration,
-    deadline: Duration,
+    (kind, pause, deadline): (FaultKind, Duration, Duration),
+    restart: &mut dyn FnMut() -> Result<(), String>,
 ) -> Result<FaultSample, String> {
     let host = spec.strategy.facts().host;
     let folder = tempfile::Builder::new()
@@ -205,7 +211,14 @@ pub fn run(
         .spawn()
         .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
     let pid = child.id() as libc::pid_t;
-    let (status, fired) = watch(pid, &path, host, kind, pause, start + deadline)?;
+    let watched = watch(pid, &path, (host, kind, pause, start + deadline), restart);
+    if watched.is_err() {
+        // The broker could not come back: end the run before saying so.
+        // SAFETY: our child; then reap it.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = crate::sys::process::reap(pid);
+    }
+    let (status, fired) = watched?;
     let wall_s = start.elapsed().as_secs_f64();
     // Already reaped by the watch.
     drop(child);
@@ -238,15 +251,14 @@ fn stdout_err(stdout: std::fs::File, stderr: std::fs::File) -> Result<(Vec<u8>, 
 }
 
 /// Waits for the child `pid` while it runs: does the fault to the worker that announces
-/// itself in `path`, and kills the child (and that worker) at `deadline`. Its wait
-/// status (`None`: killed at the deadline), and whether the fault fired.
+/// itself in `path` (`kill-broker`: `restart` the broker while it is stopped), and
+/// kills the child (and that worker) at `deadline`. Its wait status (`None`: killed at
+/// the deadline), and whether the fault fired.
 fn watch(
     pid: libc::pid_t,
     path: &std::path::Path,
-    host: WorkerHost,
-    kind: FaultKind,
-    pause: Duration,
-    deadline: Instant,
+    (host, kind, pause, deadline): (WorkerHost, FaultKind, Duration, Instant),
+    restart: &mut dyn FnMut() -> Result<(), String>,
 ) -> Result<(Option<libc::c_int>, bool), String> {
     let mut fired = false;
     let mut worker: Option<libc::pid_t> = None;
@@ -275,6 +287,14 @@ fn watch(
                             libc::kill(w, libc::SIGKILL);
                         },
                         FaultKind::PauseWorker => resume_at = Some(Instant::now() + pause),
+                        FaultKind::KillBroker => {
+                            let restarted = restart();
+                            // SAFETY: as above.
+                            unsafe { libc::kill(w, libc::SIGCONT) };
+                            restarted.map_err(|e| {
+                                format!("the broker could not be killed and started again: {e}")
+                            })?;
+                        }
                     }
                 }
             }

@@ -70,6 +70,7 @@ pub fn run(
         },
         synced: false,
         deadline,
+        services,
     };
     if opts.timelines {
         race.traced_runs(&tracks, observer)?;
@@ -81,18 +82,16 @@ pub fn run(
             observer.round_done(&results)?;
         }
     }
-    drop(services);
+    // The race's services (private brokers) stop as `race` is dropped.
+    drop(race);
     Ok(results)
 }
 
 /// Each strategy's knobs as `hunt search` arguments, and the services some share for
 /// the whole race (a private broker, whose address joins their knobs); a strategy whose
 /// server is missing sits out with one line.
-fn sign_up(
-    opts: &RaceOptions,
-    observer: &mut dyn Observer,
-) -> Result<(Vec<Box<dyn Service>>, KnobArgs)> {
-    let mut services: Vec<Box<dyn Service>> = Vec::new();
+fn sign_up(opts: &RaceOptions, observer: &mut dyn Observer) -> Result<(Services, KnobArgs)> {
+    let mut services: Services = Vec::new();
     let mut knob_args = KnobArgs::new();
     for &strategy in &opts.strategies {
         if let Some(why) = opts
@@ -105,12 +104,27 @@ fn sign_up(
         }
         let mut knobs = opts.knobs.clone();
         match strategy.race_service(&opts.knobs)? {
+            RaceService::None if opts.fault == Some(crate::fault::FaultKind::KillBroker) => {
+                observer.note(&format!(
+                    "note: {strategy} sits out --fault kill-broker: the race kills only a private broker of its own, and --broker names another"
+                ));
+                continue;
+            }
             RaceService::None => {}
             RaceService::Shared(service) => {
+                let cannot = service.cannot_restart();
+                if let Some(why) =
+                    cannot.filter(|_| opts.fault == Some(crate::fault::FaultKind::KillBroker))
+                {
+                    observer.note(&format!(
+                        "note: {strategy} sits out --fault kill-broker: {why}"
+                    ));
+                    continue;
+                }
                 for (knob, value) in service.knobs() {
                     knobs.set(knob, value);
                 }
-                services.push(service);
+                services.push((strategy, service));
             }
             RaceService::SitOut(why) => {
                 observer.note(&format!("note: {strategy} sits out: {why}"));
@@ -138,6 +152,9 @@ fn cold_cache_notes(opts: &RaceOptions, observer: &mut dyn Observer) {
 /// Each racing strategy's knobs, as `hunt search` arguments.
 type KnobArgs = Vec<(StrategyKind, Vec<OsString>)>;
 
+/// The services racing strategies share for the whole race, by strategy.
+type Services = Vec<(StrategyKind, Box<dyn Service>)>;
+
 /// One race under way: what every run of it shares.
 struct Race<'a> {
     opts: &'a RaceOptions,
@@ -150,6 +167,8 @@ struct Race<'a> {
     synced: bool,
     /// `--fault`: a faulted run not done by then is killed and counted as hung.
     deadline: std::time::Duration,
+    /// The services of the race (`--fault kill-broker` kills and restarts one).
+    services: Services,
 }
 
 impl Race<'_> {
@@ -250,16 +269,27 @@ impl Race<'_> {
             kind.name()
         ));
         self.prepare_cache()?;
+        // Taken out while the run borrows the race, put back after.
+        let mut services = std::mem::take(&mut self.services);
         let spec = self.spec(track.contender, rotate, None);
-        let pause = super::faults::pause_for(track.contender.strategy, &self.opts.knobs);
+        let strategy = track.contender.strategy;
+        let pause = super::faults::pause_for(strategy, &self.opts.knobs);
+        let mut service = services
+            .iter_mut()
+            .find(|(s, _)| *s == strategy)
+            .map(|(_, service)| service);
+        let mut restart = || match service.as_mut() {
+            Some(s) => s.kill_and_restart().map_err(|e| format!("{e:#}")),
+            None => Err("the race has no broker of its own for it".to_string()),
+        };
         let run = super::faults::run(
             self.exe,
             &spec,
             self.manifest.treasure_index,
-            kind,
-            pause,
-            self.deadline,
+            (kind, pause, self.deadline),
+            &mut restart,
         );
+        self.services = services;
         crate::interrupt::check()?;
         match run {
             Ok(mut s) => {

@@ -52,6 +52,17 @@ impl Service for Shared {
     fn knobs(&self) -> Vec<(&'static Knob, Value)> {
         vec![(&BROKER, Value::Text(Some(self.0.url().to_string())))]
     }
+
+    fn kill_and_restart(&mut self) -> Result<()> {
+        match self.0.kill_and_restart() {
+            Some(done) => done,
+            None => anyhow::bail!("{}", self.cannot_restart().unwrap_or_default()),
+        }
+    }
+
+    fn cannot_restart(&self) -> Option<&'static str> {
+        self.0.no_server()
+    }
 }
 
 /// The coordinator of a hunt on a broker of kind `K`.

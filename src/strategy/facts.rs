@@ -59,6 +59,17 @@ pub trait Registered: Strategy + Sized + 'static {
 pub trait Service {
     /// Knob values every run of the strategy gets (the service's address, say).
     fn knobs(&self) -> Vec<(&'static Knob, Value)>;
+    /// `hunt race --fault kill-broker`: kills the service's server with SIGKILL and
+    /// starts it again on its data; `Err` with why it cannot where it cannot (see
+    /// [`Service::cannot_restart`]).
+    fn kill_and_restart(&mut self) -> Result<()> {
+        anyhow::bail!("it has no server to kill")
+    }
+    /// Why [`Service::kill_and_restart`] cannot be done, if it cannot: the race's
+    /// sit-out line.
+    fn cannot_restart(&self) -> Option<&'static str> {
+        Some("it has no server to kill")
+    }
 }
 
 /// What a strategy needs from a race before its runs.
