@@ -280,4 +280,11 @@ fn every_export_carries_the_outcomes() {
     let html = std::fs::read_to_string(&html).unwrap();
     assert!(html.contains("<table id=\"faults\">"), "no survival table");
     assert!(html.contains("<td>SIGKILL from outside</td>"));
+    // The timeline of one faulted run per contender, beside the plain one.
+    for c in ["threads x2", "fork x2"] {
+        assert!(
+            html.contains(&format!("<b>{c} under --fault kill-worker</b>")),
+            "no faulted timeline of {c}"
+        );
+    }
 }

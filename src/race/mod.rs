@@ -121,6 +121,9 @@ pub struct TracedRun {
     pub position: u64,
     /// The timeline, or why the run gave none.
     pub timeline: std::result::Result<crate::trace::Timeline, String>,
+    /// `--fault`: the fault this run met (a faulted run's timeline, drawn beside the
+    /// plain one).
+    pub fault: Option<crate::fault::FaultKind>,
 }
 
 /// What a race is told while it runs. `hunt race` draws a progress bar and prints notes

@@ -45,10 +45,11 @@ pub fn run(
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let total_rounds = opts.warmup + opts.runs;
-    let traced_runs = if opts.timelines {
-        tracks.len() as u64
-    } else {
-        0
+    let traced_runs = match (opts.timelines, opts.fault) {
+        (false, _) => 0,
+        (true, None) => tracks.len() as u64,
+        // A faulted traced run beside each plain one.
+        (true, Some(_)) => 2 * tracks.len() as u64,
     };
     let faulted_runs = if opts.fault.is_some() {
         opts.runs * tracks.len() as u64
@@ -206,9 +207,50 @@ impl Race<'_> {
                 contender: c,
                 position,
                 timeline,
+                fault: None,
             });
             observer.ran(&c);
+            if let Some(kind) = opts.fault {
+                let path = folder.path().join(format!("{i}-fault.json"));
+                self.traced_faulted(c, kind, rotate, position, &path, observer)?;
+            }
         }
+        Ok(())
+    }
+
+    /// One untimed traced run of `c` under `kind`, for the report's timeline of a
+    /// faulted run.
+    fn traced_faulted(
+        &mut self,
+        c: super::Contender,
+        kind: crate::fault::FaultKind,
+        rotate: u64,
+        position: u64,
+        path: &Path,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        observer.running(&format!("{c}, traced run under --fault {}", kind.name()));
+        self.prepare_cache()?;
+        let run = self.faulted(c, kind, rotate, Some(path));
+        crate::interrupt::check()?;
+        let timeline = run.and_then(|_| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("its trace cannot be read: {e}"))?;
+            crate::trace::chrome::read(&text).map_err(|e| format!("{e:#}"))
+        });
+        if let Err(e) = &timeline {
+            observer.note(&format!(
+                "warning: the traced run of {c} under --fault {} gave no timeline: {e}",
+                kind.name()
+            ));
+        }
+        observer.traced(TracedRun {
+            contender: c,
+            position,
+            timeline,
+            fault: Some(kind),
+        });
+        observer.ran(&c);
         Ok(())
     }
 
@@ -269,27 +311,7 @@ impl Race<'_> {
             kind.name()
         ));
         self.prepare_cache()?;
-        // Taken out while the run borrows the race, put back after.
-        let mut services = std::mem::take(&mut self.services);
-        let spec = self.spec(track.contender, rotate, None);
-        let strategy = track.contender.strategy;
-        let pause = super::faults::pause_for(strategy, &self.opts.knobs);
-        let mut service = services
-            .iter_mut()
-            .find(|(s, _)| *s == strategy)
-            .map(|(_, service)| service);
-        let mut restart = || match service.as_mut() {
-            Some(s) => s.kill_and_restart().map_err(|e| format!("{e:#}")),
-            None => Err("the race has no broker of its own for it".to_string()),
-        };
-        let run = super::faults::run(
-            self.exe,
-            &spec,
-            self.manifest.treasure_index,
-            (kind, pause, self.deadline),
-            &mut restart,
-        );
-        self.services = services;
+        let run = self.faulted(track.contender, kind, rotate, None);
         crate::interrupt::check()?;
         match run {
             Ok(mut s) => {
@@ -376,6 +398,38 @@ impl Race<'_> {
             }
         }
         Ok(())
+    }
+
+    /// One faulted `hunt search` of `c` ([`super::faults::run`]), with its strategy's
+    /// service to restart for `kill-broker`.
+    fn faulted(
+        &mut self,
+        c: super::Contender,
+        kind: crate::fault::FaultKind,
+        rotate: u64,
+        trace: Option<&Path>,
+    ) -> std::result::Result<super::faults::FaultSample, String> {
+        // Taken out while the run borrows the race, put back after.
+        let mut services = std::mem::take(&mut self.services);
+        let spec = self.spec(c, rotate, trace);
+        let pause = super::faults::pause_for(c.strategy, &self.opts.knobs);
+        let mut service = services
+            .iter_mut()
+            .find(|(s, _)| *s == c.strategy)
+            .map(|(_, service)| service);
+        let mut restart = || match service.as_mut() {
+            Some(s) => s.kill_and_restart().map_err(|e| format!("{e:#}")),
+            None => Err("the race has no broker of its own for it".to_string()),
+        };
+        let run = super::faults::run(
+            self.exe,
+            &spec,
+            self.manifest.treasure_index,
+            (kind, pause, self.deadline),
+            &mut restart,
+        );
+        self.services = services;
+        run
     }
 
     /// With `--cache cold`, evicts the data set before a run (syncing once, before the

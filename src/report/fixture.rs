@@ -226,6 +226,7 @@ pub fn context() -> crate::report::Context {
             contender: Contender { strategy, workers },
             position: 3,
             timeline,
+            fault: None,
         })
     };
     crate::report::Context {
