@@ -59,6 +59,17 @@ fn strategies() -> Vec<StrategyKind> {
 /// Races every strategy under `fault` and returns the exit code, stderr and the JSON
 /// export.
 fn race(dir: &Path, out: &Path, fault: &str, strategies: &[StrategyKind]) -> (Run, Value) {
+    race_with(dir, out, fault, strategies, "2")
+}
+
+/// [`race`] with `workers` workers.
+fn race_with(
+    dir: &Path,
+    out: &Path,
+    fault: &str,
+    strategies: &[StrategyKind],
+    workers: &str,
+) -> (Run, Value) {
     let names: Vec<&str> = strategies.iter().map(|s| s.name()).collect();
     let names = names.join(",");
     let json = out.join(format!("{fault}.json"));
@@ -69,7 +80,7 @@ fn race(dir: &Path, out: &Path, fault: &str, strategies: &[StrategyKind]) -> (Ru
         "--strategies",
         &names,
         "--workers",
-        "2",
+        workers,
         "--runs",
         &RUNS.to_string(),
         "--warmup",
@@ -205,6 +216,28 @@ fn pause_worker_leaves_every_strategy_right() {
 #[test]
 fn kill_broker_leaves_a_restarted_broker_right() {
     check("kill-broker");
+}
+
+/// With one worker nobody can take over: a killed worker leaves every strategy's answer
+/// unknown, and nothing hangs (the `queue` producer once waited for ever on a full
+/// channel whose only consumer had died).
+#[test]
+fn a_lone_worker_killed_leaves_the_answer_unknown_and_nothing_hangs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, FILES, 20, None);
+    let all: Vec<StrategyKind> = strategies()
+        .into_iter()
+        .filter(|s| s.facts().cannot_die.is_none())
+        .collect();
+    let (r, json) = race_with(&dir, tmp.path(), "kill-worker", &all, "1");
+    assert_eq!(r.code, Some(0), "{r:?}");
+    for c in json["contenders"].as_array().unwrap() {
+        let o = &c["outcomes"];
+        assert_eq!(o["wrong"], 0, "{c}");
+        assert_eq!(o["hung"], 0, "{c}");
+        assert_eq!(o["unknown"], RUNS, "{c}");
+    }
 }
 
 #[test]
