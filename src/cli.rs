@@ -221,6 +221,14 @@ pub struct RaceArgs {
     /// found" (exit 1) after reading every file.
     #[arg(long)]
     pub full_scan: bool,
+    /// Race every contender also under a fault, once per timed round beside its plain
+    /// run: the worker holding the treasure's unread file is killed (`kill-worker`:
+    /// SIGKILL for a process, the thread dies for an in-process worker) or paused
+    /// (`pause-worker`: SIGSTOP past a broker's lease, then SIGCONT), or, for the broker
+    /// strategies, the race's private broker server is killed and started again on its
+    /// data (`kill-broker`). Each faulted run counts as right, unknown, wrong or hung.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub fault: Option<crate::fault::FaultKind>,
     /// Write the results as JSON (every run included) to FILE; `-` for stdout. Files are
     /// rewritten after every timed round, so an interrupted race keeps what it measured.
     #[arg(long, value_name = "FILE")]

@@ -9,6 +9,7 @@ pub mod broker;
 pub mod cli;
 pub mod dataset;
 pub mod exit;
+pub mod fault;
 pub mod fileset;
 pub mod hooks;
 pub mod interrupt;

@@ -166,6 +166,8 @@ pub struct RaceSettings {
     pub cache: race::CacheMode,
     /// `--full-scan`.
     pub full_scan: bool,
+    /// `--fault`.
+    pub fault: Option<crate::fault::FaultKind>,
     /// The exports, checked.
     pub exports: Vec<Export>,
     /// `--seed`, if given.
@@ -179,6 +181,9 @@ impl RaceSettings {
     pub fn from_args(args: RaceArgs) -> Result<Self> {
         if args.runs == 0 {
             bail!("--runs must be at least 1 (the number of timed rounds)");
+        }
+        if args.fault.is_some() && args.full_scan {
+            bail!("--fault fires at the treasure's file, and --full-scan hunts for a word no file holds: drop one of them");
         }
         let (strategies, left_out) = match args.strategies {
             // Every registered strategy this build has that can use the chosen reader.
@@ -217,6 +222,7 @@ impl RaceSettings {
             warmup: args.warmup,
             cache: args.cache,
             full_scan: args.full_scan,
+            fault: args.fault,
             exports,
             seed: args.seed,
             knobs: Knobs::from_args(&args.knobs)?,

@@ -55,6 +55,7 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
             .exports
             .iter()
             .any(|e| e.format == report::Format::Html),
+        fault: settings.fault,
     };
     if !opts.strategies.contains(&race::BASELINE) {
         output::err(&format!(

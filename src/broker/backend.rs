@@ -51,6 +51,16 @@ pub trait Backend: 'static {
 pub trait PrivateBroker: Send {
     /// Its URL.
     fn url(&self) -> &str;
+    /// `hunt race --fault kill-broker`: kills its server with SIGKILL and starts it
+    /// again on its data. `None` where it has no server of its own (the line the race
+    /// prints as the strategy's sit-out).
+    fn kill_and_restart(&mut self) -> Option<Result<()>> {
+        None
+    }
+    /// Why [`PrivateBroker::kill_and_restart`] cannot be done, if it cannot.
+    fn no_server(&self) -> Option<&'static str> {
+        Some("it has no server of its own to kill")
+    }
 }
 
 /// One line of the backends table: a backend this build has, or one its cargo feature

@@ -116,6 +116,14 @@ impl PrivateBroker for PrivateRedis {
     fn url(&self) -> &str {
         PrivateRedis::url(self)
     }
+
+    fn kill_and_restart(&mut self) -> Option<Result<()>> {
+        Some(PrivateRedis::kill_and_restart(self))
+    }
+
+    fn no_server(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// One connection to a Redis broker.

@@ -176,6 +176,10 @@ impl PrivateBroker for PrivateSqlite {
     fn url(&self) -> &str {
         &self.url
     }
+
+    fn no_server(&self) -> Option<&'static str> {
+        Some("SQLite has no server to kill: the queue is a file each worker opens itself")
+    }
 }
 
 /// One connection to a queue file.

@@ -42,6 +42,7 @@
 //! mean times over the rounds both contenders ran, so the position effect, shared by
 //! both, cancels out of the ratio and out of its standard error.
 
+pub mod faults;
 pub mod plan;
 pub mod results;
 mod rounds;
@@ -105,6 +106,9 @@ pub struct RaceOptions {
     pub knobs: Knobs,
     /// Make one traced run per contender first, for the report's timelines.
     pub timelines: bool,
+    /// `--fault`: every contender also runs once per timed round with this fault
+    /// ([`faults`]).
+    pub fault: Option<crate::fault::FaultKind>,
 }
 
 /// One contender's traced run: the timeline of one hunt with the treasure at
@@ -117,6 +121,9 @@ pub struct TracedRun {
     pub position: u64,
     /// The timeline, or why the run gave none.
     pub timeline: std::result::Result<crate::trace::Timeline, String>,
+    /// `--fault`: the fault this run met (a faulted run's timeline, drawn beside the
+    /// plain one).
+    pub fault: Option<crate::fault::FaultKind>,
 }
 
 /// What a race is told while it runs. `hunt race` draws a progress bar and prints notes

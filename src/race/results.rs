@@ -80,6 +80,12 @@ pub struct ContenderResult {
     pub noise: Option<String>,
     /// Every timed run.
     pub samples: Vec<Sample>,
+    /// With `--fault`: the faulted runs' answers, right, unknown, wrong and hung.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<super::faults::Outcomes>,
+    /// With `--fault`: the faulted runs against the plain ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::faults::FaultResult>,
 }
 
 impl ContenderResult {
@@ -122,6 +128,9 @@ pub struct RaceResults {
     pub baseline: Option<StrategyKind>,
     /// One entry per contender, in table order.
     pub contenders: Vec<ContenderResult>,
+    /// With `--fault`: the fault and the deadline of a faulted run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<super::faults::FaultInfo>,
 }
 
 /// What the race knows about one contender while it runs.
@@ -129,6 +138,8 @@ pub(super) struct Track {
     pub(super) contender: Contender,
     pub(super) samples: Vec<Sample>,
     pub(super) failed: Option<String>,
+    /// Its faulted runs (`--fault`).
+    pub(super) faulted: Vec<super::faults::FaultSample>,
 }
 
 /// The statistics of everything measured so far.
@@ -141,7 +152,22 @@ pub(super) fn summarize(
     let baseline = tracks.iter().find(|t| t.contender.strategy == BASELINE);
     let contenders = tracks
         .iter()
-        .map(|t| contender_result(t, baseline, manifest.total_bytes))
+        .map(|t| {
+            let mut r = contender_result(t, baseline, manifest.total_bytes);
+            if let Some(kind) = opts.fault {
+                let pause = super::faults::pause_for(t.contender.strategy, &opts.knobs);
+                let f = super::faults::result(
+                    kind,
+                    t.contender.strategy,
+                    pause,
+                    &t.faulted,
+                    &t.samples,
+                );
+                r.outcomes = Some(super::faults::Outcomes::of(&f.samples));
+                r.fault = Some(f);
+            }
+            r
+        })
         .collect();
     RaceResults {
         hunt_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -162,6 +188,10 @@ pub(super) fn summarize(
         cores: std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         baseline: baseline.map(|b| b.contender.strategy),
         contenders,
+        fault: opts.fault.map(|kind| super::faults::FaultInfo {
+            kind,
+            deadline_s: super::faults::deadline(&opts.strategies, &opts.knobs).as_secs_f64(),
+        }),
     }
 }
 
@@ -205,6 +235,8 @@ fn contender_result(t: &Track, baseline: Option<&Track>, total_bytes: u64) -> Co
         peak_rss_kib: s.iter().map(|x| x.peak_rss_kib).max(),
         noise,
         samples: s.clone(),
+        outcomes: None,
+        fault: None,
     }
 }
 
@@ -272,6 +304,7 @@ mod tests {
             contender,
             samples,
             failed: None,
+            faulted: Vec::new(),
         };
         assert_eq!(contender_result(&track, None, 1_000_000).noise, None);
         // The same slow start in a run that read a fifth of the set is noise.

@@ -33,19 +33,30 @@ pub fn run(
             contender,
             samples: Vec::new(),
             failed: None,
+            faulted: Vec::new(),
         })
         .collect();
     if opts.cache == CacheMode::Cold {
         cold_cache_notes(opts, observer);
     }
+    let deadline = super::faults::deadline(&racing, &opts.knobs);
+    if let Some(kind) = opts.fault {
+        observer.note(&super::faults::note(kind, deadline));
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let total_rounds = opts.warmup + opts.runs;
-    let traced_runs = if opts.timelines {
-        tracks.len() as u64
+    let traced_runs = match (opts.timelines, opts.fault) {
+        (false, _) => 0,
+        (true, None) => tracks.len() as u64,
+        // A faulted traced run beside each plain one.
+        (true, Some(_)) => 2 * tracks.len() as u64,
+    };
+    let faulted_runs = if opts.fault.is_some() {
+        opts.runs * tracks.len() as u64
     } else {
         0
     };
-    observer.start(total_rounds * tracks.len() as u64 + traced_runs);
+    observer.start(total_rounds * tracks.len() as u64 + traced_runs + faulted_runs);
     let mut results = summarize(opts, manifest, &tracks, 0);
     let mut race = Race {
         opts,
@@ -59,6 +70,8 @@ pub fn run(
             None => runner::Expect::Treasure(manifest.treasure_index),
         },
         synced: false,
+        deadline,
+        services,
     };
     if opts.timelines {
         race.traced_runs(&tracks, observer)?;
@@ -70,28 +83,49 @@ pub fn run(
             observer.round_done(&results)?;
         }
     }
-    drop(services);
+    // The race's services (private brokers) stop as `race` is dropped.
+    drop(race);
     Ok(results)
 }
 
 /// Each strategy's knobs as `hunt search` arguments, and the services some share for
 /// the whole race (a private broker, whose address joins their knobs); a strategy whose
 /// server is missing sits out with one line.
-fn sign_up(
-    opts: &RaceOptions,
-    observer: &mut dyn Observer,
-) -> Result<(Vec<Box<dyn Service>>, KnobArgs)> {
-    let mut services: Vec<Box<dyn Service>> = Vec::new();
+fn sign_up(opts: &RaceOptions, observer: &mut dyn Observer) -> Result<(Services, KnobArgs)> {
+    let mut services: Services = Vec::new();
     let mut knob_args = KnobArgs::new();
     for &strategy in &opts.strategies {
+        if let Some(why) = opts
+            .fault
+            .and_then(|kind| super::faults::sit_out(kind, strategy))
+        {
+            let kind = opts.fault.map_or("", |k| k.name());
+            observer.note(&format!("note: {strategy} sits out --fault {kind}: {why}"));
+            continue;
+        }
         let mut knobs = opts.knobs.clone();
         match strategy.race_service(&opts.knobs)? {
+            RaceService::None if opts.fault == Some(crate::fault::FaultKind::KillBroker) => {
+                observer.note(&format!(
+                    "note: {strategy} sits out --fault kill-broker: the race kills only a private broker of its own, and --broker names another"
+                ));
+                continue;
+            }
             RaceService::None => {}
             RaceService::Shared(service) => {
+                let cannot = service.cannot_restart();
+                if let Some(why) =
+                    cannot.filter(|_| opts.fault == Some(crate::fault::FaultKind::KillBroker))
+                {
+                    observer.note(&format!(
+                        "note: {strategy} sits out --fault kill-broker: {why}"
+                    ));
+                    continue;
+                }
                 for (knob, value) in service.knobs() {
                     knobs.set(knob, value);
                 }
-                services.push(service);
+                services.push((strategy, service));
             }
             RaceService::SitOut(why) => {
                 observer.note(&format!("note: {strategy} sits out: {why}"));
@@ -119,6 +153,9 @@ fn cold_cache_notes(opts: &RaceOptions, observer: &mut dyn Observer) {
 /// Each racing strategy's knobs, as `hunt search` arguments.
 type KnobArgs = Vec<(StrategyKind, Vec<OsString>)>;
 
+/// The services racing strategies share for the whole race, by strategy.
+type Services = Vec<(StrategyKind, Box<dyn Service>)>;
+
 /// One race under way: what every run of it shares.
 struct Race<'a> {
     opts: &'a RaceOptions,
@@ -129,6 +166,10 @@ struct Race<'a> {
     expect: runner::Expect,
     /// Whether `--cache cold` has synced the disk yet (once, before the first run).
     synced: bool,
+    /// `--fault`: a faulted run not done by then is killed and counted as hung.
+    deadline: std::time::Duration,
+    /// The services of the race (`--fault kill-broker` kills and restarts one).
+    services: Services,
 }
 
 impl Race<'_> {
@@ -166,9 +207,50 @@ impl Race<'_> {
                 contender: c,
                 position,
                 timeline,
+                fault: None,
             });
             observer.ran(&c);
+            if let Some(kind) = opts.fault {
+                let path = folder.path().join(format!("{i}-fault.json"));
+                self.traced_faulted(c, kind, rotate, position, &path, observer)?;
+            }
         }
+        Ok(())
+    }
+
+    /// One untimed traced run of `c` under `kind`, for the report's timeline of a
+    /// faulted run.
+    fn traced_faulted(
+        &mut self,
+        c: super::Contender,
+        kind: crate::fault::FaultKind,
+        rotate: u64,
+        position: u64,
+        path: &Path,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        observer.running(&format!("{c}, traced run under --fault {}", kind.name()));
+        self.prepare_cache()?;
+        let run = self.faulted(c, kind, rotate, Some(path));
+        crate::interrupt::check()?;
+        let timeline = run.and_then(|_| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("its trace cannot be read: {e}"))?;
+            crate::trace::chrome::read(&text).map_err(|e| format!("{e:#}"))
+        });
+        if let Err(e) = &timeline {
+            observer.note(&format!(
+                "warning: the traced run of {c} under --fault {} gave no timeline: {e}",
+                kind.name()
+            ));
+        }
+        observer.traced(TracedRun {
+            contender: c,
+            position,
+            timeline,
+            fault: Some(kind),
+        });
+        observer.ran(&c);
         Ok(())
     }
 
@@ -185,17 +267,62 @@ impl Race<'_> {
         let position = rng.gen_range(0..n);
         let rotate = rotate_for(self.manifest.treasure_index, position, n);
         // The whole list is shuffled even when some have failed, so the draws (and the
-        // treasure's places) do not depend on failures.
-        let mut order: Vec<usize> = (0..tracks.len()).collect();
+        // treasure's places) do not depend on failures. With `--fault`, each contender's
+        // faulted run of a timed round is one more entry, shuffled with the plain ones.
+        let faulted = self.opts.fault.is_some() && round >= self.opts.warmup;
+        let mut order: Vec<(usize, bool)> = (0..tracks.len()).map(|i| (i, false)).collect();
+        if faulted {
+            order.extend((0..tracks.len()).map(|i| (i, true)));
+        }
         order.shuffle(rng);
-        for i in order {
+        for (i, fault) in order {
             let track = &mut tracks[i];
             // Ctrl-C: stop between runs; the exports keep the rounds already done.
             crate::interrupt::check()?;
             if track.failed.is_none() {
-                self.run_once(track, round, position, rotate, observer)?;
+                if fault {
+                    self.run_faulted(track, round, rotate, observer)?;
+                } else {
+                    self.run_once(track, round, position, rotate, observer)?;
+                }
             }
             observer.ran(&track.contender);
+        }
+        Ok(())
+    }
+
+    /// One faulted run of `track`'s contender (`--fault`): its answer sorted into an
+    /// outcome, or the contender marked failed when the child crashed.
+    fn run_faulted(
+        &mut self,
+        track: &mut Track,
+        round: u64,
+        rotate: u64,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let Some(kind) = self.opts.fault else {
+            return Ok(());
+        };
+        let timed = round - self.opts.warmup + 1;
+        observer.running(&format!(
+            "{}, round {timed} of {}, --fault {}",
+            track.contender,
+            self.opts.runs,
+            kind.name()
+        ));
+        self.prepare_cache()?;
+        let run = self.faulted(track.contender, kind, rotate, None);
+        crate::interrupt::check()?;
+        match run {
+            Ok(mut s) => {
+                s.round = timed;
+                track.faulted.push(s);
+            }
+            Err(e) => {
+                let e = format!("round {timed} with --fault {}: {e}", kind.name());
+                observer.note(&format!("error: {} failed in {e}", track.contender));
+                track.failed = Some(e);
+            }
         }
         Ok(())
     }
@@ -271,6 +398,38 @@ impl Race<'_> {
             }
         }
         Ok(())
+    }
+
+    /// One faulted `hunt search` of `c` ([`super::faults::run`]), with its strategy's
+    /// service to restart for `kill-broker`.
+    fn faulted(
+        &mut self,
+        c: super::Contender,
+        kind: crate::fault::FaultKind,
+        rotate: u64,
+        trace: Option<&Path>,
+    ) -> std::result::Result<super::faults::FaultSample, String> {
+        // Taken out while the run borrows the race, put back after.
+        let mut services = std::mem::take(&mut self.services);
+        let spec = self.spec(c, rotate, trace);
+        let pause = super::faults::pause_for(c.strategy, &self.opts.knobs);
+        let mut service = services
+            .iter_mut()
+            .find(|(s, _)| *s == c.strategy)
+            .map(|(_, service)| service);
+        let mut restart = || match service.as_mut() {
+            Some(s) => s.kill_and_restart().map_err(|e| format!("{e:#}")),
+            None => Err("the race has no broker of its own for it".to_string()),
+        };
+        let run = super::faults::run(
+            self.exe,
+            &spec,
+            self.manifest.treasure_index,
+            (kind, pause, self.deadline),
+            &mut restart,
+        );
+        self.services = services;
+        run
     }
 
     /// With `--cache cold`, evicts the data set before a run (syncing once, before the

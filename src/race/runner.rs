@@ -157,7 +157,7 @@ pub fn run(exe: &Path, spec: &RunSpec<'_>, expect: Expect) -> Result<Measured, S
 
 /// The child's own account of what went wrong: its first few stderr lines, on one
 /// (`: line; line`), or nothing.
-fn stderr_summary(err: &[u8]) -> String {
+pub(super) fn stderr_summary(err: &[u8]) -> String {
     let err_text = String::from_utf8_lossy(err);
     let said: Vec<&str> = err_text
         .lines()
@@ -254,7 +254,7 @@ pub fn on_tmpfs(dir: &Path) -> bool {
     rc == 0 && tmpfs
 }
 
-fn memfd(name: &str) -> Result<File, String> {
+pub(super) fn memfd(name: &str) -> Result<File, String> {
     let c = CString::new(name).map_err(|e| e.to_string())?;
     // SAFETY: a NUL-terminated name; the result is checked.
     let fd = unsafe { libc::memfd_create(c.as_ptr(), libc::MFD_CLOEXEC) };
@@ -268,12 +268,12 @@ fn memfd(name: &str) -> Result<File, String> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
-fn dup(f: &File) -> Result<File, String> {
+pub(super) fn dup(f: &File) -> Result<File, String> {
     f.try_clone()
         .map_err(|e| format!("cannot pass the output buffer to the child: {e}"))
 }
 
-fn read_all(mut f: File) -> Result<Vec<u8>, String> {
+pub(super) fn read_all(mut f: File) -> Result<Vec<u8>, String> {
     let mut v = Vec::new();
     f.rewind()
         .and_then(|_| f.read_to_end(&mut v))

@@ -40,6 +40,48 @@ pub const HEADER: [&str; 25] = [
     "full_scan",
 ];
 
+/// The columns added when the race ran with `--fault`: the fault, how it was done,
+/// the four outcome counts, and the faulted runs against the plain ones.
+pub const FAULT_HEADER: [&str; 14] = [
+    "fault",
+    "fault_done_as",
+    "fault_pause_s",
+    "right",
+    "unknown",
+    "wrong",
+    "hung",
+    "fault_fired",
+    "fault_wall_median_s",
+    "fault_find_median_s",
+    "fault_slowdown",
+    "fault_slowdown_se",
+    "fault_extra_files_mean",
+    "fault_retries_mean",
+];
+
+fn fault_cells(c: &crate::race::ContenderResult) -> Vec<String> {
+    let Some(f) = &c.fault else {
+        return vec![String::new(); FAULT_HEADER.len()];
+    };
+    let o = c.outcomes.unwrap_or_default();
+    let mut v = vec![
+        f.kind.name().to_string(),
+        f.how.to_string(),
+        opt(f.pause_s),
+        o.right.to_string(),
+        o.unknown.to_string(),
+        o.wrong.to_string(),
+        o.hung.to_string(),
+        f.fired.to_string(),
+        opt(f.wall.map(|s| s.median)),
+        opt(f.find_median_s),
+    ];
+    v.extend(ratio(f.slowdown));
+    v.push(opt(f.extra_files));
+    v.push(opt(f.retries));
+    v
+}
+
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
@@ -61,7 +103,12 @@ fn ratio(r: Option<Ratio>) -> [String; 2] {
 impl Exporter for Csv {
     fn render(&self, results: &RaceResults) -> Result<Vec<u8>> {
         let mut w = ::csv::Writer::from_writer(Vec::new());
-        w.write_record(HEADER)?;
+        let faulted = results.fault.is_some();
+        let mut header: Vec<&str> = HEADER.to_vec();
+        if faulted {
+            header.extend(FAULT_HEADER);
+        }
+        w.write_record(&header)?;
         for c in &results.contenders {
             let mut rec: Vec<String> = vec![
                 c.strategy.to_string(),
@@ -80,6 +127,9 @@ impl Exporter for Csv {
             rec.push(opt(c.peak_rss_kib));
             rec.push(c.noise.clone().unwrap_or_default());
             rec.push(results.full_scan.to_string());
+            if faulted {
+                rec.extend(fault_cells(c));
+            }
             w.write_record(&rec)?;
         }
         w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))

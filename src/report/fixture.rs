@@ -55,6 +55,8 @@ pub fn results() -> RaceResults {
         peak_rss_kib: Some(3072),
         noise: None,
         samples: vec![sample(1, 0.018, 0.0215)],
+        outcomes: None,
+        fault: None,
     };
     let rayon = ContenderResult {
         strategy: StrategyKind::Rayon,
@@ -92,6 +94,8 @@ pub fn results() -> RaceResults {
         peak_rss_kib: Some(4096),
         noise: Some("hunt time per byte scanned: σ/mean is 0.31 (over 0.2)".into()),
         samples: vec![sample(1, 0.01, 0.0125)],
+        outcomes: None,
+        fault: None,
     };
     let fork = ContenderResult {
         strategy: StrategyKind::Fork,
@@ -109,6 +113,8 @@ pub fn results() -> RaceResults {
         peak_rss_kib: None,
         noise: None,
         samples: vec![],
+        outcomes: None,
+        fault: None,
     };
     RaceResults {
         hunt_version: "0.1.0".into(),
@@ -126,6 +132,7 @@ pub fn results() -> RaceResults {
         cores: 2,
         baseline: Some(StrategyKind::Sequential),
         contenders: vec![seq, rayon, fork],
+        fault: None,
     }
 }
 
@@ -219,6 +226,7 @@ pub fn context() -> crate::report::Context {
             contender: Contender { strategy, workers },
             position: 3,
             timeline,
+            fault: None,
         })
     };
     crate::report::Context {

@@ -108,6 +108,7 @@ fn page(r: &RaceResults, ctx: &Context) -> Result<String> {
     );
     machine(&mut s, r, ctx);
     table(&mut s, r);
+    survival(&mut s, r);
     let plot = String::from_utf8(Svg.render(r)?)?;
     let _ = write!(
         s,
@@ -186,6 +187,43 @@ fn sort_keys(c: &ContenderResult, is_baseline: bool) -> Vec<String> {
             _ => String::new(),
         })
         .collect()
+}
+
+/// With `--fault`: the survival table ([`super::survival`]).
+fn survival(s: &mut String, r: &RaceResults) {
+    use super::survival::{heading, rows, COLUMNS, LEGEND};
+    let Some(head) = heading(r) else { return };
+    let _ = write!(
+        s,
+        "<section id=\"survival\">\n<h2>Survival</h2>\n<p class=\"note\">{}</p>\n<div class=\"scroll\"><table id=\"faults\">\n<thead><tr>",
+        esc(&head)
+    );
+    for (i, (title, _)) in COLUMNS.iter().enumerate() {
+        let class = if i == 0 || i == 2 {
+            ""
+        } else {
+            " class=\"num\""
+        };
+        let _ = write!(s, "<th{class}>{}</th>", esc(title));
+    }
+    s.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows(r) {
+        s.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if i == 0 || i == 2 {
+                ""
+            } else {
+                " class=\"num\""
+            };
+            let _ = write!(s, "<td{class}>{}</td>", esc(cell));
+        }
+        s.push_str("</tr>\n");
+    }
+    let _ = write!(
+        s,
+        "</tbody></table></div>\n<p class=\"legend\">{}</p>\n</section>\n",
+        esc(LEGEND)
+    );
 }
 
 fn table(s: &mut String, r: &RaceResults) {

@@ -44,6 +44,7 @@ impl Exporter for Markdown {
         for l in &v.failed {
             s.push_str(&format!("- {}\n", l.replace('|', "\\|")));
         }
+        s.push_str(&super::survival::markdown(results));
         Ok(s.into_bytes())
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod fixture;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod survival;
 pub mod svg;
 pub mod table;
 pub mod verdict;

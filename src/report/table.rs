@@ -131,16 +131,27 @@ impl Table {
             s.push_str(&wrap(&times));
         }
         s.push_str(&wrap(&speedups));
-        for block in [summary_lines(results), noise_block(results)] {
-            if !block.is_empty() {
-                s.push('\n');
-                for l in block {
-                    s.push_str(&wrap(&l));
-                }
-            }
+        for lines in [
+            summary_lines(results),
+            super::survival::text(results, self.width),
+            noise_block(results),
+        ] {
+            s.push_str(&block(&lines, self.width));
         }
         s
     }
+}
+
+/// `lines` wrapped, after an empty line; nothing when there are none.
+fn block(lines: &[String], width: Option<usize>) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n");
+    for l in lines {
+        s.push_str(&wrap(l, width));
+    }
+    s
 }
 
 /// One line of the `shown` columns, each padded to its width in `widths` (numbers to

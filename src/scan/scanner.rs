@@ -17,6 +17,9 @@ pub struct Scanner<'a> {
     job: &'a Job<'a>,
     buf: PageBuf,
     slow: Option<Duration>,
+    /// `hunt race --fault`, armed in this child ([`crate::fault`]); read now, before any
+    /// fork.
+    fault: Option<&'static crate::fault::Armed>,
     /// What this worker has done so far.
     pub tally: Tally,
     /// Its timeline, when the job is traced ([`Job::trace`]).
@@ -34,6 +37,7 @@ impl<'a> Scanner<'a> {
             job,
             buf,
             slow: hooks::slow_file(),
+            fault: crate::fault::armed(),
             tally: Tally::default(),
             trace: job.trace.map(|clock| Recorder::new(clock, 1024)),
         }
@@ -105,6 +109,9 @@ impl<'a> Scanner<'a> {
     /// no lock and never panics on bad input, so a forked child may call it.
     pub fn scan_index(&mut self, index: u64, stop: &AtomicBool) -> Result<FileScan, ScanError> {
         let fd = self.job.files.open(index).map_err(ScanError::from_errno)?;
+        if let Some(fault) = self.fault {
+            fault.at_open(index);
+        }
         let result = match self.job.reader {
             Reader::Read => self.scan_read(&fd, stop),
             Reader::Mmap => self.scan_mmap(&fd, stop),

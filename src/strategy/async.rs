@@ -184,10 +184,14 @@ impl Strategy for Async {
                     Err(e) => {
                         let i = ids.iter().position(|id| *id == e.id()).unwrap_or(0);
                         let pos = shared.current[i].load(Ordering::Relaxed);
+                        let why = e.try_into_panic().map_or_else(
+                            |_| "panicked".to_string(),
+                            |p| crate::fault::unwind_why(&*p),
+                        );
                         failures.push(WorkerFailure::range(
                             shared.pool.worker(i),
                             &(pos..pos.saturating_add(1)),
-                            "panicked".to_string(),
+                            why,
                         ));
                     }
                 }
@@ -279,6 +283,9 @@ async fn scan_file(
         }
         opened => opened.map_err(os)?,
     };
+    if let Some(fault) = crate::fault::armed() {
+        fault.at_open(index);
+    }
     if shared.slow.is_some() {
         // Tests only: the pause sleeps on a blocking-pool thread, as tokio::fs does
         // its calls, so the runtime's workers stay free; a find or Ctrl-C ends it.

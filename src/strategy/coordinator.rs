@@ -51,6 +51,17 @@ impl Service for Shared {
     fn knobs(&self) -> Vec<(&'static Knob, Value)> {
         vec![(&BROKER, Value::Text(Some(self.0.url().to_string())))]
     }
+
+    fn kill_and_restart(&mut self) -> Result<()> {
+        match self.0.kill_and_restart() {
+            Some(done) => done,
+            None => anyhow::bail!("{}", self.cannot_restart().unwrap_or_default()),
+        }
+    }
+
+    fn cannot_restart(&self) -> Option<&'static str> {
+        self.0.no_server()
+    }
 }
 
 /// The coordinator of a hunt on a broker of kind `K`.
@@ -72,6 +83,7 @@ pub struct Coordinator<B: Backend> {
 impl<B: Backend> Registered for Coordinator<B> {
     const READERS: &'static [crate::scan::Reader] = &crate::scan::Reader::ALL;
     const KNOBS: &'static [&'static Knob] = B::KNOBS;
+    const HOST: crate::fault::WorkerHost = crate::fault::WorkerHost::Broker;
 
     fn new(config: &StrategyConfig) -> Result<Self> {
         let knobs = &config.knobs;

@@ -2,6 +2,7 @@
 //! declares next to its code ([`Registered`]), collected into [`Facts`].
 
 use super::{Knob, Knobs, Strategy, StrategyConfig, Value};
+use crate::fault::WorkerHost;
 use crate::scan::Reader;
 use anyhow::Result;
 use std::num::NonZeroUsize;
@@ -36,6 +37,12 @@ pub trait Registered: Strategy + Sized + 'static {
     const WORKERS: WorkerRule = WorkerRule::AsAsked;
     /// Its settings, each one a flag of `hunt search` and `hunt race`.
     const KNOBS: &'static [&'static Knob] = &[];
+    /// Where its workers live, which decides how `hunt race --fault` reaches them
+    /// ([`crate::fault`]).
+    const HOST: WorkerHost = WorkerHost::Thread;
+    /// Why `--fault kill-worker` cannot be done to its workers, if it cannot: the race
+    /// prints it as the strategy's sit-out line.
+    const CANNOT_DIE: Option<&'static str> = None;
 
     /// Sets the strategy up (pools, runtimes, rings, a broker) for hunts.
     fn new(config: &StrategyConfig) -> Result<Self>;
@@ -52,6 +59,17 @@ pub trait Registered: Strategy + Sized + 'static {
 pub trait Service {
     /// Knob values every run of the strategy gets (the service's address, say).
     fn knobs(&self) -> Vec<(&'static Knob, Value)>;
+    /// `hunt race --fault kill-broker`: kills the service's server with SIGKILL and
+    /// starts it again on its data; `Err` with why it cannot where it cannot (see
+    /// [`Service::cannot_restart`]).
+    fn kill_and_restart(&mut self) -> Result<()> {
+        anyhow::bail!("it has no server to kill")
+    }
+    /// Why [`Service::kill_and_restart`] cannot be done, if it cannot: the race's
+    /// sit-out line.
+    fn cannot_restart(&self) -> Option<&'static str> {
+        Some("it has no server to kill")
+    }
 }
 
 /// What a strategy needs from a race before its runs.
@@ -74,6 +92,10 @@ pub struct Facts {
     pub workers: WorkerRule,
     /// See [`Registered::KNOBS`].
     pub knobs: &'static [&'static Knob],
+    /// See [`Registered::HOST`].
+    pub host: WorkerHost,
+    /// See [`Registered::CANNOT_DIE`].
+    pub cannot_die: Option<&'static str>,
     /// The cargo feature this build lacks for it, if any.
     pub missing_feature: Option<&'static str>,
     pub(super) build: fn(&StrategyConfig) -> Result<Box<dyn Strategy>>,
@@ -87,6 +109,8 @@ impl Facts {
             readers: S::READERS,
             workers: S::WORKERS,
             knobs: S::KNOBS,
+            host: S::HOST,
+            cannot_die: S::CANNOT_DIE,
             missing_feature: None,
             build: |config| Ok(Box::new(S::new(config)?)),
             race_service: S::race_service,
@@ -100,6 +124,8 @@ impl Facts {
             readers: &[],
             workers: WorkerRule::AsAsked,
             knobs: &[],
+            host: WorkerHost::Thread,
+            cannot_die: None,
             missing_feature: Some(feature),
             build: |_| unreachable!("built only when present"),
             race_service: |_| Ok(RaceService::None),

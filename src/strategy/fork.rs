@@ -52,6 +52,7 @@ pub struct Fork {
 }
 
 impl Registered for Fork {
+    const HOST: crate::fault::WorkerHost = crate::fault::WorkerHost::Process;
     /// Processes are forked per hunt, inside the timing: that is the model's cost.
     fn new(config: &StrategyConfig) -> Result<Self> {
         Ok(Fork {

@@ -96,7 +96,7 @@ impl Pool {
             }
             body()
         }));
-        join(self.name, vec![(share, result.map_err(|_| ()))])
+        join(self.name, vec![(share, result.map_err(|p| unwound(&*p)))])
     }
 
     /// Runs one scoped thread per share, named `hunt-{strategy}`, worker `i` running
@@ -138,7 +138,7 @@ impl Pool {
             handles
                 .into_iter()
                 .map(|(share, h)| match h {
-                    Ok(h) => (share, h.join().map_err(|_| ())),
+                    Ok(h) => (share, h.join().map_err(|p| unwound(&*p))),
                     Err(e) => {
                         stop.store(true, Ordering::Relaxed);
                         let failed = Box::new(Failed {
@@ -155,7 +155,7 @@ impl Pool {
 }
 
 /// Adds up what the workers gave back; the earliest find wins and names its worker.
-fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, ()>)>) -> Outcome {
+fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, String>)>) -> Outcome {
     let mut outcome = Outcome::default();
     let mut first: Option<(std::time::Instant, usize)> = None;
     for (share, result) in results {
@@ -170,11 +170,11 @@ fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, ()>)>) -> Outc
                 });
                 failed.tally
             }
-            Err(()) => {
+            Err(why) => {
                 outcome.worker_failures.push(WorkerFailure {
                     worker: name.clone(),
                     lost: share.lost,
-                    why: "panicked".to_string(),
+                    why,
                 });
                 Tally::default()
             }
@@ -191,6 +191,12 @@ fn join(strategy: &str, results: Vec<(Share, Result<WorkerResult, ()>)>) -> Outc
     }
     outcome.found_by = first.map(|(_, i)| format!("{strategy} worker {i}"));
     outcome
+}
+
+/// Why a worker thread unwound: a thread killed by `hunt race --fault kill-worker`
+/// ([`crate::fault`]) says so; anything else panicked.
+fn unwound(payload: &(dyn std::any::Any + Send)) -> String {
+    crate::fault::unwind_why(payload)
 }
 
 /// The failure a worker told to fail by [`crate::hooks::FAIL_WORKER_ENV`] reports.

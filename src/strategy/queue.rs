@@ -13,7 +13,7 @@ use super::{Outcome, Registered, Strategy, StrategyConfig, WorkerFailure};
 use crate::scan::{Job, Scanner};
 use crate::tasks::memory::MemoryQueue;
 use crate::tasks::{self, ConsumeError, TaskQueue, TaskSummary, BATCH};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A task queue: one producer, K consumers.
 pub struct Queue {
@@ -36,11 +36,34 @@ impl Registered for Queue {
     }
 }
 
+/// One consumer's place among those still running. When the last consumer ends badly
+/// (a failure, or a thread that dies: `hunt race --fault kill-worker` with one worker)
+/// nobody is left to empty the channel, and the producer, blocked on a full channel,
+/// would wait for ever: that consumer raises the stop flag (the producer queues nothing
+/// more) and drains the channel itself, as `take` does after a find. A consumer that
+/// ends well ended because the channel closed, so nothing waits on it.
+struct LastOut<'a, 's> {
+    alive: &'a AtomicUsize,
+    queue: &'a MemoryQueue<'s>,
+    ended_well: bool,
+}
+
+impl Drop for LastOut<'_, '_> {
+    fn drop(&mut self) {
+        if self.alive.fetch_sub(1, Ordering::SeqCst) == 1 && !self.ended_well {
+            let mut drain = self.queue.consumer(usize::MAX);
+            let _ = drain.stop();
+            let _ = drain.take();
+        }
+    }
+}
+
 impl Strategy for Queue {
     fn hunt(&mut self, job: &Job<'_>) -> anyhow::Result<Outcome> {
         let stop = AtomicBool::new(false);
         let queue = MemoryQueue::new(job.len(), self.batch, 2 * self.workers, &stop);
         let batch = self.batch;
+        let alive = AtomicUsize::new(self.workers);
         let mut outcome = std::thread::scope(|s| {
             let mut producer = queue.producer();
             // The producer owns the only sender: when it ends, the queue closes and the
@@ -59,9 +82,16 @@ impl Strategy for Queue {
                 .collect();
             // A consumer told to fail fails holding a task, so the task's range is lost.
             let mut outcome = self.pool.on_threads_told(shares, &stop, |i, told_to_fail| {
+                // Dropped last, also when the thread dies (see `LastOut`).
+                let mut out = LastOut {
+                    alive: &alive,
+                    queue: &queue,
+                    ended_well: false,
+                };
                 let mut scanner = Scanner::new(job);
                 let mut handle = queue.consumer(i);
                 let done = tasks::consume(&mut handle, &mut scanner, &stop, told_to_fail);
+                out.ended_well = done.error.is_none();
                 match done.error {
                     None => Ok(done.tally),
                     Some(ConsumeError::Failed { lost, why }) => Err(Box::new(Failed {

@@ -76,11 +76,11 @@ impl Strategy for Rayon {
                 }
                 match std::panic::catch_unwind(AssertUnwindSafe(|| lane.scanner.visit(pos, &stop))) {
                     Ok(found) => found,
-                    Err(_) => {
+                    Err(p) => {
                         lane.failures.push((
                             pos,
                             Failed {
-                                why: "panicked".into(),
+                                why: crate::fault::unwind_why(&*p),
                                 ..Failed::default()
                             },
                         ));

@@ -61,6 +61,7 @@ pub struct Spawn {
 }
 
 impl Registered for Spawn {
+    const HOST: crate::fault::WorkerHost = crate::fault::WorkerHost::Process;
     /// Finds the binary to spawn (setup); the processes start per hunt, inside the
     /// timing: that is the model's cost.
     fn new(config: &StrategyConfig) -> Result<Self> {

@@ -28,7 +28,8 @@ pub fn hunt(args: &[&str]) -> Command {
         // Test hooks from the environment the tests run in never leak into a run; a
         // test that wants one sets it on the returned command.
         .env_remove(hunt::hooks::SLOW_FILE_ENV)
-        .env_remove(hunt::hooks::FAIL_WORKER_ENV);
+        .env_remove(hunt::hooks::FAIL_WORKER_ENV)
+        .env_remove(hunt::fault::FAULT_ENV);
     c
 }
 

@@ -1,5 +1,6 @@
 //! A private `redis-server` for one hunt or one race, when no `--broker` is given: a
-//! Unix socket in a private temporary folder (mode 0700), no TCP port, no persistence.
+//! Unix socket in a private temporary folder (mode 0700), no TCP port, no persistence (until
+//! `hunt race --fault kill-broker` turns its append-only file on and restarts it).
 //! It dies with hunt (its death signal) and is stopped and its folder removed when the
 //! guard is dropped.
 
@@ -19,7 +20,7 @@ pub const INSTALL_HINT: &str = "redis-server is not installed: install it (`apt-
 pub struct PrivateRedis {
     // Declared first, so it is dropped (killed and reaped) before the folder goes.
     server: Children,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     url: String,
 }
 
@@ -30,69 +31,109 @@ impl PrivateRedis {
             .prefix("hunt-redis-")
             .tempdir()
             .context("cannot make a private folder for redis-server")?;
-        let socket = dir.path().join("redis.sock");
-        let log = dir.path().join("redis.log");
-        let mut cmd = Command::new("redis-server");
-        cmd.args([
-            "--port",
-            "0",
-            "--unixsocketperm",
-            "700",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--unixsocket")
-        .arg(&socket)
-        .arg("--dir")
-        .arg(dir.path())
-        .arg("--logfile")
-        .arg(&log)
-        .args(["--daemonize", "no", "--maxclients", "10000"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-        process::die_with_parent(&mut cmd);
-        raise_file_limit(&mut cmd);
-        let child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{INSTALL_HINT}"),
-            Err(e) => bail!("cannot start redis-server: {e}"),
-        };
-        let mut server = Children(vec![child]);
-        let url = format!("redis+unix://{}", socket.display());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = server.0[0].try_wait()? {
-                bail!(
-                    "the private redis-server ended at once ({status}): {}",
-                    last_line(&log)
-                );
-            }
-            if socket.exists() && ping(&url) {
-                break;
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "the private redis-server did not answer within {} s: {}",
-                    START_TIMEOUT.as_secs(),
-                    last_line(&log)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Ok(PrivateRedis {
-            server,
-            _dir: dir,
-            url,
-        })
+        let server = serve(dir.path(), "no")?;
+        let url = format!("redis+unix://{}", dir.path().join("redis.sock").display());
+        Ok(PrivateRedis { server, dir, url })
     }
 
     /// Its URL (`redis+unix:///tmp/hunt-redis-.../redis.sock`).
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// `hunt race --fault kill-broker`: turns persistence on (an append-only file,
+    /// written before the kill, so the restarted server has every task), kills the
+    /// server with SIGKILL and starts it again on its folder. From then on it keeps
+    /// its append-only file.
+    pub fn kill_and_restart(&mut self) -> Result<()> {
+        let client = redis::Client::open(self.url.as_str())?;
+        let mut c = client.get_connection_with_timeout(Duration::from_secs(2))?;
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendonly")
+            .arg("yes")
+            .query::<()>(&mut c)?;
+        let started = Instant::now();
+        loop {
+            let info: String = redis::cmd("INFO").arg("persistence").query(&mut c)?;
+            let done = ["aof_enabled:1", "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0"]
+                .iter()
+                .all(|k| info.lines().any(|l| l.trim() == *k));
+            if done {
+                break;
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!("the private redis-server did not write its append-only file within {} s", START_TIMEOUT.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(c);
+        // SIGKILL, then reap it, before the new one takes the socket.
+        for child in &mut self.server.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.server = serve(self.dir.path(), "yes")?;
+        Ok(())
+    }
+}
+
+/// Starts `redis-server` in `dir` (its socket, log and data there), with `appendonly`
+/// `yes` or `no`, and waits until it answers.
+fn serve(dir: &Path, appendonly: &str) -> Result<Children> {
+    let socket = dir.join("redis.sock");
+    let log = dir.join("redis.log");
+    let mut cmd = Command::new("redis-server");
+    cmd.args([
+        "--port",
+        "0",
+        "--unixsocketperm",
+        "700",
+        "--save",
+        "",
+        "--appendonly",
+        appendonly,
+    ])
+    .arg("--unixsocket")
+    .arg(&socket)
+    .arg("--dir")
+    .arg(dir)
+    .arg("--logfile")
+    .arg(&log)
+    .args(["--daemonize", "no", "--maxclients", "10000"])
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    process::die_with_parent(&mut cmd);
+    raise_file_limit(&mut cmd);
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{INSTALL_HINT}"),
+        Err(e) => bail!("cannot start redis-server: {e}"),
+    };
+    let mut server = Children(vec![child]);
+    let url = format!("redis+unix://{}", socket.display());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = server.0[0].try_wait()? {
+            bail!(
+                "the private redis-server ended at once ({status}): {}",
+                last_line(&log)
+            );
+        }
+        if socket.exists() && ping(&url) {
+            break;
+        }
+        if started.elapsed() > START_TIMEOUT {
+            bail!(
+                "the private redis-server did not answer within {} s: {}",
+                START_TIMEOUT.as_secs(),
+                last_line(&log)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(server)
 }
 
 impl Drop for PrivateRedis {

@@ -142,6 +142,8 @@ pub struct Chart {
     pub position: u64,
     /// What to draw, or why there is nothing.
     drawing: std::result::Result<Drawing, String>,
+    /// The fault the run met (`hunt race --fault`), if any.
+    fault: Option<crate::fault::FaultKind>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +177,7 @@ impl Chart {
             contender: run.contender,
             position: run.position,
             drawing: run.timeline.as_ref().map(Drawing::of).map_err(Clone::clone),
+            fault: run.fault,
         }
     }
 
@@ -297,7 +300,11 @@ impl Row {
 }
 
 fn chart(s: &mut String, c: &Chart, longest: u64) {
-    let label = c.contender.to_string();
+    let label = match c.fault {
+        // A dead worker's own events die with it: its track ends early or is missing.
+        Some(kind) => format!("{} under --fault {}", c.contender, kind.name()),
+        None => c.contender.to_string(),
+    };
     let d = match &c.drawing {
         Ok(d) => d,
         Err(why) => {

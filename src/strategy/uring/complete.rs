@@ -38,6 +38,9 @@ impl Worker<'_, '_> {
             _ if res < 0 => self.finish(slot, fail(res), stop),
             _ => {
                 self.slots[slot].fd = if self.features.fixed_files { slot as RawFd } else { res };
+                if let Some(fault) = crate::fault::armed() {
+                    fault.pause_at_open(self.slots[slot].index);
+                }
                 // Tests only: the whole lane waits, as a `threads` worker would.
                 hooks::pause(self.slow, stop);
                 if should_stop(stop) {

@@ -141,6 +141,9 @@ pub struct Uring {
 impl Registered for Uring {
     const READERS: &'static [Reader] = &[Reader::Read];
     const KNOBS: &'static [&'static Knob] = &[&QUEUE_DEPTH, &RING];
+    const CANNOT_DIE: Option<&'static str> = Some(
+        "an io_uring worker cannot die alone mid-file: its ring has reads in flight into its buffers, and ending the thread would free them under the kernel",
+    );
 
     /// Builds one ring per worker, sized for `--queue-depth` operations, and checks
     /// the kernel has the operations and features asked for.

@@ -1,0 +1,274 @@
+//! `hunt race --fault`: the faults a race injects into its runs, and the child's side of
+//! them.
+//!
+//! The race knows the treasure's file index (the manifest) and hands each faulted
+//! `hunt search` child the environment variable [`FAULT_ENV`] naming that index. The
+//! first worker to open that file, while its bytes are still unread, meets the fault:
+//! - a worker *process* (a `fork` child, a `spawn` worker, a broker's `hunt worker`)
+//!   writes its pid to the file the variable names (created exclusively, so only one
+//!   worker of the run fires, even after a takeover) and stops itself with `SIGSTOP`. The
+//!   race, polling for that file, then sends the stopped process `SIGKILL`
+//!   (`kill-worker`: a death from outside) or, after the pause, `SIGCONT`
+//!   (`pause-worker`). Stopping first is what makes "the moment that matters" exact.
+//! - a worker *thread* of an in-process strategy cannot be killed alone. Its closest
+//!   honest equivalent: `kill-worker` unwinds the thread mid-file (it dies, and the join
+//!   reports it as a dead worker, [`THREAD_DIED`]); `pause-worker` sleeps the thread for
+//!   the pause. It writes the same file, so the race knows the fault fired.
+//!
+//! Unset in normal use: then nothing here runs but one `Option` check per file.
+
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The armed fault of a `hunt search` child: `KIND INDEX HOST PAUSE_MS PATH`.
+pub const FAULT_ENV: &str = "HUNT_FAULT";
+
+/// What a thread killed by `kill-worker` reports as its failure.
+pub const THREAD_DIED: &str =
+    "died mid-file (hunt race --fault kill-worker: the thread dies, the closest an in-process worker comes to SIGKILL)";
+
+/// A fault `hunt race --fault` injects.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// The worker holding the treasure's unread file dies: SIGKILL for a process, an
+    /// ended thread for an in-process worker.
+    KillWorker,
+    /// The worker holding the treasure's unread file is stopped (SIGSTOP) for longer
+    /// than a broker's lease, then resumed (SIGCONT); an in-process worker sleeps.
+    PauseWorker,
+    /// Broker strategies only: while a worker holds the treasure's unread file, the
+    /// race's private broker server is killed (SIGKILL) and started again on its data.
+    KillBroker,
+}
+
+impl FaultKind {
+    /// `kill-worker` or `pause-worker`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::KillWorker => "kill-worker",
+            FaultKind::PauseWorker => "pause-worker",
+            FaultKind::KillBroker => "kill-broker",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<FaultKind> {
+        [
+            FaultKind::KillWorker,
+            FaultKind::PauseWorker,
+            FaultKind::KillBroker,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
+    }
+}
+
+/// Where a strategy's workers live, which decides how a fault reaches them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerHost {
+    /// Threads (or the calling thread) of the `hunt search` process.
+    Thread,
+    /// Processes the strategy starts for each hunt.
+    Process,
+    /// `hunt worker` processes sharing a broker's task queue, with leases.
+    Broker,
+}
+
+impl WorkerHost {
+    fn name(self) -> &'static str {
+        match self {
+            WorkerHost::Thread => "thread",
+            WorkerHost::Process => "process",
+            WorkerHost::Broker => "broker",
+        }
+    }
+}
+
+/// How `kind` is done to a worker living in `host`, as the race's output says it.
+pub fn how(kind: FaultKind, host: WorkerHost) -> &'static str {
+    match (kind, host) {
+        (FaultKind::KillWorker, WorkerHost::Thread) => "thread dies",
+        (FaultKind::KillWorker, _) => "SIGKILL from outside",
+        (FaultKind::PauseWorker, WorkerHost::Thread) => "thread sleeps",
+        (FaultKind::PauseWorker, _) => "SIGSTOP, SIGCONT",
+        (FaultKind::KillBroker, _) => "server SIGKILL, restart",
+    }
+}
+
+/// The fault armed in this process, read from [`FAULT_ENV`].
+#[derive(Debug)]
+pub struct Armed {
+    kind: FaultKind,
+    index: u64,
+    host: WorkerHost,
+    pause: Duration,
+    /// Where the worker that meets the fault writes its pid.
+    path: CString,
+    /// In-process: the fault fires once.
+    fired: AtomicBool,
+}
+
+/// The value of [`FAULT_ENV`] for a child.
+pub fn env_value(
+    kind: FaultKind,
+    index: u64,
+    host: WorkerHost,
+    pause: Duration,
+    path: &std::path::Path,
+) -> String {
+    format!(
+        "{} {index} {} {} {}",
+        kind.name(),
+        host.name(),
+        pause.as_millis(),
+        path.display()
+    )
+}
+
+fn parse(v: &str) -> Option<Armed> {
+    let mut it = v.splitn(5, ' ');
+    let kind = FaultKind::from_name(it.next()?)?;
+    let index = it.next()?.parse().ok()?;
+    let host = match it.next()? {
+        "thread" => WorkerHost::Thread,
+        "process" => WorkerHost::Process,
+        "broker" => WorkerHost::Broker,
+        _ => return None,
+    };
+    let pause = Duration::from_millis(it.next()?.parse().ok()?);
+    let path = CString::new(it.next()?).ok()?;
+    Some(Armed {
+        kind,
+        index,
+        host,
+        pause,
+        path,
+        fired: AtomicBool::new(false),
+    })
+}
+
+/// The armed fault, if any. Read once; call it before any fork (reading the
+/// environment allocates), as [`crate::scan::Scanner::new`] does.
+pub fn armed() -> Option<&'static Armed> {
+    static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+    ARMED
+        .get_or_init(|| std::env::var(FAULT_ENV).ok().and_then(|v| parse(&v)))
+        .as_ref()
+}
+
+/// The payload a thread killed by `kill-worker` unwinds with.
+pub struct ThreadDied;
+
+impl Armed {
+    /// Called by every worker once it has opened file `index` and before it reads a
+    /// byte of it. Allocation-free on the process path, so a forked child may call it.
+    pub fn at_open(&self, index: u64) {
+        if index != self.index || self.fired.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if !self.announce() {
+            return; // another worker process of this run met it first
+        }
+        match (self.host, self.kind) {
+            (WorkerHost::Thread, FaultKind::KillWorker) => {
+                // Unwinds without the panic hook: no "panicked" line, the join reads
+                // the payload and reports a dead worker.
+                std::panic::resume_unwind(Box::new(ThreadDied))
+            }
+            (WorkerHost::Thread, FaultKind::PauseWorker) => std::thread::sleep(self.pause),
+            // Never sent to in-process workers (the strategy sits out).
+            (WorkerHost::Thread, FaultKind::KillBroker) => {}
+            // The race sends SIGKILL or, after the pause, SIGCONT.
+            // SAFETY: raising a signal on ourselves.
+            _ => unsafe {
+                libc::raise(libc::SIGSTOP);
+            },
+        }
+    }
+
+    /// [`Armed::at_open`] for a worker that cannot die alone (see
+    /// [`crate::strategy::Registered::CANNOT_DIE`]): only a pause reaches it.
+    pub fn pause_at_open(&self, index: u64) {
+        if self.kind == FaultKind::PauseWorker {
+            self.at_open(index);
+        }
+    }
+
+    /// Writes this process's pid to the fault's file, if no one has; true when this
+    /// call made it.
+    fn announce(&self) -> bool {
+        // SAFETY: a NUL-terminated path; the descriptor is closed below.
+        let fd = unsafe {
+            libc::open(
+                self.path.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o600,
+            )
+        };
+        if fd < 0 {
+            return false;
+        }
+        // SAFETY: getpid cannot fail.
+        let mut pid = unsafe { libc::getpid() } as u64;
+        let mut digits = [0u8; 21];
+        let mut at = digits.len() - 1;
+        digits[at] = b'\n';
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (pid % 10) as u8;
+            pid /= 10;
+            if pid == 0 {
+                break;
+            }
+        }
+        let line = &digits[at..];
+        // SAFETY: `line` is valid for its length; fd is ours.
+        unsafe {
+            libc::write(fd, line.as_ptr().cast(), line.len());
+            libc::close(fd);
+        }
+        true
+    }
+}
+
+/// A failure the join reads from a worker thread's unwind payload: the fault's label,
+/// or "panicked".
+pub fn unwind_why(payload: &(dyn std::any::Any + Send)) -> String {
+    if payload.is::<ThreadDied>() {
+        THREAD_DIED.to_string()
+    } else {
+        "panicked".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_value_reads_back() {
+        let v = env_value(
+            FaultKind::PauseWorker,
+            42,
+            WorkerHost::Broker,
+            Duration::from_millis(1500),
+            std::path::Path::new("/tmp/a b/pid"),
+        );
+        assert_eq!(v, "pause-worker 42 broker 1500 /tmp/a b/pid");
+        let a = parse(&v).unwrap();
+        assert_eq!(
+            (a.kind, a.index, a.host, a.pause),
+            (
+                FaultKind::PauseWorker,
+                42,
+                WorkerHost::Broker,
+                Duration::from_millis(1500)
+            )
+        );
+        assert_eq!(a.path.to_str().unwrap(), "/tmp/a b/pid");
+        assert!(parse("explode 1 thread 0 /x").is_none());
+    }
+}
