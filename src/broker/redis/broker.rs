@@ -250,39 +250,22 @@ impl Broker for Redis {
     }
 
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
-        let r = self.run(
-            |s| &s.finish,
-            &[
-                prefix(hunt),
-                me.consumer.clone(),
-                me.label(),
-                lease.token.clone(),
-                lease.task.id.to_string(),
-                lease.attempt.to_string(),
-                serde_json::to_string(&done.tally)?,
-                done.found.map_or("-1".to_string(), |i| i.to_string()),
-                u8::from(done.cut_short).to_string(),
-                done.why.clone(),
-                hunt.to_string(),
-            ],
-        )?;
+        let mut args = lease_args(hunt, me, lease);
+        args.extend([
+            serde_json::to_string(&done.tally)?,
+            done.found.map_or("-1".to_string(), |i| i.to_string()),
+            u8::from(done.cut_short).to_string(),
+            done.why.clone(),
+            hunt.to_string(),
+        ]);
+        let r = self.run(|s| &s.finish, &args)?;
         crate::broker::contract::finished(&r)
     }
 
     fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
-        let r = self.run(
-            |s| &s.fail,
-            &[
-                prefix(hunt),
-                me.consumer.clone(),
-                me.label(),
-                lease.token.clone(),
-                lease.task.id.to_string(),
-                lease.attempt.to_string(),
-                why.to_string(),
-                "0".to_string(),
-            ],
-        )?;
+        let mut args = lease_args(hunt, me, lease);
+        args.extend([why.to_string(), "0".to_string()]);
+        let r = self.run(|s| &s.fail, &args)?;
         match crate::broker::contract::finished(&r)? {
             f @ (Finished::Stale | Finished::Retried) => Ok(f),
             f => bail!("the broker answered a failed attempt with {f:?}: is another version of hunt's scripts loaded there?"),
@@ -290,20 +273,9 @@ impl Broker for Redis {
     }
 
     fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()> {
-        self.run(
-            |s| &s.fail,
-            &[
-                prefix(hunt),
-                me.consumer.clone(),
-                me.label(),
-                lease.token.clone(),
-                lease.task.id.to_string(),
-                lease.attempt.to_string(),
-                "handed back".to_string(),
-                "1".to_string(),
-            ],
-        )
-        .map(drop)
+        let mut args = lease_args(hunt, me, lease);
+        args.extend(["handed back".to_string(), "1".to_string()]);
+        self.run(|s| &s.fail, &args).map(drop)
     }
 
     fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()> {
@@ -560,4 +532,18 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
             note: Some("its row on the broker is not one hunt can read".into()),
         },
     }
+}
+
+/// The leading arguments of the finish and fail scripts (`fail.lua` also hands a task
+/// back): the hunt's key prefix, who reports, and which lease of which task it reports
+/// on, in the order the scripts read them.
+fn lease_args(hunt: &str, me: &Me, lease: &Lease) -> Vec<String> {
+    vec![
+        prefix(hunt),
+        me.consumer.clone(),
+        me.label(),
+        lease.token.clone(),
+        lease.task.id.to_string(),
+        lease.attempt.to_string(),
+    ]
 }
