@@ -89,17 +89,7 @@ impl Broker for Redis {
             .arg(now + ALIVE_MS)
             .arg(&spec.id)
             .ignore();
-        pipe.cmd("XADD")
-            .arg("hunt:control")
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(1000)
-            .arg("*")
-            .arg("hunt")
-            .arg(&spec.id)
-            .arg("kind")
-            .arg("new")
-            .ignore();
+        announce(&mut pipe, &spec.id, "new");
         self.call(|c| pipe.query::<()>(c))
     }
 
@@ -138,27 +128,15 @@ impl Broker for Redis {
 
     fn stop(&mut self, hunt: &str) -> Result<()> {
         let p = prefix(hunt);
-        self.call(|c| {
-            redis::pipe()
-                .atomic()
-                .cmd("HSET")
-                .arg(format!("{p}:state"))
-                .arg("stop")
-                .arg(1)
-                .ignore()
-                .cmd("XADD")
-                .arg("hunt:control")
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(1000)
-                .arg("*")
-                .arg("hunt")
-                .arg(hunt)
-                .arg("kind")
-                .arg("stop")
-                .ignore()
-                .query::<()>(c)
-        })
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(format!("{p}:state"))
+            .arg("stop")
+            .arg(1)
+            .ignore();
+        announce(&mut pipe, hunt, "stop");
+        self.call(|c| pipe.query::<()>(c))
     }
 
     fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
@@ -532,6 +510,22 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
             note: Some("its row on the broker is not one hunt can read".into()),
         },
     }
+}
+
+/// Adds to `pipe` the `hunt:control` entry that tells every worker of `hunt`'s news
+/// (`kind`: `new` or `stop`), the stream capped as `finish.lua` caps it too.
+fn announce(pipe: &mut redis::Pipeline, hunt: &str, kind: &str) {
+    pipe.cmd("XADD")
+        .arg("hunt:control")
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(1000)
+        .arg("*")
+        .arg("hunt")
+        .arg(hunt)
+        .arg("kind")
+        .arg(kind)
+        .ignore();
 }
 
 /// The leading arguments of the finish and fail scripts (`fail.lua` also hands a task
