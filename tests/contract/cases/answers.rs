@@ -2,7 +2,7 @@
 //! reports at the broker itself, an early stop across processes, and a backend's
 //! slowest pace.
 
-use super::{assert_counted_once, coordinator, not_for, of_kind};
+use super::{assert_counted_once, broker_and_set, coordinator, not_for, of_kind};
 use crate::adversary::{run, Run};
 use crate::broker::{set, status, Backend};
 use hunt::hooks::SLOW_FILE_ENV;
@@ -72,10 +72,7 @@ pub fn one_answer_when_every_file_holds_the_needle(b: &dyn Backend) {
 
 /// Five files hold the treasure: one of them is the answer, committed once.
 pub fn several_finds_give_one_answer(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 30, 4, 3, 21);
+    let (server, url, _tmp, dir) = broker_and_set(b, 30, 4, 3, 21);
     let holders = [3u64, 9, 12, 21, 27];
     for i in holders {
         std::fs::write(dir.join(format!("file_{i}.txt")), "Treasure\n").unwrap();
