@@ -200,14 +200,7 @@ pub fn a_late_report_and_a_repeated_one_change_nothing(b: &dyn Backend) {
 }
 
 pub fn every_worker_stops_soon_after_the_find(b: &dyn Backend) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 60, 3, 3, 8);
-    let mut c = coordinator(b, &dir, &["-j", "3", "--batch", "4"]);
-    c.env(SLOW_FILE_ENV, "100");
-    let r = run(c);
-    assert_eq!(r.code, Some(0), "{r:?}");
-    let j = r.json();
-    assert_eq!(j["index"], 8);
+    let j = slowed_find(b, (60, 3, 3, 8), "3", "100");
     // Every worker read a file a tenth of a second long; a stop that works ends them
     // within a few files, where a hunt that never stopped would read all 60.
     assert!(j["files_scanned"].as_u64().unwrap() < 30, "{j}");
@@ -221,14 +214,7 @@ pub fn every_worker_stops_soon_after_the_find(b: &dyn Backend) {
 
 /// An early find leaves most tasks never started.
 pub fn the_find_stops_the_hunt_early(b: &dyn Backend) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 200, 4, 4, 3);
-    let mut c = coordinator(b, &dir, &["-j", "2", "--batch", "4"]);
-    c.env(SLOW_FILE_ENV, "20");
-    let r = run(c);
-    assert_eq!(r.code, Some(0), "{r:?}");
-    let j = r.json();
-    assert_eq!(j["index"], 3);
+    let j = slowed_find(b, (200, 4, 4, 3), "2", "20");
     let scanned = j["files_scanned"].as_u64().unwrap();
     assert!(
         scanned < 40,
@@ -236,6 +222,26 @@ pub fn the_find_stops_the_hunt_early(b: &dyn Backend) {
     );
     assert!(j["tasks"]["not_started"].as_u64().unwrap() > 40, "{j}");
     assert!(j["stop_latency_s"].is_number(), "{j}");
+}
+
+/// A hunt by `workers` of the coordinator's own, tasks of 4 files, each file slowed by
+/// `slow_ms`, on a fresh data set `(files, lines, seed, treasure at)`: its report, once
+/// it has found the treasure where the set put it.
+fn slowed_find(
+    b: &dyn Backend,
+    (files, lines, seed, at): (u64, u64, u64, u64),
+    workers: &str,
+    slow_ms: &str,
+) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", files, lines, seed, at);
+    let mut c = coordinator(b, &dir, &["-j", workers, "--batch", "4"]);
+    c.env(SLOW_FILE_ENV, slow_ms);
+    let r = run(c);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let j = r.json();
+    assert_eq!(j["index"], at);
+    j
 }
 
 /// The backend's slowest poll (SQLite's `--poll 1`: workers look for stop signals once
