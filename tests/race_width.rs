@@ -11,23 +11,18 @@ fn the_race_fits_100_and_80_columns_and_the_exports_keep_every_column() {
     generate(&dir, 30, 10, Some(7));
     for width in ["100", "80"] {
         let md = tmp.path().join(format!("r{width}.md"));
-        let r: Run = hunt(&[
-            "race",
-            "--dir",
-            s(&dir),
-            "--strategies",
-            "sequential,threads",
-            "--workers",
-            "1,2",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-            "--seed",
+        let r: Run = hunt(&quick_race_args(
+            &dir,
             "5",
-            "--export-markdown",
-            s(&md),
-        ])
+            &[
+                "--export-markdown",
+                s(&md),
+                "--strategies",
+                "sequential,threads",
+                "--workers",
+                "1,2",
+            ],
+        ))
         .env("COLUMNS", width)
         .output()
         .unwrap()

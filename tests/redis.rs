@@ -8,19 +8,12 @@
 mod adversary;
 mod broker;
 use adversary::*;
-use broker::{set, wait_running, worker_command, Redis};
+use broker::{remote_coordinator, set, wait_running, worker_command, Redis};
 use hunt::hooks::SLOW_FILE_ENV;
 use std::time::Duration;
 
 fn redis() -> bool {
     broker::have("redis-server")
-}
-
-/// `hunt search --json --strategy redis` on `dir` with `extra`.
-fn coordinator(dir: &std::path::Path, extra: &[&str]) -> std::process::Command {
-    let mut args = vec!["search", "--json", "--strategy", "redis", "--dir", s(dir)];
-    args.extend_from_slice(extra);
-    hunt(&args)
 }
 
 #[test]
@@ -35,17 +28,11 @@ fn a_persistent_broker_restarted_mid_hunt_loses_nothing() {
     let mut wc = worker_command(&url, &dir, "w", &["-j", "2"]);
     wc.env(SLOW_FILE_ENV, "100");
     let w = start(wc);
-    let coord = start(coordinator(
+    let coord = start(remote_coordinator(
+        "redis",
         &dir,
-        &[
-            "--broker",
-            &url,
-            "--remote-workers",
-            "--batch",
-            "3",
-            "--lease",
-            "1",
-        ],
+        &url,
+        &["--batch", "3", "--lease", "1"],
     ));
     assert!(wait_running(&url, 0, Duration::from_secs(20)).is_some());
     std::thread::sleep(Duration::from_millis(1500)); // the append-only file is synced each second

@@ -162,14 +162,17 @@ fn a_strategy_added_in_one_file_and_one_registry_line_joins_search_and_race() {
         String::from_utf8_lossy(&built.stderr)
     );
     let exe = target.join("debug/hunt");
-    let copied = |args: &[&str]| -> Run {
+    // The copy run with `env` added to this test's environment.
+    let copied_with = |args: &[&str], env: &[(&str, &str)]| -> Run {
         std::process::Command::new(&exe)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
             .into()
     };
+    let copied = |args: &[&str]| copied_with(args, &[]);
     let set = tmp.path().join("set");
     let r = copied(&[
         "generate",
@@ -183,7 +186,7 @@ fn a_strategy_added_in_one_file_and_one_registry_line_joins_search_and_race() {
         "11",
     ]);
     assert_eq!(r.code, Some(0), "{r:?}");
-    let r = copied(&[
+    let search = [
         "search",
         "--json",
         "--dir",
@@ -192,28 +195,14 @@ fn a_strategy_added_in_one_file_and_one_registry_line_joins_search_and_race() {
         "copycat",
         "--copycat-level",
         "7",
-    ]);
+    ];
+    let r = copied(&search);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.json()["index"], 11);
     assert_eq!(r.json()["workers"], 1);
     // The failure test's hook reaches the copy, which never names it: its worker is told
     // to fail through the shared pool, and the report says so under the copy's name.
-    let r: Run = std::process::Command::new(&exe)
-        .args([
-            "search",
-            "--json",
-            "--dir",
-            s(&set),
-            "--strategy",
-            "copycat",
-            "--copycat-level",
-            "7",
-        ])
-        .env(hunt::hooks::FAIL_WORKER_ENV, "copycat:0")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap()
-        .into();
+    let r = copied_with(&search, &[(hunt::hooks::FAIL_WORKER_ENV, "copycat:0")]);
     assert_eq!(r.code, Some(2), "{r:?}");
     assert!(
         r.stderr

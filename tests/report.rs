@@ -41,25 +41,20 @@ fn the_report_renders_in_a_browser_with_every_contender() {
     generate(&dir, 60, 20, Some(41));
     let report = tmp.path().join("race report.html");
     let json = tmp.path().join("r.json");
-    let r = run(&[
-        "race",
-        "--dir",
-        s(&dir),
-        "--workers",
-        "1,2",
-        "--runs",
-        "1",
-        "--warmup",
-        "0",
-        "--seed",
+    let r = run(&quick_race_args(
+        &dir,
         "3",
-        "--batch",
-        "8",
-        "--report",
-        s(&report),
-        "--export-json",
-        s(&json),
-    ]);
+        &[
+            "--workers",
+            "1,2",
+            "--batch",
+            "8",
+            "--report",
+            s(&report),
+            "--export-json",
+            s(&json),
+        ],
+    ));
     assert_eq!(r.code, Some(0), "{r:?}");
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();

@@ -102,6 +102,25 @@ pub fn worker_command(url: &str, dir: &Path, name: &str, extra: &[&str]) -> Comm
     crate::adversary::hunt(&args)
 }
 
+/// `hunt search --json --strategy NAME --dir DIR --broker URL --remote-workers` plus
+/// `extra`: a coordinator that starts no workers of its own, leaving the tasks to the
+/// test's.
+pub fn remote_coordinator(strategy: &str, dir: &Path, url: &str, extra: &[&str]) -> Command {
+    let mut args = vec![
+        "search",
+        "--json",
+        "--strategy",
+        strategy,
+        "--dir",
+        s(dir),
+        "--broker",
+        url,
+        "--remote-workers",
+    ];
+    args.extend_from_slice(extra);
+    crate::adversary::hunt(&args)
+}
+
 /// `hunt status --broker URL --json`, parsed.
 pub fn status(url: &str) -> Value {
     let r = crate::adversary::run(crate::adversary::hunt(&[

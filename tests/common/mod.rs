@@ -128,6 +128,24 @@ pub fn search_json_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// `race --dir DIR --runs 1 --warmup 0 --seed SEED` plus `extra`: the argument list of
+/// a quick race, one round and no warm-up, the treasure's places drawn from `seed`.
+pub fn quick_race_args<'a>(dir: &'a Path, seed: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "race",
+        "--dir",
+        s(dir),
+        "--runs",
+        "1",
+        "--warmup",
+        "0",
+        "--seed",
+        seed,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Searches `dir` with `--json` plus `extra` flags.
 pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
     run(&search_json_args(dir, extra))

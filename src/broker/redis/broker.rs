@@ -89,17 +89,7 @@ impl Broker for Redis {
             .arg(now + ALIVE_MS)
             .arg(&spec.id)
             .ignore();
-        pipe.cmd("XADD")
-            .arg("hunt:control")
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(1000)
-            .arg("*")
-            .arg("hunt")
-            .arg(&spec.id)
-            .arg("kind")
-            .arg("new")
-            .ignore();
+        announce(&mut pipe, &spec.id, "new");
         self.call(|c| pipe.query::<()>(c))
     }
 
@@ -138,27 +128,15 @@ impl Broker for Redis {
 
     fn stop(&mut self, hunt: &str) -> Result<()> {
         let p = prefix(hunt);
-        self.call(|c| {
-            redis::pipe()
-                .atomic()
-                .cmd("HSET")
-                .arg(format!("{p}:state"))
-                .arg("stop")
-                .arg(1)
-                .ignore()
-                .cmd("XADD")
-                .arg("hunt:control")
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(1000)
-                .arg("*")
-                .arg("hunt")
-                .arg(hunt)
-                .arg("kind")
-                .arg("stop")
-                .ignore()
-                .query::<()>(c)
-        })
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(format!("{p}:state"))
+            .arg("stop")
+            .arg(1)
+            .ignore();
+        announce(&mut pipe, hunt, "stop");
+        self.call(|c| pipe.query::<()>(c))
     }
 
     fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
@@ -250,39 +228,22 @@ impl Broker for Redis {
     }
 
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
-        let r = self.run(
-            |s| &s.finish,
-            &[
-                prefix(hunt),
-                me.consumer.clone(),
-                me.label(),
-                lease.token.clone(),
-                lease.task.id.to_string(),
-                lease.attempt.to_string(),
-                serde_json::to_string(&done.tally)?,
-                done.found.map_or("-1".to_string(), |i| i.to_string()),
-                u8::from(done.cut_short).to_string(),
-                done.why.clone(),
-                hunt.to_string(),
-            ],
-        )?;
+        let mut args = lease_args(hunt, me, lease);
+        args.extend([
+            serde_json::to_string(&done.tally)?,
+            done.found.map_or("-1".to_string(), |i| i.to_string()),
+            u8::from(done.cut_short).to_string(),
+            done.why.clone(),
+            hunt.to_string(),
+        ]);
+        let r = self.run(|s| &s.finish, &args)?;
         crate::broker::contract::finished(&r)
     }
 
     fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
-        let r = self.run(
-            |s| &s.fail,
-            &[
-                prefix(hunt),
-                me.consumer.clone(),
-                me.label(),
-                lease.token.clone(),
-                lease.task.id.to_string(),
-                lease.attempt.to_string(),
-                why.to_string(),
-                "0".to_string(),
-            ],
-        )?;
+        let mut args = lease_args(hunt, me, lease);
+        args.extend([why.to_string(), "0".to_string()]);
+        let r = self.run(|s| &s.fail, &args)?;
         match crate::broker::contract::finished(&r)? {
             f @ (Finished::Stale | Finished::Retried) => Ok(f),
             f => bail!("the broker answered a failed attempt with {f:?}: is another version of hunt's scripts loaded there?"),
@@ -290,20 +251,9 @@ impl Broker for Redis {
     }
 
     fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()> {
-        self.run(
-            |s| &s.fail,
-            &[
-                prefix(hunt),
-                me.consumer.clone(),
-                me.label(),
-                lease.token.clone(),
-                lease.task.id.to_string(),
-                lease.attempt.to_string(),
-                "handed back".to_string(),
-                "1".to_string(),
-            ],
-        )
-        .map(drop)
+        let mut args = lease_args(hunt, me, lease);
+        args.extend(["handed back".to_string(), "1".to_string()]);
+        self.run(|s| &s.fail, &args).map(drop)
     }
 
     fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()> {
@@ -560,4 +510,34 @@ fn parse_row(task: u64, json: &str, spec: &HuntSpec) -> TaskRow {
             note: Some("its row on the broker is not one hunt can read".into()),
         },
     }
+}
+
+/// Adds to `pipe` the `hunt:control` entry that tells every worker of `hunt`'s news
+/// (`kind`: `new` or `stop`), the stream capped as `finish.lua` caps it too.
+fn announce(pipe: &mut redis::Pipeline, hunt: &str, kind: &str) {
+    pipe.cmd("XADD")
+        .arg("hunt:control")
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(1000)
+        .arg("*")
+        .arg("hunt")
+        .arg(hunt)
+        .arg("kind")
+        .arg(kind)
+        .ignore();
+}
+
+/// The leading arguments of the finish and fail scripts (`fail.lua` also hands a task
+/// back): the hunt's key prefix, who reports, and which lease of which task it reports
+/// on, in the order the scripts read them.
+fn lease_args(hunt: &str, me: &Me, lease: &Lease) -> Vec<String> {
+    vec![
+        prefix(hunt),
+        me.consumer.clone(),
+        me.label(),
+        lease.token.clone(),
+        lease.task.id.to_string(),
+        lease.attempt.to_string(),
+    ]
 }

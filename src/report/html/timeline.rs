@@ -382,15 +382,13 @@ fn row_marks(s: &mut String, row: &Row, y: f64, px: f64, colour: &str) {
     for (n, &(start, dur, task, from, to, cut)) in row.tasks.iter().enumerate() {
         let w = (dur as f64 / px).max(0.5);
         let fill = if n % 2 == 0 { "#000" } else { "none" };
-        let _ = write!(
-            s,
-            "<rect x=\"{:.2}\" y=\"{:.1}\" width=\"{w:.2}\" height=\"{:.1}\" fill=\"{fill}\" fill-opacity=\"0.06\" stroke=\"#777\" stroke-width=\"0.8\" vector-effect=\"non-scaling-stroke\"><title>task {task} (search positions {from}..{to}), {}{}</title></rect>",
-            x(start),
-            y + 0.5,
-            ROW - 1.0,
+        let paint = format!("fill=\"{fill}\" fill-opacity=\"0.06\" stroke=\"#777\" stroke-width=\"0.8\" vector-effect=\"non-scaling-stroke\"");
+        let title = format!(
+            "task {task} (search positions {from}..{to}), {}{}",
             units::secs(dur as f64 / 1e9),
             if cut { ", cut short" } else { "" }
         );
+        bar(s, x(start), y, w, 0.5, &paint, &title);
     }
     for &(what, a, b, n) in &row.bars {
         // Wasted work is faded rather than grey, which is a strategy's colour too.
@@ -411,14 +409,19 @@ fn row_marks(s: &mut String, row: &Row, y: f64, px: f64, colour: &str) {
         } else {
             format!("{n} files")
         };
-        let _ = write!(
-            s,
-            "<rect x=\"{:.2}\" y=\"{:.1}\" width=\"{w:.2}\" height=\"{:.1}\" fill=\"{fill}\"{opacity}><title>{files} {name}, {} to {}</title></rect>",
-            x(a),
-            y + 3.0,
-            ROW - 6.0,
+        let title = format!(
+            "{files} {name}, {} to {}",
             units::secs(a as f64 / 1e9),
             units::secs(b as f64 / 1e9)
+        );
+        bar(
+            s,
+            x(a),
+            y,
+            w,
+            3.0,
+            &format!("fill=\"{fill}\"{opacity}"),
+            &title,
         );
     }
     for &at in &row.stops {
@@ -442,6 +445,18 @@ fn row_marks(s: &mut String, row: &Row, y: f64, px: f64, colour: &str) {
             units::secs(at as f64 / 1e9)
         );
     }
+}
+
+/// One box of a worker's row at height `y`: `w` pixels wide from `x`, `inset` pixels in
+/// from the row's top and bottom, painted by `paint` (its fill and stroke attributes),
+/// with `title` as its tooltip.
+fn bar(s: &mut String, x: f64, y: f64, w: f64, inset: f64, paint: &str, title: &str) {
+    let _ = write!(
+        s,
+        "<rect x=\"{x:.2}\" y=\"{:.1}\" width=\"{w:.2}\" height=\"{:.1}\" {paint}><title>{title}</title></rect>",
+        y + inset,
+        ROW - 2.0 * inset
+    );
 }
 
 /// The hunt's end (grey) and the stop signal (red, dashed), across every row.

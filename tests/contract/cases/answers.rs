@@ -2,7 +2,7 @@
 //! reports at the broker itself, an early stop across processes, and a backend's
 //! slowest pace.
 
-use super::{assert_counted_once, coordinator, not_for, of_kind};
+use super::{assert_counted_once, broker_and_set, coordinator, not_for, of_kind};
 use crate::adversary::{run, Run};
 use crate::broker::{set, status, Backend};
 use hunt::hooks::SLOW_FILE_ENV;
@@ -72,10 +72,7 @@ pub fn one_answer_when_every_file_holds_the_needle(b: &dyn Backend) {
 
 /// Five files hold the treasure: one of them is the answer, committed once.
 pub fn several_finds_give_one_answer(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 30, 4, 3, 21);
+    let (server, url, _tmp, dir) = broker_and_set(b, 30, 4, 3, 21);
     let holders = [3u64, 9, 12, 21, 27];
     for i in holders {
         std::fs::write(dir.join(format!("file_{i}.txt")), "Treasure\n").unwrap();
@@ -203,14 +200,7 @@ pub fn a_late_report_and_a_repeated_one_change_nothing(b: &dyn Backend) {
 }
 
 pub fn every_worker_stops_soon_after_the_find(b: &dyn Backend) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 60, 3, 3, 8);
-    let mut c = coordinator(b, &dir, &["-j", "3", "--batch", "4"]);
-    c.env(SLOW_FILE_ENV, "100");
-    let r = run(c);
-    assert_eq!(r.code, Some(0), "{r:?}");
-    let j = r.json();
-    assert_eq!(j["index"], 8);
+    let j = slowed_find(b, (60, 3, 3, 8), "3", "100");
     // Every worker read a file a tenth of a second long; a stop that works ends them
     // within a few files, where a hunt that never stopped would read all 60.
     assert!(j["files_scanned"].as_u64().unwrap() < 30, "{j}");
@@ -224,14 +214,7 @@ pub fn every_worker_stops_soon_after_the_find(b: &dyn Backend) {
 
 /// An early find leaves most tasks never started.
 pub fn the_find_stops_the_hunt_early(b: &dyn Backend) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 200, 4, 4, 3);
-    let mut c = coordinator(b, &dir, &["-j", "2", "--batch", "4"]);
-    c.env(SLOW_FILE_ENV, "20");
-    let r = run(c);
-    assert_eq!(r.code, Some(0), "{r:?}");
-    let j = r.json();
-    assert_eq!(j["index"], 3);
+    let j = slowed_find(b, (200, 4, 4, 3), "2", "20");
     let scanned = j["files_scanned"].as_u64().unwrap();
     assert!(
         scanned < 40,
@@ -239,6 +222,26 @@ pub fn the_find_stops_the_hunt_early(b: &dyn Backend) {
     );
     assert!(j["tasks"]["not_started"].as_u64().unwrap() > 40, "{j}");
     assert!(j["stop_latency_s"].is_number(), "{j}");
+}
+
+/// A hunt by `workers` of the coordinator's own, tasks of 4 files, each file slowed by
+/// `slow_ms`, on a fresh data set `(files, lines, seed, treasure at)`: its report, once
+/// it has found the treasure where the set put it.
+fn slowed_find(
+    b: &dyn Backend,
+    (files, lines, seed, at): (u64, u64, u64, u64),
+    workers: &str,
+    slow_ms: &str,
+) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", files, lines, seed, at);
+    let mut c = coordinator(b, &dir, &["-j", workers, "--batch", "4"]);
+    c.env(SLOW_FILE_ENV, slow_ms);
+    let r = run(c);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let j = r.json();
+    assert_eq!(j["index"], at);
+    j
 }
 
 /// The backend's slowest poll (SQLite's `--poll 1`: workers look for stop signals once

@@ -2,7 +2,10 @@
 //! letter (files that fail every attempt, workers that die too often), a worker whose
 //! folder holds another data set, garbage in the queue, and the broker going away.
 
-use super::{assert_counted_once, coordinator, not_for, of_kind, slow_worker};
+use super::{
+    assert_counted_once, broker_and_set, coordinator, not_for, of_kind, remote, slow_pair,
+    slow_worker, stop,
+};
 use crate::adversary::{alive, kill, mkfifo, run, start};
 use crate::broker::{
     holder, newest_tasks, set, status, task_at, wait_for, wait_running, worker_command, Backend,
@@ -14,27 +17,9 @@ use std::time::{Duration, Instant};
 /// The worker holding the treasure's task is killed (SIGKILL); the other takes the
 /// task over when its lease runs out and finds the treasure; nothing is counted twice.
 pub fn a_killed_workers_task_is_taken_over_after_the_lease(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 30, 4, 4, 12);
-    let (w1, w2) = (
-        slow_worker(&url, &dir, "w1", "200"),
-        slow_worker(&url, &dir, "w2", "200"),
-    );
-    let coord = start(coordinator(
-        b,
-        &dir,
-        &[
-            "--broker",
-            &url,
-            "--remote-workers",
-            "--lease",
-            "1",
-            "--batch",
-            "5",
-        ],
-    ));
+    let (server, url, _tmp, dir) = broker_and_set(b, 30, 4, 4, 12);
+    let (w1, w2) = slow_pair(&url, &dir, "200");
+    let coord = start(remote(b, &dir, &url, &["--lease", "1", "--batch", "5"]));
     // File 12 is in task 2 (files 10..15).
     let victim = wait_for(&url, Duration::from_secs(30), "task 2 running", |h| {
         holder(task_at(h, 12)?, 1)
@@ -77,8 +62,7 @@ pub fn a_killed_workers_task_is_taken_over_after_the_lease(b: &dyn Backend) {
         }
         Err(why) => not_for(b, "the events", why),
     }
-    kill(other.pid(), libc::SIGTERM);
-    let w = other.wait(Duration::from_secs(10));
+    let w = stop(other);
     assert_eq!(w.code, Some(0), "warm shutdown: {w:?}");
     let _ = victim_run.wait(Duration::from_secs(5));
 }
@@ -87,28 +71,13 @@ pub fn a_killed_workers_task_is_taken_over_after_the_lease(b: &dyn Backend) {
 /// learns so and reports nothing that counts (a `stale` event): every file is read
 /// exactly once, and the answer is "not found".
 pub fn a_paused_worker_comes_back_harmlessly(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 20, 4, 5, 5);
-    let (w1, w2) = (
-        slow_worker(&url, &dir, "w1", "150"),
-        slow_worker(&url, &dir, "w2", "150"),
-    );
-    let coord = start(coordinator(
+    let (server, url, _tmp, dir) = broker_and_set(b, 20, 4, 5, 5);
+    let (w1, w2) = slow_pair(&url, &dir, "150");
+    let coord = start(remote(
         b,
         &dir,
-        &[
-            "--broker",
-            &url,
-            "--remote-workers",
-            "--batch",
-            "10",
-            "--lease",
-            "1",
-            "--needle",
-            "Gold",
-        ],
+        &url,
+        &["--batch", "10", "--lease", "1", "--needle", "Gold"],
     ));
     // Both tasks held; pause the holder of task 0.
     let paused = wait_for(&url, Duration::from_secs(30), "both tasks running", |h| {
@@ -157,39 +126,22 @@ pub fn a_paused_worker_comes_back_harmlessly(b: &dyn Backend) {
         Err(why) => not_for(b, "the events", why),
     }
     for w in [w1, w2] {
-        let pid = w.pid();
-        assert!(alive(pid), "a paused worker lives on");
-        kill(pid, libc::SIGTERM);
-        let done = w.wait(Duration::from_secs(10));
+        assert!(alive(w.pid()), "a paused worker lives on");
+        let done = stop(w);
         assert_eq!(done.code, Some(0), "{done:?}");
         done.no_panic();
     }
 }
 
 pub fn a_slow_live_worker_renews_its_lease_and_keeps_its_task(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 10, 3, 6, 0);
+    let (_server, url, _tmp, dir) = broker_and_set(b, 10, 3, 6, 0);
     // Each task takes 5 x 400 ms = 2 s, twice the lease.
-    let (w1, w2) = (
-        slow_worker(&url, &dir, "w1", "400"),
-        slow_worker(&url, &dir, "w2", "400"),
-    );
-    let r = run(coordinator(
+    let (w1, w2) = slow_pair(&url, &dir, "400");
+    let r = run(remote(
         b,
         &dir,
-        &[
-            "--broker",
-            &url,
-            "--remote-workers",
-            "--lease",
-            "1",
-            "--batch",
-            "5",
-            "--needle",
-            "Gold",
-        ],
+        &url,
+        &["--lease", "1", "--batch", "5", "--needle", "Gold"],
     ));
     assert_eq!(r.code, Some(1), "{r:?}");
     let j = r.json();
@@ -201,8 +153,7 @@ pub fn a_slow_live_worker_renews_its_lease_and_keeps_its_task(b: &dyn Backend) {
         assert_eq!(t["state"], "Completed", "{t}");
     }
     for w in [w1, w2] {
-        kill(w.pid(), libc::SIGTERM);
-        assert_eq!(w.wait(Duration::from_secs(10)).code, Some(0));
+        assert_eq!(stop(w).code, Some(0));
     }
 }
 
@@ -213,6 +164,17 @@ pub fn a_task_that_fails_every_attempt_is_failed_and_the_answer_unknown(b: &dyn 
     let server = b.start();
     let url = server.url();
     let tmp = tempfile::tempdir().unwrap();
+    // Tasks of 4 files, 2 attempts each, 2 workers of the coordinator's own.
+    let flags = [
+        "--broker",
+        url.as_str(),
+        "--batch",
+        "4",
+        "--max-attempts",
+        "2",
+        "-j",
+        "2",
+    ];
     for (i, kind) in ["a folder", "a named pipe"].into_iter().enumerate() {
         let dir = set(tmp.path(), &format!("set{i}"), 20, 3, 7, 15);
         let bad = dir.join("file_3.txt");
@@ -225,18 +187,7 @@ pub fn a_task_that_fails_every_attempt_is_failed_and_the_answer_unknown(b: &dyn 
         let r = run(coordinator(
             b,
             &dir,
-            &[
-                "--broker",
-                &url,
-                "--batch",
-                "4",
-                "--max-attempts",
-                "2",
-                "--needle",
-                "Gold",
-                "-j",
-                "2",
-            ],
+            &[&flags[..], &["--needle", "Gold"]].concat(),
         ));
         assert_eq!(
             r.code,
@@ -275,20 +226,7 @@ pub fn a_task_that_fails_every_attempt_is_failed_and_the_answer_unknown(b: &dyn 
             Err(why) => not_for(b, "the events", why),
         }
         // The treasure found elsewhere still counts.
-        let r = run(coordinator(
-            b,
-            &dir,
-            &[
-                "--broker",
-                &url,
-                "--batch",
-                "4",
-                "--max-attempts",
-                "2",
-                "-j",
-                "2",
-            ],
-        ));
+        let r = run(coordinator(b, &dir, &flags));
         assert_eq!(r.code, Some(0), "{kind}: {r:?}");
         assert_eq!(r.json()["index"], 15);
     }
@@ -333,7 +271,7 @@ pub fn a_worker_whose_folder_differs_refuses_and_a_regenerated_copy_serves(b: &d
     let ours = set(tmp.path(), "ours", 20, 3, 11, 9);
     let theirs = set(tmp.path(), "theirs", 20, 3, 12, 9);
     let w = start(worker_command(&url, &theirs, "stranger", &["-j", "1"]));
-    let mut c = coordinator(b, &ours, &["--broker", &url, "--remote-workers"]);
+    let mut c = remote(b, &ours, &url, &[]);
     c.env(NO_WORKER_ENV, "2000");
     let r = run(c);
     assert_eq!(r.code, Some(2), "{r:?}");
@@ -352,22 +290,16 @@ pub fn a_worker_whose_folder_differs_refuses_and_a_regenerated_copy_serves(b: &d
         newest_tasks(&st).iter().all(|t| t["attempts"] == 0),
         "the refusal took nothing: {st}"
     );
-    kill(w.pid(), libc::SIGTERM);
-    let wr = w.wait(Duration::from_secs(10));
+    let wr = stop(w);
     assert!(wr.stderr.contains("refused hunt"), "{wr:?}");
     // Provisioning a second host: the same flags and seed make the same set.
     let copy = set(tmp.path(), "copy", 20, 3, 11, 9);
     let w = start(worker_command(&url, &copy, "copy", &["-j", "1"]));
-    let r = run(coordinator(
-        b,
-        &ours,
-        &["--broker", &url, "--remote-workers"],
-    ));
+    let r = run(remote(b, &ours, &url, &[]));
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.json()["index"], 9);
     assert!(r.json()["found_by"].as_str().unwrap().starts_with("copy@"));
-    kill(w.pid(), libc::SIGTERM);
-    let wr = w.wait(Duration::from_secs(10));
+    let wr = stop(w);
     assert!(
         wr.stderr.contains("served hunt"),
         "one line per hunt served: {wr:?}"
@@ -375,30 +307,18 @@ pub fn a_worker_whose_folder_differs_refuses_and_a_regenerated_copy_serves(b: &d
 }
 
 pub fn a_garbage_task_entry_is_refused_and_the_hunt_still_answers(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 20, 3, 15, 19);
+    let (server, url, _tmp, dir) = broker_and_set(b, 20, 3, 15, 19);
     // Task 0 fails its first attempt (a folder in a file's place) and is queued again,
     // behind the garbage added below, so the worker meets the garbage before the hunt
     // is settled.
     std::fs::remove_file(dir.join("file_1.txt")).unwrap();
     std::fs::create_dir(dir.join("file_1.txt")).unwrap();
     let w = slow_worker(&url, &dir, "w", "100");
-    let coord = start(coordinator(
+    let coord = start(remote(
         b,
         &dir,
-        &[
-            "--broker",
-            &url,
-            "--remote-workers",
-            "--batch",
-            "2",
-            "--max-attempts",
-            "2",
-            "--needle",
-            "Gold",
-        ],
+        &url,
+        &["--batch", "2", "--max-attempts", "2", "--needle", "Gold"],
     ));
     assert!(wait_running(&url, 0, Duration::from_secs(20)).is_some());
     let id = status(&url)["hunts"][0]["spec"]["id"]
@@ -420,8 +340,7 @@ pub fn a_garbage_task_entry_is_refused_and_the_hunt_still_answers(b: &dyn Backen
         "each garbage entry named: {r:?}"
     );
     assert!(alive(w.pid()), "garbage is refused, never a crash");
-    kill(w.pid(), libc::SIGTERM);
-    let wr = w.wait(Duration::from_secs(10));
+    let wr = stop(w);
     wr.no_panic();
     assert_eq!(wr.code, Some(0), "{wr:?}");
 }
@@ -430,16 +349,9 @@ pub fn the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect(b: 
     if let Err(why) = b.lost_mid_hunt() {
         return not_for(b, "a hunt losing its broker", why);
     }
-    let mut server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 30, 3, 13, 25);
+    let (mut server, url, _tmp, dir) = broker_and_set(b, 30, 3, 13, 25);
     let w = slow_worker(&url, &dir, "survivor", "100");
-    let coord = start(coordinator(
-        b,
-        &dir,
-        &["--broker", &url, "--remote-workers", "--batch", "3"],
-    ));
+    let coord = start(remote(b, &dir, &url, &["--batch", "3"]));
     assert!(
         wait_running(&url, 0, Duration::from_secs(20)).is_some()
             || wait_running(&url, 3, Duration::from_secs(5)).is_some()
@@ -463,15 +375,10 @@ pub fn the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect(b: 
     assert!(alive(w.pid()), "the worker waits for the broker");
     server.come_back();
     // The worker reconnects and serves the next hunt.
-    let r = run(coordinator(
-        b,
-        &dir,
-        &["--broker", &url, "--remote-workers"],
-    ));
+    let r = run(remote(b, &dir, &url, &[]));
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.json()["index"], 25);
-    kill(w.pid(), libc::SIGTERM);
-    let wr = w.wait(Duration::from_secs(10));
+    let wr = stop(w);
     assert_eq!(wr.code, Some(0), "{wr:?}");
     assert!(
         wr.stderr.contains("reconnecting") && wr.stderr.contains("reconnected"),
@@ -482,13 +389,10 @@ pub fn the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect(b: 
 /// The broker goes away under an idle worker and comes back at the same URL (empty,
 /// where it keeps nothing): the worker says so, finds it again and serves the next hunt.
 pub fn a_worker_serves_its_broker_again_once_it_comes_back(b: &dyn Backend) {
-    let mut server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 30, 3, 13, 25);
+    let (mut server, url, _tmp, dir) = broker_and_set(b, 30, 3, 13, 25);
     let w = start(worker_command(&url, &dir, "survivor", &["-j", "1"]));
     let hunt = || {
-        let mut c = coordinator(b, &dir, &["--broker", &url, "--remote-workers"]);
+        let mut c = remote(b, &dir, &url, &[]);
         c.env(NO_WORKER_ENV, "20000");
         let r = run(c);
         assert_eq!(r.code, Some(0), "{r:?}");
@@ -506,8 +410,7 @@ pub fn a_worker_serves_its_broker_again_once_it_comes_back(b: &dyn Backend) {
     server.come_back();
     hunt();
     assert!(alive(w.pid()), "the worker waited for the broker");
-    kill(w.pid(), libc::SIGTERM);
-    let wr = w.wait(Duration::from_secs(10));
+    let wr = stop(w);
     wr.no_panic();
     assert_eq!(wr.code, Some(0), "{wr:?}");
     assert!(

@@ -10,17 +10,55 @@ pub use answers::*;
 pub use faults::*;
 pub use sessions::*;
 
-use crate::adversary::{hunt, s, start, Started};
-use crate::broker::{worker_command, Backend};
+use crate::adversary::{hunt, kill, s, start, Run, Started};
+use crate::broker::{remote_coordinator, set, worker_command, Backend, Server};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// `hunt search --json --strategy NAME --dir DIR` plus `extra`.
 pub(crate) fn coordinator(b: &dyn Backend, dir: &Path, extra: &[&str]) -> Command {
     let mut args = vec!["search", "--json", "--strategy", b.name(), "--dir", s(dir)];
     args.extend_from_slice(extra);
     hunt(&args)
+}
+
+/// A private broker of `b`'s, its URL, and beside it a data set `set` of `files` x
+/// `lines`, seed `seed`, the treasure at `at`, in a temp folder that lives as long as
+/// the returned `TempDir`.
+pub(crate) fn broker_and_set(
+    b: &dyn Backend,
+    files: u64,
+    lines: u64,
+    seed: u64,
+    at: u64,
+) -> (Box<dyn Server>, String, tempfile::TempDir, PathBuf) {
+    let server = b.start();
+    let url = server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", files, lines, seed, at);
+    (server, url, tmp, dir)
+}
+
+/// A coordinator of `b` on the broker at `url` that leaves the tasks to the test's
+/// own workers (`--remote-workers`), plus `extra`.
+pub(crate) fn remote(b: &dyn Backend, dir: &Path, url: &str, extra: &[&str]) -> Command {
+    remote_coordinator(b.name(), dir, url, extra)
+}
+
+/// Two workers of the test's own, `w1` and `w2`, as [`slow_worker`] makes them.
+pub(crate) fn slow_pair(url: &str, dir: &Path, slow_ms: &str) -> (Started, Started) {
+    (
+        slow_worker(url, dir, "w1", slow_ms),
+        slow_worker(url, dir, "w2", slow_ms),
+    )
+}
+
+/// Stops a worker warm (SIGTERM) and waits for it, 10 s at most.
+pub(crate) fn stop(w: Started) -> Run {
+    kill(w.pid(), libc::SIGTERM);
+    w.wait(Duration::from_secs(10))
 }
 
 /// A worker of the test's own, `-j 1`, each file slowed by `slow_ms`.

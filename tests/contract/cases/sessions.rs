@@ -2,11 +2,12 @@
 //! and passwords never shown, a worker's warm (SIGTERM) and cold (Ctrl-C) shutdown, and
 //! `hunt status`.
 
-use super::{coordinator, not_for, slow_worker};
+use super::{broker_and_set, coordinator, not_for, remote, slow_worker, stop};
 use crate::adversary::{hunt, kill, run, s, start, wait_until, Started};
 use crate::broker::{newest_tasks, set, status, wait_running, worker_command, Backend};
 use hunt::hooks::{KEEP_ENV, SLOW_FILE_ENV};
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::Duration;
 
 pub fn hunts_on_one_broker_stay_apart_and_their_records_expire(b: &dyn Backend) {
@@ -76,15 +77,7 @@ pub fn bad_brokers_are_refused_in_one_line_and_passwords_never_show(b: &dyn Back
     cases.extend(b.bad_urls(locked.as_deref()));
     for (url, expect) in &cases {
         for args in [
-            vec![
-                "search",
-                "--strategy",
-                b.name(),
-                "--dir",
-                s(&dir),
-                "--broker",
-                url,
-            ],
+            search_on(b, &dir, url),
             vec!["worker", "--dir", s(&dir), "--broker", url],
             vec!["status", "--broker", url],
         ] {
@@ -105,16 +98,7 @@ pub fn bad_brokers_are_refused_in_one_line_and_passwords_never_show(b: &dyn Back
     if let Some(locked) = &locked {
         // The right password works, and shows nowhere.
         let url = locked.url();
-        let r = run(hunt(&[
-            "search",
-            "--json",
-            "--strategy",
-            b.name(),
-            "--dir",
-            s(&dir),
-            "--broker",
-            &url,
-        ]));
+        let r = run(coordinator(b, &dir, &["--broker", &url]));
         assert_eq!(r.code, Some(0), "{r:?}");
         let r = run(hunt(&["status", "--broker", &url, "--json"]));
         assert_eq!(r.code, Some(0), "{r:?}");
@@ -126,42 +110,18 @@ pub fn bad_brokers_are_refused_in_one_line_and_passwords_never_show(b: &dyn Back
         );
     }
     // A broker URL of another kind.
-    let r = run(hunt(&[
-        "search",
-        "--strategy",
-        b.name(),
-        "--dir",
-        s(&dir),
-        "--broker",
-        b.other_url(),
-    ]));
+    let r = run(hunt(&search_on(b, &dir, b.other_url())));
     assert_eq!(r.code, Some(2), "{r:?}");
     let want = format!("is not a {} broker", b.name());
     assert!(r.stderr.contains(&want), "{r:?}");
 }
 
 pub fn sigterm_finishes_the_task_in_hand_and_ctrl_c_hands_it_back(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 12, 3, 16, 0);
+    let (_server, url, _tmp, dir) = broker_and_set(b, 12, 3, 16, 0);
     let warm = slow_worker(&url, &dir, "warm", "300");
-    let coord = start(coordinator(
-        b,
-        &dir,
-        &[
-            "--broker",
-            &url,
-            "--remote-workers",
-            "--batch",
-            "3",
-            "--needle",
-            "Gold",
-        ],
-    ));
+    let coord = start(remote(b, &dir, &url, &["--batch", "3", "--needle", "Gold"]));
     assert!(wait_running(&url, 0, Duration::from_secs(20)).is_some());
-    kill(warm.pid(), libc::SIGTERM);
-    let wr = warm.wait(Duration::from_secs(10));
+    let wr = stop(warm);
     assert_eq!(wr.code, Some(0), "{wr:?}");
     let st = status(&url);
     let t0 = &newest_tasks(&st)[0];
@@ -188,21 +148,13 @@ pub fn sigterm_finishes_the_task_in_hand_and_ctrl_c_hands_it_back(b: &dyn Backen
     let r = coord.wait(Duration::from_secs(30));
     assert_eq!(r.code, Some(1), "{r:?}");
     assert_eq!(r.json()["files_scanned"], 12, "{r:?}");
-    kill(last.pid(), libc::SIGTERM);
-    assert_eq!(last.wait(Duration::from_secs(10)).code, Some(0));
+    assert_eq!(stop(last).code, Some(0));
 }
 
 pub fn status_shows_the_task_table_and_the_live_workers_and_watches(b: &dyn Backend) {
-    let server = b.start();
-    let url = server.url();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = set(tmp.path(), "set", 10, 3, 17, 7);
+    let (_server, url, _tmp, dir) = broker_and_set(b, 10, 3, 17, 7);
     let w = start(worker_command(&url, &dir, "seen", &["-j", "1"]));
-    let r = run(coordinator(
-        b,
-        &dir,
-        &["--broker", &url, "--remote-workers", "--batch", "5"],
-    ));
+    let r = run(remote(b, &dir, &url, &["--batch", "5"]));
     assert_eq!(r.code, Some(0), "{r:?}");
     let wants = [
         "found",
@@ -235,6 +187,19 @@ pub fn status_shows_the_task_table_and_the_live_workers_and_watches(b: &dyn Back
     assert_eq!(wr.code, Some(130), "{wr:?}");
     let frames = wr.stdout.matches(&format!("broker {url}")).count();
     assert!(frames >= 2, "refreshed: {frames} frames: {wr:?}");
-    kill(w.pid(), libc::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(10)).code, Some(0));
+    assert_eq!(stop(w).code, Some(0));
+}
+
+/// `hunt search --strategy NAME --dir DIR --broker URL` (plain text, not `--json`): a
+/// command line whose broker URL hunt must refuse.
+fn search_on<'a>(b: &dyn Backend, dir: &'a Path, url: &'a str) -> Vec<&'a str> {
+    vec![
+        "search",
+        "--strategy",
+        b.name(),
+        "--dir",
+        s(dir),
+        "--broker",
+        url,
+    ]
 }
