@@ -257,21 +257,7 @@ Warning: noisy runs; close other programs or add --runs:
     fn fits_a_terminal_with_wide_values() {
         // Slow, spread-out runs in seconds, big speedups, large memory: still well under
         // 130 characters a line.
-        let mut r = fixture::results();
-        for c in r.contenders.iter_mut().take(2) {
-            let mut h = c.hunt.unwrap();
-            (h.median, h.mean, h.stddev, h.min, h.max) = (1.234, 12.34, 56.78, 0.001, 123.4);
-            c.hunt = Some(h);
-            c.wall = Some(h);
-            c.stop_latency_s = Some(0.123_456);
-            c.files_after_find = Some(1234.5);
-            c.peak_rss_kib = Some(123_456_789);
-        }
-        r.contenders[1].speedup = Some(crate::race::stats::Ratio {
-            value: 123.456,
-            se: Some(45.678),
-        });
-        r.contenders[1].efficiency = Some(12.345);
+        let r = wide();
         let text = String::from_utf8(Table { width: None }.render(&r).unwrap()).unwrap();
         let table: Vec<&str> = text.lines().skip(3).take_while(|l| !l.is_empty()).collect();
         assert_eq!(table.len(), 2 + 3, "{text}");
