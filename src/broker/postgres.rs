@@ -105,9 +105,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const LOCK_CLASS: i32 = 0x4855_4E54;
 /// The statements that take an advisory lock.
 #[cfg(test)]
-const LOCK_ADVISORY_SQL: &[&str] = &[SCHEMA_LOCK, EVENT_LOCK];
-/// Makes the schema one process at a time.
-const SCHEMA_LOCK: &str = "SELECT pg_advisory_xact_lock(1213550164, 0)";
+const LOCK_ADVISORY_SQL: &[&str] = &[SCHEMA_LOCK, SCHEMA_UNLOCK, EVENT_LOCK, TAKE_LOCK, STOP_LOCK];
+/// Makes the schema one process at a time (a session lock, taken before the
+/// transaction that looks and makes: a transaction begun before another made the
+/// schema may not see it in the catalog).
+const SCHEMA_LOCK: &str = "SELECT pg_advisory_lock(1213550164, 0)";
+/// Lets the next process look at the schema.
+const SCHEMA_UNLOCK: &str = "SELECT pg_advisory_unlock(1213550164, 0)";
+/// A take's share of the hunt's stop lock, taken before it reads the stop flag: takes
+/// pass each other, and a stop waits for the takes in flight.
+pub(crate) const TAKE_LOCK: &str =
+    "SELECT pg_advisory_xact_lock_shared(1213550164, hashtext('stop ' || $1::text))";
+/// The hunt's stop lock, taken first by every transaction that raises the stop flag
+/// (the answer, `stop`, `retire`): no claim commits after the flag, so no task starts
+/// after the answer's event.
+pub(crate) const STOP_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(1213550164, hashtext('stop ' || $1::text))";
 /// A hunt's event lock, taken last in a transaction; and the coordinator's wake-up.
 const EVENT_LOCK: &str =
     "SELECT pg_advisory_xact_lock(1213550164, hashtext($1)), pg_notify('hunt_events', $1)";
@@ -175,7 +188,7 @@ impl Postgres {
         let mut config = Config::from_str(url).map_err(|e| {
             anyhow!(
                 "--broker {} is not a PostgreSQL URL hunt can use ({}): write {}",
-                super::redact(url),
+                shown(url),
                 scrub(&e.to_string(), url),
                 PostgresKind::URL_FORMS
             )
@@ -183,7 +196,7 @@ impl Postgres {
         if config.get_ssl_mode() == postgres::config::SslMode::Require {
             bail!(
                 "--broker {} asks for TLS (sslmode=require), which hunt's PostgreSQL client does not speak yet: drop sslmode, or reach the server over a trusted network or its Unix socket",
-                super::redact(url)
+                shown(url)
             );
         }
         config
@@ -234,8 +247,8 @@ impl Postgres {
     /// Makes the schema, once, under an advisory lock: the first of several processes
     /// connecting at once makes it, the others find it made.
     fn make_schema(&mut self) -> Result<()> {
-        self.write(|p| {
-            p.exec(SCHEMA_LOCK, &[])?;
+        self.exec(SCHEMA_LOCK, &[])?;
+        let made = self.write(|p| {
             let made: bool = p
                 .row("SELECT to_regclass('hunt.meta') IS NOT NULL", &[])?
                 .is_some_and(|r| r.get(0));
@@ -244,7 +257,11 @@ impl Postgres {
                 p.checked(r)?;
             }
             Ok(())
-        })
+        });
+        if self.client.is_some() {
+            self.exec(SCHEMA_UNLOCK, &[])?;
+        }
+        made
     }
 
     /// The connection, made now where there is none.
@@ -500,7 +517,7 @@ fn as_u64(v: i64) -> u64 {
 /// its password.
 fn explain(e: &postgres::Error, url: &str) -> anyhow::Error {
     use postgres::error::SqlState;
-    let at = super::redact(url);
+    let at = shown(url);
     let said = scrub(&full_error(e), url)
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -528,6 +545,7 @@ fn explain(e: &postgres::Error, url: &str) -> anyhow::Error {
         || said.contains("invalid message")
         || said.contains("unexpected EOF")
         || said.contains("unknown authentication")
+        || said.contains("bytes remaining on stream")
     {
         return anyhow!("the server at {at} does not speak PostgreSQL ({said}): is --broker the address of a PostgreSQL server?");
     }
@@ -535,6 +553,38 @@ fn explain(e: &postgres::Error, url: &str) -> anyhow::Error {
         return anyhow!("cannot reach the broker at {at} ({said}): is PostgreSQL running there? start it, or fix --broker");
     }
     anyhow!("the broker at {at} failed: {said}")
+}
+
+/// `url` as messages and `hunt status` show it: the user stays (a lone userinfo is the
+/// user in PostgreSQL's URLs), the password, in the userinfo or the query, is `***`.
+pub fn shown(url: &str) -> String {
+    let (head, query) = url.split_once('?').map_or((url, None), |(h, q)| (h, Some(q)));
+    let mut out = match head.find("://").map(|i| i + 3) {
+        Some(start) => {
+            let rest = &head[start..];
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => match rest[..at].split_once(':') {
+                    Some((user, _)) => format!("{}{user}:***{}", &head[..start], &rest[at..]),
+                    None => head.to_string(),
+                },
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 /// The error with its sources, on one line.
@@ -554,7 +604,7 @@ fn full_error(e: &postgres::Error) -> String {
 
 /// `text` with the password of `url`, if any, replaced.
 fn scrub(text: &str, url: &str) -> String {
-    let mut out = text.replace(url, &super::redact(url));
+    let mut out = text.replace(url, &shown(url));
     if let Ok(c) = Config::from_str(url) {
         if let Some(pw) = c.get_password() {
             let pw = String::from_utf8_lossy(pw).to_string();

@@ -11,7 +11,7 @@
 //! `broker::Server` (and its `mod` line there). What only one backend can have stays
 //! beside it: `tests/redis.rs` (persistence), `tests/sqlite.rs` (which files are a
 //! queue).
-#![cfg(any(feature = "redis", feature = "sqlite"))]
+#![cfg(any(feature = "redis", feature = "sqlite", feature = "postgres"))]
 
 #[path = "../adversary/mod.rs"]
 mod adversary;
@@ -74,6 +74,7 @@ contract! {
         #[cfg(feature = "sqlite")] sqlite: crate::broker::sqlite::SqliteBackend, ignore: [
             a_worker_serves_its_broker_again_once_it_comes_back = "reason: a worker whose queue file was removed and made again keeps serving the removed file, silently, and never the new queue at its path (issue 22)",
         ];
+        #[cfg(feature = "postgres")] postgres: crate::broker::postgres::PostgresBackend;
     ],
     cases: [
         task_sizes_of_one_seven_and_more_than_the_set_give_the_answer,

@@ -9,7 +9,7 @@ const OWNED: &str = "SELECT attempts FROM task WHERE hunt = $1 AND id = $2 AND s
 
 impl Broker for Postgres {
     fn describe(&self) -> String {
-        super::super::redact(&self.url)
+        shown(&self.url)
     }
 
     fn connect_again(&self) -> Result<Box<dyn Broker>> {
@@ -79,17 +79,17 @@ impl Broker for Postgres {
     }
 
     fn stop(&mut self, hunt: &str) -> Result<()> {
-        self.exec(
-            "WITH s AS (UPDATE hunt SET stop = true WHERE id = $1 RETURNING id)
-             SELECT pg_notify('hunt_work', id) FROM s",
-            &[&hunt],
-        )
-        .map(drop)
+        self.write(|p| {
+            p.exec(STOP_LOCK, &[&hunt])?;
+            p.exec("UPDATE hunt SET stop = true WHERE id = $1", &[&hunt])?;
+            p.wake_workers(hunt)
+        })
     }
 
     fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
         let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX / 4).max(1);
         self.write(|p| {
+            p.exec(STOP_LOCK, &[&hunt])?;
             p.exec(
                 "UPDATE hunt SET status = $2, stop = true, expires = now() + $3::bigint * interval '1 millisecond' WHERE id = $1",
                 &[&hunt, &verdict.name(), &keep_ms],
@@ -138,6 +138,7 @@ impl Broker for Postgres {
         self.work_news.remove(hunt);
         let label = me.label();
         let taken = self.write(|p| loop {
+            p.exec(TAKE_LOCK, &[&hunt])?;
             let Some(h) = p.hunt_row(hunt)? else {
                 return Ok(Take::Over);
             };
@@ -211,6 +212,10 @@ impl Broker for Postgres {
         let label = me.label();
         let task = lease.task.id;
         self.write(|p| {
+            if done.found.is_some() {
+                // First: a find may raise the stop flag (see STOP_LOCK).
+                p.exec(STOP_LOCK, &[&hunt])?;
+            }
             let (Some(attempt), Some(h)) = (p.owned(hunt, me, lease)?, p.hunt_row(hunt)?) else {
                 p.emit(hunt, &[Event::Stale { task, worker: label.clone() }])?;
                 return Ok(Finished::Stale);
@@ -347,7 +352,7 @@ impl Broker for Postgres {
         let json = serde_json::to_string(info)?;
         self.exec(
             "INSERT INTO worker (name, info, last_seen)
-             VALUES ($1, jsonb_set($2::jsonb, '{last_seen_ms}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint))::text, now())
+             VALUES ($1, jsonb_set($2::text::jsonb, '{last_seen_ms}', to_jsonb((extract(epoch FROM now()) * 1000)::bigint))::text, now())
              ON CONFLICT (name) DO UPDATE SET info = excluded.info, last_seen = excluded.last_seen",
             &[&info.name, &json],
         )

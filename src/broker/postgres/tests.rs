@@ -61,3 +61,13 @@ fn the_advisory_lock_class_is_hunts() {
     assert_eq!(LOCK_CLASS, 1_213_550_164);
     assert!(LOCK_ADVISORY_SQL.iter().all(|s| s.contains("1213550164")));
 }
+
+#[test]
+fn urls_are_shown_with_their_user_and_without_their_password() {
+    assert_eq!(shown("postgres://hunt@127.0.0.1:5432/db"), "postgres://hunt@127.0.0.1:5432/db");
+    assert_eq!(shown("postgres://hunt:pw@h/db"), "postgres://hunt:***@h/db");
+    assert_eq!(
+        shown("postgresql://u@/db?host=/tmp/x&password=pw"),
+        "postgresql://u@/db?host=/tmp/x&password=***"
+    );
+}
