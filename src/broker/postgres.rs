@@ -4,7 +4,7 @@
 //! queue can share a database with other programs; the client is the `postgres` crate
 //! (synchronous), one connection per thread.
 //!
-//! # Tables (schema `hunt`, version [`SCHEMA_VERSION`] in `hunt.meta`)
+//! # Tables (schema `hunt`, version [`crate::broker::postgres::SCHEMA_VERSION`] in `hunt.meta`)
 //! | table | holds |
 //! |---|---|
 //! | `hunt` | one row per hunt: spec (JSON), stop flag, status, task and terminal counts, lease, keep-alive and expiry times |
@@ -26,14 +26,27 @@
 //! The answer is `INSERT INTO answer ... ON CONFLICT (hunt) DO NOTHING RETURNING`: the
 //! one insert that returns a row commits the answer and raises the stop flag.
 //!
-//! The plan of the claim, checked with `EXPLAIN` on PostgreSQL 15.18 (Debian 12), a
-//! hunt of 1,000 tasks: `Update on task t` over `Nested Loop` of `Subquery Scan on next`
-//! (`Limit` over `LockRows` over `Index Scan using task_ready on task`, `Index Cond: (hunt
-//! = $1)`) and `Index Scan using task_pkey on task t` (`Index Cond: ((hunt = next.hunt)
-//! AND (id = next.id))`): the CTE's `Limit` yields one row, so one row is updated. The
-//! form `WHERE id = (SELECT ... LIMIT 1)` planned the same here (an `InitPlan`, run
-//! once), but Oban's 2.15 changelog saw the planner turn it into a join that updated
-//! more rows than the LIMIT, so the CTE form is the one kept.
+//! The plan of the claim, checked with `EXPLAIN` (a generic plan, and `EXPLAIN ANALYZE`)
+//! on PostgreSQL 15.18 (Debian 12), a hunt of 1,000 tasks:
+//! ```text
+//! Update on task t                               (actual rows=1 loops=1)
+//!   CTE next
+//!     ->  Limit                                  (actual rows=1 loops=1)
+//!           ->  LockRows                         (actual rows=1 loops=1)
+//!                 ->  Index Scan using task_ready on task
+//!                       Index Cond: (hunt = $1)
+//!                       Filter: ((state = 'NotStarted') OR ((state = 'Running') AND ((lease_until < now()) OR (owner = $2))))
+//!   ->  Nested Loop                              (actual rows=1 loops=1)
+//!         ->  CTE Scan on next                   (actual rows=1 loops=1)
+//!         ->  Index Scan using task_pkey on task t
+//!               Index Cond: ((hunt = next.hunt) AND (id = next.id))
+//! ```
+//! A CTE with `FOR UPDATE` is never inlined: it runs once, its `Limit` yields one row,
+//! one row is updated. The issue's form, `WHERE id = (SELECT ... LIMIT 1)`, planned as
+//! an `InitPlan` (also run once) on this version; the form Oban's 2.15 changelog warns
+//! of, `WHERE (hunt, id) IN (SELECT ... LIMIT 1)`, planned as a `Nested Loop` over a
+//! `HashAggregate` of the subquery, a join the planner is free to reorder and rescan.
+//! The CTE keeps the one-row promise by construction, so it is the form kept.
 //!
 //! # Events in order
 //! Every transaction that writes events takes the hunt's event lock last
@@ -45,19 +58,19 @@
 //! # LISTEN/NOTIFY
 //! Nothing polls fast. A claim that finds nothing waits on `LISTEN hunt_work` (a hunt
 //! published or stopped, a task requeued or handed back), at most until the hunt's
-//! earliest lease runs out, and at most [`FALLBACK`] (the slow poll a lost connection's
-//! gap is bounded by); the coordinator's [`Broker::events`] waits on `LISTEN
-//! hunt_events`; [`Broker::stopped`] on `hunt_work`, looking at the table only when a
-//! notice came, a hunt is new to it, or [`FALLBACK`] has passed. Each connection
+//! earliest lease runs out, and at most [`crate::broker::postgres::FALLBACK`] (the slow poll a lost connection's
+//! gap is bounded by); the coordinator's [`crate::broker::Broker::events`] waits on `LISTEN
+//! hunt_events`; [`crate::broker::Broker::stopped`] on `hunt_work`, looking at the table only when a
+//! notice came, a hunt is new to it, or [`crate::broker::postgres::FALLBACK`] has passed. Each connection
 //! LISTENs before its first look, so a notice sent between the look and the wait is
-//! queued, never lost. Waits are cut in slices of [`SLICE`] to answer Ctrl-C and
+//! queued, never lost. Waits are cut in slices of 25 ms to answer Ctrl-C and
 //! SIGTERM.
 //!
 //! # Expiry
 //! What hunt deletes, and when: a retired hunt's rows (its `hunt` row and, by `ON
 //! DELETE CASCADE`, its tasks, events, refusals and answer) once the coordinator's keep
 //! time ([`crate::broker::contract::KEEP`], ten minutes) has passed; a running hunt
-//! whose coordinator stopped calling [`Broker::keep_alive`] for
+//! whose coordinator stopped calling [`crate::broker::Broker::keep_alive`] for
 //! [`crate::broker::contract::ALIVE`] (a minute) too; a worker's heartbeat row after a
 //! minute of silence. Pruning runs on publish, retire and status. Deleted rows are dead
 //! tuples until (auto)vacuum takes them.
