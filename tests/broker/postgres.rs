@@ -201,12 +201,25 @@ pub struct Postgres {
     dir: tempfile::TempDir,
     pub port: u16,
     pub password: Option<String>,
+    /// Commits wait for their WAL to reach the kernel (`synchronous_commit=on`), so a
+    /// crash of the server loses no committed report.
+    durable: bool,
 }
 
 impl Postgres {
     /// A server on a free loopback port; with `password`, TCP connections need it
     /// (scram-sha-256), while the test's own connections use the Unix socket.
     pub fn start(password: Option<&str>) -> Postgres {
+        Postgres::start_with(password, false)
+    }
+
+    /// A server whose commits survive its crash ([`Postgres::kill`]); `fsync` stays off,
+    /// which only a crash of the machine would show.
+    pub fn start_durable() -> Postgres {
+        Postgres::start_with(None, true)
+    }
+
+    fn start_with(password: Option<&str>, durable: bool) -> Postgres {
         let dir = folder();
         let mut cp = Command::new("cp");
         cp.arg("-a")
@@ -225,6 +238,7 @@ impl Postgres {
             dir,
             port: free_port(),
             password: password.map(String::from),
+            durable,
         };
         p.launch();
         if let Some(pw) = password {
@@ -245,12 +259,19 @@ impl Postgres {
             .arg(self.dir.path().join("log"))
             .args(["-w", "-t", "30", "-o"])
             .arg(format!(
-                "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                "-k {} -p {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit={} -c full_page_writes=off",
                 self.dir.path().display(),
-                self.port
+                self.port,
+                if self.durable { "on" } else { "off" }
             ))
             .arg("start");
         run_ok(c, "pg_ctl start");
+    }
+
+    /// Starts it again on the same port, with its data.
+    pub fn restart(&self) {
+        self.kill();
+        self.launch();
     }
 
     /// Stops it at once, as a crash would (its data stays).
