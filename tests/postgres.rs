@@ -82,3 +82,57 @@ fn a_server_crashed_and_restarted_mid_hunt_loses_nothing() {
         assert!(wr.stderr.contains("reconnect"), "{wr:?}");
     }
 }
+
+/// Where `initdb` and `pg_ctl` are missing (hidden here under an empty folder, in a
+/// mount namespace of the test's own), a hunt without `--broker` says how to add them
+/// in one line (exit 2), and `hunt race` sits the strategy out with that line.
+#[test]
+fn without_its_programs_the_strategy_says_how_to_add_them() {
+    // SAFETY: no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || !broker::have("unshare") || !std::path::Path::new("/usr/lib/postgresql").is_dir() {
+        eprintln!(
+            "skipped: hiding PostgreSQL's programs takes root, unshare and /usr/lib/postgresql"
+        );
+        return;
+    }
+    if std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .any(|d| d.join("initdb").is_file())
+    {
+        eprintln!("skipped: initdb is on PATH too, where this test cannot hide it");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", 5, 2, 1, 1);
+    let hidden = |args: &[&str]| {
+        let mut c = std::process::Command::new("unshare");
+        c.args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs none /usr/lib/postgresql && exec \"$@\"",
+            "sh",
+        ])
+        .arg(env!("CARGO_BIN_EXE_hunt"))
+        .args(args);
+        run(c)
+    };
+    let r = hidden(&["search", "--strategy", "postgres", "--dir", s(&dir)]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "one line: {r:?}");
+    assert!(r.stderr.contains("apt-get install postgresql"), "{r:?}");
+    let r = hidden(&[
+        "race",
+        "--strategies",
+        "postgres,sequential",
+        "--runs",
+        "1",
+        "--dir",
+        s(&dir),
+    ]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stderr.contains("postgres sits out") && r.stderr.contains("apt-get install postgresql"),
+        "{r:?}"
+    );
+}

@@ -52,8 +52,17 @@
 //! Every transaction that writes events takes the hunt's event lock last
 //! (`pg_advisory_xact_lock`), then inserts them: a `bigserial` is handed out at insert,
 //! not at commit, so without the lock a reader could see seq 11 before 10 commits and
-//! its cursor would skip 10 for good. The row locks come first and the event lock
-//! last, in every transaction, so no two wait on each other in a circle.
+//! its cursor would skip 10 for good.
+//!
+//! # The stop lock
+//! A take holds a share of the hunt's stop lock ([`crate::broker::postgres::TAKE_LOCK`])
+//! while it reads the stop flag and claims; whatever raises the flag (a report with a
+//! find, `stop`, `retire`) takes the lock first ([`crate::broker::postgres::STOP_LOCK`]).
+//! So a claim whose snapshot predates the answer cannot commit after it, and no task
+//! starts after the answer's event (the coordinator, having read the answer and seen no
+//! task running, would not wait for it). Every transaction locks in one order: the
+//! stop lock, then rows (task, then hunt), then the event lock; so no two wait on each
+//! other in a circle.
 //!
 //! # LISTEN/NOTIFY
 //! Nothing polls fast. A claim that finds nothing waits on `LISTEN hunt_work` (a hunt
@@ -127,12 +136,12 @@ const SCHEMA_LOCK: &str = "SELECT pg_advisory_lock(1213550164, 0)";
 const SCHEMA_UNLOCK: &str = "SELECT pg_advisory_unlock(1213550164, 0)";
 /// A take's share of the hunt's stop lock, taken before it reads the stop flag: takes
 /// pass each other, and a stop waits for the takes in flight.
-pub(crate) const TAKE_LOCK: &str =
+pub const TAKE_LOCK: &str =
     "SELECT pg_advisory_xact_lock_shared(1213550164, hashtext('stop ' || $1::text))";
 /// The hunt's stop lock, taken first by every transaction that raises the stop flag
 /// (the answer, `stop`, `retire`): no claim commits after the flag, so no task starts
 /// after the answer's event.
-pub(crate) const STOP_LOCK: &str =
+pub const STOP_LOCK: &str =
     "SELECT pg_advisory_xact_lock(1213550164, hashtext('stop ' || $1::text))";
 /// A hunt's event lock, taken last in a transaction; and the coordinator's wake-up.
 const EVENT_LOCK: &str =
