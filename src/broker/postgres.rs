@@ -86,8 +86,8 @@
 //!
 //! # The private server
 //! Without `--broker` (per hunt) and for `hunt race` (once per race), hunt runs
-//! `initdb` and `pg_ctl` in a temporary folder (`postgres/server.rs`): a Unix socket
-//! there, no TCP port, durability off; stopped and removed when dropped.
+//! `initdb` and then the server in a temporary folder (`postgres/server.rs`): a Unix
+//! socket there, no TCP port, durability off; stopped and removed when dropped.
 
 use super::backend::{Backend, PrivateBroker};
 use super::contract::{self, AfterFailure};

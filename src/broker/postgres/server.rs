@@ -1,12 +1,17 @@
 //! A private PostgreSQL server for one hunt or one race, when no `--broker` is given:
-//! `initdb` and `pg_ctl` (the newest of `/usr/lib/postgresql/*/bin`, else on `PATH`) in
+//! `initdb` and `postgres` (the newest of `/usr/lib/postgresql/*/bin`, else on `PATH`) in
 //! a temporary folder under `/tmp`, a Unix socket there, no TCP port, durability off
 //! (`fsync`, `synchronous_commit`, `full_page_writes`: it is thrown away afterwards).
 //! PostgreSQL refuses to run as root: as root, both run as the `postgres` account
-//! (`runuser -u postgres --`), in a folder given to it; otherwise as this user. Dropping
-//! the guard stops the server (`pg_ctl stop -m immediate`) and removes the folder.
+//! (`runuser -u postgres --` for `initdb`; the server itself is started as hunt's child
+//! with that account's uid and gid), in a folder given to it; otherwise as this user.
+//! Dropping the guard stops the server at once (SIGQUIT, what `pg_ctl stop -m
+//! immediate` sends) and removes the folder. The server is hunt's child, not `pg_ctl`'s
+//! daemon, so that it dies with hunt: a hunt killed with SIGKILL runs no destructor,
+//! and the server gets SIGQUIT from the kernel (`PR_SET_PDEATHSIG`) instead of running
+//! on; only its folder is left then.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -19,14 +24,19 @@ const ACCOUNT: &str = "postgres";
 /// A running private server; dropping it stops the server and removes its folder.
 pub struct PrivatePostgres {
     bin: PathBuf,
+    /// The postmaster, once started.
+    server: Option<std::process::Child>,
     dir: tempfile::TempDir,
     url: String,
 }
 
-/// The folder holding `initdb` and `pg_ctl`: the newest version under
+/// How long the server may take to accept its first connection.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The folder holding `initdb`, `pg_ctl` and `postgres`: the newest version under
 /// `/usr/lib/postgresql`, else the one on `PATH`.
 pub fn programs() -> Option<PathBuf> {
-    let has = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    let has = |d: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| d.join(p).is_file());
     let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -89,9 +99,10 @@ impl PrivatePostgres {
         }
         let data = dir.path().join("data");
         let log = dir.path().join("log");
-        let p = PrivatePostgres {
+        let mut p = PrivatePostgres {
             url: format!("postgres://hunt@/postgres?host={}", dir.path().display()),
             bin,
+            server: None,
             dir,
         };
         p.run(
@@ -109,27 +120,93 @@ impl PrivatePostgres {
                 "--locale=C".as_ref(),
             ],
         )?;
-        let options = format!(
-            "-k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            p.dir.path().display()
-        );
-        p.run(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-w".as_ref(),
-                "-t".as_ref(),
-                "30".as_ref(),
-                "-o".as_ref(),
-                options.as_ref(),
-                "start".as_ref(),
-            ],
-        )
-        .map_err(|e| anyhow!("{e}: {}", last_line(&log)))?;
+        p.server = Some(p.launch(&data, &log)?);
+        p.wait_ready(&log)?;
         Ok(p)
+    }
+
+    /// Starts the postmaster as this process's child: as the `postgres` account when
+    /// root, with SIGQUIT (an immediate shutdown) asked for when hunt dies.
+    fn launch(&self, data: &Path, log: &Path) -> Result<std::process::Child> {
+        use std::os::unix::process::CommandExt;
+        let out = std::fs::File::create(log).context("cannot make the private PostgreSQL log")?;
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(data)
+            .arg("-k")
+            .arg(self.dir.path())
+            .args([
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        let ids = if is_root() { account() } else { None };
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: between fork and exec, only async-signal-safe system calls. The death
+        // signal is asked for after the uid changes, which would clear it.
+        unsafe {
+            cmd.pre_exec(move || {
+                if let Some((uid, gid)) = ids {
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(gid) != 0
+                        || libc::setuid(uid) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::raise(libc::SIGKILL);
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn()
+            .with_context(|| format!("cannot start {}", self.bin.join("postgres").display()))
+    }
+
+    /// Waits until the server takes a connection on its socket.
+    fn wait_ready(&mut self, log: &Path) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut config = postgres::Config::new();
+        config
+            .host_path(self.dir.path())
+            .user("hunt")
+            .dbname("postgres")
+            .connect_timeout(std::time::Duration::from_millis(500));
+        loop {
+            if let Some(status) = self.server.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!(
+                    "the private PostgreSQL server ended at once ({status}): {}",
+                    last_line(log)
+                );
+            }
+            if config.connect(postgres::NoTls).is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "the private PostgreSQL server did not answer within {} s: {}",
+                    START_TIMEOUT.as_secs(),
+                    last_line(log)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Its URL (`postgres://hunt@/postgres?host=/tmp/hunt-postgres-...`).
@@ -168,19 +245,23 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        // Nothing to save: stop at once; the folder goes with the guard.
-        let data = self.dir.path().join("data");
-        let _ = self.run(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-m".as_ref(),
-                "immediate".as_ref(),
-                "-w".as_ref(),
-                "stop".as_ref(),
-            ],
-        );
+        // Nothing to save: an immediate shutdown (SIGQUIT), then the folder goes with
+        // the guard. A server that does not end within 5 s is killed.
+        let Some(mut child) = self.server.take() else {
+            return;
+        };
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: our own child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGQUIT) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while matches!(child.try_wait(), Ok(None)) {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 
