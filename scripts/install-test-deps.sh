@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, where it is missing: redis-server (the
 # redis strategy's tests start their own servers), chromium (the HTML report is checked
-# in a headless browser), iproute2 (the cross-host test builds network namespaces).
+# in a headless browser), iproute2 (the cross-host test builds network namespaces),
+# postgresql (the postgres strategy's tests run initdb and pg_ctl in folders of their own;
+# its binaries are looked for in /usr/lib/postgresql/*/bin, then on PATH).
 # Debian/Ubuntu, with apt-get; as root, or through sudo. Starts nothing.
 set -euo pipefail
 
@@ -9,8 +11,15 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+have_postgres() {
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && return 0
+    done
+    command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
+}
+have_postgres || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then
-    echo "install-test-deps: redis-server, chromium and ip are installed"
+    echo "install-test-deps: redis-server, chromium, ip and PostgreSQL's initdb and pg_ctl are installed"
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -23,7 +32,7 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo
 fi
 echo "install-test-deps: installing ${need[*]}"
-# Debian's redis-server package would start a system service; the tests start their own
+# Debian's redis-server and postgresql packages would start system services; the tests start their own
 # servers and nothing else may run, so services are kept from starting while it
 # installs (policy-rc.d, Debian's switch for that), unless a policy is already in place.
 policy=/usr/sbin/policy-rc.d

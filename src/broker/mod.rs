@@ -67,6 +67,8 @@ backends! {
     redis::RedisKind if feature "redis";
     /// The blog's database as the queue: one SQLite file, workers on one host.
     sqlite::SqliteKind if feature "sqlite";
+    /// A PostgreSQL table as the queue: SKIP LOCKED claims, LISTEN/NOTIFY; many hosts.
+    postgres::PostgresKind if feature "postgres";
 }
 
 pub use backend::{Backend, Entry, Options, PrivateBroker};

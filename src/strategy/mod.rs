@@ -143,6 +143,8 @@ registry! {
     Redis = "redis" => redis::Redis if feature "redis";
     /// The blog's database as the queue, on SQLite: `hunt worker` processes poll one file.
     Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
+    /// A PostgreSQL table as the queue: SKIP LOCKED claims, leases, LISTEN/NOTIFY.
+    Postgres = "postgres" => postgres::Postgres if feature "postgres";
 }
 
 impl StrategyKind {

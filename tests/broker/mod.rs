@@ -2,7 +2,7 @@
 //! a private broker of the test's own, made to go away and come back where it can, its
 //! events and records read where `hunt status` does not show them), `hunt worker`
 //! processes, and `hunt status --json` with waits on its task table. Each backend's
-//! side is its own file here (`redis.rs`, `sqlite.rs`); the contract suite
+//! side is its own file here (`redis.rs`, `sqlite.rs`, `postgres.rs`); the contract suite
 //! (`tests/contract/`) runs every case once per backend.
 //!
 //! Where `redis-server` is missing the tests are skipped with a line saying so, unless
@@ -23,6 +23,8 @@ pub use self::redis::Redis;
 #[allow(unused_imports)] // the Redis tests use it
 pub use crate::adversary::have;
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]

@@ -11,7 +11,7 @@
 //! `broker::Server` (and its `mod` line there). What only one backend can have stays
 //! beside it: `tests/redis.rs` (persistence), `tests/sqlite.rs` (which files are a
 //! queue).
-#![cfg(any(feature = "redis", feature = "sqlite"))]
+#![cfg(any(feature = "redis", feature = "sqlite", feature = "postgres"))]
 
 #[path = "../adversary/mod.rs"]
 mod adversary;
@@ -72,6 +72,7 @@ contract! {
     backends: [
         #[cfg(feature = "redis")] redis: crate::broker::redis::RedisBackend;
         #[cfg(feature = "sqlite")] sqlite: crate::broker::sqlite::SqliteBackend;
+        #[cfg(feature = "postgres")] postgres: crate::broker::postgres::PostgresBackend;
     ],
     cases: [
         task_sizes_of_one_seven_and_more_than_the_set_give_the_answer,

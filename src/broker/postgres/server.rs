@@ -1,0 +1,278 @@
+//! A private PostgreSQL server for one hunt or one race, when no `--broker` is given:
+//! `initdb` and `postgres` (the newest of `/usr/lib/postgresql/*/bin`, else on `PATH`) in
+//! a temporary folder under `/tmp`, a Unix socket there, no TCP port, durability off
+//! (`fsync`, `synchronous_commit`, `full_page_writes`: it is thrown away afterwards).
+//! PostgreSQL refuses to run as root: as root, both run as the `postgres` account
+//! (`runuser -u postgres --` for `initdb`; the server itself is started as hunt's child
+//! with that account's uid and gid), in a folder given to it; otherwise as this user.
+//! Dropping the guard stops the server at once (SIGQUIT, what `pg_ctl stop -m
+//! immediate` sends) and removes the folder. The server is hunt's child, not `pg_ctl`'s
+//! daemon, so that it dies with hunt: a hunt killed with SIGKILL runs no destructor,
+//! and the server gets SIGQUIT from the kernel (`PR_SET_PDEATHSIG`) instead of running
+//! on; only its folder is left then.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What to do when the server's programs are missing.
+pub const INSTALL_HINT: &str = "PostgreSQL's initdb and pg_ctl are not installed: install them (`apt-get install postgresql`), or pass --broker postgres://USER@HOST/DB of a running server";
+
+/// The account the server runs as when hunt runs as root.
+const ACCOUNT: &str = "postgres";
+
+/// A running private server; dropping it stops the server and removes its folder.
+pub struct PrivatePostgres {
+    bin: PathBuf,
+    /// The postmaster, once started.
+    server: Option<std::process::Child>,
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+/// How long the server may take to accept its first connection.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The folder holding `initdb`, `pg_ctl` and `postgres`: the newest version under
+/// `/usr/lib/postgresql`, else the one on `PATH`.
+pub fn programs() -> Option<PathBuf> {
+    let has = |d: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| d.join(p).is_file());
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let v: Option<Vec<u32>> = name.split('.').map(|p| p.parse().ok()).collect();
+            let bin = e.path().join("bin");
+            v.filter(|_| has(&bin)).map(|v| (v, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).find(|d| has(d))
+}
+
+/// Why no private server can start here, if so.
+pub fn missing() -> Option<String> {
+    if programs().is_none() {
+        return Some(INSTALL_HINT.to_string());
+    }
+    if is_root() && account().is_none() {
+        return Some(format!("PostgreSQL refuses to run as root, and there is no `{ACCOUNT}` account to run it as: install the package (`apt-get install postgresql`, which makes it), or run hunt as another user"));
+    }
+    None
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The `postgres` account's uid and gid.
+fn account() -> Option<(u32, u32)> {
+    let name = std::ffi::CString::new(ACCOUNT).ok()?;
+    // SAFETY: a valid C string; the result is read at once, before any other call.
+    unsafe {
+        let pw = libc::getpwnam(name.as_ptr());
+        (!pw.is_null()).then(|| ((*pw).pw_uid, (*pw).pw_gid))
+    }
+}
+
+impl PrivatePostgres {
+    /// Makes a cluster in a new folder, starts it and waits until it answers.
+    pub fn start() -> Result<PrivatePostgres> {
+        if let Some(why) = missing() {
+            bail!("{why}");
+        }
+        let bin = programs().expect("checked by missing()");
+        let dir = tempfile::Builder::new()
+            .prefix("hunt-postgres-")
+            .tempdir_in("/tmp")
+            .context("cannot make a private folder for PostgreSQL in /tmp")?;
+        if is_root() {
+            let (uid, gid) = account().expect("checked by missing()");
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
+                .context("cannot give the private PostgreSQL folder to the postgres account")?;
+        }
+        let data = dir.path().join("data");
+        let log = dir.path().join("log");
+        let mut p = PrivatePostgres {
+            url: format!("postgres://hunt@/postgres?host={}", dir.path().display()),
+            bin,
+            server: None,
+            dir,
+        };
+        p.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-A".as_ref(),
+                "trust".as_ref(),
+                "-U".as_ref(),
+                "hunt".as_ref(),
+                "-N".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--locale=C".as_ref(),
+            ],
+        )?;
+        p.server = Some(p.launch(&data, &log)?);
+        p.wait_ready(&log)?;
+        Ok(p)
+    }
+
+    /// Starts the postmaster as this process's child: as the `postgres` account when
+    /// root, with SIGQUIT (an immediate shutdown) asked for when hunt dies.
+    fn launch(&self, data: &Path, log: &Path) -> Result<std::process::Child> {
+        use std::os::unix::process::CommandExt;
+        let out = std::fs::File::create(log).context("cannot make the private PostgreSQL log")?;
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(data)
+            .arg("-k")
+            .arg(self.dir.path())
+            .args([
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        let ids = if is_root() { account() } else { None };
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: between fork and exec, only async-signal-safe system calls. The death
+        // signal is asked for after the uid changes, which would clear it.
+        unsafe {
+            cmd.pre_exec(move || {
+                if let Some((uid, gid)) = ids {
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(gid) != 0
+                        || libc::setuid(uid) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::raise(libc::SIGKILL);
+                }
+                Ok(())
+            });
+        }
+        cmd.spawn()
+            .with_context(|| format!("cannot start {}", self.bin.join("postgres").display()))
+    }
+
+    /// Waits until the server takes a connection on its socket.
+    fn wait_ready(&mut self, log: &Path) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut config = postgres::Config::new();
+        config
+            .host_path(self.dir.path())
+            .user("hunt")
+            .dbname("postgres")
+            .connect_timeout(std::time::Duration::from_millis(500));
+        loop {
+            if let Some(status) = self.server.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                bail!(
+                    "the private PostgreSQL server ended at once ({status}): {}",
+                    last_line(log)
+                );
+            }
+            if config.connect(postgres::NoTls).is_ok() {
+                return Ok(());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "the private PostgreSQL server did not answer within {} s: {}",
+                    START_TIMEOUT.as_secs(),
+                    last_line(log)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Its URL (`postgres://hunt@/postgres?host=/tmp/hunt-postgres-...`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs one of the server's programs (as the `postgres` account when root), its
+    /// output kept for the error.
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) -> Result<()> {
+        let exe = self.bin.join(program);
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", ACCOUNT, "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}", exe.display()))?;
+        if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let said = said.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+            bail!(
+                "the private PostgreSQL server's {program} failed ({}): {said}",
+                out.status
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        // Nothing to save: an immediate shutdown (SIGQUIT), then the folder goes with
+        // the guard. A server that does not end within 5 s is killed.
+        let Some(mut child) = self.server.take() else {
+            return;
+        };
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: our own child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGQUIT) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while matches!(child.try_wait(), Ok(None)) {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+fn last_line(log: &Path) -> String {
+    std::fs::read_to_string(log)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "it wrote nothing".to_string())
+}
