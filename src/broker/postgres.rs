@@ -183,6 +183,13 @@ impl PrivateBroker for PrivatePostgres {
     fn url(&self) -> &str {
         PrivatePostgres::url(self)
     }
+
+    fn no_server(&self) -> Option<&'static str> {
+        // It has a server, but killing it is not built: a postmaster killed with SIGKILL
+        // leaves its backends holding the data folder's shared memory, so a restart on
+        // the same folder must first wait them out. Said as it is rather than skipped.
+        Some("killing and restarting the private PostgreSQL server is not built yet (a SIGKILLed postmaster's backends must be waited out before it can start again on its data)")
+    }
 }
 
 /// One connection to a PostgreSQL queue.
