@@ -38,6 +38,8 @@
 
 pub mod backend;
 pub mod contract;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 pub mod status;
 mod url;
 mod wire;

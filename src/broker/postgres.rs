@@ -89,6 +89,7 @@
 //! `initdb` and then the server in a temporary folder (`postgres/server.rs`): a Unix
 //! socket there, no TCP port, durability off; stopped and removed when dropped.
 
+use super::sql::{as_i64, as_u64, HuntRow};
 use super::backend::{Backend, PrivateBroker};
 use super::contract::{self, AfterFailure};
 use super::{
@@ -517,31 +518,6 @@ impl Postgres {
         )
         .map(drop)
     }
-}
-
-/// What a take needs of a hunt.
-struct HuntRow {
-    stop: bool,
-    tasks: i64,
-    terminal: i64,
-    batch: i64,
-    files: i64,
-    max_attempts: u32,
-    lease_ms: i64,
-}
-
-impl HuntRow {
-    fn over(&self) -> bool {
-        self.stop || self.terminal >= self.tasks
-    }
-}
-
-fn as_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn as_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
 }
 
 mod broker;

@@ -49,6 +49,7 @@
 //! (another `application_id`), a queue of a newer hunt, read-only, or locked is refused
 //! with one line that names the fix, and left as it was.
 
+use super::sql::{as_i64, as_u64, HuntRow};
 use super::backend::{Backend, Options, PrivateBroker};
 use super::contract::{self, AfterFailure};
 use super::{
@@ -388,31 +389,6 @@ impl Sqlite {
         )?;
         Ok(())
     }
-}
-
-/// What a take needs of a hunt.
-struct HuntRow {
-    stop: bool,
-    tasks: i64,
-    terminal: i64,
-    batch: i64,
-    files: i64,
-    max_attempts: u32,
-    lease_ms: i64,
-}
-
-impl HuntRow {
-    fn over(&self) -> bool {
-        self.stop || self.terminal >= self.tasks
-    }
-}
-
-fn as_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn as_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
 }
 
 mod broker;
