@@ -232,6 +232,20 @@ pub fn wait_interruptibly(
     }
 }
 
+/// The last line a child server wrote to its log file, for the one line that says why
+/// it did not start.
+pub fn last_line(log: &std::path::Path) -> String {
+    std::fs::read_to_string(log)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "it wrote nothing".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

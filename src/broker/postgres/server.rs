@@ -11,6 +11,7 @@
 //! and the server gets SIGQUIT from the kernel (`PR_SET_PDEATHSIG`) instead of running
 //! on; only its folder is left then.
 
+use crate::sys::process::last_line;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -265,14 +266,3 @@ impl Drop for PrivatePostgres {
     }
 }
 
-fn last_line(log: &Path) -> String {
-    std::fs::read_to_string(log)
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(String::from)
-        })
-        .unwrap_or_else(|| "it wrote nothing".to_string())
-}

@@ -4,6 +4,7 @@
 //! It dies with hunt (its death signal) and is stopped and its folder removed when the
 //! guard is dropped.
 
+use crate::sys::process::last_line;
 use crate::sys::process::{self, Children};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -161,18 +162,6 @@ fn ping(url: &str) -> bool {
         return false;
     };
     redis::cmd("PING").query::<String>(&mut c).is_ok()
-}
-
-fn last_line(log: &Path) -> String {
-    std::fs::read_to_string(log)
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(String::from)
-        })
-        .unwrap_or_else(|| "it wrote nothing".to_string())
 }
 
 /// Lets the server open as many sockets as the hard limit allows (a race of 1024
