@@ -132,3 +132,89 @@ fn the_report_renders_in_a_browser_with_every_contender() {
     // A blank 1400 x 2000 page compresses to a few kB; the report's is far larger.
     assert!(bytes.len() > 50_000, "{} bytes: a blank page?", bytes.len());
 }
+
+/// The timeline of a faulted run shows the fault: for one strategy of each kind of
+/// worker (a thread, a process, a broker's `hunt worker`), drawn from the registry so a
+/// new kind is covered, the rendered page's faulted timeline holds the kill's marker
+/// and its caption names the pid; the legend says what the marker is.
+#[test]
+fn a_faulted_runs_timeline_shows_the_kill() {
+    use hunt::fault::WorkerHost;
+    use hunt::scan::Reader;
+    use hunt::strategy::StrategyKind;
+    if !have("chromium") {
+        return;
+    }
+    let picks: Vec<(WorkerHost, StrategyKind)> =
+        [WorkerHost::Thread, WorkerHost::Process, WorkerHost::Broker]
+            .into_iter()
+            .filter_map(|host| {
+                StrategyKind::ALL
+                    .iter()
+                    .copied()
+                    .find(|s| {
+                        let f = s.facts();
+                        // Two workers, so another can take over.
+                        f.host == host
+                            && f.workers.apply(std::num::NonZeroUsize::new(2).unwrap()) == 2
+                            && f.cannot_die.is_none()
+                            && f.missing_feature.is_none()
+                            && s.runs_with(Reader::Read)
+                    })
+                    .map(|s| (host, s))
+            })
+            .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 60, 20, Some(41));
+    let report = tmp.path().join("faulted.html");
+    let names: Vec<&str> = picks.iter().map(|(_, s)| s.name()).collect();
+    let names = names.join(",");
+    let r = run(&quick_race_args(
+        &dir,
+        "3",
+        &[
+            "--strategies",
+            &names,
+            "--workers",
+            "2",
+            "--lease",
+            "0.5",
+            "--fault",
+            "kill-worker",
+            "--report",
+            s(&report),
+        ],
+    ));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let url = format!("file://{}", report.display());
+    let dom = chromium(&tmp.path().join("profile"), &["--dump-dom", &url]);
+    assert_eq!(dom.code, Some(0), "{dom:?}");
+    assert!(
+        dom.stdout.contains("the fault of a faulted run"),
+        "no legend line for the fault"
+    );
+    for (host, strategy) in picks {
+        if r.stderr.contains(&format!("note: {strategy} sits out")) {
+            continue; // a broker whose server is not installed
+        }
+        let label = format!("{strategy} x2 under --fault kill-worker");
+        let at = dom
+            .stdout
+            .find(&format!(
+                "<figure class=\"timeline\" data-contender=\"{label}\""
+            ))
+            .unwrap_or_else(|| panic!("no timeline for {label}: {}", r.stderr));
+        let figure = &dom.stdout[at..];
+        let figure = &figure[..figure.find("</figure>").unwrap()];
+        assert!(
+            figure.contains("<g class=\"fault\" data-fault=\"kill-worker\">"),
+            "{host:?}: no kill marker in {label}: {figure}"
+        );
+        let how = hunt::fault::how(hunt::fault::FaultKind::KillWorker, host);
+        assert!(
+            figure.contains(&format!("kill-worker ({how}) to pid ")),
+            "{host:?}: the caption does not name the kill: {figure}"
+        );
+    }
+}

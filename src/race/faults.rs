@@ -282,13 +282,16 @@ fn watch(
                 if host != WorkerHost::Thread {
                     worker = Some(w);
                     match kind {
-                        // SAFETY: sending a signal to a process of this race's tree.
-                        FaultKind::KillWorker => unsafe {
-                            libc::kill(w, libc::SIGKILL);
-                        },
+                        FaultKind::KillWorker => {
+                            // The line first: a traced child that sees the death finds it.
+                            done(path);
+                            // SAFETY: sending a signal to a process of this race's tree.
+                            unsafe { libc::kill(w, libc::SIGKILL) };
+                        }
                         FaultKind::PauseWorker => resume_at = Some(Instant::now() + pause),
                         FaultKind::KillBroker => {
                             let restarted = restart();
+                            done(path);
                             // SAFETY: as above.
                             unsafe { libc::kill(w, libc::SIGCONT) };
                             restarted.map_err(|e| {
@@ -301,6 +304,7 @@ fn watch(
         }
         if let (Some(at), Some(w)) = (resume_at, worker) {
             if Instant::now() >= at {
+                done(path);
                 // SAFETY: as above.
                 unsafe { libc::kill(w, libc::SIGCONT) };
                 resume_at = None;
@@ -367,8 +371,13 @@ fn sort(
 
 /// The pid a worker wrote to the fault's file, once the whole line is there.
 fn announced(path: &std::path::Path) -> Option<libc::pid_t> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.strip_suffix('\n')?.parse().ok()
+    crate::fault::struck(path).and_then(|s| libc::pid_t::try_from(s.pid).ok())
+}
+
+/// Marks the fault over in its file, for the traced child's timeline; a failure costs
+/// only that mark.
+fn done(path: &std::path::Path) {
+    let _ = crate::fault::mark_done(path);
 }
 
 /// A contender's survival from its faulted runs and its plain runs' wall times by round.

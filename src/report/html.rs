@@ -15,7 +15,10 @@
 //! wasted work, as "after find" counts it; gold, the treasure; black, a file that could not
 //! be read), outlined boxes for the tasks of the task-queue strategies, the
 //! stop signal as a red dashed line, each worker's stop as a black tick, and the hunt's
-//! end as a grey line. Files closer together than half a pixel are drawn as one bar
+//! end as a grey line. The timeline of a faulted run (`hunt race --fault`) shows the
+//! fault as a purple line where the worker met it and a band until it was over (the
+//! race's SIGKILL, its SIGCONT, the broker back), from the trace's fault event; the
+//! takeover is the task another worker takes after it. Files closer together than half a pixel are drawn as one bar
 //! (its tooltip says how many), so a hunt of 10,000 files stays a few hundred shapes.
 //! A `uring` worker has many files in flight: they share its row. Each chart has its
 //! own time scale by default (strategies differ tenfold, and a shared scale would

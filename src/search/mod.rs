@@ -207,6 +207,7 @@ fn write_trace(
     if let Some(at) = signal {
         hunt.push(Event::instant(Kind::StopSignal, 0, clock.of(at)));
     }
+    hunt.extend(crate::fault::trace_event(clock));
     let mut timeline = Timeline {
         meta,
         hunt,

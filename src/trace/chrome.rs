@@ -19,6 +19,8 @@
 //!   `failed`); a task taken is one with `cat` `task` and `args` `task`, `from`, `to`.
 //! - The find and a worker's stop are thread instants (`ph` `i`, `cat` `find` or
 //!   `worker stop`).
+//! - A fault of `hunt race --fault` is a span on the hunt's thread (`cat` `fault`), with
+//!   `args` `worker_pid`, `worker_tid` and `fault` (its [`crate::fault::code`]).
 //!
 //! Times (`ts`, `dur`) are microseconds since the hunt's start, to the nanosecond.
 
@@ -255,6 +257,7 @@ fn event(out: &mut String, e: &Event, pid: u64, tid: u64, file_name: &dyn Fn(u64
         Kind::File => &[("index", e.index), ("position", e.a), ("bytes", e.b)],
         Kind::Task => &[("task", e.index), ("from", e.a), ("to", e.b)],
         Kind::Find => &[("index", e.index)],
+        Kind::Fault => &[("worker_pid", e.index), ("worker_tid", e.a), ("fault", e.b)],
         _ => &[],
     };
     out.push_str(",\"args\":{");
@@ -349,6 +352,9 @@ struct Args<'a> {
     task: Option<u64>,
     from: Option<u64>,
     to: Option<u64>,
+    worker_pid: Option<u64>,
+    worker_tid: Option<u64>,
+    fault: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -488,6 +494,7 @@ fn read_event(e: &Raw<'_>, lane: u16) -> Option<Event> {
     let (index, x, y) = match kind {
         Kind::File => (n(a.index), n(a.position), n(a.bytes)),
         Kind::Task => (n(a.task), n(a.from), n(a.to)),
+        Kind::Fault => (n(a.worker_pid), n(a.worker_tid), n(a.fault)),
         _ => (n(a.index), 0, 0),
     };
     Some(Event {

@@ -110,17 +110,22 @@ pub enum Kind {
     WorkerStop = 4,
     /// A span on the hunt's track: the hunt itself.
     Hunt = 5,
+    /// A span on the hunt's track: a fault of `hunt race --fault` (`index` the
+    /// worker's pid, `a` its thread id, `b` the fault's [`crate::fault::code`]), from
+    /// the moment the worker met it to its end (killed, resumed, the broker back).
+    Fault = 6,
 }
 
 impl Kind {
     /// Every kind, by its code.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::File,
         Kind::Task,
         Kind::Find,
         Kind::StopSignal,
         Kind::WorkerStop,
         Kind::Hunt,
+        Kind::Fault,
     ];
 
     /// The `cat` of its Chrome events.
@@ -132,6 +137,7 @@ impl Kind {
             Kind::StopSignal => "stop signal",
             Kind::WorkerStop => "worker stop",
             Kind::Hunt => "hunt",
+            Kind::Fault => "fault",
         }
     }
 
@@ -147,7 +153,7 @@ impl Kind {
 
     /// True for the kinds drawn as spans.
     pub fn is_span(self) -> bool {
-        matches!(self, Kind::File | Kind::Task | Kind::Hunt)
+        matches!(self, Kind::File | Kind::Task | Kind::Hunt | Kind::Fault)
     }
 }
 
@@ -468,7 +474,7 @@ pub struct Meta {
 pub struct Timeline {
     /// What was hunted, and where.
     pub meta: Meta,
-    /// The hunt's own events: the hunt span, the stop signal.
+    /// The hunt's own events: the hunt span, the stop signal, a fault.
     pub hunt: Vec<Event>,
     /// One per worker.
     pub tracks: Vec<Track>,
@@ -509,6 +515,11 @@ impl Timeline {
             .max()
             .unwrap_or(0)
             .max(self.meta.elapsed_ns)
+    }
+
+    /// The faults of `hunt race --fault` the hunt met.
+    pub fn faults(&self) -> impl Iterator<Item = &Event> {
+        self.hunt.iter().filter(|e| e.kind == Kind::Fault)
     }
 
     /// When the stop signal went out, if it did.

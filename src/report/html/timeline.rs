@@ -29,6 +29,7 @@ enum Worth {
 const FAILED: &str = "#111111";
 const FOUND: &str = "#f2c200";
 const SIGNAL: &str = "#d40000";
+const FAULT: &str = "#8e24aa";
 
 pub(super) fn timelines(s: &mut String, r: &RaceResults, ctx: &Context) {
     s.push_str("<section id=\"timelines\">\n<h2>Timelines</h2>\n");
@@ -41,8 +42,9 @@ pub(super) fn timelines(s: &mut String, r: &RaceResults, ctx: &Context) {
          <span class=\"swatch\" style=\"background:#1f77b4;opacity:0.3\"></span>done or cut short after it (wasted: the same colour, faded)\
          <span class=\"swatch\" style=\"background:{FOUND}\"></span>the treasure\
          <span class=\"swatch\" style=\"background:{FAILED}\"></span>could not be read\
-         <span class=\"swatch\" style=\"background:none;border:2px dashed {SIGNAL}\"></span>the stop signal; \
-         a black tick is a worker's stop, a grey line the hunt's end, outlined boxes are tasks.</p>",
+         <span class=\"swatch\" style=\"background:none;border:2px dashed {SIGNAL}\"></span>the stop signal\
+         <span class=\"swatch\" style=\"background:{FAULT}\"></span>the fault of a faulted run (<code>--fault</code>): a line where the worker, holding the treasure's unread file, met it, a band until it was over (the SIGKILL, the SIGCONT, the broker back); \
+         a black tick is a worker's stop, a grey line the hunt's end, outlined boxes are tasks (a task taken over after a kill shows on another worker's row).</p>",
         ctx.timelines.iter().filter(|t| t.drawing.is_ok()).count(),
         match position {
             Some(p) if r.full_scan => format!(
@@ -156,6 +158,8 @@ struct Drawing {
     signal: Option<u64>,
     /// The caption after the contender's name, HTML.
     caption: String,
+    /// The faults the run met (`hunt race --fault`).
+    faults: Vec<Event>,
     rows: Vec<Row>,
 }
 
@@ -197,6 +201,7 @@ impl Drawing {
             elapsed: t.meta.elapsed_ns,
             signal,
             caption: Drawing::caption(t, signal),
+            faults: t.faults().copied().collect(),
             rows: t.tracks.iter().map(|tr| Row::of(tr, signal, gap)).collect(),
         }
     }
@@ -247,6 +252,9 @@ impl Drawing {
                 "; the last worker stopped {} after it",
                 units::secs(last.saturating_sub(sig) as f64 / 1e9)
             );
+        }
+        for f in t.faults() {
+            let _ = write!(caption, "; {}", esc(&fault_words(f)));
         }
         caption
     }
@@ -348,6 +356,7 @@ fn chart(s: &mut String, c: &Chart, longest: u64) {
     for (i, row) in d.rows.iter().enumerate() {
         row_marks(s, row, TOP + ROW * i as f64, px, &colour);
     }
+    fault_marks(s, d, height, px);
     hunt_lines(s, d, height, px);
     s.push_str("</g></g></svg>\n</figure>\n");
 }
@@ -457,6 +466,53 @@ fn bar(s: &mut String, x: f64, y: f64, w: f64, inset: f64, paint: &str, title: &
         y + inset,
         ROW - 2.0 * inset
     );
+}
+
+/// What a fault event says, in words: `kill-worker (SIGKILL from outside) to pid 42
+/// thread 42 at 12.0 ms, over at 14.1 ms`.
+fn fault_words(e: &Event) -> String {
+    let what = match crate::fault::from_code(e.b) {
+        Some((kind, host)) => format!("{} ({})", kind.name(), crate::fault::how(kind, host)),
+        None => "a fault".to_string(),
+    };
+    let mut words = format!(
+        "{what} to pid {} thread {} at {}",
+        e.index,
+        e.a,
+        units::secs(e.start as f64 / 1e9)
+    );
+    if e.dur > 0 {
+        let _ = write!(words, ", over at {}", units::secs(e.stop() as f64 / 1e9));
+    }
+    words
+}
+
+/// A fault (purple): a line where the worker met it, a band until it was over, across
+/// every row.
+fn fault_marks(s: &mut String, d: &Drawing, height: f64, px: f64) {
+    let x = |ns: u64| ns as f64 / px;
+    let bottom = height - 4.0;
+    for f in &d.faults {
+        let kind = crate::fault::from_code(f.b).map_or("fault", |(k, _)| k.name());
+        let title = esc(&fault_words(f));
+        let _ = write!(s, "<g class=\"fault\" data-fault=\"{kind}\">");
+        if f.dur > 0 {
+            let _ = write!(
+                s,
+                "<rect x=\"{:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{FAULT}\" fill-opacity=\"0.15\"><title>{title}</title></rect>",
+                x(f.start),
+                TOP - 4.0,
+                (f.dur as f64 / px).max(0.5),
+                bottom - TOP + 4.0
+            );
+        }
+        let _ = write!(
+            s,
+            "<line x1=\"{0:.2}\" x2=\"{0:.2}\" y1=\"{1:.1}\" y2=\"{bottom:.1}\" stroke=\"{FAULT}\" stroke-width=\"2.5\" vector-effect=\"non-scaling-stroke\"><title>{title}</title></line></g>",
+            x(f.start),
+            TOP - 4.0,
+        );
+    }
 }
 
 /// The hunt's end (grey) and the stop signal (red, dashed), across every row.

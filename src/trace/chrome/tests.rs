@@ -43,6 +43,14 @@ fn timeline() -> Timeline {
                 dur: 4_000,
                 ..Event::instant(Kind::Hunt, 0, 0)
             },
+            // A fault of `hunt race --fault`: pid 4242, thread 4243, code 5.
+            Event {
+                kind: Kind::Fault,
+                index: 4242,
+                a: 4243,
+                b: 5,
+                ..span(Kind::Fault, 0, 1_500, 300, 0)
+            },
             Event::instant(Kind::StopSignal, 0, 2_500),
         ],
         tracks: vec![
