@@ -107,8 +107,11 @@ pub struct FaultResult {
     /// Mean faulted wall time over mean plain wall time, over the rounds both ran (and
     /// the faulted run was not hung): how many times longer the answer took.
     pub slowdown: Option<Ratio>,
-    /// Mean files read by the faulted run beyond its plain pair (negative when the
-    /// fault cut the hunt short).
+    /// Mean files read by the faulted run beyond its plain pair, as its report counts
+    /// them (negative when the fault cut the hunt short). Not the work done again: a
+    /// worker killed with SIGKILL (or a thread that died) cannot report what it read,
+    /// and a broker's other workers read on while the lease runs out; `retries` counts
+    /// the takeovers, each of which reads its task's range again.
     pub extra_files: Option<f64>,
     /// Mean task retries and takeovers per faulted run (task-queue strategies).
     pub retries: Option<f64>,

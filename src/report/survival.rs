@@ -21,12 +21,12 @@ pub const COLUMNS: [(&str, [&str; 2]); 12] = [
     ("answer median", ["answer", "median"]),
     ("found at", ["found", "at"]),
     ("vs plain ± se", ["vs plain", "± se"]),
-    ("extra files", ["extra", "files"]),
+    ("files vs plain", ["files", "vs plain"]),
     ("retries", ["", "retries"]),
 ];
 
 /// The terminal's survival columns left out first when it is narrow, by title.
-pub const LEAVE_OUT: [&str; 4] = ["retries", "found at", "extra files", "workers"];
+pub const LEAVE_OUT: [&str; 4] = ["retries", "found at", "files vs plain", "workers"];
 
 /// What the survival table shows, on one line: the fault and the deadline.
 pub fn heading(r: &RaceResults) -> Option<String> {
@@ -39,7 +39,7 @@ pub fn heading(r: &RaceResults) -> Option<String> {
 }
 
 /// What the columns mean, for under the table.
-pub const LEGEND: &str = "right: the manifest's file; unknown: an honest exit 2; wrong: \"not found\" or another file; answer: faulted wall time, spawn to exit; found at: from the hunt's start to the find; vs plain: mean faulted over mean plain wall time, same rounds; extra files: files read beyond the plain run; retries: task takes beyond the first.";
+pub const LEGEND: &str = "right: the manifest's file; unknown: an honest exit 2; wrong: \"not found\" or another file; answer: faulted wall time, spawn to exit; found at: from the hunt's start to the find; vs plain: mean faulted over mean plain wall time, same rounds; files vs plain: files the workers that reported read, minus the plain run's (not the work done again: a killed worker's reads die with it, and a broker's survivors read on while the lease runs out); retries: task takes beyond the first, each re-reading its task's range.";
 
 /// A warning per contender whose fault did not fire in every faulted run (its
 /// outcomes then say less than they seem to).
