@@ -150,6 +150,18 @@ fn check(fault: &str) {
                 "redis should race: {}",
                 r.stderr
             );
+            // Under kill-broker, only a broker with no server of its own (SQLite's
+            // file) sits the fault out; one whose server is here must be killable.
+            let fault_line = format!("note: {s} sits out --fault {fault}: ");
+            let no_server = r.stderr.lines().any(|l| {
+                l.contains(&fault_line)
+                    && (l.contains("no server to kill") || l.contains("no server of its own"))
+            });
+            assert!(
+                !r.stderr.contains(&fault_line) || no_server,
+                "{s} should race under {fault}: {}",
+                r.stderr
+            );
             continue;
         };
         assert!(c["failed"].is_null(), "{s}: {}", c["failed"]);

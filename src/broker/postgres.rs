@@ -185,11 +185,12 @@ impl PrivateBroker for PrivatePostgres {
         PrivatePostgres::url(self)
     }
 
+    fn kill_and_restart(&mut self) -> Option<Result<()>> {
+        Some(PrivatePostgres::kill_and_restart(self))
+    }
+
     fn no_server(&self) -> Option<&'static str> {
-        // It has a server, but killing it is not built: a postmaster killed with SIGKILL
-        // leaves its backends holding the data folder's shared memory, so a restart on
-        // the same folder must first wait them out. Said as it is rather than skipped.
-        Some("killing and restarting the private PostgreSQL server is not built yet (a SIGKILLed postmaster's backends must be waited out before it can start again on its data)")
+        None
     }
 }
 

@@ -10,6 +10,10 @@
 //! daemon, so that it dies with hunt: a hunt killed with SIGKILL runs no destructor,
 //! and the server gets SIGQUIT from the kernel (`PR_SET_PDEATHSIG`) instead of running
 //! on; only its folder is left then.
+//!
+//! The durability settings are in the cluster's `postgresql.conf`, not on the command
+//! line, so that `hunt race --fault kill-broker` can turn them on with `ALTER SYSTEM`
+//! and a reload before it kills the server ([`PrivatePostgres::kill_and_restart`]).
 
 use crate::sys::process::last_line;
 use anyhow::{bail, Context, Result};
@@ -29,6 +33,58 @@ pub struct PrivatePostgres {
     server: Option<std::process::Child>,
     dir: tempfile::TempDir,
     url: String,
+}
+
+/// The settings of a server that is thrown away, appended to its `postgresql.conf`.
+const THROWN_AWAY: &str =
+    "\n# hunt: a private server, thrown away afterwards\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n";
+
+/// How long a killed postmaster's backends may take to exit, before they get SIGKILL
+/// too (and as long again after it).
+const BACKENDS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The processes whose parent is `pid`, from `/proc`.
+fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|&p| stat(p).is_some_and(|(_, parent)| parent == pid))
+        .collect()
+}
+
+/// A process's state letter and parent, from `/proc/PID/stat` (after the command's
+/// closing parenthesis, which may itself hold spaces).
+fn stat(pid: libc::pid_t) -> Option<(char, libc::pid_t)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = text.get(text.rfind(')')? + 1..)?.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((state, rest.next()?.parse().ok()?))
+}
+
+/// Waits up to `timeout` until none of `pids` runs (gone, or a zombie no longer
+/// holding anything); `Err` with those left.
+fn wait_gone(
+    pids: &[libc::pid_t],
+    timeout: std::time::Duration,
+) -> std::result::Result<(), Vec<libc::pid_t>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left: Vec<libc::pid_t> = pids
+            .iter()
+            .copied()
+            .filter(|&p| stat(p).is_some_and(|(state, _)| state != 'Z' && state != 'X'))
+            .collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(left);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// How long the server may take to accept its first connection.
@@ -121,16 +177,94 @@ impl PrivatePostgres {
                 "--locale=C".as_ref(),
             ],
         )?;
+        // Thrown away afterwards: no durability, until a race's kill-broker asks for it
+        // (where the command line could not be overridden, the configuration file can).
+        {
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("postgresql.conf"))
+                .and_then(|mut f| f.write_all(THROWN_AWAY.as_bytes()))
+                .context("cannot write the private PostgreSQL server's settings")?;
+        }
         p.server = Some(p.launch(&data, &log)?);
         p.wait_ready(&log)?;
         Ok(p)
+    }
+
+    /// `hunt race --fault kill-broker`: turns durability on (`synchronous_commit`,
+    /// `fsync`, `full_page_writes`, by `ALTER SYSTEM` and a reload, then a checkpoint,
+    /// so what was committed before is on disk and what is committed after waits for
+    /// its WAL), kills the postmaster with SIGKILL, waits (bounded) until its backends
+    /// have gone (they hold the data folder's shared memory, and a new postmaster
+    /// refuses a folder whose memory is still in use), and starts it again on the same
+    /// folder, which replays its WAL. From then on it keeps what it commits.
+    pub fn kill_and_restart(&mut self) -> Result<()> {
+        let mut c = self.config().connect(postgres::NoTls)?;
+        // One statement each: ALTER SYSTEM refuses a transaction block.
+        for sql in [
+            "ALTER SYSTEM SET synchronous_commit = on",
+            "ALTER SYSTEM SET fsync = on",
+            "ALTER SYSTEM SET full_page_writes = on",
+            // The restart's crash recovery first syncs the data folder: one syncfs of
+            // its file system rather than an fsync per file (2 s here).
+            "ALTER SYSTEM SET recovery_init_sync_method = syncfs",
+            "SELECT pg_reload_conf()",
+        ] {
+            c.batch_execute(sql)?;
+        }
+        // Each session takes the reload at its next statement; a statement already
+        // running commits as before, and the checkpoint below writes it out.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        c.batch_execute("CHECKPOINT")?;
+        drop(c);
+        let Some(mut child) = self.server.take() else {
+            bail!("the private PostgreSQL server is not running");
+        };
+        let pid = child.id() as libc::pid_t;
+        let backends = children_of(pid);
+        let _ = child.kill();
+        let _ = child.wait();
+        wait_gone(&backends, BACKENDS_TIMEOUT).or_else(|left| {
+            // Bounded: what is left gets SIGKILL too, as a crash of the host would.
+            for &b in &left {
+                // SAFETY: a process that was the postmaster's child, found above.
+                unsafe { libc::kill(b, libc::SIGKILL) };
+            }
+            wait_gone(&left, BACKENDS_TIMEOUT).map_err(|left| {
+                anyhow::anyhow!(
+                    "the killed PostgreSQL server's backends {left:?} did not exit within {} s",
+                    2 * BACKENDS_TIMEOUT.as_secs()
+                )
+            })
+        })?;
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
+        self.server = Some(self.launch(&data, &log)?);
+        self.wait_ready(&log)
+    }
+
+    /// How to reach the server as `hunt`.
+    fn config(&self) -> postgres::Config {
+        let mut config = postgres::Config::new();
+        config
+            .host_path(self.dir.path())
+            .user("hunt")
+            .dbname("postgres")
+            .connect_timeout(std::time::Duration::from_millis(500));
+        config
     }
 
     /// Starts the postmaster as this process's child: as the `postgres` account when
     /// root, with SIGQUIT (an immediate shutdown) asked for when hunt dies.
     fn launch(&self, data: &Path, log: &Path) -> Result<std::process::Child> {
         use std::os::unix::process::CommandExt;
-        let out = std::fs::File::create(log).context("cannot make the private PostgreSQL log")?;
+        // Appended to: a restart (kill-broker) keeps what the first server said.
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .context("cannot make the private PostgreSQL log")?;
         let mut cmd = Command::new(self.bin.join("postgres"));
         cmd.arg("-D")
             .arg(data)
@@ -139,12 +273,6 @@ impl PrivatePostgres {
             .args([
                 "-c",
                 "listen_addresses=",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
                 "-c",
                 "max_connections=300",
             ])
@@ -183,12 +311,7 @@ impl PrivatePostgres {
     /// Waits until the server takes a connection on its socket.
     fn wait_ready(&mut self, log: &Path) -> Result<()> {
         let started = std::time::Instant::now();
-        let mut config = postgres::Config::new();
-        config
-            .host_path(self.dir.path())
-            .user("hunt")
-            .dbname("postgres")
-            .connect_timeout(std::time::Duration::from_millis(500));
+        let config = self.config();
         loop {
             if let Some(status) = self.server.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 bail!(
@@ -266,3 +389,44 @@ impl Drop for PrivatePostgres {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kill-broker restart keeps what was committed before it (under the thrown-away
+    /// settings) and after it, and the server takes connections again.
+    #[test]
+    fn a_killed_server_comes_back_with_its_committed_rows() {
+        if let Some(why) = missing() {
+            assert!(
+                std::env::var_os("HUNT_REQUIRE_SERVERS").is_none(),
+                "HUNT_REQUIRE_SERVERS is set: {why}"
+            );
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let mut p = PrivatePostgres::start().unwrap();
+        let mut c = p.config().connect(postgres::NoTls).unwrap();
+        c.batch_execute("CREATE TABLE t (n int); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let pid = p.server.as_ref().unwrap().id();
+        p.kill_and_restart().unwrap();
+        assert_ne!(p.server.as_ref().unwrap().id(), pid, "a new postmaster");
+        // The old connection died with its backend.
+        assert!(c.batch_execute("SELECT 1").is_err());
+        let mut c = p.config().connect(postgres::NoTls).unwrap();
+        c.batch_execute("INSERT INTO t VALUES (2)").unwrap();
+        let on: String = c.query_one("SHOW synchronous_commit", &[]).unwrap().get(0);
+        assert_eq!(on, "on");
+        p.kill_and_restart().unwrap();
+        let mut c = p.config().connect(postgres::NoTls).unwrap();
+        let rows: Vec<i32> = c
+            .query("SELECT n FROM t ORDER BY n", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(rows, [1, 2]);
+    }
+}
