@@ -105,7 +105,9 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+mod leftovers;
 mod server;
+mod template;
 use server::PrivatePostgres;
 use messages::{explain, scrub};
 pub use messages::shown;

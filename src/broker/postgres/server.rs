@@ -9,7 +9,11 @@
 //! immediate` sends) and removes the folder. The server is hunt's child, not `pg_ctl`'s
 //! daemon, so that it dies with hunt: a hunt killed with SIGKILL runs no destructor,
 //! and the server gets SIGQUIT from the kernel (`PR_SET_PDEATHSIG`) instead of running
-//! on; only its folder is left then.
+//! on; only its folder is left then, and the next private start removes it
+//! ([`super::leftovers`]).
+//!
+//! The cluster is a copy of one made once per user and PostgreSQL version
+//! ([`super::template`]), not a fresh `initdb` per server.
 //!
 //! The durability settings are in the cluster's `postgresql.conf`, not on the command
 //! line, so that `hunt race --fault kill-broker` can turn them on with `ALTER SYSTEM`
@@ -154,6 +158,17 @@ impl PrivatePostgres {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
                 .context("cannot give the private PostgreSQL folder to the postgres account")?;
         }
+        // Named as this hunt's before anything else, so another hunt's tidying (below)
+        // knows it is in use; then the folders of killed hunts go.
+        super::leftovers::claim(dir.path())
+            .context("cannot write into the private PostgreSQL folder")?;
+        let owner = if is_root() {
+            account().expect("checked by missing()")
+        } else {
+            // SAFETY: geteuid and getegid have no preconditions.
+            unsafe { (libc::geteuid(), libc::getegid()) }
+        };
+        super::leftovers::remove_stale(owner.0);
         let data = dir.path().join("data");
         let log = dir.path().join("log");
         let mut p = PrivatePostgres {
@@ -162,7 +177,25 @@ impl PrivatePostgres {
             server: None,
             dir,
         };
-        p.run(
+        // A copy of the cached cluster (one initdb per user and version); a fresh
+        // initdb where there is none and none can be made.
+        let made = super::template::template(&p.bin, owner, &|folder| {
+            p.initdb(&folder.join("data"))
+        });
+        let copied = made.and_then(|t| super::template::copy(&t, &data, owner));
+        if copied.is_err() {
+            let _ = std::fs::remove_dir_all(&data);
+            p.initdb(&data)?;
+        }
+        p.server = Some(p.launch(&data, &log)?);
+        p.wait_ready(&log)?;
+        Ok(p)
+    }
+
+    /// Makes a cluster in `data` for the `hunt` superuser, trusting local connections,
+    /// with the thrown-away settings.
+    fn initdb(&self, data: &Path) -> Result<()> {
+        self.run(
             "initdb",
             &[
                 "-D".as_ref(),
@@ -179,17 +212,12 @@ impl PrivatePostgres {
         )?;
         // Thrown away afterwards: no durability, until a race's kill-broker asks for it
         // (where the command line could not be overridden, the configuration file can).
-        {
-            use std::io::Write as _;
-            std::fs::OpenOptions::new()
-                .append(true)
-                .open(data.join("postgresql.conf"))
-                .and_then(|mut f| f.write_all(THROWN_AWAY.as_bytes()))
-                .context("cannot write the private PostgreSQL server's settings")?;
-        }
-        p.server = Some(p.launch(&data, &log)?);
-        p.wait_ready(&log)?;
-        Ok(p)
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .and_then(|mut f| f.write_all(THROWN_AWAY.as_bytes()))
+            .context("cannot write the private PostgreSQL server's settings")
     }
 
     /// `hunt race --fault kill-broker`: turns durability on (`synchronous_commit`,
