@@ -522,6 +522,7 @@ impl Postgres {
 
 mod broker;
 mod messages;
+mod queue;
 #[cfg(test)]
 mod tests;
 
