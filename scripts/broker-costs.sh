@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# What a task-queue broker costs, against the in-memory queue, on one data set (warm
-# cache), each figure the median of --runs fresh `hunt search --json` processes:
-#   1. the cost per task: a full scan at --batch 1 .. the whole set, for each broker
-#      strategy and `queue` (time to the answer "not found", and tasks per second);
-#   2. recovering from a killed worker: local worker 0 of the hunt dies at its first task
-#      (the test hook HUNT_TEST_FAIL_WORKER), and the others take its task over once its
-#      --lease runs out: the hunt's time against --lease.
+# What a task-queue broker costs, in two parts (both by default):
+#   --round-trips: a worker's calls per task, against the server's own round trip. For
+#      each broker a private server (redis-server, PostgreSQL) in a temporary folder this
+#      script owns and removes, and side by side in one run, each of --runs rounds: the
+#      single-client round trip rate (redis-benchmark -c 1 PING; pgbench -c 1 `SELECT 1`),
+#      then full scans of --files one-line files (20,000; PostgreSQL --pg-files, 2,000) at
+#      --batch 1 (one file per task) with one worker and with eight; and the calls per task, counted on the server (Redis
+#      `INFO commandstats`, PostgreSQL `pg_stat_statements`), for the workers and the
+#      coordinator apart. Medians; the rates as ratios to the round trip rate measured
+#      beside them (the host is shared). RabbitMQ: --rabbitmq URL (a hook: no backend yet).
+#   --scans: against the in-memory queue, on one data set (warm cache), each figure the
+#      median of --runs fresh `hunt search --json` processes:
+#      1. the cost per task: a full scan at --batch 1 .. the whole set, for each broker
+#         strategy and `queue` (time to the answer "not found", and tasks per second);
+#      2. recovering from a killed worker: local worker 0 of the hunt dies at its first
+#         task (the test hook HUNT_TEST_FAIL_WORKER), and the others take its task over
+#         once its --lease runs out: the hunt's time against --lease.
 # Needs redis-server for `redis` (a private one is started per hunt). Prints Markdown.
+# HUNT=/path/to/hunt measures that build (an older one, say) instead of a release build.
 #
-# Usage: scripts/broker-costs.sh [--dir D] [--runs N] [--workers K] [--strategies LIST]
+# Usage: scripts/broker-costs.sh [--round-trips | --scans] [--dir D] [--runs N]
+#            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rabbitmq URL]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -20,23 +32,38 @@ dir=$target/readme-data
 runs=5
 workers=2
 strategies=redis,sqlite
+parts=round-trips,scans
+rt_files=20000
+rt_pg_files=2000
+rabbitmq=
 while (($#)); do
     case $1 in
+    --round-trips) parts=round-trips ;;
+    --scans) parts=scans ;;
+    --files) need_int "$1" "${2:-}"; rt_files=$2; shift ;;
+    --pg-files) need_int "$1" "${2:-}"; rt_pg_files=$2; shift ;;
+    --rabbitmq) rabbitmq=${2:?--rabbitmq needs an amqp:// URL}; shift ;;
     --dir) dir=${2:?--dir needs a folder}; shift ;;
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?}; shift ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
     shift
 done
 find_hunt
+available=$(COLUMNS=1000 "$hunt" search -h | sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p')
+available=${available// /}
+if [[ ,$parts, == *,round-trips,* ]]; then
+    # shellcheck source=scripts/round-trips.sh
+    source "$root/scripts/round-trips.sh"
+    round_trips
+fi
+[[ ,$parts, == *,scans,* ]] || exit 0
 [[ -f $dir/manifest.json ]] || "$hunt" generate --dir "$dir" --seed 2026 >&2
 files=$(sed -n 's/^ *"files": *\([0-9]*\).*/\1/p' "$dir/manifest.json")
 IFS=, read -r -a brokers <<<"$strategies"
-available=$(COLUMNS=1000 "$hunt" search -h | sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p')
-available=${available// /}
 
 json_num() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" <<<"$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

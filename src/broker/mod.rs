@@ -240,6 +240,22 @@ pub trait Broker: Send {
     /// first find is committed as the answer. A report whose files could not all be
     /// read ([`Done::why`] not empty) and that found nothing is a failed attempt.
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished>;
+    /// Reports a task as [`Broker::finish`] does, then takes the next task of `hunt` for
+    /// `me` as [`Broker::take`] does: a worker's one round trip per task in steady state
+    /// where the backend overrides it (one script, one transaction). The rules hold as
+    /// for the two calls: a fenced report counts nothing and the take still works, and a
+    /// report that ends the hunt (the answer, the last task) leaves nothing to take. An
+    /// error says neither is known to have happened, as an error of `finish` does.
+    fn finish_and_take(
+        &mut self,
+        hunt: &str,
+        me: &Me,
+        lease: &Lease,
+        done: &Done,
+    ) -> Result<(Finished, Take)> {
+        let finished = self.finish(hunt, me, lease, done)?;
+        Ok((finished, self.take(hunt, me)?))
+    }
     /// Gives up this attempt, saying why: the task goes back on the queue (or to the
     /// dead letter after the last attempt).
     fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished>;

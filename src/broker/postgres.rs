@@ -525,6 +525,7 @@ impl Postgres {
 
 mod broker;
 mod messages;
+mod queue;
 #[cfg(test)]
 mod tests;
 

@@ -57,11 +57,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(4);
 use super::contract::ALIVE_MS;
 
+/// A script's text: `common.lua`, then the named files (functions, or a script's body),
+/// then `main` (the call of a function the files define, where the body is not a file).
 macro_rules! script {
-    ($name:literal) => {
+    ($($name:literal),+ $(; $main:literal)?) => {
         concat!(
             include_str!("redis/common.lua"),
-            include_str!(concat!("redis/", $name, ".lua"))
+            $(include_str!(concat!("redis/", $name, ".lua")),)+
+            $($main)?
         )
     };
 }
@@ -71,6 +74,7 @@ struct Scripts {
     take: Script,
     renew: Script,
     finish: Script,
+    finish_take: Script,
     fail: Script,
     alive: Script,
     retire: Script,
@@ -80,9 +84,15 @@ struct Scripts {
 impl Scripts {
     fn new() -> Scripts {
         Scripts {
-            take: Script::new(script!("take")),
+            take: Script::new(script!(
+                "take"; "return cjson.encode(take(ARGV[2], ARGV[3], ARGV[4], ARGV[5]))"
+            )),
             renew: Script::new(script!("renew")),
-            finish: Script::new(script!("finish")),
+            finish: Script::new(script!(
+                "finish";
+                "return finish(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])"
+            )),
+            finish_take: Script::new(script!("finish", "take", "finish_take")),
             fail: Script::new(script!("fail")),
             alive: Script::new(script!("alive")),
             retire: Script::new(script!("retire")),
@@ -134,6 +144,9 @@ pub struct Redis {
     scripts: Scripts,
     /// The last `hunt:control` entry this connection has seen.
     control: Option<String>,
+    /// The lease of the hunt this connection last took from, in ms: a hunt's spec
+    /// never changes, so a take reads it once, not once per task.
+    lease: Option<(String, u64)>,
 }
 
 impl Redis {
@@ -152,6 +165,7 @@ impl Redis {
             conn: None,
             scripts: Scripts::new(),
             control: None,
+            lease: None,
         };
         // INFO changes nothing, so a call cut short by a signal is simply made again.
         let info: String =
@@ -319,6 +333,27 @@ struct Taken {
     from: Option<u64>,
     to: Option<u64>,
     attempt: Option<u32>,
+}
+
+/// What a take's JSON reply (`take.lua`'s table) says; `None` for `again`: an entry was
+/// used up, take again at once.
+fn taken(reply: &str) -> Result<Option<Take>> {
+    let t: Taken = serde_json::from_str(reply)
+        .with_context(|| format!("the broker's take script said {reply:?}"))?;
+    Ok(Some(match (t.kind.as_str(), t.task, t.from, t.to, t.attempt, t.entry) {
+        ("task", Some(id), Some(from), Some(to), Some(attempt), Some(token)) => Take::Task(Lease {
+            task: Task {
+                id,
+                range: from..to,
+            },
+            attempt,
+            token,
+        }),
+        ("again", ..) => return Ok(None),
+        ("wait", ..) => Take::Wait,
+        ("over", ..) => Take::Over,
+        _ => bail!("the broker's take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?"),
+    }))
 }
 
 mod broker;

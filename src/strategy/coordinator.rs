@@ -44,6 +44,13 @@ pub const BROKER_PATIENCE: Duration = Duration::from_secs(5);
 /// With `--remote-workers`: how long to wait for a first worker to take a task.
 pub const NO_WORKER: Duration = Duration::from_secs(10);
 
+/// A read of fewer events than this waits [`EVENT_PACE`] before the next read: at a
+/// thousand tasks a second and more, a read then takes several tasks' events at once.
+const EVENT_BATCH: usize = 64;
+/// How long the coordinator lets events gather after a small batch: short beside any
+/// lease, and beside the time a hunt takes to stop.
+const EVENT_PACE: Duration = Duration::from_millis(1);
+
 /// A private broker kept for a whole race.
 struct Shared(Box<dyn PrivateBroker>);
 
@@ -389,12 +396,18 @@ impl<B: Backend> Coordinator<B> {
         Ok(())
     }
 
-    /// Reads the events since the last read (waiting up to 50 ms for the first).
+    /// Reads the events since the last read (waiting up to 50 ms for the first). A
+    /// read that found only a few waits [`EVENT_PACE`] before the next, so that the
+    /// coordinator reads events in batches, not one call per task.
     fn read_events(&mut self, run: &mut Run) -> Result<()> {
         let id = &run.spec.id;
         let events = self.patiently(|b| b.events(id, Duration::from_millis(50)))?;
+        let n = events.len();
         for e in events {
             run.book.read(e, &run.spec, B::NAME);
+        }
+        if (1..EVENT_BATCH).contains(&n) && !run.book.settled(run.total) {
+            std::thread::sleep(EVENT_PACE);
         }
         Ok(())
     }

@@ -79,6 +79,7 @@ contract! {
         one_answer_when_every_file_holds_the_needle,
         several_finds_give_one_answer,
         a_late_report_and_a_repeated_one_change_nothing,
+        a_report_that_takes_the_next_task_keeps_every_rule,
         every_worker_stops_soon_after_the_find,
         the_find_stops_the_hunt_early,
         a_slow_poll_gives_the_same_answers,

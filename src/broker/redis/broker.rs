@@ -93,22 +93,33 @@ impl Broker for Redis {
         self.call(|c| pipe.query::<()>(c))
     }
 
+    /// One `LPOP` of every event there is: one round trip per read while events come.
+    /// Only when there is none, a `BLPOP` waits for the first, and one more `LPOP`
+    /// takes those a script pushed with it (the caller may read no more once it has
+    /// these: the last task's report and the answer come together).
     fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
         let key = format!("{}:events", prefix(hunt));
-        let first: Option<(String, String)> = self.call(|c| {
-            redis::cmd("BLPOP")
-                .arg(&key)
-                .arg(wait.as_secs_f64().max(0.01))
-                .query(c)
-        })?;
-        let Some((_, first)) = first else {
-            return Ok(Vec::new());
+        let pop = |r: &mut Self| -> Result<Vec<String>> {
+            let got: Option<Vec<String>> =
+                r.call(|c| redis::cmd("LPOP").arg(&key).arg(10_000).query(c))?;
+            Ok(got.unwrap_or_default())
         };
-        let rest: Option<Vec<String>> =
-            self.call(|c| redis::cmd("LPOP").arg(&key).arg(10_000).query(c))?;
+        let mut got = pop(self)?;
+        if got.is_empty() {
+            let first: Option<(String, String)> = self.call(|c| {
+                redis::cmd("BLPOP")
+                    .arg(&key)
+                    .arg(wait.as_secs_f64().max(0.01))
+                    .query(c)
+            })?;
+            if let Some((_, e)) = first {
+                got.push(e);
+                got.extend(pop(self)?);
+            }
+        }
         // One unreadable event (garbage someone pushed) must not lose the others.
-        Ok(std::iter::once(first)
-            .chain(rest.unwrap_or_default())
+        Ok(got
+            .into_iter()
             .map(|e| {
                 serde_json::from_str(&e).unwrap_or_else(|err| Event::Garbage {
                     entry: "an event".to_string(),
@@ -184,34 +195,26 @@ impl Broker for Redis {
         // one entry per worker thread.
         let lease = lease_ms(self, hunt)?.to_string();
         loop {
-            let reply = self.run(
-                |s| &s.take,
-                &[
-                    prefix(hunt),
-                    me.consumer.clone(),
-                    me.label(),
-                    lease.clone(),
-                    "1".to_string(),
-                ],
-            )?;
-            let t: Taken = serde_json::from_str(&reply)
-                .with_context(|| format!("the broker's take script said {reply:?}"))?;
-            return Ok(match (t.kind.as_str(), t.task, t.from, t.to, t.attempt, t.entry) {
-                ("task", Some(id), Some(from), Some(to), Some(attempt), Some(token)) => {
-                    Take::Task(Lease {
-                        task: Task {
-                            id,
-                            range: from..to,
-                        },
-                        attempt,
-                        token,
-                    })
-                }
-                ("again", ..) => continue,
-                ("wait", ..) => Take::Wait,
-                ("over", ..) => Take::Over,
-                _ => bail!("the broker's take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?"),
-            });
+            let args = [prefix(hunt), me.consumer.clone(), me.label(), lease.clone(), "1".to_string()];
+            if let Some(t) = taken(&self.run(|s| &s.take, &args)?)? {
+                return Ok(t);
+            }
+        }
+    }
+
+    /// One script: `finish.lua`'s report, then `take.lua`'s take for the same consumer.
+    fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
+        let mut args = finish_args(hunt, me, lease, done)?;
+        args.push(lease_ms(self, hunt)?.to_string());
+        let reply = self.run(|s| &s.finish_take, &args)?;
+        let Some((word, json)) = reply.split_once(' ') else {
+            bail!("the broker's finish_take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?");
+        };
+        let finished = crate::broker::contract::finished(word)?;
+        match taken(json)? {
+            Some(t) => Ok((finished, t)),
+            // Many entries used up at once: the next take passes over the rest.
+            None => Ok((finished, self.take(hunt, me)?)),
         }
     }
 
@@ -228,14 +231,7 @@ impl Broker for Redis {
     }
 
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
-        let mut args = lease_args(hunt, me, lease);
-        args.extend([
-            serde_json::to_string(&done.tally)?,
-            done.found.map_or("-1".to_string(), |i| i.to_string()),
-            u8::from(done.cut_short).to_string(),
-            done.why.clone(),
-            hunt.to_string(),
-        ]);
+        let args = finish_args(hunt, me, lease, done)?;
         let r = self.run(|s| &s.finish, &args)?;
         crate::broker::contract::finished(&r)
     }
@@ -462,10 +458,22 @@ fn entry_ids(v: &redis::Value) -> Vec<String> {
         .collect()
 }
 
-/// The hunt's lease, from its spec (read once per connection and hunt would be
-/// cheaper; a take is far rarer than a file, so one `GET` more does not show).
+/// The hunt's lease, from its spec, read once per connection and hunt: a `GET` per
+/// take was one round trip in three of a worker's per task.
 fn lease_ms(r: &mut Redis, hunt: &str) -> Result<u64> {
-    Ok(r.spec(hunt)?.map_or(1000, |s| s.lease_ms))
+    if let Some((h, ms)) = &r.lease {
+        if h == hunt {
+            return Ok(*ms);
+        }
+    }
+    match r.spec(hunt)? {
+        Some(s) => {
+            r.lease = Some((hunt.to_string(), s.lease_ms));
+            Ok(s.lease_ms)
+        }
+        // Gone: the take says `over`, whatever the lease.
+        None => Ok(1000),
+    }
 }
 
 /// The hunts among `hunts` whose stop signal is up or that are gone.
@@ -540,4 +548,17 @@ fn lease_args(hunt: &str, me: &Me, lease: &Lease) -> Vec<String> {
         lease.task.id.to_string(),
         lease.attempt.to_string(),
     ]
+}
+
+/// The arguments of the finish script (and the first of finish_take's).
+fn finish_args(hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Vec<String>> {
+    let mut args = lease_args(hunt, me, lease);
+    args.extend([
+        serde_json::to_string(&done.tally)?,
+        done.found.map_or("-1".to_string(), |i| i.to_string()),
+        u8::from(done.cut_short).to_string(),
+        done.why.clone(),
+        hunt.to_string(),
+    ]);
+    Ok(args)
 }

@@ -23,8 +23,9 @@ end
 local function event(e, tally)
   local json = cjson.encode(e)
   if tally then json = string.sub(json, 1, -2) .. ',"tally":' .. tally .. '}' end
-  redis.call('RPUSH', events_key, json)
-  touch(events_key)
+  -- The coordinator pops the list empty, which deletes the key: only a push that makes
+  -- it again needs its expiry (the keep-alive renews it from there), not every push.
+  if redis.call('RPUSH', events_key, json) == 1 then touch(events_key) end
 end
 
 local function row(task)

@@ -1,45 +1,44 @@
--- finish: ARGV = prefix, consumer, worker label, entry, task, attempt, tally (JSON),
--- found index (-1: none), cut short (0/1), why (non-empty: files failed, so the attempt
--- failed), hunt id.
--- Returns accepted | answer | retried | stale.
-local consumer, label, entry, task = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local attempt, found, why = tonumber(ARGV[6]), tonumber(ARGV[8]), ARGV[10]
-if not owns(consumer, entry) then
-  event({ event = 'stale', task = tonumber(task), worker = label })
-  return 'stale'
-end
-redis.call('XACK', stream, group, entry)
-local tally = ARGV[7]
-local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
-if why ~= '' and found < 0 then
-  local verdict, note = after_failure(attempt, max, why)
-  if verdict == 'dead' then
-    dead_letter(task, note, tally)
-  else
-    local r = row(task)
-    r.state, r.note = 'NotStarted', note
-    set_row(task, r)
-    local spec = cjson.decode(redis.call('GET', spec_key))
-    requeue(task, task_range(tonumber(task), spec.batch, spec.files))
-    event({ event = 'retried', task = tonumber(task), worker = label, why = why })
+-- finish(consumer, label, entry, task, attempt, tally (JSON), found index (-1: none),
+-- cut short '0'/'1', why (non-empty: files failed, so the attempt failed), hunt id), for
+-- the finish and finish_take scripts. Returns accepted | answer | retried | stale.
+local function finish(consumer, label, entry, task, attempt_arg, tally, found_arg, cut_short, why, hunt)
+  local attempt, found = tonumber(attempt_arg), tonumber(found_arg)
+  if not owns(consumer, entry) then
+    event({ event = 'stale', task = tonumber(task), worker = label })
+    return 'stale'
   end
-  return 'retried'
-end
-local r = row(task)
-r.state, r.worker = 'Completed', label
-if ARGV[9] == '1' then r.note = CUT_SHORT else r.note = nil end
-set_row(task, r)
-terminal()
-event({ event = 'finished', task = tonumber(task), worker = label, cut_short = ARGV[9] == '1' }, tally)
-if found >= 0 then
-  local answer = { index = found, task = tonumber(task), worker = label }
-  if redis.call('SET', answer_key, cjson.encode(answer), 'NX') then
-    touch(answer_key)
-    redis.call('HSET', state_key, 'stop', 1, 'status', 'found')
-    redis.call('XADD', 'hunt:control', 'MAXLEN', '~', 1000, '*', 'hunt', ARGV[11], 'kind', 'stop')
-    answer.event = 'answer'
-    event(answer)
-    return 'answer'
+  redis.call('XACK', stream, group, entry)
+  local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
+  if why ~= '' and found < 0 then
+    local verdict, note = after_failure(attempt, max, why)
+    if verdict == 'dead' then
+      dead_letter(task, note, tally)
+    else
+      local r = row(task)
+      r.state, r.note = 'NotStarted', note
+      set_row(task, r)
+      local spec = cjson.decode(redis.call('GET', spec_key))
+      requeue(task, task_range(tonumber(task), spec.batch, spec.files))
+      event({ event = 'retried', task = tonumber(task), worker = label, why = why })
+    end
+    return 'retried'
   end
+  local r = row(task)
+  r.state, r.worker = 'Completed', label
+  if cut_short == '1' then r.note = CUT_SHORT else r.note = nil end
+  set_row(task, r)
+  terminal()
+  event({ event = 'finished', task = tonumber(task), worker = label, cut_short = cut_short == '1' }, tally)
+  if found >= 0 then
+    local answer = { index = found, task = tonumber(task), worker = label }
+    if redis.call('SET', answer_key, cjson.encode(answer), 'NX') then
+      touch(answer_key)
+      redis.call('HSET', state_key, 'stop', 1, 'status', 'found')
+      redis.call('XADD', 'hunt:control', 'MAXLEN', '~', 1000, '*', 'hunt', hunt, 'kind', 'stop')
+      answer.event = 'answer'
+      event(answer)
+      return 'answer'
+    end
+  end
+  return 'accepted'
 end
-return 'accepted'

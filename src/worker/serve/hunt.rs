@@ -132,6 +132,7 @@ pub(super) fn serve_hunt(
         hunt,
         slot,
         job: &job,
+        next: None,
     };
     let done = tasks::consume(&mut queue, &mut scanner, &slot.stop, false);
     *slot.hunt.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -11,6 +11,9 @@ pub(super) struct HuntQueue<'a> {
     pub(super) hunt: &'a Hunt,
     pub(super) slot: &'a Slot,
     pub(super) job: &'a Job<'a>,
+    /// What the last report's call took next ([`Broker::finish_and_take`]), not yet
+    /// handed to the consumer loop: a worker's one round trip per task.
+    pub(super) next: Option<Take>,
 }
 
 impl TaskQueue for HuntQueue<'_> {
@@ -20,6 +23,15 @@ impl TaskQueue for HuntQueue<'_> {
 
     fn take(&mut self) -> Result<Option<Lease>> {
         let mut pause = Duration::from_millis(5);
+        match self.next.take() {
+            Some(Take::Task(lease)) => return self.taken_with_the_report(lease),
+            Some(Take::Over) => return Ok(None),
+            Some(Take::Wait) => {
+                nap_or(pause, &self.hunt.stopped);
+                pause *= 2;
+            }
+            None => {}
+        }
         loop {
             if ending() {
                 return Ok(None);
@@ -30,15 +42,7 @@ impl TaskQueue for HuntQueue<'_> {
                 return Ok(None);
             }
             match self.conn.take(&self.hunt.spec.id, &self.slot.me)? {
-                Take::Task(lease) => {
-                    if self.shared.fail_first.swap(false, Ordering::SeqCst) {
-                        // The test hook: die holding the task, as `kill -9` would.
-                        crate::hooks::die();
-                    }
-                    *self.slot.lease.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(lease.clone());
-                    return Ok(Some(lease));
-                }
+                Take::Task(lease) => return Ok(Some(self.hold(lease))),
                 Take::Over => return Ok(None),
                 Take::Wait => match self.conn.pace(&self.hunt.spec) {
                     // A polled broker: look again at the hunt's pace (`--poll`).
@@ -53,9 +57,15 @@ impl TaskQueue for HuntQueue<'_> {
     }
 
     fn finish(&mut self, lease: &Lease, report: &TaskReport) -> Result<Finished> {
-        let result = self.report(lease, report);
-        *self.slot.lease.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        result
+        {
+            let mut held = self.slot.lease.lock().unwrap_or_else(|e| e.into_inner());
+            if held.as_ref().is_some_and(|h| h.token == lease.token) {
+                // Reported from now on: the next task, if this report takes one, is
+                // held in its place.
+                *held = None;
+            }
+        }
+        self.report(lease, report)
     }
 
     fn fail(&mut self, lease: &Lease, why: &str) -> Result<()> {
@@ -76,6 +86,58 @@ impl TaskQueue for HuntQueue<'_> {
 }
 
 impl HuntQueue<'_> {
+    /// The task this thread now holds: the helper renews its lease (and hands it back
+    /// on Ctrl-C) from here on.
+    fn hold(&mut self, lease: Lease) -> Lease {
+        if self.shared.fail_first.swap(false, Ordering::SeqCst) {
+            // The test hook: die holding the task, as `kill -9` would.
+            crate::hooks::die();
+        }
+        *self.slot.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(lease.clone());
+        lease
+    }
+
+    /// The task the last report's call took: run it, unless the worker or the hunt
+    /// stopped since, when it goes back unfinished (not an attempt), as a task in hand
+    /// does.
+    fn taken_with_the_report(&mut self, lease: Lease) -> Result<Option<Lease>> {
+        let stopped = self.hunt.stopped.load(Ordering::SeqCst);
+        if ending() || stopped {
+            self.slot.stop.store(stopped, Ordering::SeqCst);
+            let held = self
+                .slot
+                .lease
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if held.is_some() {
+                self.conn
+                    .release(&self.hunt.spec.id, &self.slot.me, &lease)?;
+            }
+            return Ok(None);
+        }
+        self.slot.stop.store(false, Ordering::SeqCst);
+        Ok(Some(self.hold(lease)))
+    }
+
+    /// Reports through `finish`, taking the next task in the same call while this
+    /// thread would take one (not when stopping, nor once the hunt is stopped).
+    fn finish_and_maybe_take(&mut self, lease: &Lease, done: &Done) -> Result<Finished> {
+        let id = &self.hunt.spec.id;
+        let me = &self.slot.me;
+        if ending() || self.hunt.stopped.load(Ordering::SeqCst) {
+            return self.conn.finish(id, me, lease, done);
+        }
+        let (finished, next) = self.conn.finish_and_take(id, me, lease, done)?;
+        if let Take::Task(l) = &next {
+            // Held from the moment the broker handed it out: renewed, and handed back
+            // on Ctrl-C, before the consumer loop comes back for it.
+            *self.slot.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(l.clone());
+        }
+        self.next = Some(next);
+        Ok(finished)
+    }
+
     fn report(&mut self, lease: &Lease, report: &TaskReport) -> Result<Finished> {
         let id = &self.hunt.spec.id;
         let me = &self.slot.me;
@@ -113,7 +175,7 @@ impl HuntQueue<'_> {
             cut_short: report.end == End::Stopped,
             why,
         };
-        let r = self.conn.finish(id, me, lease, &done)?;
+        let r = self.finish_and_maybe_take(lease, &done)?;
         if matches!(r, Finished::Accepted | Finished::Answered) {
             let mut s = self.hunt.served.lock().unwrap_or_else(|e| e.into_inner());
             s.tasks += 1;

@@ -4,10 +4,12 @@
 
 mod answers;
 mod faults;
+mod round_trip;
 mod sessions;
 
 pub use answers::*;
 pub use faults::*;
+pub use round_trip::*;
 pub use sessions::*;
 
 use crate::adversary::{hunt, kill, s, start, Run, Started};

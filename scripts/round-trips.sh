@@ -1,0 +1,191 @@
+# shellcheck shell=bash disable=SC2154 # prog, root, target, hunt, runs come from broker-costs.sh
+# The --round-trips part of scripts/broker-costs.sh; sourced, never run. Each broker is a
+# private server in a folder under /tmp this script makes and removes (PostgreSQL as the
+# `postgres` account when root, which it refuses to run as): the baseline and the hunt
+# use the same transport (Redis: loopback TCP; PostgreSQL: a Unix socket).
+#
+# A broker joins with three functions: rt_start_NAME (starts its server, sets rt_url),
+# rt_base_NAME (prints the single-client round trips a second), rt_reset_NAME and
+# rt_count_NAME (zero the server's call counters; print "WORKER COORDINATOR" calls since),
+# and a name in rt_brokers. RabbitMQ is the hook left: `--rabbitmq URL` prints its row
+# as not measured until a `rabbitmq` strategy exists (its baseline would be one client's
+# publish-consume round trip, its calls the management API's per-channel message rates).
+
+rt_tmp=
+rt_pids=()
+rt_url=
+
+rt_cleanup() {
+    local p
+    for p in "${rt_pids[@]}"; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    rt_pids=()
+    [[ -n $rt_tmp ]] && rm -rf "$rt_tmp"
+    rt_tmp=
+}
+
+# Polls `cmd...` for up to 10 s.
+rt_wait_for() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    die "the private server did not answer: $*"
+}
+
+# Redis on a loopback TCP port (a free one the kernel picks), as the issue measured
+# its round trip; hunt's own private server listens on a Unix socket instead.
+rt_port=
+rt_start_redis() {
+    command -v redis-server >/dev/null || return 1
+    local d=$rt_tmp/redis
+    mkdir -p "$d"
+    rt_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --bind 127.0.0.1 --port "$rt_port" --save '' --appendonly no \
+        --dir "$d" --logfile "$d/log" --daemonize no &
+    rt_pids+=($!)
+    rt_wait_for redis-cli -p "$rt_port" ping
+    rt_url=redis://127.0.0.1:$rt_port
+}
+
+rt_base_redis() {
+    redis-benchmark -h 127.0.0.1 -p "$rt_port" -c 1 -n 20000 -t ping --csv |
+        awk -F'"' '$2 == "PING_MBULK" { print $4 }'
+}
+
+rt_reset_redis() { redis-cli -p "$rt_port" config resetstat >/dev/null; }
+
+# Workers: every EVALSHA (take, finish, finish_take, renew; a script never calls
+# EVALSHA, so the commands scripts run are not counted; the coordinator's keep-alive
+# script, once a second, lands here too) and GET (a take's read of the lease). The
+# coordinator: LPOP and BLPOP, its reads of the events.
+rt_count_redis() {
+    redis-cli -p "$rt_port" info commandstats | tr -d '\r' | awk -F'[:=,]' '
+        $1 == "cmdstat_evalsha" || $1 == "cmdstat_get" { w += $3 }
+        $1 == "cmdstat_lpop" || $1 == "cmdstat_blpop" { c += $3 }
+        END { print w + 0, c + 0 }'
+}
+
+rt_pg() { # the postgres binaries' folder
+    local d
+    d=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $d && -x $d/initdb ]] && echo "$d"
+}
+
+rt_as_pg() {
+    if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+rt_start_postgres() {
+    local bin d=$rt_tmp/pg
+    bin=$(rt_pg) || return 1
+    mkdir -p "$d"
+    ((EUID == 0)) && chown postgres: "$d"
+    rt_as_pg "$bin/initdb" -D "$d/data" -A trust -U hunt -N -E UTF8 --locale=C >/dev/null
+    rt_as_pg "$bin/postgres" -D "$d/data" -k "$d" -c listen_addresses= -c fsync=off \
+        -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+        -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=top \
+        >"$d/log" 2>&1 &
+    rt_pids+=($!)
+    rt_wait_for "$bin/psql" -h "$d" -U hunt -d postgres -Atc 'SELECT 1'
+    rt_psql 'CREATE EXTENSION pg_stat_statements' >/dev/null
+    rt_url="postgres://hunt@/postgres?host=$d"
+}
+
+rt_psql() { "$(rt_pg)/psql" -h "$rt_tmp/pg" -U hunt -d postgres -Atc "$1"; }
+
+rt_base_postgres() {
+    echo 'SELECT 1;' >"$rt_tmp/select1.sql"
+    "$(rt_pg)/pgbench" -h "$rt_tmp/pg" -U hunt -n -c 1 -T 3 -M prepared \
+        -f "$rt_tmp/select1.sql" postgres 2>/dev/null |
+        sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
+}
+
+rt_reset_postgres() { rt_psql 'SELECT pg_stat_statements_reset()' >/dev/null; }
+
+# Every statement a client sent (BEGIN and COMMIT included: each one round trip),
+# but this script's own. The coordinator: its reads of the events and its keep-alive
+# updates; its check that the hunt is still there (once a second) lands with the
+# workers, whose takes read the same row.
+rt_count_postgres() {
+    rt_psql "SELECT coalesce(sum(calls) FILTER (WHERE NOT coord), 0) || ' ' ||
+                    coalesce(sum(calls) FILTER (WHERE coord), 0)
+               FROM (SELECT calls, query LIKE '%FROM event WHERE hunt%'
+                                OR query LIKE '%SET alive_until%' AS coord
+                       FROM pg_stat_statements
+                      WHERE query NOT LIKE '%pg_stat_statements%') s"
+}
+
+# One round: the baseline, then a full scan at --batch 1 with $1 workers. Prints
+# "BASE TASKS_PER_S WORKER_CALLS COORD_CALLS" (calls per task).
+rt_round() {
+    local b=$1 j=$2 base out code=0 tasks elapsed counts
+    base=$("rt_base_$b")
+    "rt_reset_$b"
+    out=$("$hunt" search --json --dir "$rt_data" -s "$b" --broker "$rt_url" --batch 1 \
+        -j "$j" --needle Doubloon 2>/dev/null) || code=$?
+    ((code == 1)) || die "hunt search -s $b -j $j exited $code, expected 1 (not found): $out"
+    counts=$("rt_count_$b")
+    tasks=$(sed -n 's/.*"tasks":{"tasks":\([0-9]*\).*/\1/p' <<<"$out")
+    elapsed=$(sed -n 's/.*"elapsed_s":\([0-9.eE+-]*\).*/\1/p' <<<"$out")
+    awk -v base="$base" -v n="$tasks" -v t="$elapsed" -v c="$counts" 'BEGIN {
+        split(c, k, " "); printf "%s %.1f %.3f %.3f\n", base, n / t, k[1] / n, k[2] / n }'
+}
+
+rt_median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Median of column $2 of the lines in $1.
+rt_col() { awk -v c="$2" '{ print $c }' <<<"$1" | rt_median; }
+
+# Sets rt_data to a set of $1 one-line files, made once.
+rt_set() {
+    rt_data=$target/round-trip-data-$1
+    [[ -f $rt_data/manifest.json ]] ||
+        "$hunt" generate --dir "$rt_data" --files "$1" --lines 1 --seed 2026 >&2
+}
+
+round_trips() {
+    rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
+    chmod 755 "$rt_tmp"
+    trap rt_cleanup EXIT
+    echo "## Round trips: one-file tasks (--batch 1), median of $runs rounds"
+    echo
+    echo "hunt: \`$("$hunt" --version 2>/dev/null || echo "$hunt")\`; each rate beside the single-client round trip rate measured just before it."
+    echo
+    echo "| broker | tasks | round trips/s, 1 client | 1 worker: tasks/s | x round trip | 8 workers: tasks/s | x round trip | worker calls/task (1; 8) | coordinator calls/task (1; 8) |"
+    echo "|:---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local b r one eight
+    for b in redis postgres; do
+        [[ ,$available, == *",$b,"* ]] || { echo "$prog: $b is not in this build" >&2; continue; }
+        "rt_start_$b" || { echo "$prog: no $b server here: its row is left out" >&2; continue; }
+        # A PostgreSQL claim passes over the index entries of the tasks done before it
+        # until a vacuum (docs/BROKERS.md: the claim's cost), so its set is smaller.
+        if [[ $b == postgres ]]; then rt_set "$rt_pg_files"; else rt_set "$rt_files"; fi
+        one= eight=
+        for ((r = 0; r < runs; r++)); do
+            one+=$(rt_round "$b" 1)$'\n'
+            eight+=$(rt_round "$b" 8)$'\n'
+        done
+        one=${one%$'\n'} eight=${eight%$'\n'}
+        local base t1 t8 x1 x8 w1 w8 c1 c8
+        base=$( (rt_col "$one" 1; rt_col "$eight" 1) | rt_median)
+        t1=$(rt_col "$one" 2) t8=$(rt_col "$eight" 2)
+        x1=$(awk '{ print $2 / $1 }' <<<"$one" | rt_median)
+        x8=$(awk '{ print $2 / $1 }' <<<"$eight" | rt_median)
+        w1=$(rt_col "$one" 3) w8=$(rt_col "$eight" 3) c1=$(rt_col "$one" 4) c8=$(rt_col "$eight" 4)
+        printf '| %s | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f; %.2f | %.3f; %.3f |\n' \
+            "$b" "$(sed -n 's/^ *"files": *\([0-9]*\).*/\1/p' "$rt_data/manifest.json")" "$base" "$t1" "$x1" "$t8" "$x8" "$w1" "$w8" "$c1" "$c8"
+        rt_cleanup
+        rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
+        chmod 755 "$rt_tmp"
+    done
+    if [[ -n $rabbitmq ]]; then
+        if [[ ,$available, == *",rabbitmq,"* ]]; then
+            echo "$prog: --rabbitmq: the rabbitmq strategy is in this build; add rt_start_rabbitmq (sets rt_url=$(printf %q "${rabbitmq%%@*}@...")) and its counters to scripts/round-trips.sh" >&2
+        fi
+        echo "| rabbitmq | not measured: no round-trip counters for RabbitMQ yet | | | | | | | |"
+    fi
+    echo
+}

@@ -1,0 +1,118 @@
+//! A worker's one round trip per task ([`hunt::broker::Broker::finish_and_take`]): the
+//! report and the next take in one call keep the rules the two calls keep.
+
+use crate::broker::Backend;
+use hunt::broker::{Broker, Done, Event, HuntSpec, Me, Take, WireTally};
+use hunt::tasks::{Finished, Lease, Task};
+use std::time::Duration;
+
+/// A fenced report still takes the next task, the task in hand is leased like any
+/// other, and a report that ends the hunt (the answer) takes nothing.
+pub fn a_report_that_takes_the_next_task_keeps_every_rule(b: &dyn Backend) {
+    let server = b.start();
+    let mut q = hunt::broker::connect(&server.url()).unwrap();
+    // Built from JSON, as in `a_late_report_and_a_repeated_one_change_nothing`.
+    let spec: HuntSpec = serde_json::from_value(serde_json::json!({
+        "format": hunt::broker::SPEC_FORMAT,
+        "id": hunt::broker::new_hunt_id(),
+        "identity": { "digest": "0".repeat(32), "summary": "test" },
+        "files": 6,
+        "needle_hex": "54",
+        "reader": "read",
+        "rotate": 0,
+        "batch": 2,
+        "lease_ms": 100,
+        "max_attempts": 5,
+        "coordinator": "here",
+        "trace": false,
+    }))
+    .expect("a spec");
+    let tasks: Vec<Task> = (0..3)
+        .map(|i| Task {
+            id: i,
+            range: i * 2..i * 2 + 2,
+        })
+        .collect();
+    q.publish(&spec, &tasks).unwrap();
+    let me = |n: &str| Me {
+        worker: n.into(),
+        host: "h".into(),
+        consumer: format!("{n}/0"),
+    };
+    let (a, bb) = (me("a"), me("b"));
+    let done = |found: Option<u64>| Done {
+        tally: WireTally {
+            files: 2,
+            ..WireTally::default()
+        },
+        found,
+        cut_short: false,
+        why: String::new(),
+    };
+    let task = |t: Take, who: &str| -> Lease {
+        match t {
+            Take::Task(l) => l,
+            other => panic!("{who} got {other:?}"),
+        }
+    };
+    let l0 = task(q.take(&spec.id, &a).unwrap(), "a");
+    assert_eq!((l0.task.id, l0.attempt), (0, 1));
+    let (f, next) = q.finish_and_take(&spec.id, &a, &l0, &done(None)).unwrap();
+    assert_eq!(f, Finished::Accepted);
+    let l1 = task(next, "a's report of task 0");
+    assert_eq!(
+        (l1.task.id, l1.attempt),
+        (1, 1),
+        "the next task, first attempt"
+    );
+    assert!(
+        q.renew(&spec.id, &a, &l1).unwrap(),
+        "the task in hand is leased"
+    );
+    std::thread::sleep(Duration::from_millis(250));
+    // a's lease on task 1 ran out: b takes it over.
+    let lb = task(q.take(&spec.id, &bb).unwrap(), "b");
+    assert_eq!(
+        (lb.task.id, lb.attempt),
+        (1, 2),
+        "a takeover is a second attempt"
+    );
+    let (f, next) = q
+        .finish_and_take(&spec.id, &a, &l1, &done(Some(2)))
+        .unwrap();
+    assert_eq!(f, Finished::Stale, "a fenced report counts for nothing");
+    let l2 = task(next, "a's fenced report");
+    assert_eq!(l2.task.id, 2, "and its take still works");
+    let (f, next) = q
+        .finish_and_take(&spec.id, &bb, &lb, &done(Some(3)))
+        .unwrap();
+    assert_eq!(f, Finished::Answered);
+    assert!(
+        matches!(next, Take::Over),
+        "the answer is in: nothing to take, got {next:?}"
+    );
+    let (f, next) = q.finish_and_take(&spec.id, &a, &l2, &done(None)).unwrap();
+    assert_eq!(f, Finished::Accepted, "a's own task still counts");
+    assert!(matches!(next, Take::Over), "the hunt is over: got {next:?}");
+    let events = drain(&mut q, &spec.id);
+    let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
+    assert_eq!(count(|e| matches!(e, Event::Answer(_))), 1, "{events:?}");
+    assert_eq!(count(|e| matches!(e, Event::Stale { .. })), 1, "{events:?}");
+    assert_eq!(
+        count(|e| matches!(e, Event::Finished { .. })),
+        3,
+        "{events:?}"
+    );
+}
+
+/// Every event of `hunt` the broker holds now.
+fn drain(q: &mut Box<dyn Broker>, hunt: &str) -> Vec<Event> {
+    let mut all = Vec::new();
+    loop {
+        let got = q.events(hunt, Duration::from_millis(100)).unwrap();
+        if got.is_empty() {
+            return all;
+        }
+        all.extend(got);
+    }
+}
