@@ -39,6 +39,8 @@
 //! The sync API of the `redis` crate, one connection per thread. The read timeout is
 //! longer than any `BLOCK`, so no blocked reply is dropped while its entry stays
 //! pending. A connection that fails is dropped and made again on the next call.
+//! A `rediss://` URL is TLS (the crate's `tls-rustls`), checked against `--broker-ca`
+//! ([`super::tls::ca`]) or the system's roots.
 
 use super::backend::{Backend, PrivateBroker};
 mod server;
