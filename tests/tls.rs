@@ -153,6 +153,11 @@ fn every_check(strategy: &str, url: &str, plain: &str, plain_says: &str, p: &Pki
         ])),
         "not one the CA vouches for",
     );
+    // A race hands the CA to each of its runs.
+    let race = run(hunt(&quick_race(&dir, strategy, url, ca)));
+    assert_eq!(race.code, Some(0), "{race:?}");
+    no_password(&race);
+
     // The race says its seed and notes first; the refusal is its last line.
     let race = run(hunt(&quick_race(&dir, strategy, url, s(&missing))));
     assert_eq!(race.code, Some(2), "{race:?}");
