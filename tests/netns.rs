@@ -149,30 +149,54 @@ fn inside(ns: &str, cmd: &Command) -> Command {
 enum Server {
     #[cfg(feature = "redis")]
     Redis,
+    /// Redis over TLS (`rediss://`, a password, a CA the test makes), so what crosses
+    /// the links is encrypted.
+    #[cfg(feature = "redis")]
+    RedisTls,
     #[cfg(feature = "postgres")]
     Postgres,
 }
+
+/// The TLS broker's password.
+#[cfg(feature = "redis")]
+const PW: &str = "netns-tls-pw-2718";
 
 impl Server {
     fn name(self) -> &'static str {
         match self {
             #[cfg(feature = "redis")]
-            Server::Redis => "redis",
+            Server::Redis | Server::RedisTls => "redis",
             #[cfg(feature = "postgres")]
             Server::Postgres => "postgres",
         }
     }
 
-    /// The one letter of its namespaces' names.
+    /// The one letter of its namespaces' names (the cases run at the same time).
     fn letter(self) -> char {
-        self.name().chars().next().unwrap()
+        match self {
+            #[cfg(feature = "redis")]
+            Server::Redis => 'r',
+            #[cfg(feature = "redis")]
+            Server::RedisTls => 't',
+            #[cfg(feature = "postgres")]
+            Server::Postgres => 'p',
+        }
+    }
+
+    /// Flags every hunt command of the case takes (`--broker-ca` for TLS).
+    fn flags(self, tmp: &std::path::Path) -> Vec<String> {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::RedisTls => vec!["--broker-ca".into(), s(&tmp.join("ca.pem")).into()],
+            _ => Vec::new(),
+        }
     }
 
     /// True when its server is installed here (a line says why not).
     fn here(self) -> bool {
         match self {
             #[cfg(feature = "redis")]
-            Server::Redis => broker::have("redis-server"),
+            Server::Redis | Server::RedisTls => broker::have("redis-server"),
             #[cfg(feature = "postgres")]
             Server::Postgres => {
                 let here = broker::postgres::programs().is_some();
@@ -189,13 +213,15 @@ impl Server {
         match self {
             #[cfg(feature = "redis")]
             Server::Redis => format!("redis://10.77.{i}.1:6379"),
+            #[cfg(feature = "redis")]
+            Server::RedisTls => format!("rediss://:{PW}@10.77.{i}.1:6379"),
             #[cfg(feature = "postgres")]
             Server::Postgres => format!("postgres://hunt@10.77.{i}.1:5432/postgres"),
         }
     }
 
     /// Starts it in namespace 0 of `net`, with its files in `tmp`; it stops when the
-    /// guard is dropped (or, for a process, with the namespaces).
+    /// guard it returns is dropped.
     fn start(self, net: &Net, tmp: &std::path::Path) -> Box<dyn std::any::Any> {
         match self {
             #[cfg(feature = "redis")]
@@ -230,7 +256,30 @@ impl Server {
                         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
                 });
                 assert!(up, "the broker answers inside its namespace");
-                Box::new(Killed(redis.pid()))
+                Box::new(redis)
+            }
+            #[cfg(feature = "redis")]
+            Server::RedisTls => {
+                let ca = tls_files(tmp);
+                let mut server = Command::new("redis-server");
+                server
+                    .args(["--bind", "0.0.0.0", "--port", "0", "--tls-port", "6379"])
+                    .args(["--protected-mode", "no", "--save", "", "--appendonly", "no"])
+                    .args(["--tls-auth-clients", "no", "--requirepass", PW])
+                    .args(["--tls-cert-file", s(&tmp.join("server.crt"))])
+                    .args(["--tls-key-file", s(&tmp.join("server.key"))])
+                    .args(["--tls-ca-cert-file", s(&ca)]);
+                let redis = net.start(0, &server);
+                let up = wait_until(Duration::from_secs(10), || {
+                    Command::new("ip")
+                        .args(["netns", "exec", net.ns(4), "redis-cli", "--tls", "--cacert"])
+                        .arg(&ca)
+                        .args(["-h", "10.77.4.1", "-a", PW, "--no-auth-warning", "ping"])
+                        .output()
+                        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
+                });
+                assert!(up, "the TLS broker answers inside its namespace");
+                Box::new(redis)
             }
             #[cfg(feature = "postgres")]
             Server::Postgres => Box::new(pg::start(net.ns(0), tmp)),
@@ -238,15 +287,27 @@ impl Server {
     }
 }
 
-/// A process killed when dropped.
+/// A CA and a certificate it signed for the broker's addresses (10.77.1.1 to
+/// 10.77.4.1), written to `tmp` (`ca.pem`, `server.crt`, `server.key`); the CA's path.
 #[cfg(feature = "redis")]
-struct Killed(i32);
-
-#[cfg(feature = "redis")]
-impl Drop for Killed {
-    fn drop(&mut self) {
-        kill(self.0, libc::SIGKILL);
-    }
+fn tls_files(tmp: &std::path::Path) -> std::path::PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "hunt netns CA");
+    let ca = p.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = (1..=4).map(|i| format!("10.77.{i}.1")).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    std::fs::write(tmp.join("server.crt"), cert.pem()).unwrap();
+    std::fs::write(tmp.join("server.key"), key.serialize_pem()).unwrap();
+    std::fs::write(tmp.join("ca.pem"), ca.pem()).unwrap();
+    tmp.join("ca.pem")
 }
 
 /// A PostgreSQL cluster of the test's own on the broker namespace's addresses.
@@ -342,6 +403,12 @@ fn workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
     a_cut_link_is_survived(Server::Redis);
 }
 
+#[cfg(feature = "redis")]
+#[test]
+fn tls_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
+    a_cut_link_is_survived(Server::RedisTls);
+}
+
 #[cfg(feature = "postgres")]
 #[test]
 fn postgres_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
@@ -361,6 +428,7 @@ fn a_cut_link_is_survived(kind: Server) {
     let net = build(4, kind.letter()); // 1..=3 workers, 4 the coordinator
     let tmp = tempfile::tempdir().unwrap();
     let server = kind.start(&net, tmp.path());
+    let flags = kind.flags(tmp.path());
 
     // Each "host" makes its own copy of the set from the same flags and seed.
     let dirs: Vec<_> = (1..=4)
@@ -373,7 +441,9 @@ fn a_cut_link_is_survived(kind: Server) {
     let mut workers = Vec::new();
     for i in 1..=3 {
         let url = kind.url(i);
-        let mut c = broker::worker_command(&url, &dirs[i - 1], &format!("w{i}"), &["-j", "1"]);
+        let mut extra = vec!["-j", "1"];
+        extra.extend(flags.iter().map(String::as_str));
+        let mut c = broker::worker_command(&url, &dirs[i - 1], &format!("w{i}"), &extra);
         c.env(hunt::hooks::SLOW_FILE_ENV, "100");
         workers.push(net.start(i, &c));
     }
@@ -394,6 +464,7 @@ fn a_cut_link_is_survived(kind: Server) {
             "--dir",
             s(&dirs[3]),
         ];
+        args.extend(flags.iter().map(String::as_str));
         if let Some(n) = needle {
             args.extend(["--needle", n]);
         }
@@ -404,12 +475,13 @@ fn a_cut_link_is_survived(kind: Server) {
     let coord = start(search(Some("Gold")));
     net.pids.borrow_mut().push(coord.pid());
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
     let cut = loop {
         // Before the coordinator publishes, a PostgreSQL broker has no queue to show.
-        let st = run(inside(
-            net.ns(4),
-            &hunt(&["status", "--broker", &url, "--json"]),
-        ));
+        let mut args = vec!["status", "--broker", &url, "--json"];
+        args.extend(flags.iter().map(String::as_str));
+        let st = run(inside(net.ns(4), &hunt(&args)));
+        last = st.stderr.clone();
         let held = st.code == Some(0)
             && broker::newest_tasks(&st.json()).iter().any(|t| {
                 t["state"] == "Running"
@@ -423,7 +495,7 @@ fn a_cut_link_is_survived(kind: Server) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(cut, "w1 never held a task");
+    assert!(cut, "w1 never held a task (hunt status said {last:?})");
     let link = format!("h{}b1", tag(kind.letter()));
     must(&["-n", net.ns(0), "link", "set", &link, "down"]);
     std::thread::sleep(Duration::from_secs(3));
