@@ -475,27 +475,28 @@ fn a_cut_link_is_survived(kind: Server) {
     let coord = start(search(Some("Gold")));
     net.pids.borrow_mut().push(coord.pid());
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = String::new();
     let cut = loop {
         // Before the coordinator publishes, a PostgreSQL broker has no queue to show.
         let mut args = vec!["status", "--broker", &url, "--json"];
         args.extend(flags.iter().map(String::as_str));
         let st = run(inside(net.ns(4), &hunt(&args)));
-        last = st.stderr.clone();
         let held = st.code == Some(0)
             && broker::newest_tasks(&st.json()).iter().any(|t| {
                 t["state"] == "Running"
                     && t["worker"].as_str().is_some_and(|w| w.starts_with("w1@"))
             });
         if held {
-            break true;
+            break Ok(());
         }
         if Instant::now() > deadline {
-            break false;
+            break Err(st.stderr);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(cut, "w1 never held a task (hunt status said {last:?})");
+    assert!(
+        cut.is_ok(),
+        "w1 never held a task (hunt status said {cut:?})"
+    );
     let link = format!("h{}b1", tag(kind.letter()));
     must(&["-n", net.ns(0), "link", "set", &link, "down"]);
     std::thread::sleep(Duration::from_secs(3));
