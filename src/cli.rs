@@ -56,6 +56,10 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "URL", required_unless_present = "pipe",
           help = crate::broker::url_help("The broker to serve"))]
     pub broker: Option<String>,
+    /// The certificate authority (a PEM file) that signed a TLS broker's certificate
+    /// [default: the system's roots].
+    #[arg(long, value_name = "FILE", conflicts_with = "pipe")]
+    pub broker_ca: Option<PathBuf>,
     /// The data set to search [default: treasure_data]. It must be the one each hunt was
     /// published for: a worker whose folder differs refuses the hunt's tasks.
     #[arg(long, value_name = "DIR")]
@@ -86,6 +90,10 @@ pub struct StatusArgs {
     /// The broker to inspect (its URL forms come from the backends table).
     #[arg(long, value_name = "URL", help = crate::broker::url_help("The broker to inspect"))]
     pub broker: String,
+    /// The certificate authority (a PEM file) that signed a TLS broker's certificate
+    /// [default: the system's roots].
+    #[arg(long, value_name = "FILE")]
+    pub broker_ca: Option<PathBuf>,
     /// Only this hunt.
     #[arg(long, value_name = "ID")]
     pub hunt: Option<String>,

@@ -4,10 +4,14 @@
 //! mid-hunt for longer than the lease, then healed: its task is taken over, its late
 //! report counts for nothing, and every answer is right.
 //!
+//! One case, run once per server backend ([`Server`]): Redis (`redis-server` on the
+//! broker namespace's addresses) and PostgreSQL (a cluster of the test's own, listening
+//! on TCP there, trusting 10.77.0.0/16).
+//!
 //! Needs root and a working `ip netns` (iproute2); elsewhere it is skipped with a line
 //! saying why. Traffic goes only to addresses inside the namespaces the test makes
 //! (10.77.N.0/24), and the test removes them at the end, also when it fails.
-#![cfg(feature = "redis")]
+#![cfg(any(feature = "redis", feature = "postgres"))]
 
 mod adversary;
 mod broker;
@@ -75,10 +79,15 @@ fn possible() -> Option<String> {
     None
 }
 
+/// This process's tag for the namespaces and links of the case `case` (one letter).
+fn tag(case: char) -> String {
+    format!("{}{case}", std::process::id() % 100_000)
+}
+
 /// Namespace 0 is the broker; 1..=n the others, each linked to the broker by a veth
 /// pair on 10.77.N.0/24 (the broker at 10.77.N.1, the other end at 10.77.N.2).
-fn build(n: usize) -> Net {
-    let tag = std::process::id() % 100_000;
+fn build(n: usize, case: char) -> Net {
+    let tag = tag(case);
     let names: Vec<String> = (0..=n).map(|i| format!("hunt{tag}n{i}")).collect();
     let net = Net {
         names,
@@ -135,46 +144,291 @@ fn inside(ns: &str, cmd: &Command) -> Command {
     c
 }
 
+/// A broker server of one backend, in the broker's namespace.
+#[derive(Clone, Copy)]
+enum Server {
+    #[cfg(feature = "redis")]
+    Redis,
+    /// Redis over TLS (`rediss://`, a password, a CA the test makes), so what crosses
+    /// the links is encrypted.
+    #[cfg(feature = "redis")]
+    RedisTls,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+/// The TLS broker's password.
+#[cfg(feature = "redis")]
+const PW: &str = "netns-tls-pw-2718";
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::Redis | Server::RedisTls => "redis",
+            #[cfg(feature = "postgres")]
+            Server::Postgres => "postgres",
+        }
+    }
+
+    /// The one letter of its namespaces' names (the cases run at the same time).
+    fn letter(self) -> char {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::Redis => 'r',
+            #[cfg(feature = "redis")]
+            Server::RedisTls => 't',
+            #[cfg(feature = "postgres")]
+            Server::Postgres => 'p',
+        }
+    }
+
+    /// Flags every hunt command of the case takes (`--broker-ca` for TLS).
+    fn flags(self, tmp: &std::path::Path) -> Vec<String> {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::RedisTls => vec!["--broker-ca".into(), s(&tmp.join("ca.pem")).into()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// True when its server is installed here (a line says why not).
+    fn here(self) -> bool {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::Redis | Server::RedisTls => broker::have("redis-server"),
+            #[cfg(feature = "postgres")]
+            Server::Postgres => {
+                let here = broker::postgres::programs().is_some();
+                if !here {
+                    eprintln!("skipped: PostgreSQL is not installed (scripts/install-test-deps.sh installs it)");
+                }
+                here
+            }
+        }
+    }
+
+    /// Its URL as namespace `i` reaches it.
+    fn url(self, i: usize) -> String {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::Redis => format!("redis://10.77.{i}.1:6379"),
+            #[cfg(feature = "redis")]
+            Server::RedisTls => format!("rediss://:{PW}@10.77.{i}.1:6379"),
+            #[cfg(feature = "postgres")]
+            Server::Postgres => format!("postgres://hunt@10.77.{i}.1:5432/postgres"),
+        }
+    }
+
+    /// Starts it in namespace 0 of `net`, with its files in `tmp`; it stops when the
+    /// guard it returns is dropped.
+    fn start(self, net: &Net, tmp: &std::path::Path) -> Box<dyn std::any::Any> {
+        match self {
+            #[cfg(feature = "redis")]
+            Server::Redis => {
+                let _ = tmp;
+                let mut server = Command::new("redis-server");
+                server.args([
+                    "--bind",
+                    "0.0.0.0",
+                    "--port",
+                    "6379",
+                    "--protected-mode",
+                    "no",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ]);
+                let redis = net.start(0, &server);
+                let up = wait_until(Duration::from_secs(10), || {
+                    Command::new("ip")
+                        .args([
+                            "netns",
+                            "exec",
+                            net.ns(4),
+                            "redis-cli",
+                            "-h",
+                            "10.77.4.1",
+                            "ping",
+                        ])
+                        .output()
+                        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
+                });
+                assert!(up, "the broker answers inside its namespace");
+                Box::new(redis)
+            }
+            #[cfg(feature = "redis")]
+            Server::RedisTls => {
+                let ca = tls_files(tmp);
+                let mut server = Command::new("redis-server");
+                server
+                    .args(["--bind", "0.0.0.0", "--port", "0", "--tls-port", "6379"])
+                    .args(["--protected-mode", "no", "--save", "", "--appendonly", "no"])
+                    .args(["--tls-auth-clients", "no", "--requirepass", PW])
+                    .args(["--tls-cert-file", s(&tmp.join("server.crt"))])
+                    .args(["--tls-key-file", s(&tmp.join("server.key"))])
+                    .args(["--tls-ca-cert-file", s(&ca)]);
+                let redis = net.start(0, &server);
+                let up = wait_until(Duration::from_secs(10), || {
+                    Command::new("ip")
+                        .args(["netns", "exec", net.ns(4), "redis-cli", "--tls", "--cacert"])
+                        .arg(&ca)
+                        .args(["-h", "10.77.4.1", "-a", PW, "--no-auth-warning", "ping"])
+                        .output()
+                        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
+                });
+                assert!(up, "the TLS broker answers inside its namespace");
+                Box::new(redis)
+            }
+            #[cfg(feature = "postgres")]
+            Server::Postgres => Box::new(pg::start(net.ns(0), tmp)),
+        }
+    }
+}
+
+/// A CA and a certificate it signed for the broker's addresses (10.77.1.1 to
+/// 10.77.4.1), written to `tmp` (`ca.pem`, `server.crt`, `server.key`); the CA's path.
+#[cfg(feature = "redis")]
+fn tls_files(tmp: &std::path::Path) -> std::path::PathBuf {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "hunt netns CA");
+    let ca = p.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = (1..=4).map(|i| format!("10.77.{i}.1")).collect();
+    let cert = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    std::fs::write(tmp.join("server.crt"), cert.pem()).unwrap();
+    std::fs::write(tmp.join("server.key"), key.serialize_pem()).unwrap();
+    std::fs::write(tmp.join("ca.pem"), ca.pem()).unwrap();
+    tmp.join("ca.pem")
+}
+
+/// A PostgreSQL cluster of the test's own on the broker namespace's addresses.
+#[cfg(feature = "postgres")]
+mod pg {
+    use super::broker;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+
+    /// The cluster's folder; dropping it stops the server at once.
+    pub struct Cluster {
+        data: PathBuf,
+        /// Removed after the server stops (fields drop after [`Drop::drop`]).
+        _dir: tempfile::TempDir,
+    }
+
+    /// A PostgreSQL program, run inside namespace `ns` (as the `postgres` account:
+    /// the test runs as root, which PostgreSQL refuses).
+    fn pg(ns: Option<&str>, name: &str) -> Command {
+        let exe = broker::postgres::programs().unwrap().join(name);
+        let mut c = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "runuser"]);
+                c
+            }
+            None => Command::new("runuser"),
+        };
+        c.args(["-u", "postgres", "--"]).arg(exe);
+        c
+    }
+
+    fn ok(c: &mut Command, what: &str) {
+        let out = c.stdin(Stdio::null()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn start(ns: &str, _tmp: &Path) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("hunt-test-netns-pg-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        ok(
+            Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path()),
+            "chown",
+        );
+        let data = dir.path().join("data");
+        let mut c = pg(None, "initdb");
+        c.arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "hunt", "-N", "--locale=C"]);
+        ok(&mut c, "initdb");
+        let hba = "local all all trust\nhost all all 10.77.0.0/16 trust\n";
+        ok(
+            Command::new("runuser")
+                .args(["-u", "postgres", "--", "sh", "-c"])
+                .arg(format!(
+                    "printf '{hba}' > {}",
+                    data.join("pg_hba.conf").display()
+                )),
+            "pg_hba.conf",
+        );
+        let mut c = pg(Some(ns), "pg_ctl");
+        c.arg("-D").arg(&data).arg("-l").arg(dir.path().join("log"));
+        c.args(["-w", "-t", "30", "-o"]).arg(format!(
+            "-k {} -p 5432 -c listen_addresses=* -c fsync=off -c synchronous_commit=off",
+            dir.path().display()
+        ));
+        ok(c.arg("start"), "pg_ctl start");
+        Cluster { data, _dir: dir }
+    }
+
+    impl Drop for Cluster {
+        fn drop(&mut self) {
+            let mut c = pg(None, "pg_ctl");
+            c.arg("-D")
+                .arg(&self.data)
+                .args(["-m", "immediate", "-w", "stop"]);
+            let _ = c.stdin(Stdio::null()).output();
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
 #[test]
 fn workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
-    if !broker::have("redis-server") {
+    a_cut_link_is_survived(Server::Redis);
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn tls_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
+    a_cut_link_is_survived(Server::RedisTls);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
+    a_cut_link_is_survived(Server::Postgres);
+}
+
+/// The case: three workers and a coordinator, each in a namespace of its own; w1's
+/// link cut for three leases mid-hunt, then healed.
+fn a_cut_link_is_survived(kind: Server) {
+    if !kind.here() {
         return;
     }
     if let Some(why) = possible() {
         eprintln!("skipped: {why}: the namespaces test needs root and `ip netns`");
         return;
     }
-    let net = build(4); // 1..=3 workers, 4 the coordinator
+    let net = build(4, kind.letter()); // 1..=3 workers, 4 the coordinator
     let tmp = tempfile::tempdir().unwrap();
-    let mut server = Command::new("redis-server");
-    server.args([
-        "--bind",
-        "0.0.0.0",
-        "--port",
-        "6379",
-        "--protected-mode",
-        "no",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    let redis = net.start(0, &server);
-    let up = wait_until(Duration::from_secs(10), || {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                net.ns(4),
-                "redis-cli",
-                "-h",
-                "10.77.4.1",
-                "ping",
-            ])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("PONG"))
-    });
-    assert!(up, "the broker answers inside its namespace");
+    let server = kind.start(&net, tmp.path());
+    let flags = kind.flags(tmp.path());
 
     // Each "host" makes its own copy of the set from the same flags and seed.
     let dirs: Vec<_> = (1..=4)
@@ -186,20 +440,22 @@ fn workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
     }
     let mut workers = Vec::new();
     for i in 1..=3 {
-        let url = format!("redis://10.77.{i}.1:6379");
-        let mut c = broker::worker_command(&url, &dirs[i - 1], &format!("w{i}"), &["-j", "1"]);
+        let url = kind.url(i);
+        let mut extra = vec!["-j", "1"];
+        extra.extend(flags.iter().map(String::as_str));
+        let mut c = broker::worker_command(&url, &dirs[i - 1], &format!("w{i}"), &extra);
         c.env(hunt::hooks::SLOW_FILE_ENV, "100");
         workers.push(net.start(i, &c));
     }
-    let url = "redis://10.77.4.1:6379";
+    let url = kind.url(4);
     let search = |needle: Option<&str>| {
         let mut args = vec![
             "search",
             "--json",
             "--strategy",
-            "redis",
+            kind.name(),
             "--broker",
-            url,
+            &url,
             "--remote-workers",
             "--lease",
             "1",
@@ -208,17 +464,11 @@ fn workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
             "--dir",
             s(&dirs[3]),
         ];
+        args.extend(flags.iter().map(String::as_str));
         if let Some(n) = needle {
             args.extend(["--needle", n]);
         }
         inside(net.ns(4), &hunt(&args))
-    };
-    let status = || {
-        let r = run(inside(
-            net.ns(4),
-            &hunt(&["status", "--broker", url, "--json"]),
-        ));
-        r.json()
     };
 
     // A full scan while w1's link is cut for three leases: every file counted once.
@@ -226,21 +476,28 @@ fn workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
     net.pids.borrow_mut().push(coord.pid());
     let deadline = Instant::now() + Duration::from_secs(20);
     let cut = loop {
-        let st = status();
-        let held = broker::newest_tasks(&st).iter().any(|t| {
-            t["state"] == "Running" && t["worker"].as_str().is_some_and(|w| w.starts_with("w1@"))
-        });
+        // Before the coordinator publishes, a PostgreSQL broker has no queue to show.
+        let mut args = vec!["status", "--broker", &url, "--json"];
+        args.extend(flags.iter().map(String::as_str));
+        let st = run(inside(net.ns(4), &hunt(&args)));
+        let held = st.code == Some(0)
+            && broker::newest_tasks(&st.json()).iter().any(|t| {
+                t["state"] == "Running"
+                    && t["worker"].as_str().is_some_and(|w| w.starts_with("w1@"))
+            });
         if held {
-            break true;
+            break Ok(());
         }
         if Instant::now() > deadline {
-            break false;
+            break Err(st.stderr);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(cut, "w1 never held a task");
-    let tag = std::process::id() % 100_000;
-    let link = format!("h{tag}b1");
+    assert!(
+        cut.is_ok(),
+        "w1 never held a task (hunt status said {cut:?})"
+    );
+    let link = format!("h{}b1", tag(kind.letter()));
     must(&["-n", net.ns(0), "link", "set", &link, "down"]);
     std::thread::sleep(Duration::from_secs(3));
     must(&["-n", net.ns(0), "link", "set", &link, "up"]);
@@ -271,7 +528,6 @@ fn workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
         done.no_panic();
         assert_eq!(done.code, Some(0), "{done:?}");
     }
-    kill(redis.pid(), libc::SIGKILL);
-    let _ = redis.wait(Duration::from_secs(5));
+    drop(server);
     drop(net);
 }

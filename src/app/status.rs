@@ -13,6 +13,7 @@ use std::time::Duration;
 
 /// Runs `hunt status`.
 pub(super) fn run(args: StatusArgs) -> Result<ExitCode> {
+    crate::broker::tls::use_ca(args.broker_ca.as_deref())?;
     let mut broker = crate::broker::connect_existing(&args.broker)?;
     loop {
         let status = read(broker.as_mut(), args.hunt.as_deref())?;

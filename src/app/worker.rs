@@ -32,6 +32,7 @@ pub(super) fn run(args: WorkerArgs) -> Result<ExitCode> {
             crate::broker::backend::url_forms()
         );
     };
+    crate::broker::tls::use_ca(args.broker_ca.as_deref())?;
     let name = match (args.name, args.index) {
         (Some(n), _) if n.is_empty() || n.contains(['/', '@', ' ']) => {
             bail!("--name {n:?} is not a worker name: use letters, digits, '-', '.' or '_'")

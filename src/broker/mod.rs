@@ -41,6 +41,7 @@ pub mod contract;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 pub mod status;
+pub mod tls;
 mod url;
 mod wire;
 
@@ -130,7 +131,14 @@ pub static REMOTE_WORKERS: Knob = Knob {
 
 /// The knobs every broker strategy takes; a backend with knobs of its own lists these
 /// and its own in [`Backend::KNOBS`].
-pub const KNOBS: &[&Knob] = &[&BATCH, &BROKER, &LEASE, &MAX_ATTEMPTS, &REMOTE_WORKERS];
+pub const KNOBS: &[&Knob] = &[
+    &BATCH,
+    &BROKER,
+    &tls::BROKER_CA,
+    &LEASE,
+    &MAX_ATTEMPTS,
+    &REMOTE_WORKERS,
+];
 
 /// The format of a hunt's spec this build writes and the newest it reads.
 pub const SPEC_FORMAT: u32 = 1;

@@ -108,6 +108,7 @@ use std::time::{Duration, Instant};
 mod leftovers;
 mod server;
 mod template;
+mod tls;
 use server::PrivatePostgres;
 use messages::{explain, scrub};
 pub use messages::shown;
@@ -163,7 +164,7 @@ impl Backend for PostgresKind {
     const NAME: &'static str = "postgres";
     const SCHEMES: &'static [&'static str] = &["postgres://", "postgresql://"];
     const URL_FORMS: &'static str =
-        "postgres://USER[:PASSWORD]@HOST[:PORT]/DB, postgres://USER@/DB?host=/SOCKET/FOLDER";
+        "postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=verify-full], postgres://USER@/DB?host=/SOCKET/FOLDER";
 
     fn connect(url: &str) -> Result<Box<dyn Broker>> {
         Ok(Box::new(Postgres::open(url, true)?))
@@ -200,6 +201,8 @@ impl PrivateBroker for PrivatePostgres {
 pub struct Postgres {
     url: String,
     config: Config,
+    /// The TLS connector, where the URL's `sslmode` asks for TLS.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     /// `None` after the connection failed: the next call makes a new one.
     client: Option<Client>,
     /// Prepared statements of this connection, by their text.
@@ -220,7 +223,8 @@ impl Postgres {
     /// Connects to `url`; with `make`, makes the queue's schema where the database has
     /// none, else refuses a database without one.
     pub fn open(url: &str, make: bool) -> Result<Postgres> {
-        let mut config = Config::from_str(url).map_err(|e| {
+        let (readable, mode) = tls::split(url);
+        let mut config = Config::from_str(&readable).map_err(|e| {
             anyhow!(
                 "--broker {} is not a PostgreSQL URL hunt can use ({}): write {}",
                 shown(url),
@@ -228,12 +232,7 @@ impl Postgres {
                 PostgresKind::URL_FORMS
             )
         })?;
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            bail!(
-                "--broker {} asks for TLS (sslmode=require), which hunt's PostgreSQL client does not speak yet: drop sslmode, or reach the server over a trusted network or its Unix socket",
-                shown(url)
-            );
-        }
+        let tls = tls::connector(mode)?;
         config
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
@@ -242,6 +241,7 @@ impl Postgres {
         let mut p = Postgres {
             url: url.to_string(),
             config,
+            tls,
             client: None,
             prepared: HashMap::new(),
             listening: HashSet::new(),
@@ -302,7 +302,11 @@ impl Postgres {
     /// The connection, made now where there is none.
     fn client(&mut self) -> Result<&mut Client> {
         if self.client.is_none() {
-            let c = self.config.connect(NoTls).map_err(|e| explain(&e, &self.url))?;
+            let c = match &self.tls {
+                Some(tls) => self.config.connect(tls.clone()),
+                None => self.config.connect(NoTls),
+            }
+            .map_err(|e| explain(&e, &self.url))?;
             self.client = Some(c);
             self.prepared.clear();
             self.listening.clear();

@@ -39,6 +39,8 @@
 //! The sync API of the `redis` crate, one connection per thread. The read timeout is
 //! longer than any `BLOCK`, so no blocked reply is dropped while its entry stays
 //! pending. A connection that fails is dropped and made again on the next call.
+//! A `rediss://` URL is TLS (the crate's `tls-rustls`), checked against `--broker-ca`
+//! ([`super::tls::ca`]) or the system's roots.
 
 use super::backend::{Backend, PrivateBroker};
 mod server;
@@ -106,8 +108,9 @@ pub struct RedisKind;
 
 impl Backend for RedisKind {
     const NAME: &'static str = "redis";
-    const SCHEMES: &'static [&'static str] = &["redis://", "redis+unix://", "unix://"];
-    const URL_FORMS: &'static str = "redis://[:PASSWORD@]HOST:PORT[/DB], redis+unix:///PATH";
+    const SCHEMES: &'static [&'static str] = &["redis://", "rediss://", "redis+unix://", "unix://"];
+    const URL_FORMS: &'static str =
+        "redis://[:PASSWORD@]HOST:PORT[/DB], rediss://... (TLS), redis+unix:///PATH";
 
     fn connect(url: &str) -> Result<Box<dyn Broker>> {
         Redis::connect(url)
@@ -152,9 +155,9 @@ pub struct Redis {
 impl Redis {
     /// Connects to `url` and checks that a Redis 7 server answers there.
     pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
-        let client = redis::Client::open(url).map_err(|e| {
+        let client = tls_client(url).map_err(|e| {
             anyhow!(
-                "--broker {} is not a Redis URL hunt can use ({}): write redis://[:PASSWORD@]HOST:PORT[/DB] or redis+unix:///PATH",
+                "--broker {} is not a Redis URL hunt can use ({}): write redis://[:PASSWORD@]HOST:PORT[/DB], rediss://... for TLS, or redis+unix:///PATH",
                 super::redact(url),
                 scrub(&e.to_string(), url)
             )
@@ -240,6 +243,30 @@ impl Redis {
     }
 }
 
+/// The client of `url`: a `rediss://` URL verifies the server against `--broker-ca`
+/// ([`super::tls::ca`]) where one was given, else against the system's roots (the
+/// `redis` crate's `tls-rustls`, which reads them with `rustls-native-certs`).
+fn tls_client(url: &str) -> redis::RedisResult<redis::Client> {
+    // The `redis` crate builds its TLS configuration with the process's default
+    // provider: ring, set once (a later call finds it set and changes nothing).
+    // ring, not aws-lc-rs, so no C toolchain beyond cc is needed to build hunt (rustls
+    // 0.23.48 marks ring's provider deprecated for lacking post-quantum key exchange).
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match super::tls::ca() {
+        Some(ca) if url.get(..9).is_some_and(|s| s.eq_ignore_ascii_case("rediss://")) => {
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.pem.clone()),
+                },
+            )
+        }
+        _ => redis::Client::open(url),
+    }
+}
+
 /// How many times a connect, or the first `INFO`, is made when a signal cuts it short.
 const EINTR_ATTEMPTS: u32 = 5;
 
@@ -293,6 +320,9 @@ fn explain(e: &redis::RedisError, url: &str) -> anyhow::Error {
     if code == "NOAUTH" || said.contains("NOAUTH") {
         return anyhow!("the broker at {at} needs a password: give it in --broker (redis://:PASSWORD@HOST:PORT)");
     }
+    if let Some(why) = tls_failure(&said, url) {
+        return anyhow!("{why} (the broker at {at}: {said})");
+    }
     if e.is_timeout() {
         return anyhow!("the broker at {at} did not answer within {} s: is it overloaded, or cut off? check --broker", REPLY_TIMEOUT.as_secs());
     }
@@ -300,9 +330,22 @@ fn explain(e: &redis::RedisError, url: &str) -> anyhow::Error {
         return anyhow!("the server at {at} does not speak Redis ({said}): is --broker the address of a Redis server?");
     }
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-        return anyhow!("cannot reach the broker at {at} ({said}): is redis-server running there? start it, or fix --broker");
+        let tls_hint = if at.starts_with("redis://") { " (rediss:// for a TLS port)" } else { "" };
+        return anyhow!("cannot reach the broker at {at} ({said}): is redis-server running there? start it, or fix --broker{tls_hint}");
     }
     anyhow!("the broker at {at} failed: {said}")
+}
+
+/// What a failed TLS connection means, with the fix, if `said` is one.
+fn tls_failure(said: &str, url: &str) -> Option<&'static str> {
+    let tls = url.get(..9).is_some_and(|s| s.eq_ignore_ascii_case("rediss://"));
+    if said.contains("invalid peer certificate") {
+        return Some("the broker's certificate is not one the CA vouches for, so hunt refused it: give the CA that signed it with --broker-ca FILE, and a HOST its certificate names");
+    }
+    if tls && (said.contains("corrupt message") || said.contains("InvalidContentType") || said.contains("HandshakeFailure") || said.contains("peer is incompatible")) {
+        return Some("the broker did not complete a TLS handshake: is its port a TLS port (redis-server --tls-port)? use redis:// for a plain one");
+    }
+    None
 }
 
 /// `text` with the password of `url`, if any, replaced.

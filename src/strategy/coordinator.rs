@@ -112,6 +112,12 @@ impl<B: Backend> Registered for Coordinator<B> {
                 (p.url().to_string(), Some(p))
             }
         };
+        broker::tls::use_ca(
+            knobs
+                .text(&broker::tls::BROKER_CA)
+                .as_deref()
+                .map(std::path::Path::new),
+        )?;
         let broker = broker::connect(&url)?;
         let remote = knobs.flag(&REMOTE_WORKERS);
         Ok(Coordinator {
@@ -134,6 +140,9 @@ impl<B: Backend> Registered for Coordinator<B> {
     }
 
     fn race_service(knobs: &Knobs) -> Result<RaceService> {
+        if let Some(ca) = knobs.text(&broker::tls::BROKER_CA) {
+            broker::tls::load(std::path::Path::new(&ca))?;
+        }
         if knobs
             .text(&BROKER)
             .is_some_and(|u| backend::of_url(&u).is_ok_and(|e| e.name == B::NAME))
@@ -250,6 +259,7 @@ impl<B: Backend> Coordinator<B> {
                 .arg("--dir")
                 .arg(dir)
                 .args(["--hunt", id, "--index", &i.to_string()])
+                .args(broker::tls::worker_args())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());

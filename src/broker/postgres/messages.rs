@@ -15,6 +15,9 @@ pub(super) fn explain(e: &postgres::Error, url: &str) -> anyhow::Error {
         .collect::<Vec<_>>()
         .join(" ");
     let forms = "postgres://USER:PASSWORD@HOST:PORT/DB";
+    if said.contains("no encryption") {
+        return anyhow!("the broker at {at} takes connections from here only over TLS ({said}): add ?sslmode=verify-full to --broker (and --broker-ca FILE)");
+    }
     match e.code() {
         Some(c) if *c == SqlState::INVALID_PASSWORD => {
             return anyhow!("the broker at {at} refused the password: give the right one in --broker ({forms})")
@@ -29,6 +32,12 @@ pub(super) fn explain(e: &postgres::Error, url: &str) -> anyhow::Error {
             return anyhow!("the broker at {at} has no connection free ({said}): raise its max_connections, or run fewer workers")
         }
         _ => {}
+    }
+    if said.contains("invalid peer certificate") {
+        return anyhow!("the broker's certificate is not one the CA vouches for, so hunt refused it: give the CA that signed it with --broker-ca FILE, and a HOST its certificate names, or sslmode=verify-ca (the broker at {at}: {said})");
+    }
+    if said.contains("server does not support TLS") {
+        return anyhow!("the broker at {at} does not speak TLS ({said}): turn on its ssl, or drop sslmode from --broker on a trusted network");
     }
     if said.contains("password missing") {
         return anyhow!("the broker at {at} needs a password: give it in --broker ({forms})");
@@ -97,7 +106,7 @@ fn full_error(e: &postgres::Error) -> String {
 /// `text` with the password of `url`, if any, replaced.
 pub(super) fn scrub(text: &str, url: &str) -> String {
     let mut out = text.replace(url, &shown(url));
-    if let Ok(c) = Config::from_str(url) {
+    if let Ok(c) = Config::from_str(&super::tls::split(url).0) {
         if let Some(pw) = c.get_password() {
             let pw = String::from_utf8_lossy(pw).to_string();
             if !pw.is_empty() {
