@@ -5,8 +5,8 @@
 //! file), with a node name of its own and free loopback ports for AMQP and Erlang
 //! distribution. It starts in about five seconds here (about 130 MB); hunt waits until
 //! its AMQP port takes a connection. It runs as hunt's child in a process group of its
-//! own, with SIGTERM asked for should hunt die; dropping the guard sends SIGTERM to the
-//! group (SIGKILL after 10 s) and removes the folder. The user is `guest`, which
+//! own, with SIGTERM asked for should hunt die; dropping the guard kills the group
+//! (SIGKILL: nothing of it is kept) and removes the folder. The user is `guest`, which
 //! RabbitMQ lets in from loopback only, which is where the node listens.
 //!
 //! `epmd`, Erlang's port mapper, is started by the first node on the host and stays
@@ -158,21 +158,13 @@ fn own_group(cmd: &mut Command) {
 
 impl Drop for PrivateRabbit {
     fn drop(&mut self) {
+        // Nothing to save: the whole group (the script, the VM, its port programs) is
+        // killed at once, and the folder goes with the guard.
         let Some(mut child) = self.node.take() else {
             return;
         };
         let group = child.id() as libc::pid_t;
         // SAFETY: the group of our own child, which leads it.
-        unsafe { libc::kill(-group, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(child.try_wait(), Ok(None)) {
-            if Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Whatever of the group is left (the VM, its port programs) goes now.
-        // SAFETY: as above.
         unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = child.wait();
     }
