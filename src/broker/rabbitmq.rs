@@ -85,6 +85,9 @@ const NEWS: &str = "hunt.news";
 const STATUS: &str = "hunt.status";
 /// The queue of finished hunts' last tables.
 const RETIRED: &str = "hunt.retired";
+/// The exchange of `hunt status`'s asks: every coordinator's reply queue and every
+/// subscriber's queue is bound to it.
+const ASK: &str = "hunt.ask";
 /// The direct reply-to pseudo-queue.
 const REPLY_TO: &str = "amq.rabbitmq.reply-to";
 
@@ -128,6 +131,21 @@ fn dead_queue(id: &str) -> String {
 }
 fn reply_queue(id: &str) -> String {
     format!("hunt.{id}.reply")
+}
+
+/// The deliveries this process's task connections hold, by token, each with its
+/// connection's status: a worker's helper thread renews through a connection of its
+/// own, and a lease lives as long as the connection that holds the delivery.
+static HELD: std::sync::LazyLock<std::sync::Mutex<HashMap<String, lapin::ConnectionStatus>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// This process's worker, as its last heartbeat said (answered to `hunt status`'s asks
+/// by any of its connections).
+static BEAT: std::sync::Mutex<Option<WorkerInfo>> = std::sync::Mutex::new(None);
+
+/// The held deliveries, locked.
+fn held() -> std::sync::MutexGuard<'static, HashMap<String, lapin::ConnectionStatus>> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A worker's taking of one hunt's tasks: a connection whose heartbeat is the lease.
@@ -253,7 +271,7 @@ impl Rabbit {
         let ch = self.wait(conn.create_channel())?;
         // Confirms: a report to a queue that is gone comes back (`mandatory`).
         self.wait(ch.confirm_select(lapin::options::ConfirmSelectOptions::default()))?;
-        for ex in [NEWS, STATUS] {
+        for ex in [NEWS, STATUS, ASK] {
             let opts = ExchangeDeclareOptions {
                 durable: true,
                 ..Default::default()
@@ -337,7 +355,9 @@ impl Rabbit {
         };
         let q = self.wait(ch.queue_declare("", opts, FieldTable::default()))?;
         let name = q.name().as_str().to_string();
-        self.wait(ch.queue_bind(&name, exchange, "", QueueBindOptions::default(), FieldTable::default()))?;
+        for ex in [exchange, ASK] {
+            self.wait(ch.queue_bind(&name, ex, "", QueueBindOptions::default(), FieldTable::default()))?;
+        }
         let opts = BasicConsumeOptions {
             no_ack: true,
             ..Default::default()
@@ -361,7 +381,7 @@ impl Rabbit {
                 Err(_) => break Ok(()),
                 Ok(None) => break Err(anyhow!("the broker ended the subscription")),
                 Ok(Some(Err(e))) => break Err(wire::explain(&e, &self.url)),
-                Ok(Some(Ok(d))) => got.push(d.data),
+                Ok(Some(Ok(d))) => got.push((d.data, d.properties.reply_to().clone())),
             }
             limit = Duration::ZERO;
         };
@@ -369,10 +389,27 @@ impl Rabbit {
             self.heard = Some((c, since));
         }
         let n = got.len();
-        for body in got {
+        for (body, reply_to) in got {
             self.file(&body);
+            if let Some(to) = reply_to {
+                self.answer_ask(&body, to.as_str())?;
+            }
         }
         r.map(|()| n)
+    }
+
+    /// Answers `hunt status`'s ask (sent to every subscriber): this process's worker,
+    /// where it is one, says it is alive.
+    fn answer_ask(&mut self, body: &[u8], to: &str) -> Result<()> {
+        let Ok(wire::Report::Ask) = serde_json::from_slice::<wire::Report>(body) else {
+            return Ok(());
+        };
+        let me = BEAT.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(info) = me {
+            let body = serde_json::to_vec(&wire::Heard::Beat(info))?;
+            self.send("", to, &body, BasicProperties::default(), false)?;
+        }
+        Ok(())
     }
 
     /// Files one message heard: news, a table or a heartbeat.

@@ -31,9 +31,8 @@ pub struct Book {
     pub dirty: bool,
     /// When it was published, ms since the epoch.
     pub created_ms: u64,
-    /// When the news and the table were last sent.
+    /// When the news was last sent.
     pub news_at: Option<Instant>,
-    pub table_at: Option<Instant>,
 }
 
 impl Book {
@@ -60,7 +59,6 @@ impl Book {
             dirty: true,
             created_ms: 0,
             news_at: None,
-            table_at: None,
         }
     }
 
@@ -191,6 +189,7 @@ impl Book {
                 (vec![Event::Refused { worker, why }], None)
             }
             Report::Garbage { entry, why } => (vec![Event::Garbage { entry, why }], None),
+            Report::Ask => (Vec::new(), None),
         }
     }
 

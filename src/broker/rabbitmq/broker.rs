@@ -31,6 +31,13 @@ impl Broker for Rabbit {
         };
         self.wait(ch.queue_declare(&dead_queue(&spec.id), durable, plain_queue_args()))?;
         self.wait(ch.queue_declare(&reply_queue(&spec.id), durable, plain_queue_args()))?;
+        self.wait(ch.queue_bind(
+            &reply_queue(&spec.id),
+            ASK,
+            "",
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        ))?;
         self.wait(ch.queue_declare(&tasks_queue(&spec.id), durable, task_queue_args(spec)))?;
         let bodies: Vec<Vec<u8>> = tasks
             .iter()
@@ -160,12 +167,8 @@ impl Broker for Rabbit {
     /// broker closes a connection that stops sending heartbeats (a paused or cut-off
     /// worker) and hands its task to another worker.
     fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
-        let key = (hunt.to_string(), me.consumer.clone());
-        Ok(self.takers.get(&key).is_some_and(|t| {
-            t.held.contains_key(&lease.token)
-                && t.conn.status().connected()
-                && t.channel.status().connected()
-        }))
+        let _ = (hunt, me);
+        Ok(held().get(&lease.token).is_some_and(|s| s.connected()))
     }
 
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
@@ -200,13 +203,11 @@ impl Broker for Rabbit {
             worker: me.label(),
             token: lease.token.clone(),
         };
-        let reply = self.request(hunt, &report)?;
-        if reply.finished != "accepted" {
-            self.settle(hunt, me, &lease.token, false);
-            return Ok(());
-        }
+        // Stale or not (another connection of this process may have handed it back
+        // first, for the event), a delivery this connection holds goes back as a copy.
+        let r = self.request(hunt, &report);
         self.hand_back(hunt, me, lease);
-        Ok(())
+        r.map(drop)
     }
 
     fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()> {
@@ -251,10 +252,12 @@ impl Broker for Rabbit {
         }
     }
 
+    /// Kept for `hunt status`'s asks, which any connection of this process answers;
+    /// this one listens, so that an idle worker answers too.
     fn heartbeat(&mut self, info: &WorkerInfo) -> Result<()> {
-        let body = serde_json::to_vec(&Heard::Beat(info.clone()))?;
-        self.send(STATUS, "", &body, BasicProperties::default(), false)
-            .map(drop)
+        *BEAT.lock().unwrap_or_else(|e| e.into_inner()) = Some(info.clone());
+        self.subscribe(NEWS)?;
+        self.hear(Duration::ZERO).map(drop)
     }
 
     fn status(&mut self) -> Result<Vec<HuntStatus>> {
@@ -284,38 +287,21 @@ impl Broker for Rabbit {
 
 /// The coordinator's side: sending news and tables, reading reports and dead letters.
 impl Rabbit {
-    /// Sends hunt `hunt`'s news when due (or `now`), and its table when it changed
-    /// (at most every [`NEWS_EVERY`]) or a second has passed.
+    /// Sends hunt `hunt`'s news when due (or `now`).
     fn announce(&mut self, hunt: &str, now: bool) -> Result<()> {
         let Some(b) = self.books.get_mut(hunt) else {
             return Ok(());
         };
-        let due = |at: Option<Instant>, every: Duration| at.is_none_or(|t| t.elapsed() >= every);
-        let news = (now || due(b.news_at, NEWS_EVERY)).then(|| {
-            b.news_at = Some(Instant::now());
-            Heard::News(News {
-                spec: b.spec.clone(),
-                stop: b.stop,
-            })
-        });
-        let table = (now
-            || (b.dirty && due(b.table_at, NEWS_EVERY))
-            || due(b.table_at, Duration::from_secs(1)))
-        .then(|| {
-            b.table_at = Some(Instant::now());
-            b.dirty = false;
-            Heard::Table(Table {
-                created_ms: b.created_ms,
-                status: b.status(),
-            })
-        });
-        if let Some(n) = news {
-            self.send(NEWS, "", &serde_json::to_vec(&n)?, BasicProperties::default(), false)?;
+        if !now && b.news_at.is_some_and(|t| t.elapsed() < NEWS_EVERY) {
+            return Ok(());
         }
-        if let Some(t) = table {
-            self.send(STATUS, "", &serde_json::to_vec(&t)?, BasicProperties::default(), false)?;
-        }
-        Ok(())
+        b.news_at = Some(Instant::now());
+        let news = Heard::News(News {
+            spec: b.spec.clone(),
+            stop: b.stop,
+        });
+        self.send(NEWS, "", &serde_json::to_vec(&news)?, BasicProperties::default(), false)
+            .map(drop)
     }
 
     /// Reads the hunt's reports and dead letters (waiting up to `wait` for the first),
@@ -384,8 +370,17 @@ impl Rabbit {
             Ok(r) => r,
             Err(e) => return Ok(vec![garbage("a report", &e, &d.data)]),
         };
-        let (events, reply) = book.apply(report);
         let to = d.properties.reply_to().clone();
+        if let (wire::Report::Ask, Some(to)) = (&report, &to) {
+            let table = Heard::Table(Table {
+                created_ms: book.created_ms,
+                status: book.status(),
+            });
+            let body = serde_json::to_vec(&table)?;
+            self.send("", to.as_str(), &body, BasicProperties::default(), false)?;
+            return Ok(Vec::new());
+        }
+        let (events, reply) = book.apply(report);
         if let (Some(reply), Some(to)) = (reply, to) {
             let mut props = BasicProperties::default();
             if let Some(c) = d.properties.correlation_id() {
@@ -480,10 +475,22 @@ impl Rabbit {
     /// died cannot, and the broker has handed the task back already.
     fn settle(&mut self, hunt: &str, me: &Me, token: &str, requeue: bool) {
         use lapin::options::{BasicAckOptions, BasicNackOptions};
+        held().remove(token);
         let key = (hunt.to_string(), me.consumer.clone());
-        let Some(acker) = self.takers.get_mut(&key).and_then(|t| t.held.remove(token)) else {
+        let Some(t) = self.takers.get_mut(&key) else {
             return;
         };
+        let Some(acker) = t.held.remove(token) else {
+            return;
+        };
+        if crate::interrupt::terminating() || crate::interrupt::requested() {
+            // Ending: no next delivery may be pushed to this consumer after the ack (it
+            // would come back with one more delivery counted).
+            let (ch, tag) = (t.channel.clone(), t.consumer.tag());
+            let _ = self
+                .rt
+                .block_on(ch.basic_cancel(tag.as_str(), Default::default()));
+        }
         let _ = self.rt.block_on(async {
             if requeue {
                 acker

@@ -8,9 +8,10 @@ use crate::tasks::{Lease, Task};
 
 /// How long a take waits for a delivery before it says `Wait`.
 const TAKE_WAIT: Duration = Duration::from_millis(100);
-/// How long `hunt status` listens, the first time, for tables and heartbeats (each
-/// sent at least once a second).
-const STATUS_LISTEN: Duration = Duration::from_millis(1100);
+/// How long `hunt status` waits for answers to its ask, at most.
+const ASK_WAIT: Duration = Duration::from_millis(600);
+/// How long without a new answer ends the wait.
+const QUIET: Duration = Duration::from_millis(120);
 /// The header of a task's copy that carries the attempts made before it.
 const BEFORE: &str = "hunt-attempts-before";
 
@@ -115,6 +116,7 @@ impl Rabbit {
         let token = format!("{nonce:016x}.{}", d.delivery_tag);
         if let Some(taker) = self.takers.get_mut(key) {
             taker.held.insert(token.clone(), d.acker);
+            held().insert(token.clone(), taker.conn.status().clone());
         }
         self.tell(
             hunt,
@@ -164,6 +166,11 @@ impl Rabbit {
     /// Closes a task connection: what it held goes back on the queue.
     pub(super) fn drop_taker(&mut self, key: &(String, String)) {
         if let Some(t) = self.takers.remove(key) {
+            let mut h = held();
+            for token in t.held.keys() {
+                h.remove(token);
+            }
+            drop(h);
             let _ = self.rt.block_on(async {
                 tokio::time::timeout(Duration::from_secs(1), t.conn.close(200, "done")).await
             });
@@ -198,32 +205,62 @@ impl Rabbit {
             .with_delivery_mode(2)
             .with_headers(h);
         let queue = tasks_queue(hunt);
+        let tag = t.consumer.tag();
+        held().remove(&lease.token);
+        // The consumer is cancelled first: no next delivery is pushed to a worker that
+        // is handing its task back (it would come back with one more delivery counted).
         let _ = self.rt.block_on(async {
+            ch.basic_cancel(tag.as_str(), Default::default()).await?;
             ch.basic_publish("", &queue, BasicPublishOptions::default(), &body, props)
+                .await?
                 .await?;
             acker.ack(BasicAckOptions::default()).await
         });
+        self.drop_taker(&key);
     }
 
-    /// `hunt status`: the tables of running hunts (listening to `hunt.status` a second
-    /// the first time) and of finished ones (`hunt.retired`, read and handed back),
-    /// newest first.
+    /// `hunt status`: asks every coordinator for its table and every worker whether it
+    /// lives (the `hunt.ask` exchange), takes the answers until none has come for
+    /// [`QUIET`] (at most [`ASK_WAIT`]), and adds the finished hunts' tables
+    /// (`hunt.retired`); newest first.
     pub(super) fn read_status(&mut self) -> Result<Vec<HuntStatus>> {
-        let fresh = self.heard.is_none();
-        self.subscribe(STATUS)?;
-        let deadline = Instant::now() + if fresh { STATUS_LISTEN } else { Duration::ZERO };
-        loop {
-            self.hear(Duration::ZERO)?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+        use futures_lite::StreamExt;
+        let ch = self.channel()?;
+        if self.replies.is_none() {
+            let opts = BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            };
+            let c = self.wait(ch.basic_consume(REPLY_TO, "", opts, FieldTable::default()))?;
+            self.replies = Some(c);
+        }
+        let body = serde_json::to_vec(&Report::Ask)?;
+        let props = BasicProperties::default().with_reply_to(short(REPLY_TO));
+        self.send(ASK, "", &body, props, false)?;
+        self.tables.clear();
+        let mut c = self.replies.take().expect("made above");
+        let deadline = Instant::now() + ASK_WAIT;
+        let mut got = Vec::new();
+        let r: Result<()> = loop {
+            let left = deadline.saturating_duration_since(Instant::now()).min(QUIET);
+            let next = self.rt.block_on(async { tokio::time::timeout(left, c.next()).await });
+            match next {
+                Err(_) => break Ok(()),
+                Ok(None) => break Err(anyhow!("the broker ended the reply consumer")),
+                Ok(Some(Err(e))) => break Err(wire::explain(&e, &self.url)),
+                Ok(Some(Ok(d))) => got.push(d.data),
             }
-            self.hear(left.min(Duration::from_millis(50)))?;
+        };
+        if r.is_ok() {
+            self.replies = Some(c);
+        }
+        r?;
+        for b in got {
+            self.file(&b);
         }
         let mut all: HashMap<String, wire::Table> = self
             .tables
             .iter()
-            .filter(|(_, (_, at))| at.elapsed() < SILENT)
             .map(|(id, (t, _))| (id.clone(), t.clone()))
             .collect();
         for t in self.retired()? {

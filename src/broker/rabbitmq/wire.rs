@@ -88,6 +88,9 @@ pub enum Report {
     Refuse { worker: String, why: String },
     /// A queue entry that is not a task of the hunt.
     Garbage { entry: String, why: String },
+    /// `hunt status` asks every coordinator for its table and every worker whether it
+    /// lives (sent to the `hunt.ask` exchange, answered to its reply-to).
+    Ask,
 }
 
 /// The coordinator's reply to a report.
@@ -114,10 +117,18 @@ pub fn explain(e: &lapin::Error, url: &str) -> anyhow::Error {
     if said.contains("NOT_ALLOWED") || said.contains("530") {
         return anyhow!("the broker at {at} refused the vhost ({said}): create it (`rabbitmqctl add_vhost`), give the user permissions, or fix --broker");
     }
-    if said.contains("IO error") || said.contains("Connection refused") || said.contains("connection") {
-        if said.contains("Invalid") || said.contains("parse") || said.contains("protocol") {
-            return anyhow!("the server at {at} does not speak AMQP ({said}): is --broker the address of a RabbitMQ server?");
-        }
+    if said.contains("refused") || said.contains("timed out") || said.contains("unreachable") {
+        return anyhow!("cannot reach the broker at {at} ({said}): is RabbitMQ running there? start it, or fix --broker");
+    }
+    if said.contains("aborted")
+        || said.contains("reset")
+        || said.contains("protocol")
+        || said.contains("parse")
+        || said.contains("EOF")
+    {
+        return anyhow!("the server at {at} does not speak AMQP ({said}): is --broker the address of a RabbitMQ server?");
+    }
+    if said.contains("IO error") || said.contains("connection") {
         return anyhow!("cannot reach the broker at {at} ({said}): is RabbitMQ running there? start it, or fix --broker");
     }
     anyhow!("the broker at {at} failed: {said}")
