@@ -26,9 +26,11 @@
 //! intervals of silence, each half the timeout), then hands its task over. Live workers
 //! need not renew anything: lapin's own I/O thread sends the heartbeats while the
 //! worker's threads read files, so [`crate::broker::Broker::renew`] only says whether
-//! the task connection still lives. Each return of a task raises its `x-delivery-count`,
-//! which makes the next take's attempt number; past `x-delivery-limit` the quorum queue
-//! dead-letters it to `hunt.ID.dead`, which the coordinator reads as Failed.
+//! the task connection still lives. Each return of a task by the broker raises its
+//! `x-delivery-count`, which with the attempts its message carries (a failed attempt or
+//! a hand-back queues a new copy, at the back) makes the next take's attempt number;
+//! past `x-delivery-limit` the quorum queue dead-letters it to `hunt.ID.dead`, which the
+//! coordinator reads as Failed.
 //!
 //! # Where the one answer is decided, and why a late report is fenced
 //! RabbitMQ cannot set a key once, so the coordinator decides: it is the single consumer
@@ -531,3 +533,5 @@ fn short(s: &str) -> ShortString {
     s.into()
 }
 
+#[cfg(test)]
+mod tests;

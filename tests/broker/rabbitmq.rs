@@ -157,6 +157,8 @@ fn node() -> &'static Node {
                 });
             }
         }
+        // It lives until the test binary exits, which kills its group (never reaped).
+        #[allow(clippy::zombie_processes)]
         let child = c.spawn().expect("rabbitmq-server starts");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

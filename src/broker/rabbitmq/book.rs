@@ -127,28 +127,7 @@ impl Book {
                 if !why.is_empty() && found.is_none() {
                     return self.failed(task, worker, &why, Some(tally));
                 }
-                self.tokens[task as usize] = None;
-                if let Some(r) = self.row(task) {
-                    r.state = TaskState::Completed;
-                    r.worker = Some(worker.clone());
-                    r.note = cut_short.then(|| contract::CUT_SHORT.to_string());
-                }
-                let mut events = vec![Event::Finished {
-                    task,
-                    worker: worker.clone(),
-                    tally,
-                    cut_short,
-                }];
-                let mut finished = "accepted";
-                if let (Some(index), None) = (found, &self.answer) {
-                    let a = Answer { index, task, worker };
-                    self.answer = Some(a.clone());
-                    self.stop = true;
-                    self.state = HuntState::Found;
-                    events.push(Event::Answer(a));
-                    finished = "answer";
-                }
-                (events, Some(reply(finished, false)))
+                self.completed(task, worker, tally, found, cut_short)
             }
             Report::Fail {
                 task,
@@ -191,6 +170,39 @@ impl Book {
             Report::Garbage { entry, why } => (vec![Event::Garbage { entry, why }], None),
             Report::Ask => (Vec::new(), None),
         }
+    }
+
+    /// A report counted: the task Completed, and the answer if it is the first find.
+    fn completed(
+        &mut self,
+        task: u64,
+        worker: String,
+        tally: crate::broker::WireTally,
+        found: Option<u64>,
+        cut_short: bool,
+    ) -> (Vec<Event>, Option<Reply>) {
+        self.tokens[task as usize] = None;
+        if let Some(r) = self.row(task) {
+            r.state = TaskState::Completed;
+            r.worker = Some(worker.clone());
+            r.note = cut_short.then(|| contract::CUT_SHORT.to_string());
+        }
+        let mut events = vec![Event::Finished {
+            task,
+            worker: worker.clone(),
+            tally,
+            cut_short,
+        }];
+        let mut finished = "accepted";
+        if let (Some(index), None) = (found, &self.answer) {
+            let a = Answer { index, task, worker };
+            self.answer = Some(a.clone());
+            self.stop = true;
+            self.state = HuntState::Found;
+            events.push(Event::Answer(a));
+            finished = "answer";
+        }
+        (events, Some(reply(finished, false)))
     }
 
     /// A dead-lettered task: delivered `--max-attempts` times and never acknowledged.

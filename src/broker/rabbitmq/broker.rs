@@ -206,7 +206,7 @@ impl Broker for Rabbit {
         // Stale or not (another connection of this process may have handed it back
         // first, for the event), a delivery this connection holds goes back as a copy.
         let r = self.request(hunt, &report);
-        self.hand_back(hunt, me, lease);
+        self.requeue(hunt, me, lease, lease.attempt.saturating_sub(1), true);
         r.map(drop)
     }
 
@@ -467,14 +467,20 @@ impl Rabbit {
     fn report(&mut self, hunt: &str, me: &Me, lease: &Lease, report: Report) -> Result<Finished> {
         let reply = self.request(hunt, &report)?;
         let finished = contract::finished(&reply.finished)?;
-        self.settle(hunt, me, &lease.token, finished == Finished::Retried && reply.requeue);
+        if finished == Finished::Retried && reply.requeue {
+            // Queued again as a new entry, behind what is queued now (as Redis does),
+            // carrying this attempt.
+            self.requeue(hunt, me, lease, lease.attempt, false);
+        } else {
+            self.settle(hunt, me, &lease.token);
+        }
         Ok(finished)
     }
 
-    /// Acknowledges the delivery `token` (or hands it back, `requeue`); a channel that
-    /// died cannot, and the broker has handed the task back already.
-    fn settle(&mut self, hunt: &str, me: &Me, token: &str, requeue: bool) {
-        use lapin::options::{BasicAckOptions, BasicNackOptions};
+    /// Acknowledges the delivery `token`; a channel that died cannot, and the broker
+    /// has handed the task back already.
+    fn settle(&mut self, hunt: &str, me: &Me, token: &str) {
+        use lapin::options::BasicAckOptions;
         held().remove(token);
         let key = (hunt.to_string(), me.consumer.clone());
         let Some(t) = self.takers.get_mut(&key) else {
@@ -491,17 +497,6 @@ impl Rabbit {
                 .rt
                 .block_on(ch.basic_cancel(tag.as_str(), Default::default()));
         }
-        let _ = self.rt.block_on(async {
-            if requeue {
-                acker
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
-                    .await
-            } else {
-                acker.ack(BasicAckOptions::default()).await
-            }
-        });
+        let _ = self.rt.block_on(acker.ack(BasicAckOptions::default()));
     }
 }

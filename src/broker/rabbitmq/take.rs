@@ -10,8 +10,9 @@ use crate::tasks::{Lease, Task};
 const TAKE_WAIT: Duration = Duration::from_millis(100);
 /// How long `hunt status` waits for answers to its ask, at most.
 const ASK_WAIT: Duration = Duration::from_millis(600);
-/// How long without a new answer ends the wait.
-const QUIET: Duration = Duration::from_millis(120);
+/// How long without a new answer, after the first, ends the wait (a coordinator answers
+/// within its next read of reports, an idle worker within 25 ms).
+const QUIET: Duration = Duration::from_millis(40);
 /// The header of a task's copy that carries the attempts made before it.
 const BEFORE: &str = "hunt-attempts-before";
 
@@ -177,11 +178,15 @@ impl Rabbit {
         }
     }
 
-    /// A released task: its delivery acknowledged and a copy queued that carries the
-    /// attempts made so far (where the channel lives; else the broker returned it).
-    pub(super) fn hand_back(&mut self, hunt: &str, me: &Me, lease: &Lease) {
+    /// Queues task `lease` again as a copy at the back of the queue that carries the
+    /// attempts made so far (`before`), and acknowledges the delivery; with `leaving`,
+    /// the consumer is cancelled first and the task connection closed (a worker handing
+    /// its task back takes no next one: it would come back with one more delivery
+    /// counted). Where the channel died the broker has returned the task already.
+    pub(super) fn requeue(&mut self, hunt: &str, me: &Me, lease: &Lease, before: u32, leaving: bool) {
         use lapin::options::BasicAckOptions;
         let key = (hunt.to_string(), me.consumer.clone());
+        held().remove(&lease.token);
         let Some(t) = self.takers.get_mut(&key) else {
             return;
         };
@@ -189,6 +194,7 @@ impl Rabbit {
             return;
         };
         let ch = t.channel.clone();
+        let tag = t.consumer.tag();
         let Ok(body) = serde_json::to_vec(&TaskMsg {
             id: lease.task.id,
             from: lease.task.range.start,
@@ -197,26 +203,23 @@ impl Rabbit {
             return;
         };
         let mut h = FieldTable::default();
-        h.insert(
-            BEFORE.into(),
-            AMQPValue::LongLongInt(i64::from(lease.attempt.saturating_sub(1))),
-        );
+        h.insert(BEFORE.into(), AMQPValue::LongLongInt(i64::from(before)));
         let props = BasicProperties::default()
             .with_delivery_mode(2)
             .with_headers(h);
         let queue = tasks_queue(hunt);
-        let tag = t.consumer.tag();
-        held().remove(&lease.token);
-        // The consumer is cancelled first: no next delivery is pushed to a worker that
-        // is handing its task back (it would come back with one more delivery counted).
         let _ = self.rt.block_on(async {
-            ch.basic_cancel(tag.as_str(), Default::default()).await?;
+            if leaving {
+                ch.basic_cancel(tag.as_str(), Default::default()).await?;
+            }
             ch.basic_publish("", &queue, BasicPublishOptions::default(), &body, props)
                 .await?
                 .await?;
             acker.ack(BasicAckOptions::default()).await
         });
-        self.drop_taker(&key);
+        if leaving {
+            self.drop_taker(&key);
+        }
     }
 
     /// `hunt status`: asks every coordinator for its table and every worker whether it
@@ -242,7 +245,11 @@ impl Rabbit {
         let deadline = Instant::now() + ASK_WAIT;
         let mut got = Vec::new();
         let r: Result<()> = loop {
-            let left = deadline.saturating_duration_since(Instant::now()).min(QUIET);
+            // The first answer may take up to ASK_WAIT; then QUIET without one ends it.
+            let mut left = deadline.saturating_duration_since(Instant::now());
+            if !got.is_empty() {
+                left = left.min(QUIET);
+            }
             let next = self.rt.block_on(async { tokio::time::timeout(left, c.next()).await });
             match next {
                 Err(_) => break Ok(()),
