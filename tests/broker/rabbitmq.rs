@@ -309,16 +309,20 @@ impl Server for Rabbit {
         Err("the coordinator is the one consumer of a hunt's reports: RabbitMQ keeps none once read")
     }
 
-    /// Messages that are not tasks, put on the hunt's task queue (behind the tasks
-    /// queued now, in front of any queued again later).
+    /// Messages that are not tasks, put in front of the tasks ready on the hunt's task
+    /// queue: a FIFO, so the ready tasks are taken off (unacknowledged), the garbage
+    /// published, the tasks published again behind it (each copy carrying the attempts
+    /// its message had, as hunt's own copies do), and the originals acknowledged.
     fn add_garbage(&self, hunt: &str) -> usize {
-        use lapin::options::BasicPublishOptions;
+        use lapin::options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions};
+        use lapin::types::{AMQPValue, FieldTable};
         use lapin::{BasicProperties, Connection, ConnectionProperties};
         let bodies: [&[u8]; 3] = [
             b"{\"id\":0,\"from\":0,\"to\":1000000000}",
             b"{\"id\":7,\"from\":7,\"to\":3}",
             b"not json",
         ];
+        let queue = format!("hunt.{hunt}.tasks");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -328,18 +332,50 @@ impl Server for Rabbit {
                 .await
                 .expect("a test connection");
             let ch = c.create_channel().await.unwrap();
-            for b in bodies {
-                ch.basic_publish(
-                    "",
-                    &format!("hunt.{hunt}.tasks"),
-                    BasicPublishOptions::default(),
-                    b,
-                    BasicProperties::default(),
-                )
+            let mut ready = Vec::new();
+            while let Some(m) = ch
+                .basic_get(&queue, BasicGetOptions { no_ack: false })
                 .await
                 .unwrap()
-                .await
-                .unwrap();
+            {
+                ready.push(m.delivery);
+            }
+            let publish = |body: Vec<u8>, props: BasicProperties| {
+                let ch = ch.clone();
+                let queue = queue.clone();
+                async move {
+                    ch.basic_publish("", &queue, BasicPublishOptions::default(), &body, props)
+                        .await
+                        .unwrap()
+                        .await
+                        .unwrap();
+                }
+            };
+            for b in bodies {
+                publish(b.to_vec(), BasicProperties::default()).await;
+            }
+            for d in &ready {
+                let int = |name: &str| {
+                    d.properties
+                        .headers()
+                        .as_ref()
+                        .and_then(|h| h.inner().get(name).cloned())
+                        .map_or(0, |v| match v {
+                            AMQPValue::LongLongInt(n) => n,
+                            AMQPValue::LongInt(n) => i64::from(n),
+                            _ => 0,
+                        })
+                };
+                let mut h = FieldTable::default();
+                let before = int("hunt-attempts-before") + int("x-delivery-count");
+                h.insert(
+                    "hunt-attempts-before".into(),
+                    AMQPValue::LongLongInt(before),
+                );
+                publish(d.data.clone(), BasicProperties::default().with_headers(h)).await;
+            }
+            for d in ready {
+                d.acker.ack(BasicAckOptions::default()).await.unwrap();
             }
             let _ = c.close(200, "done").await;
         });
