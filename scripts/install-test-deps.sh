@@ -3,7 +3,9 @@
 # redis strategy's tests start their own servers), chromium (the HTML report is checked
 # in a headless browser), iproute2 (the cross-host test builds network namespaces),
 # postgresql (the postgres strategy's tests run initdb and pg_ctl in folders of their own;
-# its binaries are looked for in /usr/lib/postgresql/*/bin, then on PATH).
+# its binaries are looked for in /usr/lib/postgresql/*/bin, then on PATH),
+# rabbitmq-server (the rabbitmq strategy's tests start one node of their own in a
+# temporary folder; looked for in /usr/lib/rabbitmq/bin, then on PATH).
 # Debian/Ubuntu, with apt-get; as root, or through sudo. Starts nothing.
 set -euo pipefail
 
@@ -18,8 +20,9 @@ have_postgres() {
     command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
 }
 have_postgres || need+=(postgresql)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 if [ ${#need[@]} -eq 0 ]; then
-    echo "install-test-deps: redis-server, chromium, ip and PostgreSQL's initdb and pg_ctl are installed"
+    echo "install-test-deps: redis-server, chromium, ip, PostgreSQL's initdb and pg_ctl, and rabbitmq-server are installed"
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -32,7 +35,7 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo
 fi
 echo "install-test-deps: installing ${need[*]}"
-# Debian's redis-server and postgresql packages would start system services; the tests start their own
+# Debian's redis-server, postgresql and rabbitmq-server packages would start system services; the tests start their own
 # servers and nothing else may run, so services are kept from starting while it
 # installs (policy-rc.d, Debian's switch for that), unless a policy is already in place.
 policy=/usr/sbin/policy-rc.d

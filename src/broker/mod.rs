@@ -72,6 +72,8 @@ backends! {
     sqlite::SqliteKind if feature "sqlite";
     /// A PostgreSQL table as the queue: SKIP LOCKED claims, LISTEN/NOTIFY; many hosts.
     postgres::PostgresKind if feature "postgres";
+    /// A RabbitMQ server: a quorum queue per hunt, manual acks, the coordinator decides.
+    rabbitmq::RabbitKind if feature "rabbitmq";
 }
 
 pub use backend::{Backend, Entry, Options, PrivateBroker};

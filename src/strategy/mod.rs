@@ -145,6 +145,8 @@ registry! {
     Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
     /// A PostgreSQL table as the queue: SKIP LOCKED claims, leases, LISTEN/NOTIFY.
     Postgres = "postgres" => postgres::Postgres if feature "postgres";
+    /// A RabbitMQ quorum queue: manual acks, prefetch 1, leases as connection heartbeats.
+    Rabbitmq = "rabbitmq" => rabbitmq::Rabbitmq if feature "rabbitmq";
 }
 
 impl StrategyKind {

@@ -1,0 +1,502 @@
+//! [`Broker`] on RabbitMQ (see the module above for the queues, the leases and where
+//! the answer is decided).
+
+use super::wire::{Heard, News, Reply, Report, Table, TaskMsg};
+use super::*;
+use crate::broker::{
+    contract, Broker, Done, Event, HuntState, Me, Take, Verdict,
+};
+use crate::tasks::{Finished, Lease, Task};
+
+impl Broker for Rabbit {
+    fn describe(&self) -> String {
+        shown(&self.url)
+    }
+
+    fn connect_again(&self) -> Result<Box<dyn Broker>> {
+        Ok(Box::new(Rabbit::open(&self.url)?))
+    }
+
+    /// Declares the hunt's queues and publishes every task (waiting for the broker's
+    /// confirms), then its news. A publish whose reply was lost is made again by the
+    /// coordinator: the book is there, so it is done.
+    fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()> {
+        if self.books.contains_key(&spec.id) {
+            return Ok(());
+        }
+        let ch = self.channel()?;
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        self.wait(ch.queue_declare(&dead_queue(&spec.id), durable, plain_queue_args()))?;
+        self.wait(ch.queue_declare(&reply_queue(&spec.id), durable, plain_queue_args()))?;
+        self.wait(ch.queue_bind(
+            &reply_queue(&spec.id),
+            ASK,
+            "",
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        ))?;
+        self.wait(ch.queue_declare(&tasks_queue(&spec.id), durable, task_queue_args(spec)))?;
+        let bodies: Vec<Vec<u8>> = tasks
+            .iter()
+            .map(|t| {
+                serde_json::to_vec(&TaskMsg {
+                    id: t.id,
+                    from: t.range.start,
+                    to: t.range.end,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let queue = tasks_queue(&spec.id);
+        self.wait(async {
+            let mut confirms = Vec::with_capacity(bodies.len());
+            for b in &bodies {
+                let props = BasicProperties::default().with_delivery_mode(2);
+                confirms.push(
+                    ch.basic_publish("", &queue, BasicPublishOptions::default(), b, props)
+                        .await?,
+                );
+            }
+            for c in confirms {
+                c.await?;
+            }
+            Ok(())
+        })?;
+        let mut book = Book::new(spec.clone(), tasks);
+        book.created_ms = crate::broker::now_ms();
+        self.books.insert(spec.id.clone(), book);
+        self.announce(&spec.id, true)
+    }
+
+    fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
+        let events = self.pump(hunt, wait)?;
+        self.announce(hunt, false)?;
+        Ok(events)
+    }
+
+    fn keep_alive(&mut self, hunt: &str) -> Result<()> {
+        self.announce(hunt, false)
+    }
+
+    /// Raises the stop flag of a hunt this connection coordinates (workers hear it in
+    /// the next news); a worker's stop is the coordinator's business, which it learns
+    /// from the answer.
+    fn stop(&mut self, hunt: &str) -> Result<()> {
+        if let Some(b) = self.books.get_mut(hunt) {
+            b.stop = true;
+            b.dirty = true;
+            return self.announce(hunt, true);
+        }
+        Ok(())
+    }
+
+    /// Sends the last news (stopped) and the last table to `hunt.retired`, where it
+    /// expires after `keep`; then deletes the hunt's queues (their consumers are told,
+    /// and a worker's take says the hunt is over).
+    fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
+        let Some(b) = self.books.get_mut(hunt) else {
+            return Ok(());
+        };
+        b.stop = true;
+        b.state = HuntState::from(verdict);
+        let table = Heard::Table(Table {
+            created_ms: b.created_ms,
+            status: b.status(),
+        });
+        self.announce(hunt, true)?;
+        let body = serde_json::to_vec(&table)?;
+        let keep_ms = keep.as_millis().max(1).to_string();
+        let props = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_expiration(short(&keep_ms));
+        self.send("", RETIRED, &body, props, false)?;
+        self.books.remove(hunt);
+        self.pumps.remove(hunt);
+        let ch = self.channel()?;
+        for q in [tasks_queue(hunt), dead_queue(hunt), reply_queue(hunt)] {
+            let _ = self.wait(ch.queue_delete(&q, Default::default()));
+        }
+        Ok(())
+    }
+
+    fn exists(&mut self, hunt: &str) -> Result<bool> {
+        // A passive declare of a missing queue closes its channel: a channel of its own.
+        let ch = self.side_channel()?;
+        let opts = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let r = self
+            .rt
+            .block_on(ch.queue_declare(&reply_queue(hunt), opts, FieldTable::default()));
+        let _ = self.rt.block_on(ch.close(200, "looked"));
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if e.to_string().contains("NOT_FOUND") => Ok(false),
+            Err(e) => Err(wire::explain(&e, &self.url)),
+        }
+    }
+
+    /// The running hunts this connection has heard of (subscribing to the news, and
+    /// waiting for a round of it, the first time), in id order.
+    fn hunts(&mut self) -> Result<Vec<String>> {
+        self.listen_news()?;
+        let mut ids: Vec<String> = self
+            .news
+            .iter()
+            .filter(|(_, (n, at))| !n.stop && at.elapsed() < SILENT)
+            .map(|(id, _)| id.clone())
+            .chain(self.books.iter().filter(|(_, b)| !b.stop).map(|(id, _)| id.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    fn spec(&mut self, hunt: &str) -> Result<Option<HuntSpec>> {
+        self.spec_of(hunt)
+    }
+
+    fn take(&mut self, hunt: &str, me: &Me) -> Result<Take> {
+        self.take_one(hunt, me)
+    }
+
+    /// A lease lives as long as the task connection that holds its delivery: the
+    /// broker closes a connection that stops sending heartbeats (a paused or cut-off
+    /// worker) and hands its task to another worker.
+    fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
+        let _ = (hunt, me);
+        Ok(held().get(&lease.token).is_some_and(|s| s.connected()))
+    }
+
+    fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
+        let report = Report::Finish {
+            task: lease.task.id,
+            worker: me.label(),
+            token: lease.token.clone(),
+            tally: done.tally.clone(),
+            found: done.found,
+            cut_short: done.cut_short,
+            why: done.why.clone(),
+        };
+        self.report(hunt, me, lease, report)
+    }
+
+    fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
+        let report = Report::Fail {
+            task: lease.task.id,
+            worker: me.label(),
+            token: lease.token.clone(),
+            why: why.to_string(),
+        };
+        self.report(hunt, me, lease, report)
+    }
+
+    /// Hands the task back: the coordinator marks it NotStarted; the delivery is
+    /// acknowledged and a copy queued that carries the attempts so far, so the hand-back
+    /// is not an attempt. Where the channel died, the broker has handed it back already.
+    fn release(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<()> {
+        let report = Report::Release {
+            task: lease.task.id,
+            worker: me.label(),
+            token: lease.token.clone(),
+        };
+        // Stale or not (another connection of this process may have handed it back
+        // first, for the event), a delivery this connection holds goes back as a copy.
+        let r = self.request(hunt, &report);
+        self.requeue(hunt, me, lease, lease.attempt.saturating_sub(1), true);
+        r.map(drop)
+    }
+
+    fn refuse(&mut self, hunt: &str, me: &Me, why: &str) -> Result<()> {
+        let report = Report::Refuse {
+            worker: me.label(),
+            why: why.to_string(),
+        };
+        self.tell(hunt, &report)
+    }
+
+    /// The hunts among `hunts` whose stop flag is up in their news, or whose news
+    /// stopped coming ([`SILENT`]) after this connection began to listen.
+    fn stopped(&mut self, hunts: &[String], wait: Duration) -> Result<Vec<String>> {
+        self.subscribe(NEWS)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            let since = self.heard.as_ref().map_or_else(Instant::now, |(_, s)| *s);
+            let out: Vec<String> = hunts
+                .iter()
+                .filter(|h| {
+                    if let Some(b) = self.books.get(h.as_str()) {
+                        return b.stop;
+                    }
+                    match self.news.get(h.as_str()) {
+                        Some((n, at)) => n.stop || at.elapsed() >= SILENT,
+                        None => since.elapsed() >= SILENT,
+                    }
+                })
+                .cloned()
+                .collect();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !out.is_empty() || (left.is_zero() && !hunts.is_empty()) {
+                return Ok(out);
+            }
+            if left.is_zero() {
+                return Ok(Vec::new());
+            }
+            self.hear(left.min(Duration::from_millis(25)))?;
+            if crate::interrupt::requested() || crate::interrupt::terminating() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    /// Kept for `hunt status`'s asks, which any connection of this process answers;
+    /// this one listens, so that an idle worker answers too.
+    fn heartbeat(&mut self, info: &WorkerInfo) -> Result<()> {
+        *BEAT.lock().unwrap_or_else(|e| e.into_inner()) = Some(info.clone());
+        self.subscribe(NEWS)?;
+        self.hear(Duration::ZERO).map(drop)
+    }
+
+    fn status(&mut self) -> Result<Vec<HuntStatus>> {
+        self.read_status()
+    }
+
+    /// RabbitMQ has no clock to read: this host's.
+    fn clock(&mut self) -> Result<u64> {
+        Ok(crate::broker::now_ms())
+    }
+
+    fn workers(&mut self) -> Result<Vec<WorkerInfo>> {
+        let now = crate::broker::now_ms();
+        let mut w: Vec<WorkerInfo> = self
+            .beats
+            .values()
+            .filter(|(_, at)| now.saturating_sub(*at) < contract::ALIVE_MS)
+            .map(|(w, at)| WorkerInfo {
+                last_seen_ms: *at,
+                ..w.clone()
+            })
+            .collect();
+        w.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(w)
+    }
+}
+
+/// The coordinator's side: sending news and tables, reading reports and dead letters.
+impl Rabbit {
+    /// Sends hunt `hunt`'s news when due (or `now`).
+    fn announce(&mut self, hunt: &str, now: bool) -> Result<()> {
+        let Some(b) = self.books.get_mut(hunt) else {
+            return Ok(());
+        };
+        if !now && b.news_at.is_some_and(|t| t.elapsed() < NEWS_EVERY) {
+            return Ok(());
+        }
+        b.news_at = Some(Instant::now());
+        let news = Heard::News(News {
+            spec: b.spec.clone(),
+            stop: b.stop,
+        });
+        self.send(NEWS, "", &serde_json::to_vec(&news)?, BasicProperties::default(), false)
+            .map(drop)
+    }
+
+    /// Reads the hunt's reports and dead letters (waiting up to `wait` for the first),
+    /// counts each in its book, answers each request, and returns the events.
+    fn pump(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
+        use futures_lite::StreamExt;
+        if !self.books.contains_key(hunt) {
+            return Ok(Vec::new());
+        }
+        let ch = self.channel()?;
+        if !self.pumps.contains_key(hunt) {
+            let opts = BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            };
+            let r = self.wait(ch.basic_consume(&reply_queue(hunt), "", opts, FieldTable::default()))?;
+            let d = self.wait(ch.basic_consume(&dead_queue(hunt), "", opts, FieldTable::default()))?;
+            self.pumps.insert(hunt.to_string(), (r, d));
+        }
+        let (mut reports, mut dead) = self.pumps.remove(hunt).expect("made above");
+        let mut got: Vec<(bool, lapin::message::Delivery)> = Vec::new();
+        let mut limit = wait;
+        let r: Result<()> = loop {
+            let next = self.rt.block_on(async {
+                let a = async { (true, reports.next().await) };
+                let b = async { (false, dead.next().await) };
+                tokio::time::timeout(limit, futures_lite::future::or(a, b)).await
+            });
+            match next {
+                Err(_) => break Ok(()),
+                Ok((_, None)) => break Err(anyhow!("the broker cancelled the hunt's consumers")),
+                Ok((_, Some(Err(e)))) => break Err(wire::explain(&e, &self.url)),
+                Ok((is_report, Some(Ok(d)))) => got.push((is_report, d)),
+            }
+            limit = Duration::ZERO;
+        };
+        if r.is_ok() {
+            self.pumps.insert(hunt.to_string(), (reports, dead));
+        } else {
+            self.drop_control();
+        }
+        let mut events = Vec::new();
+        for (is_report, d) in got {
+            events.extend(self.count(hunt, is_report, &d)?);
+        }
+        r.map(|()| events)
+    }
+
+    /// Counts one report or dead letter, and answers a request.
+    fn count(
+        &mut self,
+        hunt: &str,
+        is_report: bool,
+        d: &lapin::message::Delivery,
+    ) -> Result<Vec<Event>> {
+        let Some(book) = self.books.get_mut(hunt) else {
+            return Ok(Vec::new());
+        };
+        if !is_report {
+            return Ok(match serde_json::from_slice::<TaskMsg>(&d.data) {
+                Ok(t) => book.dead_lettered(t.id),
+                Err(e) => vec![garbage("a dead letter", &e, &d.data)],
+            });
+        }
+        let report = match serde_json::from_slice::<Report>(&d.data) {
+            Ok(r) => r,
+            Err(e) => return Ok(vec![garbage("a report", &e, &d.data)]),
+        };
+        let to = d.properties.reply_to().clone();
+        if let (wire::Report::Ask, Some(to)) = (&report, &to) {
+            let table = Heard::Table(Table {
+                created_ms: book.created_ms,
+                status: book.status(),
+            });
+            let body = serde_json::to_vec(&table)?;
+            self.send("", to.as_str(), &body, BasicProperties::default(), false)?;
+            return Ok(Vec::new());
+        }
+        let (events, reply) = book.apply(report);
+        if let (Some(reply), Some(to)) = (reply, to) {
+            let mut props = BasicProperties::default();
+            if let Some(c) = d.properties.correlation_id() {
+                props = props.with_correlation_id(c.clone());
+            }
+            let body = serde_json::to_vec(&reply)?;
+            self.send("", to.as_str(), &body, props, false)?;
+        }
+        Ok(events)
+    }
+}
+
+/// A message hunt cannot read, as an event.
+fn garbage(what: &str, e: &serde_json::Error, body: &[u8]) -> Event {
+    Event::Garbage {
+        entry: what.to_string(),
+        why: format!(
+            "not one hunt can read ({e}): {:.200}",
+            String::from_utf8_lossy(body)
+        ),
+    }
+}
+
+/// The worker's side of a report: the request, its reply, and the delivery settled.
+impl Rabbit {
+    /// Sends a report that needs no reply.
+    pub(super) fn tell(&mut self, hunt: &str, report: &Report) -> Result<()> {
+        let body = serde_json::to_vec(report)?;
+        self.send("", &reply_queue(hunt), &body, BasicProperties::default(), false)
+            .map(drop)
+    }
+
+    /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue
+    /// is gone (retired) answers `stale`: nothing of the report can count any more.
+    fn request(&mut self, hunt: &str, report: &Report) -> Result<Reply> {
+        use futures_lite::StreamExt;
+        let ch = self.channel()?;
+        if self.replies.is_none() {
+            let opts = BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            };
+            let c = self.wait(ch.basic_consume(REPLY_TO, "", opts, FieldTable::default()))?;
+            self.replies = Some(c);
+        }
+        let id = format!("{:016x}", rand::random::<u64>());
+        let props = BasicProperties::default()
+            .with_reply_to(short(REPLY_TO))
+            .with_correlation_id(short(&id));
+        let body = serde_json::to_vec(report)?;
+        if !self.send("", &reply_queue(hunt), &body, props, true)? {
+            return Ok(Reply {
+                finished: "stale".into(),
+                requeue: false,
+            });
+        }
+        let mut c = self.replies.take().expect("made above");
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let r = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = self.rt.block_on(async { tokio::time::timeout(left, c.next()).await });
+            match next {
+                Err(_) => break Err(anyhow!(
+                    "the coordinator of hunt {hunt} did not answer a report within {} s: is it still running?",
+                    REPLY_TIMEOUT.as_secs()
+                )),
+                Ok(None) => break Err(anyhow!("the broker at {} ended the reply consumer", shown(&self.url))),
+                Ok(Some(Err(e))) => break Err(wire::explain(&e, &self.url)),
+                Ok(Some(Ok(d))) => {
+                    if d.properties.correlation_id().as_ref().map(|s| s.as_str()) == Some(id.as_str()) {
+                        break serde_json::from_slice::<Reply>(&d.data)
+                            .context("the coordinator's reply is not one hunt can read");
+                    }
+                }
+            }
+        };
+        if r.is_ok() {
+            self.replies = Some(c);
+        }
+        r
+    }
+
+    /// Sends a finish or a failure, settles the delivery by the reply.
+    fn report(&mut self, hunt: &str, me: &Me, lease: &Lease, report: Report) -> Result<Finished> {
+        let reply = self.request(hunt, &report)?;
+        let finished = contract::finished(&reply.finished)?;
+        if finished == Finished::Retried && reply.requeue {
+            // Queued again as a new entry, behind what is queued now (as Redis does),
+            // carrying this attempt.
+            self.requeue(hunt, me, lease, lease.attempt, false);
+        } else {
+            self.settle(hunt, me, &lease.token);
+        }
+        Ok(finished)
+    }
+
+    /// Acknowledges the delivery `token`; a channel that died cannot, and the broker
+    /// has handed the task back already.
+    fn settle(&mut self, hunt: &str, me: &Me, token: &str) {
+        use lapin::options::BasicAckOptions;
+        held().remove(token);
+        let key = (hunt.to_string(), me.consumer.clone());
+        let Some(t) = self.takers.get_mut(&key) else {
+            return;
+        };
+        let Some(acker) = t.held.remove(token) else {
+            return;
+        };
+        if crate::interrupt::terminating() || crate::interrupt::requested() {
+            // Ending: no next delivery may be pushed to this consumer after the ack (it
+            // would come back with one more delivery counted).
+            let (ch, tag) = (t.channel.clone(), t.consumer.tag());
+            let _ = self
+                .rt
+                .block_on(ch.basic_cancel(tag.as_str(), Default::default()));
+        }
+        let _ = self.rt.block_on(acker.ack(BasicAckOptions::default()));
+    }
+}
