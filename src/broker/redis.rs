@@ -322,5 +322,6 @@ struct Taken {
 }
 
 mod broker;
+pub mod lists;
 #[cfg(test)]
 mod tests;

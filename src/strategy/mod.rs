@@ -22,6 +22,8 @@ mod facts;
 pub mod knob;
 mod outcome;
 pub mod pool;
+#[cfg(feature = "redis")]
+mod pyqueue;
 
 pub use facts::{Facts, RaceService, Registered, Service, WorkerRule};
 pub use knob::{Knob, Knobs, Value};
@@ -145,6 +147,12 @@ registry! {
     Sqlite = "sqlite" => sqlite::Sqlite if feature "sqlite";
     /// A PostgreSQL table as the queue: SKIP LOCKED claims, leases, LISTEN/NOTIFY.
     Postgres = "postgres" => postgres::Postgres if feature "postgres";
+    /// The real Celery (PyPI) on Redis, its defaults: early ack, prefetch 4, a prefork pool.
+    Celery = "celery" => celery::Celery if feature "redis";
+    /// Celery with acks_late, reject on worker lost, prefetch 1, visibility timeout = lease.
+    CeleryReliable = "celery-reliable" => celery_reliable::CeleryReliable if feature "redis";
+    /// The real RQ (PyPI) on Redis, its defaults: K `rq worker`s, a work horse per job.
+    Rq = "rq" => rq::Rq if feature "redis";
 }
 
 impl StrategyKind {
