@@ -7,8 +7,10 @@ kills it (SIGKILL) or resumes it (SIGCONT) from outside. hunt passes the value i
 task, since the pool's processes were started before the faulted run.
 """
 
+import errno
 import os
 import signal
+import stat
 
 CHUNK = 1 << 20
 
@@ -29,13 +31,19 @@ def at_open(fault, index):
     os.kill(os.getpid(), signal.SIGSTOP)
 
 
-def holds(f, needle):
+# hunt's own open flags (src/fileset.rs): a symlink is refused, a FIFO never blocks.
+OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+# hunt's code for "not a regular file" (ScanError::NotRegular).
+NOT_REGULAR = -1
+
+
+def holds(fd, needle):
     """True when the open file holds the needle, read in chunks that overlap."""
     keep = len(needle) - 1
     tail = b""
     size = 0
     while True:
-        chunk = f.read(CHUNK)
+        chunk = os.read(fd, CHUNK)
         if not chunk:
             return False, size
         size += len(chunk)
@@ -45,9 +53,25 @@ def holds(f, needle):
         tail = window[-keep:] if keep else b""
 
 
+def scan_one(index, path, needle, fault):
+    """(found, bytes) for one file; OSError or NOT_REGULAR as hunt reports them."""
+    fd = os.open(path, OPEN_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory")
+        if not stat.S_ISREG(mode):
+            return None
+        at_open(fault, index)
+        return holds(fd, needle)
+    finally:
+        os.close(fd)
+
+
 def search(files, needle_hex, fault, stopped):
     """Searches `files` ([index, path hex] pairs, in order) until the needle is found or
-    `stopped()` says a sibling found it. Returns what hunt's report needs."""
+    `stopped()` says a sibling found it. Returns what hunt's report needs; each error is
+    [index, errno] (or NOT_REGULAR), as hunt's ScanError codes them."""
     needle = bytes.fromhex(needle_hex)
     out = {"found": None, "scanned": 0, "bytes": 0, "errors": [], "stopped": False}
     for index, path_hex in files:
@@ -55,12 +79,14 @@ def search(files, needle_hex, fault, stopped):
             out["stopped"] = True
             break
         try:
-            with open(bytes.fromhex(path_hex), "rb", buffering=0) as f:
-                at_open(fault, index)
-                hit, size = holds(f, needle)
+            got = scan_one(index, bytes.fromhex(path_hex), needle, fault)
         except OSError as e:
-            out["errors"].append([index, e.errno or 5])
+            out["errors"].append([index, e.errno or errno.EIO])
             continue
+        if got is None:
+            out["errors"].append([index, NOT_REGULAR])
+            continue
+        hit, size = got
         out["scanned"] += 1
         out["bytes"] += size
         if hit:

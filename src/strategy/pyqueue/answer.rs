@@ -53,6 +53,7 @@ struct TaskEnd {
 struct TaskResult {
     scanned: u64,
     bytes: u64,
+    /// (file index, hunt's error code: an errno, or -1 for not a regular file).
     errors: Vec<(u64, i32)>,
 }
 
@@ -137,9 +138,9 @@ fn outcome(
             tally.bytes_scanned += r.bytes;
             tally
                 .errors
-                .extend(r.errors.iter().map(|&(index, errno)| FileError {
+                .extend(r.errors.iter().map(|&(index, code)| FileError {
                     index,
-                    error: ScanError::from_errno(errno),
+                    error: ScanError::from_code(code),
                 }));
         }
         match end.state.as_str() {

@@ -98,6 +98,7 @@ impl<F: Flavor> Registered for PyQueue<F> {
     const READERS: &'static [crate::scan::Reader] = &[crate::scan::Reader::Read];
     const KNOBS: &'static [&'static Knob] = &[&BATCH, &LEASE, &PYTHON_POOL];
     const HOST: crate::fault::WorkerHost = crate::fault::WorkerHost::Broker;
+    const PEER: bool = true;
 
     fn new(config: &StrategyConfig) -> Result<Self> {
         if let Some(why) = pool::missing(F::PACKAGE) {
