@@ -8,6 +8,8 @@
 # temporary folder; looked for in /usr/lib/rabbitmq/bin, then on PATH).
 # Debian/Ubuntu, with apt-get; as root, or through sudo. Starts nothing.
 set -euo pipefail
+# The celery, celery-reliable and rq strategies' virtual environment (.venv).
+"$(dirname "$0")/install-python-deps.sh"
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)

@@ -76,6 +76,9 @@ backends! {
     rabbitmq::RabbitKind if feature "rabbitmq";
 }
 
+/// Plain keys and lists on the Redis backend's server, for the Python task queues.
+#[cfg(feature = "redis")]
+pub use self::redis::lists;
 pub use backend::{Backend, Entry, Options, PrivateBroker};
 pub use url::redact;
 pub use wire::{Answer, Event, HuntState, HuntStatus, Verdict, WireTally, WorkerInfo};

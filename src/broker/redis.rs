@@ -400,5 +400,6 @@ fn taken(reply: &str) -> Result<Option<Take>> {
 }
 
 mod broker;
+pub mod lists;
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,10 @@ pub trait Registered: Strategy + Sized + 'static {
     /// Why `--fault kill-worker` cannot be done to its workers, if it cannot: the race
     /// prints it as the strategy's sit-out line.
     const CANNOT_DIE: Option<&'static str> = None;
+    /// True for a peer raced for comparison rather than one of hunt's own strategies
+    /// (Celery, RQ: another project's code, in Python): [`crate::strategy::runnable_pairs`]
+    /// leaves it out of the table-driven tests, and its own tests check it.
+    const PEER: bool = false;
 
     /// Sets the strategy up (pools, runtimes, rings, a broker) for hunts.
     fn new(config: &StrategyConfig) -> Result<Self>;
@@ -96,6 +100,8 @@ pub struct Facts {
     pub host: WorkerHost,
     /// See [`Registered::CANNOT_DIE`].
     pub cannot_die: Option<&'static str>,
+    /// See [`Registered::PEER`].
+    pub peer: bool,
     /// The cargo feature this build lacks for it, if any.
     pub missing_feature: Option<&'static str>,
     pub(super) build: fn(&StrategyConfig) -> Result<Box<dyn Strategy>>,
@@ -111,6 +117,7 @@ impl Facts {
             knobs: S::KNOBS,
             host: S::HOST,
             cannot_die: S::CANNOT_DIE,
+            peer: S::PEER,
             missing_feature: None,
             build: |config| Ok(Box::new(S::new(config)?)),
             race_service: S::race_service,
@@ -126,6 +133,7 @@ impl Facts {
             knobs: &[],
             host: WorkerHost::Thread,
             cannot_die: None,
+            peer: false,
             missing_feature: Some(feature),
             build: |_| unreachable!("built only when present"),
             race_service: |_| Ok(RaceService::None),

@@ -22,6 +22,8 @@ mod facts;
 pub mod knob;
 mod outcome;
 pub mod pool;
+#[cfg(feature = "redis")]
+mod pyqueue;
 
 pub use facts::{Facts, RaceService, Registered, Service, WorkerRule};
 pub use knob::{Knob, Knobs, Value};
@@ -147,6 +149,12 @@ registry! {
     Postgres = "postgres" => postgres::Postgres if feature "postgres";
     /// A RabbitMQ quorum queue: manual acks, prefetch 1, leases as connection heartbeats.
     Rabbitmq = "rabbitmq" => rabbitmq::Rabbitmq if feature "rabbitmq";
+    /// The real Celery (PyPI) on Redis, its defaults: early ack, prefetch 4, a prefork pool.
+    Celery = "celery" => celery::Celery if feature "redis";
+    /// Celery with acks_late, reject on worker lost, prefetch 1, visibility timeout = lease.
+    CeleryReliable = "celery-reliable" => celery_reliable::CeleryReliable if feature "redis";
+    /// The real RQ (PyPI) on Redis, its defaults: K `rq worker`s, a work horse per job.
+    Rq = "rq" => rq::Rq if feature "redis";
 }
 
 impl StrategyKind {
@@ -221,10 +229,13 @@ impl StrategyKind {
 
 /// Every (strategy, reader) pair this build can run, in registry order: strategies the
 /// build left out sit out, and each strategy comes with the readers it can use. Sweeps
-/// and tests iterate this, so a new strategy joins them by being registered.
+/// and tests iterate this, so a new strategy joins them by being registered. Peers
+/// ([`Registered::PEER`]: Celery, RQ) are left out: they need a Python environment and
+/// have their own tests.
 pub fn runnable_pairs() -> Vec<(StrategyKind, Reader)> {
     StrategyKind::ALL
         .iter()
+        .filter(|k| !k.facts().peer)
         .flat_map(|&k| Reader::ALL.iter().map(move |&r| (k, r)))
         .filter(|&(k, r)| k.runs_with(r))
         .collect()
@@ -260,7 +271,11 @@ mod tests {
 
     #[test]
     fn workers_for_matches_the_built_strategies() {
-        for &k in StrategyKind::ALL.iter().filter(|k| k.compiled_in()) {
+        // Peers start a Python pool per build: tests/celery.rs runs them.
+        for &k in StrategyKind::ALL
+            .iter()
+            .filter(|k| k.compiled_in() && !k.facts().peer)
+        {
             for w in [1usize, 2, 3] {
                 let w = NonZeroUsize::new(w).unwrap();
                 // A kernel that refuses io_uring, or a machine without a broker's server,
