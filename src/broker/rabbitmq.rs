@@ -18,12 +18,12 @@
 //!
 //! # Leases are connections
 //! A worker takes tasks with manual acknowledgements and prefetch 1 (`basic.qos`), on a
-//! connection of its own per hunt (the task connection) whose heartbeat timeout is the
-//! hunt's `--lease`, rounded up to whole seconds (AMQP counts heartbeats in seconds):
-//! a killed worker's connection closes at once and RabbitMQ hands its unacknowledged
-//! task to another worker; a paused or cut-off worker sends no heartbeat, and RabbitMQ
-//! closes its connection after about one lease (it gives up after two heartbeat
-//! intervals of silence, each half the timeout), then hands its task over. Live workers
+//! connection of its own per hunt (the task connection) whose heartbeat timeout is half
+//! the hunt's `--lease`, rounded up to whole seconds (AMQP counts heartbeats in seconds;
+//! at least 1 s): a killed worker's connection closes at once and RabbitMQ hands its
+//! unacknowledged task to another worker; a paused or cut-off worker sends no
+//! heartbeat, and RabbitMQ closes its connection after about two timeouts of silence,
+//! about one lease, then hands its task over. Live workers
 //! need not renew anything: lapin's own I/O thread sends the heartbeats while the
 //! worker's threads read files, so [`crate::broker::Broker::renew`] only says whether
 //! the task connection still lives. Each return of a task by the broker raises its
@@ -453,6 +453,9 @@ impl Rabbit {
     }
 
     /// Subscribes to news and, the first time, waits for a round of it.
+    /// The first time, the wait ends 50 ms after the first news (every coordinator
+    /// sends its news every [`NEWS_EVERY`]; a hunt missed now is heard at the next look),
+    /// or after three rounds of it where none comes.
     fn listen_news(&mut self) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
@@ -461,14 +464,19 @@ impl Rabbit {
         } else {
             Duration::ZERO
         };
-        let deadline = Instant::now() + wait;
+        let mut deadline = Instant::now() + wait;
+        let mut heard = false;
         loop {
-            self.hear(Duration::ZERO)?;
+            let n = self.hear(Duration::ZERO)?;
+            if fresh && n > 0 && !heard {
+                heard = true;
+                deadline = deadline.min(Instant::now() + Duration::from_millis(50));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(());
             }
-            self.hear(left.min(Duration::from_millis(50)))?;
+            self.hear(left.min(Duration::from_millis(10)))?;
         }
     }
 }
@@ -497,9 +505,13 @@ fn parse(url: &str, heartbeat: Option<u16>) -> Result<lapin::uri::AMQPUri> {
     Ok(uri)
 }
 
-/// The heartbeat, in whole seconds, of a task connection for a hunt of `lease_ms`.
+/// The heartbeat timeout, in whole seconds, of a task connection for a hunt of
+/// `lease_ms`: half the lease, rounded up, at least 1 s. RabbitMQ closes a connection
+/// silent for about two timeouts (measured here: a worker paused 10 s under a 5 s
+/// heartbeat kept its connection), so a paused worker's task goes back after about one
+/// lease (two for a lease under 2 s, where the 1 s floor holds).
 fn heartbeat_of(lease_ms: u64) -> u16 {
-    u16::try_from(lease_ms.div_ceil(1000).clamp(1, 600)).unwrap_or(600)
+    u16::try_from(lease_ms.div_ceil(2000).clamp(1, 600)).unwrap_or(600)
 }
 
 /// The arguments of a hunt's task queue.
