@@ -18,12 +18,12 @@
 //!
 //! # Leases are connections
 //! A worker takes tasks with manual acknowledgements and prefetch 1 (`basic.qos`), on a
-//! connection of its own per hunt (the task connection) whose heartbeat timeout is half
-//! the hunt's `--lease`, rounded up to whole seconds (AMQP counts heartbeats in seconds;
-//! at least 1 s): a killed worker's connection closes at once and RabbitMQ hands its
-//! unacknowledged task to another worker; a paused or cut-off worker sends no
-//! heartbeat, and RabbitMQ closes its connection after about two timeouts of silence,
-//! about one lease, then hands its task over. Live workers
+//! connection of its own per hunt (the task connection) whose heartbeat timeout is a
+//! third of the hunt's `--lease`, rounded up to whole seconds (AMQP counts heartbeats in
+//! seconds; at least 1 s): a killed worker's connection closes at once and RabbitMQ
+//! hands its unacknowledged task to another worker; a paused or cut-off worker sends no
+//! heartbeat, and RabbitMQ closes its connection after two to three timeouts of
+//! silence, about one lease, then hands its task over. Live workers
 //! need not renew anything: lapin's own I/O thread sends the heartbeats while the
 //! worker's threads read files, so [`crate::broker::Broker::renew`] only says whether
 //! the task connection still lives. Each return of a task by the broker raises its
@@ -506,12 +506,14 @@ fn parse(url: &str, heartbeat: Option<u16>) -> Result<lapin::uri::AMQPUri> {
 }
 
 /// The heartbeat timeout, in whole seconds, of a task connection for a hunt of
-/// `lease_ms`: half the lease, rounded up, at least 1 s. RabbitMQ closes a connection
-/// silent for about two timeouts (measured here: a worker paused 10 s under a 5 s
-/// heartbeat kept its connection), so a paused worker's task goes back after about one
-/// lease (two for a lease under 2 s, where the 1 s floor holds).
+/// `lease_ms`: a third of the lease, rounded up, at least 1 s. RabbitMQ closes a
+/// connection silent for two to three timeouts (measured here with `hunt race --fault
+/// pause-worker`, a 10 s pause: under a 5 s timeout the paused worker kept its task;
+/// under 3 s its task was taken over and the answer came at 9.96 s, against 1.9 s
+/// unpaused), so a paused worker's task goes back after about one lease (later for a
+/// lease under 3 s, where the 1 s floor holds).
 fn heartbeat_of(lease_ms: u64) -> u16 {
-    u16::try_from(lease_ms.div_ceil(2000).clamp(1, 600)).unwrap_or(600)
+    u16::try_from(lease_ms.div_ceil(3000).clamp(1, 600)).unwrap_or(600)
 }
 
 /// The arguments of a hunt's task queue.
