@@ -509,8 +509,8 @@ fn parse(url: &str, heartbeat: Option<u16>) -> Result<lapin::uri::AMQPUri> {
 /// `lease_ms`: a third of the lease, rounded up, at least 1 s. RabbitMQ closes a
 /// connection silent for two to three timeouts (measured here with `hunt race --fault
 /// pause-worker`, a 10 s pause: under a 5 s timeout the paused worker kept its task;
-/// under 3 s its task was taken over and the answer came at 9.96 s, against 1.9 s
-/// unpaused), so a paused worker's task goes back after about one lease (later for a
+/// under 3 s the answer came at 9.96 s, under 2 s at 7.07 s, its task taken over,
+/// against 1.8 s unpaused), so a paused worker's task goes back after about one lease (later for a
 /// lease under 3 s, where the 1 s floor holds).
 fn heartbeat_of(lease_ms: u64) -> u16 {
     u16::try_from(lease_ms.div_ceil(3000).clamp(1, 600)).unwrap_or(600)
