@@ -10,7 +10,7 @@
 //! | `hunt.ID.dead` | classic queue | the dead letter: tasks delivered `--max-attempts` times and never acknowledged |
 //! | `hunt.ID.reply` | classic queue, one consumer: the coordinator | every worker's reports (started, finished, failed, released, refused) |
 //! | `hunt.news` | fanout exchange | each running hunt's spec and stop flag, sent by its coordinator every 200 ms |
-//! | `hunt.status` | fanout exchange | each running hunt's task table (when it changed, at least once a second) and workers' heartbeats |
+//! | `hunt.ask` | fanout exchange | `hunt status`'s asks: every coordinator's reply queue and every worker's news queue is bound to it; coordinators answer with their task table, workers with their last heartbeat |
 //! | `hunt.retired` | classic queue | each finished hunt's last table, expiring after the keep time |
 //!
 //! Every queue of a hunt expires (`x-expires`) a minute after its last use, so a hunt
@@ -83,8 +83,6 @@ const NEWS_EVERY: Duration = Duration::from_millis(200);
 const SILENT: Duration = Duration::from_secs(10);
 /// The exchange of news (specs and stop flags).
 const NEWS: &str = "hunt.news";
-/// The exchange of task tables and heartbeats.
-const STATUS: &str = "hunt.status";
 /// The queue of finished hunts' last tables.
 const RETIRED: &str = "hunt.retired";
 /// The exchange of `hunt status`'s asks: every coordinator's reply queue and every
@@ -170,11 +168,11 @@ pub struct Rabbit {
     conn: Option<(Connection, Channel)>,
     /// The consumer of direct replies on the control channel, once made.
     replies: Option<Consumer>,
-    /// The subscription to news (workers) or tables (status), once made.
+    /// The subscription to news (and asks), once made.
     heard: Option<(Consumer, Instant)>,
     /// News heard, by hunt, with when.
     news: HashMap<String, (News, Instant)>,
-    /// Tables and heartbeats heard (status).
+    /// Tables and heartbeats answered to this connection's ask (status).
     tables: HashMap<String, (wire::Table, Instant)>,
     beats: HashMap<String, (WorkerInfo, u64)>,
     /// A worker thread's task connections, by (hunt, consumer).
@@ -273,7 +271,7 @@ impl Rabbit {
         let ch = self.wait(conn.create_channel())?;
         // Confirms: a report to a queue that is gone comes back (`mandatory`).
         self.wait(ch.confirm_select(lapin::options::ConfirmSelectOptions::default()))?;
-        for ex in [NEWS, STATUS, ASK] {
+        for ex in [NEWS, ASK] {
             let opts = ExchangeDeclareOptions {
                 durable: true,
                 ..Default::default()
@@ -343,7 +341,7 @@ impl Rabbit {
         Ok(confirm.take_message().is_none())
     }
 
-    /// Subscribes this connection to `exchange` (news for workers, tables for status)
+    /// Subscribes this connection to `exchange` (news) and to `hunt status`'s asks,
     /// with a queue of its own, once.
     fn subscribe(&mut self, exchange: &str) -> Result<()> {
         if self.heard.is_some() {
