@@ -10,7 +10,7 @@
 //! | `hunt.ID.dead` | classic queue | the dead letter: tasks delivered `--max-attempts` times and never acknowledged |
 //! | `hunt.ID.reply` | classic queue, one consumer: the coordinator | every worker's reports (started, finished, failed, released, refused) |
 //! | `hunt.news` | fanout exchange | each running hunt's spec and stop flag, sent by its coordinator every 200 ms |
-//! | `hunt.status` | fanout exchange | each running hunt's task table (when it changed, at least once a second) and workers' heartbeats |
+//! | `hunt.ask` | fanout exchange | `hunt status`'s asks: every coordinator's reply queue and every worker's news queue is bound to it; coordinators answer with their task table, workers with their last heartbeat |
 //! | `hunt.retired` | classic queue | each finished hunt's last table, expiring after the keep time |
 //!
 //! Every queue of a hunt expires (`x-expires`) a minute after its last use, so a hunt
@@ -18,12 +18,12 @@
 //!
 //! # Leases are connections
 //! A worker takes tasks with manual acknowledgements and prefetch 1 (`basic.qos`), on a
-//! connection of its own per hunt (the task connection) whose heartbeat timeout is the
-//! hunt's `--lease`, rounded up to whole seconds (AMQP counts heartbeats in seconds):
-//! a killed worker's connection closes at once and RabbitMQ hands its unacknowledged
-//! task to another worker; a paused or cut-off worker sends no heartbeat, and RabbitMQ
-//! closes its connection after about one lease (it gives up after two heartbeat
-//! intervals of silence, each half the timeout), then hands its task over. Live workers
+//! connection of its own per hunt (the task connection) whose heartbeat timeout is a
+//! third of the hunt's `--lease`, rounded up to whole seconds (AMQP counts heartbeats in
+//! seconds; at least 1 s): a killed worker's connection closes at once and RabbitMQ
+//! hands its unacknowledged task to another worker; a paused or cut-off worker sends no
+//! heartbeat, and RabbitMQ closes its connection after two to three timeouts of
+//! silence, about one lease, then hands its task over. Live workers
 //! need not renew anything: lapin's own I/O thread sends the heartbeats while the
 //! worker's threads read files, so [`crate::broker::Broker::renew`] only says whether
 //! the task connection still lives. Each return of a task by the broker raises its
@@ -83,8 +83,6 @@ const NEWS_EVERY: Duration = Duration::from_millis(200);
 const SILENT: Duration = Duration::from_secs(10);
 /// The exchange of news (specs and stop flags).
 const NEWS: &str = "hunt.news";
-/// The exchange of task tables and heartbeats.
-const STATUS: &str = "hunt.status";
 /// The queue of finished hunts' last tables.
 const RETIRED: &str = "hunt.retired";
 /// The exchange of `hunt status`'s asks: every coordinator's reply queue and every
@@ -170,11 +168,11 @@ pub struct Rabbit {
     conn: Option<(Connection, Channel)>,
     /// The consumer of direct replies on the control channel, once made.
     replies: Option<Consumer>,
-    /// The subscription to news (workers) or tables (status), once made.
+    /// The subscription to news (and asks), once made.
     heard: Option<(Consumer, Instant)>,
     /// News heard, by hunt, with when.
     news: HashMap<String, (News, Instant)>,
-    /// Tables and heartbeats heard (status).
+    /// Tables and heartbeats answered to this connection's ask (status).
     tables: HashMap<String, (wire::Table, Instant)>,
     beats: HashMap<String, (WorkerInfo, u64)>,
     /// A worker thread's task connections, by (hunt, consumer).
@@ -273,7 +271,7 @@ impl Rabbit {
         let ch = self.wait(conn.create_channel())?;
         // Confirms: a report to a queue that is gone comes back (`mandatory`).
         self.wait(ch.confirm_select(lapin::options::ConfirmSelectOptions::default()))?;
-        for ex in [NEWS, STATUS, ASK] {
+        for ex in [NEWS, ASK] {
             let opts = ExchangeDeclareOptions {
                 durable: true,
                 ..Default::default()
@@ -343,7 +341,7 @@ impl Rabbit {
         Ok(confirm.take_message().is_none())
     }
 
-    /// Subscribes this connection to `exchange` (news for workers, tables for status)
+    /// Subscribes this connection to `exchange` (news) and to `hunt status`'s asks,
     /// with a queue of its own, once.
     fn subscribe(&mut self, exchange: &str) -> Result<()> {
         if self.heard.is_some() {
@@ -453,6 +451,9 @@ impl Rabbit {
     }
 
     /// Subscribes to news and, the first time, waits for a round of it.
+    /// The first time, the wait ends 50 ms after the first news (every coordinator
+    /// sends its news every [`NEWS_EVERY`]; a hunt missed now is heard at the next look),
+    /// or after three rounds of it where none comes.
     fn listen_news(&mut self) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
@@ -461,14 +462,19 @@ impl Rabbit {
         } else {
             Duration::ZERO
         };
-        let deadline = Instant::now() + wait;
+        let mut deadline = Instant::now() + wait;
+        let mut heard = false;
         loop {
-            self.hear(Duration::ZERO)?;
+            let n = self.hear(Duration::ZERO)?;
+            if fresh && n > 0 && !heard {
+                heard = true;
+                deadline = deadline.min(Instant::now() + Duration::from_millis(50));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(());
             }
-            self.hear(left.min(Duration::from_millis(50)))?;
+            self.hear(left.min(Duration::from_millis(10)))?;
         }
     }
 }
@@ -497,9 +503,15 @@ fn parse(url: &str, heartbeat: Option<u16>) -> Result<lapin::uri::AMQPUri> {
     Ok(uri)
 }
 
-/// The heartbeat, in whole seconds, of a task connection for a hunt of `lease_ms`.
+/// The heartbeat timeout, in whole seconds, of a task connection for a hunt of
+/// `lease_ms`: a third of the lease, rounded up, at least 1 s. RabbitMQ closes a
+/// connection silent for two to three timeouts (measured here with `hunt race --fault
+/// pause-worker`, a 10 s pause: under a 5 s timeout the paused worker kept its task;
+/// under 3 s the answer came at 9.96 s, under 2 s at 7.07 s, its task taken over,
+/// against 1.8 s unpaused), so a paused worker's task goes back after about one lease (later for a
+/// lease under 3 s, where the 1 s floor holds).
 fn heartbeat_of(lease_ms: u64) -> u16 {
-    u16::try_from(lease_ms.div_ceil(1000).clamp(1, 600)).unwrap_or(600)
+    u16::try_from(lease_ms.div_ceil(3000).clamp(1, 600)).unwrap_or(600)
 }
 
 /// The arguments of a hunt's task queue.

@@ -468,7 +468,7 @@ impl Rabbit {
         let reply = self.request(hunt, &report)?;
         let finished = contract::finished(&reply.finished)?;
         if finished == Finished::Retried && reply.requeue {
-            // Queued again as a new entry, behind what is queued now (as Redis does),
+            // Queued again as a new entry, behind what is queued now,
             // carrying this attempt.
             self.requeue(hunt, me, lease, lease.attempt, false);
         } else {

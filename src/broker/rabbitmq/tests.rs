@@ -41,11 +41,11 @@ fn finish(task: u64, token: &str, found: Option<u64>) -> Report {
 }
 
 #[test]
-fn the_heartbeat_is_the_lease_in_whole_seconds() {
+fn the_heartbeat_is_a_third_of_the_lease_in_whole_seconds() {
     assert_eq!(heartbeat_of(100), 1);
     assert_eq!(heartbeat_of(1000), 1);
-    assert_eq!(heartbeat_of(1500), 2);
-    assert_eq!(heartbeat_of(5000), 5);
+    assert_eq!(heartbeat_of(3000), 1);
+    assert_eq!(heartbeat_of(5000), 2);
     assert_eq!(heartbeat_of(86_400_000), 600);
 }
 
