@@ -17,6 +17,7 @@ server=$!
 workers=()
 cleanup() {
     for p in "${workers[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${workers[@]}"; do wait "$p" 2>/dev/null || true; done
     # The pools a --python-pool hunt leaves serving end with their server.
     kill "$server" 2>/dev/null || true
     wait 2>/dev/null || true
