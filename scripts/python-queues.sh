@@ -17,6 +17,7 @@ server=$!
 workers=()
 cleanup() {
     for p in "${workers[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${workers[@]}"; do wait "$p" 2>/dev/null || true; done
     # The pools a --python-pool hunt leaves serving end with their server.
     kill "$server" 2>/dev/null || true
     wait 2>/dev/null || true
@@ -47,7 +48,7 @@ done
 for q in celery-2 celery-reliable-2 rq-2; do
     kb=0
     for e in /proc/[0-9]*/environ; do
-        if tr '\0' '\n' <"$e" 2>/dev/null | grep -qx "HUNT_QUEUE=hunt-$q-5000"; then
+        if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qx "HUNT_QUEUE=hunt-$q-5000"; then
             p="${e#/proc/}"; p="${p%/environ}"
             kb=$((kb + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
         fi

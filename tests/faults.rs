@@ -53,6 +53,8 @@ fn strategies() -> Vec<StrategyKind> {
         .iter()
         .copied()
         .filter(|s| s.runs_with(Reader::Read))
+        // Peers (Celery, RQ) need a Python environment: tests/celery.rs races them.
+        .filter(|s| !s.facts().peer)
         .collect()
 }
 

@@ -41,10 +41,20 @@ fn the_report_renders_in_a_browser_with_every_contender() {
     generate(&dir, 60, 20, Some(41));
     let report = tmp.path().join("race report.html");
     let json = tmp.path().join("r.json");
+    // Peers (Celery, RQ) are not traced, so their timelines have no worker rows:
+    // every one of hunt's own strategies is raced.
+    let own: Vec<hunt::strategy::StrategyKind> = hunt::strategy::StrategyKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| !k.facts().peer)
+        .collect();
+    let own = compiled_names(&own).join(",");
     let r = run(&quick_race_args(
         &dir,
         "3",
         &[
+            "--strategies",
+            &own,
             "--workers",
             "1,2",
             "--batch",

@@ -1,6 +1,7 @@
 //! `celery`: Celery 5 with its defaults (a task acknowledged as it starts, a prefetch of
-//! 4 per child), a prefork pool of K children on a Redis broker and result backend,
-//! running hunt's task module. See [`super::pyqueue`] for how it runs and what is timed.
+//! 4 per child), a prefork pool of K children on the server of [`crate::broker::lists`]
+//! (its broker and result backend), running hunt's task module. See [`super::pyqueue`]
+//! for how it runs and what is timed.
 
 use super::pyqueue::{Flavor, PyQueue};
 use std::path::Path;

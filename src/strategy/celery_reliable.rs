@@ -1,6 +1,6 @@
 //! `celery-reliable`: Celery with the settings its docs give for tasks that must not be
 //! lost: `task_acks_late`, `task_reject_on_worker_lost`, `worker_prefetch_multiplier = 1`
-//! and a Redis `visibility_timeout` of hunt's `--lease`. The same pool and task module as
+//! and a broker `visibility_timeout` of hunt's `--lease`. The same pool and task module as
 //! [`super::celery`].
 
 use super::pyqueue::{Flavor, PyQueue};

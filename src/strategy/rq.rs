@@ -1,6 +1,6 @@
-//! `rq`: RQ with its defaults, K `rq worker` processes on a Redis server, each forking a
-//! work horse per job, running hunt's task module. See [`super::pyqueue`] for how it
-//! runs and what is timed.
+//! `rq`: RQ with its defaults, K `rq worker` processes on the server of
+//! [`crate::broker::lists`], each forking a work horse per job, running hunt's task
+//! module. See [`super::pyqueue`] for how it runs and what is timed.
 
 use super::pyqueue::{Flavor, PyQueue};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The real Python task queues as strategies: Celery (`celery`, `celery-reliable`) and
-//! RQ (`rq`), from PyPI (`python/requirements.txt`), on a Redis broker, running hunt's
-//! task module (`python/hunt_tasks`). Each flavour is one file and one registry line,
-//! `PyQueue<ItsFlavor>`.
+//! RQ (`rq`), from PyPI (`python/requirements.txt`), on the server of
+//! [`crate::broker::lists`], running hunt's task module (`python/hunt_tasks`). Each
+//! flavour is one file and one registry line, `PyQueue<ItsFlavor>`.
 //!
 //! # How they run, and what is timed
 //! As their users run them: a long-lived worker pool (`celery worker -P prefork -c K`, or
@@ -11,9 +11,9 @@
 //! Rust: the client submits through the packages' own APIs (`apply_async`, `revoke`,
 //! `enqueue_many`, `send_stop_job_command`), so what is measured is the real thing
 //! and no reimplementation of kombu's message envelope can drift from it. hunt asks the
-//! client for one hunt over a Redis list (one JSON request with every task's files) and
-//! reads its events (accepted, found, done) from another: two list operations on the
-//! same server, a fraction of a millisecond, are the price.
+//! client for one hunt over a list on that server (one JSON request with every task's
+//! files) and reads its events (accepted, found, done) from another: two list
+//! operations on the same server, a fraction of a millisecond, are the price.
 //!
 //! `elapsed_s` runs from that request to the client's last event: submitting every
 //! task, the pool's work, the stop of the siblings. Starting Python, importing Celery and
