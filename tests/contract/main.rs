@@ -80,6 +80,7 @@ contract! {
         #[cfg(feature = "postgres")] postgres: crate::broker::postgres::PostgresBackend;
         #[cfg(feature = "rabbitmq")] rabbitmq: crate::broker::rabbitmq::RabbitBackend, ignore: [
             a_late_report_and_a_repeated_one_change_nothing = "RabbitMQ hands a delivery to another consumer only when the holder's connection closes, never while it lives: one connection holding three takes keeps them all, so no lease runs out under it",
+            a_report_that_takes_the_next_task_keeps_every_rule = "a RabbitMQ report waits for the coordinator's verdict (the one consumer of reports decides the one answer) and this case drives the queue with no coordinator; its lease also runs out by time, which RabbitMQ's does not (see above)",
         ];
     ],
     cases: [
