@@ -62,19 +62,18 @@ fn a_file_below_a_path_longer_than_path_max_is_found_by_every_strategy() {
     let mut failures = Vec::new();
     for (kind, reader) in runnable_pairs() {
         {
-            let r = search_json(
-                &root,
-                &[
-                    "--needle",
-                    "Xyzzy",
-                    "--strategy",
-                    kind.name(),
-                    "--reader",
-                    reader.name(),
-                    "-j",
-                    "2",
-                ],
-            );
+            let mut args = vec![
+                "--needle",
+                "Xyzzy",
+                "--strategy",
+                kind.name(),
+                "--reader",
+                reader.name(),
+                "-j",
+                "2",
+            ];
+            args.extend(broker_flags(kind));
+            let r = search_json(&root, &args);
             let label = format!("{kind} {}", reader.name());
             if r.code != Some(0) {
                 // The tail of the message: the paths in it run to kilobytes.

@@ -210,7 +210,9 @@ fn every_strategy_finds_the_generated_treasure() {
         .into_iter()
         .filter(|&(_, r)| r == Reader::Read)
     {
-        let r = search_json(&dir, &["--strategy", s.name(), "--workers", "3"]);
+        let mut args = vec!["--strategy", s.name(), "--workers", "3"];
+        args.extend(broker_flags(s));
+        let r = search_json(&dir, &args);
         assert_eq!(r.code, Some(0), "{s}: {r:?}");
         let j = r.json();
         assert_eq!(j["index"], 31, "{s}");
@@ -306,10 +308,9 @@ fn every_strategy_finds_the_needle_deep_in_files_bigger_than_the_buffer() {
             .into_iter()
             .filter(|&(_, r)| r == Reader::Read)
         {
-            let r = search_json(
-                &dir,
-                &["--strategy", s.name(), "--needle", "nope", "--workers", "2"],
-            );
+            let mut args = vec!["--strategy", s.name(), "--needle", "nope", "--workers", "2"];
+            args.extend(broker_flags(s));
+            let r = search_json(&dir, &args);
             assert_eq!(r.code, Some(1), "{s} {case}: {r:?}");
             assert_eq!(
                 r.json()["bytes_scanned"],

@@ -21,6 +21,7 @@ fn range_of(n: u64, k: u64, w: u64) -> (u64, u64) {
 /// told to die.
 fn search_killing(strategy: StrategyKind, dir: &Path, kill: u64, extra: &[&str]) -> Run {
     let mut args = vec!["search", "--dir", s(dir), "--strategy", strategy.name()];
+    args.extend(broker_flags(strategy));
     args.extend_from_slice(extra);
     hunt(&args)
         .env(hunt::hooks::FAIL_WORKER_ENV, format!("{strategy}:{kill}"))
@@ -207,6 +208,7 @@ fn every_strategy_reports_a_failed_worker_in_its_report() {
         let r: Run = hunt(
             &[
                 &["search", "--dir", s(&dir), "--strategy", strategy.name()][..],
+                &broker_flags(strategy),
                 &flags,
             ]
             .concat(),

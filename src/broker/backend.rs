@@ -24,6 +24,10 @@ pub trait Backend: 'static {
     const URL_FORMS: &'static str;
     /// Its strategy's knobs: the shared [`KNOBS`], plus its own where it has some.
     const KNOBS: &'static [&'static Knob] = KNOBS;
+    /// True when its private broker takes seconds to start (a server that boots a VM):
+    /// a caller running many hunts starts one with [`Backend::private_for_race`] and
+    /// passes its URL as `--broker`, rather than paying the start per hunt.
+    const SLOW_PRIVATE: bool = false;
 
     /// Connects to the broker `url` names (a backend that keeps its queue in a file makes it).
     fn connect(url: &str) -> Result<Box<dyn Broker>>;

@@ -98,6 +98,7 @@ impl Backend for RabbitKind {
     const NAME: &'static str = "rabbitmq";
     const SCHEMES: &'static [&'static str] = &["amqp://"];
     const URL_FORMS: &'static str = "amqp://USER:PASSWORD@HOST:PORT/VHOST";
+    const SLOW_PRIVATE: bool = true;
 
     fn connect(url: &str) -> Result<Box<dyn super::Broker>> {
         Ok(Box::new(Rabbit::open(url)?))

@@ -91,6 +91,7 @@ impl<B: Backend> Registered for Coordinator<B> {
     const READERS: &'static [crate::scan::Reader] = &crate::scan::Reader::ALL;
     const KNOBS: &'static [&'static Knob] = B::KNOBS;
     const HOST: crate::fault::WorkerHost = crate::fault::WorkerHost::Broker;
+    const SLOW_PRIVATE: bool = B::SLOW_PRIVATE;
 
     fn new(config: &StrategyConfig) -> Result<Self> {
         let knobs = &config.knobs;

@@ -47,6 +47,10 @@ pub trait Registered: Strategy + Sized + 'static {
     /// (Celery, RQ: another project's code, in Python): [`crate::strategy::runnable_pairs`]
     /// leaves it out of the table-driven tests, and its own tests check it.
     const PEER: bool = false;
+    /// True when the private server it starts without `--broker` takes seconds to start
+    /// (see [`crate::broker::backend::Backend::SLOW_PRIVATE`]): a caller running many
+    /// hunts starts one through [`Registered::race_service`] and shares it.
+    const SLOW_PRIVATE: bool = false;
 
     /// Sets the strategy up (pools, runtimes, rings, a broker) for hunts.
     fn new(config: &StrategyConfig) -> Result<Self>;
@@ -102,6 +106,8 @@ pub struct Facts {
     pub cannot_die: Option<&'static str>,
     /// See [`Registered::PEER`].
     pub peer: bool,
+    /// See [`Registered::SLOW_PRIVATE`].
+    pub slow_private: bool,
     /// The cargo feature this build lacks for it, if any.
     pub missing_feature: Option<&'static str>,
     pub(super) build: fn(&StrategyConfig) -> Result<Box<dyn Strategy>>,
@@ -118,6 +124,7 @@ impl Facts {
             host: S::HOST,
             cannot_die: S::CANNOT_DIE,
             peer: S::PEER,
+            slow_private: S::SLOW_PRIVATE,
             missing_feature: None,
             build: |config| Ok(Box::new(S::new(config)?)),
             race_service: S::race_service,
@@ -134,6 +141,7 @@ impl Facts {
             host: WorkerHost::Thread,
             cannot_die: None,
             peer: false,
+            slow_private: false,
             missing_feature: Some(feature),
             build: |_| unreachable!("built only when present"),
             race_service: |_| Ok(RaceService::None),

@@ -157,9 +157,25 @@ fn node() -> &'static Node {
                 });
             }
         }
-        // It lives until the test binary exits, which kills its group (never reaped).
-        #[allow(clippy::zombie_processes)]
-        let child = c.spawn().expect("rabbitmq-server starts");
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and libtest
+        // ends each test's thread with its test: the node is forked by a thread of its
+        // own that lives until the test binary exits, which kills its group (never reaped).
+        let (pid_tx, pid_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("rabbitmq-node".into())
+            .spawn(move || {
+                #[allow(clippy::zombie_processes)]
+                let child = c.spawn().map(|ch| ch.id());
+                let _ = pid_tx.send(child);
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("a thread for the node");
+        let pid = pid_rx
+            .recv()
+            .expect("the node's thread answers")
+            .expect("rabbitmq-server starts");
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -182,7 +198,7 @@ fn node() -> &'static Node {
             dir,
             name,
             port,
-            pid: child.id() as i32,
+            pid: pid as i32,
         }
     })
 }

@@ -151,16 +151,128 @@ pub fn search_json(dir: &Path, extra: &[&str]) -> Run {
     run(&search_json_args(dir, extra))
 }
 
-/// `--strategy S --reader R --workers K`: the flags that pick how a hunt runs.
-pub fn strategy_flags(s: StrategyKind, r: Reader, workers: &str) -> [&str; 6] {
-    [
+/// `--strategy S --reader R --workers K`: the flags that pick how a hunt runs, plus
+/// [`broker_flags`] for a strategy whose private server is slow to start.
+pub fn strategy_flags(s: StrategyKind, r: Reader, workers: &str) -> Vec<&str> {
+    let mut flags = vec![
         "--strategy",
         s.name(),
         "--reader",
         r.name(),
         "--workers",
         workers,
-    ]
+    ];
+    flags.extend(broker_flags(s));
+    flags
+}
+
+/// For a strategy whose private server takes seconds to start
+/// ([`hunt::strategy::Facts::slow_private`]), the flags (`--broker URL`) that point its
+/// hunt at one server this test binary shares, started on first use as a race starts
+/// it; nothing for the others, which start their own per hunt. A hunt given `--broker`
+/// without `--remote-workers` still starts its own local workers, which serve only its
+/// hunt, so sharing the server changes no test's meaning.
+pub fn broker_flags(s: StrategyKind) -> Vec<&'static str> {
+    if !s.facts().slow_private {
+        return Vec::new();
+    }
+    shared_broker::flags(s)
+}
+
+/// The servers this test binary shares, one per slow strategy: each is started and kept
+/// by a thread of its own that lives until the binary exits (a server asking the kernel
+/// for a signal when its parent dies gets it when the thread that started it ends, and
+/// libtest ends each test's thread), and stopped at exit.
+mod shared_broker {
+    use hunt::strategy::{Knobs, RaceService, StrategyKind};
+    use std::sync::mpsc::{channel, Receiver, Sender};
+    use std::sync::{Mutex, Once};
+    use std::time::Duration;
+
+    /// Each started strategy's flags, and the line to its keeper thread: a message (or
+    /// the line's end) tells it to stop the server, and it answers once stopped.
+    struct Kept {
+        kind: StrategyKind,
+        flags: Vec<&'static str>,
+        stop: Sender<()>,
+        stopped: Receiver<()>,
+    }
+
+    static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+
+    /// The flags of `s`'s shared server, starting it on first use.
+    pub fn flags(s: StrategyKind) -> Vec<&'static str> {
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = kept.iter().find(|k| k.kind == s) {
+            return k.flags.clone();
+        }
+        let (flags_tx, flags_rx) = channel::<Result<Vec<String>, String>>();
+        let (stop, stop_rx) = channel::<()>();
+        let (stopped_tx, stopped) = channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("shared-{}", s.name()))
+            .spawn(move || {
+                let service = match s.race_service(&Knobs::default()) {
+                    Ok(RaceService::Shared(service)) => service,
+                    // Sits out (not installed): no flags, so each hunt says why itself.
+                    Ok(_) => {
+                        let _ = flags_tx.send(Ok(Vec::new()));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = flags_tx.send(Err(format!("{e:#}")));
+                        return;
+                    }
+                };
+                let args = service
+                    .knobs()
+                    .iter()
+                    .flat_map(|(k, v)| k.args(v))
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                let _ = flags_tx.send(Ok(args));
+                let _ = stop_rx.recv();
+                drop(service);
+                let _ = stopped_tx.send(());
+            })
+            .expect("a thread for the shared server");
+        let flags: Vec<&'static str> = match flags_rx.recv() {
+            Ok(Ok(args)) => args
+                .into_iter()
+                .map(|a| &*Box::leak(a.into_boxed_str()))
+                .collect(),
+            Ok(Err(e)) => panic!("the shared {s} server did not start: {e}"),
+            Err(_) => panic!("the shared {s} server's thread ended"),
+        };
+        static AT_EXIT: Once = Once::new();
+        // SAFETY: registers a plain function, called once at exit.
+        AT_EXIT.call_once(|| unsafe {
+            libc::atexit(stop_all);
+        });
+        kept.push(Kept {
+            kind: s,
+            flags: flags.clone(),
+            stop,
+            stopped,
+        });
+        flags
+    }
+
+    /// At exit: stops every shared server and waits (a while) until each is gone.
+    extern "C" fn stop_all() {
+        // A test still starting one holds the lock: never wait on it at exit.
+        let kept = match KEPT.try_lock() {
+            Ok(mut k) => std::mem::take(&mut *k),
+            Err(std::sync::TryLockError::Poisoned(e)) => std::mem::take(&mut *e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        for k in &kept {
+            let _ = k.stop.send(());
+        }
+        for k in &kept {
+            let _ = k.stopped.recv_timeout(Duration::from_secs(10));
+        }
+    }
 }
 
 /// Asserts a bad-input run: exit 2, one line on stderr containing `expect`, no panic.
