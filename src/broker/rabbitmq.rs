@@ -75,6 +75,10 @@ use wire::News;
 
 /// How long a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a connection that reached its broker once keeps dialling it again: a
+/// private node killed by `hunt race --fault kill-broker` listens again after about
+/// five seconds here.
+const REDIAL_PATIENCE: Duration = Duration::from_secs(20);
 /// How long a worker waits for the coordinator's reply to a report.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a coordinator sends its hunts' news.
@@ -117,8 +121,12 @@ impl PrivateBroker for server::PrivateRabbit {
         server::PrivateRabbit::url(self)
     }
 
+    fn kill_and_restart(&mut self) -> Option<Result<()>> {
+        Some(server::PrivateRabbit::kill_and_restart(self))
+    }
+
     fn no_server(&self) -> Option<&'static str> {
-        Some("killing and restarting the private RabbitMQ node is not built yet (a node takes seconds to start)")
+        None
     }
 }
 
@@ -163,6 +171,8 @@ struct Taker {
 /// `hunt status`).
 pub struct Rabbit {
     url: String,
+    /// Whether a dial has reached the broker: from then on, a failed dial is retried.
+    reached: std::cell::Cell<bool>,
     rt: Runtime,
     /// The control connection: news, reports, replies. `None` after it failed.
     conn: Option<(Connection, Channel)>,
@@ -225,6 +235,7 @@ impl Rabbit {
         parse(url, None)?;
         let mut r = Rabbit {
             url: url.to_string(),
+            reached: std::cell::Cell::new(false),
             rt,
             conn: None,
             replies: None,
@@ -241,7 +252,32 @@ impl Rabbit {
     }
 
     /// Opens a connection to `url`, with a heartbeat of `heartbeat` seconds where given.
+    /// Once this connection has reached the broker, a failed dial is tried again for up
+    /// to [`REDIAL_PATIENCE`] (a restarted node takes seconds to listen again); the first
+    /// dial, and a refused user or vhost, fail at once.
     fn dial(&self, heartbeat: Option<u16>) -> Result<Connection> {
+        let started = Instant::now();
+        loop {
+            match self.dial_once(heartbeat) {
+                Ok(c) => {
+                    self.reached.set(true);
+                    return Ok(c);
+                }
+                Err(e) => {
+                    let said = format!("{e:#}");
+                    let fatal = said.contains("refused the user") || said.contains("refused the vhost");
+                    if !self.reached.get() || fatal || started.elapsed() > REDIAL_PATIENCE {
+                        return Err(e);
+                    }
+                    crate::interrupt::check()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    /// One try of [`Rabbit::dial`].
+    fn dial_once(&self, heartbeat: Option<u16>) -> Result<Connection> {
         let uri = parse(&self.url, heartbeat)?;
         let props = ConnectionProperties::default();
         let r = self.rt.block_on(async {
