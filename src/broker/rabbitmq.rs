@@ -59,13 +59,14 @@ use lapin::options::{
     QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
+use lapin::{BasicProperties, Channel, Connection, Consumer, ExchangeKind};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 mod book;
 mod broker;
+mod call;
 mod server;
 mod take;
 mod wire;
@@ -79,6 +80,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// private node killed by `hunt race --fault kill-broker` listens again after about
 /// five seconds here.
 const REDIAL_PATIENCE: Duration = Duration::from_secs(20);
+/// How long one call (a declare, a publish and its confirm, an ack) may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a worker waits for the coordinator's reply to a report.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a coordinator sends its hunts' news.
@@ -251,49 +254,6 @@ impl Rabbit {
         Ok(r)
     }
 
-    /// Opens a connection to `url`, with a heartbeat of `heartbeat` seconds where given.
-    /// Once this connection has reached the broker, a failed dial is tried again for up
-    /// to [`REDIAL_PATIENCE`] (a restarted node takes seconds to listen again); the first
-    /// dial, and a refused user or vhost, fail at once.
-    fn dial(&self, heartbeat: Option<u16>) -> Result<Connection> {
-        let started = Instant::now();
-        loop {
-            match self.dial_once(heartbeat) {
-                Ok(c) => {
-                    self.reached.set(true);
-                    return Ok(c);
-                }
-                Err(e) => {
-                    let said = format!("{e:#}");
-                    let fatal = said.contains("refused the user") || said.contains("refused the vhost");
-                    if !self.reached.get() || fatal || started.elapsed() > REDIAL_PATIENCE {
-                        return Err(e);
-                    }
-                    crate::interrupt::check()?;
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
-    }
-
-    /// One try of [`Rabbit::dial`].
-    fn dial_once(&self, heartbeat: Option<u16>) -> Result<Connection> {
-        let uri = parse(&self.url, heartbeat)?;
-        let props = ConnectionProperties::default();
-        let r = self.rt.block_on(async {
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(uri, props)).await
-        });
-        match r {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(wire::explain(&e, &self.url)),
-            Err(_) => bail!(
-                "cannot reach the broker at {} (no answer within {} s): is RabbitMQ running there? start it, or fix --broker",
-                shown(&self.url),
-                CONNECT_TIMEOUT.as_secs()
-            ),
-        }
-    }
-
     /// The control channel, made now where there is none (declaring the shared
     /// exchanges and the retired queue).
     fn channel(&mut self) -> Result<Channel> {
@@ -326,11 +286,15 @@ impl Rabbit {
     /// Runs one lapin call to its end; a failure drops the control connection (the next
     /// call makes a new one) and is named with the broker.
     fn wait<T>(&mut self, f: impl std::future::Future<Output = lapin::Result<T>>) -> Result<T> {
-        match self.rt.block_on(f) {
-            Ok(v) => Ok(v),
-            Err(e) => {
+        match self.bounded(f) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => {
                 self.drop_control();
                 Err(wire::explain(&e, &self.url))
+            }
+            None => {
+                self.drop_control();
+                Err(self.silent())
             }
         }
     }
@@ -339,11 +303,15 @@ impl Rabbit {
     fn side_channel(&mut self) -> Result<Channel> {
         self.channel()?;
         let conn = &self.conn.as_ref().expect("made above").0;
-        match self.rt.block_on(conn.create_channel()) {
-            Ok(ch) => Ok(ch),
-            Err(e) => {
+        match self.bounded(conn.create_channel()) {
+            Some(Ok(ch)) => Ok(ch),
+            Some(Err(e)) => {
                 self.drop_control();
                 Err(wire::explain(&e, &self.url))
+            }
+            None => {
+                self.drop_control();
+                Err(self.silent())
             }
         }
     }
