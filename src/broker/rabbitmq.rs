@@ -59,13 +59,14 @@ use lapin::options::{
     QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Consumer, ExchangeKind};
+use lapin::{BasicProperties, Channel, Connection, Consumer, ExchangeKind};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 mod book;
 mod broker;
+mod call;
 mod server;
 mod take;
 mod wire;
@@ -75,6 +76,12 @@ use wire::News;
 
 /// How long a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a connection that reached its broker once keeps dialling it again: a
+/// private node killed by `hunt race --fault kill-broker` listens again after about
+/// five seconds here.
+const REDIAL_PATIENCE: Duration = Duration::from_secs(20);
+/// How long one call (a declare, a publish and its confirm, an ack) may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a worker waits for the coordinator's reply to a report.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a coordinator sends its hunts' news.
@@ -118,8 +125,12 @@ impl PrivateBroker for server::PrivateRabbit {
         server::PrivateRabbit::url(self)
     }
 
+    fn kill_and_restart(&mut self) -> Option<Result<()>> {
+        Some(server::PrivateRabbit::kill_and_restart(self))
+    }
+
     fn no_server(&self) -> Option<&'static str> {
-        Some("killing and restarting the private RabbitMQ node is not built yet (a node takes seconds to start)")
+        None
     }
 }
 
@@ -164,6 +175,8 @@ struct Taker {
 /// `hunt status`).
 pub struct Rabbit {
     url: String,
+    /// Whether a dial has reached the broker: from then on, a failed dial is retried.
+    reached: std::cell::Cell<bool>,
     rt: Runtime,
     /// The control connection: news, reports, replies. `None` after it failed.
     conn: Option<(Connection, Channel)>,
@@ -226,6 +239,7 @@ impl Rabbit {
         parse(url, None)?;
         let mut r = Rabbit {
             url: url.to_string(),
+            reached: std::cell::Cell::new(false),
             rt,
             conn: None,
             replies: None,
@@ -239,24 +253,6 @@ impl Rabbit {
         };
         r.channel()?;
         Ok(r)
-    }
-
-    /// Opens a connection to `url`, with a heartbeat of `heartbeat` seconds where given.
-    fn dial(&self, heartbeat: Option<u16>) -> Result<Connection> {
-        let uri = parse(&self.url, heartbeat)?;
-        let props = ConnectionProperties::default();
-        let r = self.rt.block_on(async {
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(uri, props)).await
-        });
-        match r {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(wire::explain(&e, &self.url)),
-            Err(_) => bail!(
-                "cannot reach the broker at {} (no answer within {} s): is RabbitMQ running there? start it, or fix --broker",
-                shown(&self.url),
-                CONNECT_TIMEOUT.as_secs()
-            ),
-        }
     }
 
     /// The control channel, made now where there is none (declaring the shared
@@ -291,11 +287,15 @@ impl Rabbit {
     /// Runs one lapin call to its end; a failure drops the control connection (the next
     /// call makes a new one) and is named with the broker.
     fn wait<T>(&mut self, f: impl std::future::Future<Output = lapin::Result<T>>) -> Result<T> {
-        match self.rt.block_on(f) {
-            Ok(v) => Ok(v),
-            Err(e) => {
+        match self.bounded(f) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => {
                 self.drop_control();
                 Err(wire::explain(&e, &self.url))
+            }
+            None => {
+                self.drop_control();
+                Err(self.silent())
             }
         }
     }
@@ -304,11 +304,15 @@ impl Rabbit {
     fn side_channel(&mut self) -> Result<Channel> {
         self.channel()?;
         let conn = &self.conn.as_ref().expect("made above").0;
-        match self.rt.block_on(conn.create_channel()) {
-            Ok(ch) => Ok(ch),
-            Err(e) => {
+        match self.bounded(conn.create_channel()) {
+            Some(Ok(ch)) => Ok(ch),
+            Some(Err(e)) => {
                 self.drop_control();
                 Err(wire::explain(&e, &self.url))
+            }
+            None => {
+                self.drop_control();
+                Err(self.silent())
             }
         }
     }

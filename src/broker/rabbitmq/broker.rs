@@ -128,14 +128,16 @@ impl Broker for Rabbit {
             passive: true,
             ..Default::default()
         };
-        let r = self
-            .rt
-            .block_on(ch.queue_declare(&reply_queue(hunt), opts, FieldTable::default()));
-        let _ = self.rt.block_on(ch.close(200, "looked"));
+        let r = self.bounded(ch.queue_declare(&reply_queue(hunt), opts, FieldTable::default()));
+        let _ = self.bounded(ch.close(200, "looked"));
         match r {
-            Ok(_) => Ok(true),
-            Err(e) if e.to_string().contains("NOT_FOUND") => Ok(false),
-            Err(e) => Err(wire::explain(&e, &self.url)),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) if e.to_string().contains("NOT_FOUND") => Ok(false),
+            Some(Err(e)) => Err(wire::explain(&e, &self.url)),
+            None => {
+                self.drop_control();
+                Err(self.silent())
+            }
         }
     }
 
@@ -493,10 +495,8 @@ impl Rabbit {
             // Ending: no next delivery may be pushed to this consumer after the ack (it
             // would come back with one more delivery counted).
             let (ch, tag) = (t.channel.clone(), t.consumer.tag());
-            let _ = self
-                .rt
-                .block_on(ch.basic_cancel(tag.as_str(), Default::default()));
+            let _ = self.bounded(ch.basic_cancel(tag.as_str(), Default::default()));
         }
-        let _ = self.rt.block_on(acker.ack(BasicAckOptions::default()));
+        let _ = self.bounded(acker.ack(BasicAckOptions::default()));
     }
 }

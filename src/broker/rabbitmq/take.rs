@@ -110,7 +110,7 @@ impl Rabbit {
         };
         if let Some(r) = refusal {
             self.tell(hunt, &r)?;
-            let _ = self.rt.block_on(d.acker.ack(BasicAckOptions::default()));
+            let _ = self.bounded(d.acker.ack(BasicAckOptions::default()));
             return Ok(None);
         }
         let t = task.expect("refused above");
@@ -142,18 +142,21 @@ impl Rabbit {
     fn make_taker(&mut self, spec: &HuntSpec, me: &Me) -> Result<Taker> {
         let conn = self.dial(Some(heartbeat_of(spec.lease_ms)))?;
         let explain = |e: lapin::Error| wire::explain(&e, &self.url);
-        let channel = self.rt.block_on(conn.create_channel()).map_err(explain)?;
-        self.rt
-            .block_on(channel.basic_qos(1, BasicQosOptions::default()))
+        let channel = self
+            .bounded(conn.create_channel())
+            .ok_or_else(|| self.silent())?
+            .map_err(explain)?;
+        self.bounded(channel.basic_qos(1, BasicQosOptions::default()))
+            .ok_or_else(|| self.silent())?
             .map_err(explain)?;
         let consumer = self
-            .rt
-            .block_on(channel.basic_consume(
+            .bounded(channel.basic_consume(
                 &tasks_queue(&spec.id),
                 &me.consumer,
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             ))
+            .ok_or_else(|| self.silent())?
             .map_err(|e| anyhow!("{e}"))?;
         Ok(Taker {
             conn,
@@ -208,7 +211,7 @@ impl Rabbit {
             .with_delivery_mode(2)
             .with_headers(h);
         let queue = tasks_queue(hunt);
-        let _ = self.rt.block_on(async {
+        let _ = self.bounded(async {
             if leaving {
                 ch.basic_cancel(tag.as_str(), Default::default()).await?;
             }
@@ -296,7 +299,7 @@ impl Rabbit {
                 break;
             }
         }
-        let _ = self.rt.block_on(ch.close(200, "read"));
+        let _ = self.bounded(ch.close(200, "read"));
         Ok(out)
     }
 }
