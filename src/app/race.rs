@@ -13,18 +13,19 @@ use std::path::PathBuf;
 
 pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
     let settings = RaceSettings::from_args(args)?;
-    if !settings.left_out.is_empty() {
-        let names: Vec<&str> = settings.left_out.iter().map(|k| k.name()).collect();
-        output::err(&format!(
-            "note: {} sit(s) out: not in this build, or no {} reader",
-            names.join(", "),
-            settings.reader.name()
-        ));
-    }
     let exe = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot find the hunt binary to run: {e}"))?;
     let dir = data_set(settings.dir.clone())?;
     let (_, manifest) = fileset::load_dataset(&dir)?;
+    // Only once the input is good: bad input stays one line.
+    if !settings.left_out.is_empty() {
+        let names: Vec<&str> = settings.left_out.iter().map(|k| k.name()).collect();
+        output::err(&format!(
+            "note: {} sit(s) out: left out of this build by its cargo feature (`cargo build --release --features NAME` adds it), or no {} reader",
+            names.join(", "),
+            settings.reader.name()
+        ));
+    }
     let full_scan = if settings.full_scan {
         Some(race::full_scan_needle(&manifest)?)
     } else {
