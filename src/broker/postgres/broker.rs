@@ -141,17 +141,6 @@ impl Broker for Postgres {
 
     /// One transaction: the report's changes, then the claim's, so a worker's task
     /// costs one `BEGIN`/`COMMIT` and one wake-up check, not two.
-    fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
-        self.listen(WORK)?;
-        self.drain()?;
-        self.work_news.remove(hunt);
-        let (finished, taken) = self.write(|p| Ok((p.report_in(hunt, me, lease, done)?, p.claim_in(hunt, me)?)))?;
-        if matches!(taken, Take::Wait) {
-            self.wait_after_take(hunt)?;
-        }
-        Ok((finished, taken))
-    }
-
     fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
         let Ok(token) = lease.token.parse::<i64>() else {
             return Ok(false);
