@@ -17,7 +17,6 @@ pub(super) fn run(args: RaceArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot find the hunt binary to run: {e}"))?;
     let dir = data_set(settings.dir.clone())?;
     let (_, manifest) = fileset::load_dataset(&dir)?;
-    // Only once the input is good: bad input stays one line.
     if !settings.left_out.is_empty() {
         let names: Vec<&str> = settings.left_out.iter().map(|k| k.name()).collect();
         output::err(&format!(
