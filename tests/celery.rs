@@ -1,7 +1,8 @@
 //! The real Python task queues (`celery`, `celery-reliable`, `rq`): each finds the
 //! manifest's file and says "not found" on a needle no file holds, a race runs them on
-//! pools it starts once and leaves nothing running, and a missing Python or a bad
-//! `--python-pool` is refused on one line that names the fix.
+//! pools it starts once and leaves nothing running, each `--fault` reaches their
+//! workers (or their Redis) and never makes them answer wrong or hang, and a missing
+//! Python or a bad `--python-pool` is refused on one line that names the fix.
 //!
 //! They need the virtual environment `scripts/install-python-deps.sh` makes (CI runs it
 //! through `scripts/install-test-deps.sh`) and redis-server: without them the tests that
@@ -109,6 +110,72 @@ fn a_race_starts_their_pools_once_and_leaves_nothing_running() {
         "left running: {:?}",
         with_in_environment(&needle)
     );
+}
+
+/// Races the three under `fault` once each and returns their JSON export's contenders.
+fn fault_race(fault: &str) -> Vec<serde_json::Value> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, 300, 10, None);
+    let json = tmp.path().join("race.json");
+    let names = PYTHON.map(|s| s.name()).join(",");
+    let mut args = quick_race_args(&dir, "9", &["--strategies", &names, "--workers", "2"]);
+    args.extend(["--lease", "1", "--fault", fault, "--export-json", s(&json)]);
+    let mut cmd = hunt(&args);
+    cmd.env("TMPDIR", tmp.path());
+    let r = output_within(cmd, 600);
+    assert_eq!(r.code, Some(0), "{fault}: {r:?}");
+    r.no_panic();
+    let text = std::fs::read_to_string(&json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let contenders = v["contenders"].as_array().unwrap().clone();
+    assert_eq!(contenders.len(), PYTHON.len(), "{fault}: {text}");
+    for c in &contenders {
+        assert!(c["failed"].is_null(), "{fault}: {c}");
+        let f = &c["fault"];
+        // The task announced itself in hunt's protocol (a format the race cannot read
+        // would leave it stopped for ever, and the run hung).
+        assert_eq!(f["fired"], 1, "{fault}: the fault did not fire: {c}");
+        assert_eq!(c["outcomes"]["wrong"], 0, "{fault}: {c}");
+        assert_eq!(c["outcomes"]["hung"], 0, "{fault}: {c}");
+    }
+    contenders
+}
+
+fn outcome_of<'a>(contenders: &'a [serde_json::Value], s: StrategyKind) -> &'a serde_json::Value {
+    let c = contenders.iter().find(|c| c["strategy"] == s.name());
+    &c.unwrap_or_else(|| panic!("{s} not raced"))["outcomes"]
+}
+
+#[test]
+fn a_killed_celery_child_is_answered_right_only_with_the_reliable_settings() {
+    if !python_ready() {
+        return;
+    }
+    let c = fault_race("kill-worker");
+    // task_acks_late + task_reject_on_worker_lost: the dead child's task runs again.
+    assert_eq!(
+        outcome_of(&c, StrategyKind::CeleryReliable)["right"],
+        1,
+        "{c:?}"
+    );
+    // Early ack (Celery's default) and RQ: the task is lost, and the answer says so.
+    for lost in [StrategyKind::Celery, StrategyKind::Rq] {
+        assert_eq!(outcome_of(&c, lost)["unknown"], 1, "{lost}: {c:?}");
+    }
+}
+
+#[test]
+fn a_paused_worker_or_a_restarted_redis_leaves_every_python_queue_right() {
+    if !python_ready() {
+        return;
+    }
+    for fault in ["pause-worker", "kill-broker"] {
+        let c = fault_race(fault);
+        for s in PYTHON {
+            assert_eq!(outcome_of(&c, s)["right"], 1, "{fault}, {s}: {c:?}");
+        }
+    }
 }
 
 /// Live processes whose environment mentions `needle`.

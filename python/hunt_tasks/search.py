@@ -1,7 +1,7 @@
 """The one search loop every task runs, and the child's side of `hunt race --fault`.
 
 The protocol is hunt's (src/fault.rs): HUNT_FAULT is "KIND INDEX HOST PAUSE_MS PATH";
-the worker that opens file INDEX, before it reads a byte, writes its pid to PATH
+the worker that opens file INDEX, before it reads a byte, writes "PID TID NS" to PATH
 (created exclusively: one worker per run) and stops itself with SIGSTOP; the race then
 kills it (SIGKILL) or resumes it (SIGCONT) from outside. hunt passes the value in the
 task, since the pool's processes were started before the faulted run.
@@ -11,6 +11,8 @@ import errno
 import os
 import signal
 import stat
+import threading
+import time
 
 CHUNK = 1 << 20
 
@@ -26,7 +28,10 @@ def at_open(fault, index):
         fd = os.open(parts[4], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return  # another worker of this run met it first
-    os.write(fd, f"{os.getpid()}\n".encode())
+    # hunt's line (src/fault.rs, `struck`): PID TID NS, NS on CLOCK_MONOTONIC.
+    tid = threading.get_native_id()
+    now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    os.write(fd, f"{os.getpid()} {tid} {now}\n".encode())
     os.close(fd)
     os.kill(os.getpid(), signal.SIGSTOP)
 
