@@ -18,3 +18,26 @@ def kombu_url(url):
     if url.startswith("redis+unix://"):
         return "redis+socket://" + url[len("redis+unix://"):]
     return url
+
+
+# How long hunt's own connections (the client's, and the found key a task reads) ride
+# out a Redis that went away: `hunt race --fault kill-broker` restarts the server in
+# about half a second. hunt's coordinator waits as long (BROKER_PATIENCE, 5 s). Celery's
+# and RQ's own connections keep their packages' settings: those are what is measured.
+PATIENCE_S = 5.0
+
+
+def patient_redis(url):
+    """A redis-py client on hunt's URL that retries a command for up to PATIENCE_S
+    while the server cannot be reached, then raises."""
+    import redis
+    from redis.backoff import ConstantBackoff
+    from redis.retry import Retry
+
+    step = 0.05
+    return redis.Redis.from_url(
+        redis_url(url),
+        retry=Retry(ConstantBackoff(step), int(PATIENCE_S / step)),
+        # OSError: a refused connect (the server not yet listening again).
+        retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError],
+    )

@@ -9,10 +9,9 @@ The broker and the result backend are the Redis at HUNT_BROKER_URL.
 
 import os
 
-import redis
 from celery import Celery
 
-from . import kombu_url, redis_url
+from . import kombu_url, patient_redis
 from . import search as hunt_search
 
 URL = os.environ.get("HUNT_BROKER_URL", "redis://127.0.0.1:6379/0")
@@ -41,7 +40,7 @@ def found_key(hunt):
 def _conn():
     global _redis
     if _redis is None:
-        _redis = redis.Redis.from_url(redis_url(URL))
+        _redis = patient_redis(URL)
     return _redis
 
 

@@ -20,7 +20,7 @@ import traceback
 
 import redis
 
-from . import redis_url
+from . import patient_redis
 
 
 def reply(conn, hunt, **event):
@@ -206,7 +206,7 @@ class RqPool:
 
 def main():
     name, kind, url, ready_key = sys.argv[1:5]
-    conn = redis.Redis.from_url(redis_url(url))
+    conn = patient_redis(url)
     pool = CeleryPool(conn) if kind == "celery" else RqPool(conn)
     pid = pool.ping(120)
     conn.set(ready_key, f"ready {pid}")

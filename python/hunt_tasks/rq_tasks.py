@@ -4,10 +4,21 @@ also sends RQ's stop-job command to the jobs still running."""
 
 import os
 
-import redis
 from rq import get_current_job
 
+from . import patient_redis
 from . import search as hunt_search
+
+_redis = None
+
+
+def _conn():
+    """hunt's own connection (the found key, the done list), patient through a broker
+    restart; RQ's bookkeeping keeps RQ's connection, as it ships."""
+    global _redis
+    if _redis is None:
+        _redis = patient_redis(os.environ["HUNT_BROKER_URL"])
+    return _redis
 
 
 def found_key(hunt):
@@ -20,7 +31,7 @@ def done_key(hunt):
 
 def search(hunt, files, needle_hex, fault):
     job = get_current_job()
-    conn = job.connection
+    conn = _conn()
     out = hunt_search.search(
         files, needle_hex, fault, lambda: conn.exists(found_key(hunt)) > 0
     )

@@ -73,6 +73,20 @@ impl Service for SharedServer {
     fn knobs(&self) -> Vec<(&'static Knob, Value)> {
         vec![(&PYTHON_POOL, Value::Text(Some(self.0.url().to_string())))]
     }
+
+    /// `--fault kill-broker`: the pool's private Redis, killed and started again on its
+    /// append-only file, as for hunt's own `redis` (the pool and the client stay up and
+    /// must reconnect by themselves, as they would in production).
+    fn kill_and_restart(&mut self) -> Result<()> {
+        match self.0.kill_and_restart() {
+            Some(done) => done,
+            None => bail!("{}", self.cannot_restart().unwrap_or_default()),
+        }
+    }
+
+    fn cannot_restart(&self) -> Option<&'static str> {
+        self.0.no_server()
+    }
 }
 
 impl Drop for SharedServer {
