@@ -142,7 +142,7 @@ fn fault_race(fault: &str) -> Vec<serde_json::Value> {
     contenders
 }
 
-fn outcome_of<'a>(contenders: &'a [serde_json::Value], s: StrategyKind) -> &'a serde_json::Value {
+fn outcome_of(contenders: &[serde_json::Value], s: StrategyKind) -> &serde_json::Value {
     let c = contenders.iter().find(|c| c["strategy"] == s.name());
     &c.unwrap_or_else(|| panic!("{s} not raced"))["outcomes"]
 }
