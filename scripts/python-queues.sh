@@ -58,7 +58,7 @@ done
 kb=0
 for p in "${workers[@]}"; do kb=$((kb + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done
 echo "redis (2 hunt worker processes): RSS $((kb / 1024)) MiB"
-for f in kill-worker pause-worker; do
+for f in kill-worker pause-worker kill-broker; do
     echo "== --fault $f (hunt's redis with local workers: a remote worker never sees the fault)"
     "$hunt" race --dir "$dir" -j 2 --seed 2026 --strategies "redis,$py" --runs 3 --fault "$f" \
         --export-markdown "$out/$f.md" --export-json "$out/$f.json"

@@ -71,6 +71,15 @@ fn open(url: &str) -> Result<Connection> {
     Ok(conn)
 }
 
+/// True for an error that waiting mends: no connection, or a restarted server still
+/// loading its append-only file (`LOADING`: it listens before it can answer).
+fn unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || matches!(e.retry_method(), redis::RetryMethod::WaitAndRetry)
+}
+
 impl Lists {
     /// Connects to `url`.
     pub fn connect(url: &str) -> Result<Lists> {
@@ -88,10 +97,7 @@ impl Lists {
         loop {
             match call(&mut self.conn) {
                 Ok(v) => return Ok(v),
-                Err(e)
-                    if (e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal())
-                        && since.elapsed() < PATIENCE =>
-                {
+                Err(e) if unreachable(&e) && since.elapsed() < PATIENCE => {
                     std::thread::sleep(Duration::from_millis(50));
                     if let Ok(conn) = open(&self.url) {
                         self.conn = conn;
