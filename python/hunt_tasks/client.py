@@ -101,6 +101,8 @@ class CeleryPool:
         left = [r for r in results if states[index_of[r.id]] is None]
         if not left:
             return
+        # One patience for both waits below, not one each.
+        until = time.monotonic() + patience
         try:
             for task_id, meta in ResultSet(left).iter_native(timeout=patience, interval=0.01):
                 i = index_of[task_id]
@@ -111,7 +113,6 @@ class CeleryPool:
             print(f"hunt_tasks.client: after the find: {e!r}", file=sys.stderr)
         # iter_native can end with results it took but never yielded: look at what is
         # left until it settles or the patience runs out.
-        until = time.monotonic() + patience
         while True:
             for r in left:
                 i = index_of[r.id]
