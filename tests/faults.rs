@@ -197,6 +197,7 @@ fn check(fault: &str) {
         assert_eq!(how, expected_how, "{s}");
         // The plain runs still ran, and were right.
         assert_eq!(c["runs"], RUNS, "{s}: {c}");
+        check_files_again(fault, s, c);
         // The unknown answers name the dead worker.
         for sample in f["samples"].as_array().unwrap() {
             if sample["answer"] == "unknown" {
@@ -215,6 +216,35 @@ fn check(fault: &str) {
             "{s}: {table}"
         );
     }
+}
+
+/// The work done again, in the JSON export: a broker's takeover re-reads its task's
+/// range, so a run with retries read files again (under `kill-worker`, the takeover
+/// that found the treasure read at least its file) and a run without read none; a
+/// strategy without a shared queue never reads a range again (0); the contender's
+/// figure is the mean of its runs'.
+fn check_files_again(fault: &str, s: StrategyKind, c: &Value) {
+    let f = &c["fault"];
+    let samples = f["samples"].as_array().unwrap();
+    let mut again = Vec::new();
+    for sample in samples {
+        let files = sample["files_again"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{s}: no files_again in {sample}"));
+        again.push(files as f64);
+        if s.facts().host != WorkerHost::Broker {
+            assert_eq!(files, 0, "{s}: nothing is read again: {sample}");
+            continue;
+        }
+        let retries = sample["retries"].as_u64().unwrap();
+        if retries == 0 {
+            assert_eq!(files, 0, "{s}: no takeover, nothing read again: {sample}");
+        } else if fault == "kill-worker" && sample["answer"] == "right" {
+            assert!(files > 0, "{s}: a takeover read nothing again: {sample}");
+        }
+    }
+    let mean = again.iter().sum::<f64>() / again.len() as f64;
+    assert_eq!(f["files_again"].as_f64(), Some(mean), "{s}: {f}");
 }
 
 #[test]
@@ -251,6 +281,11 @@ fn a_lone_worker_killed_leaves_the_answer_unknown_and_nothing_hangs() {
         assert_eq!(o["wrong"], 0, "{c}");
         assert_eq!(o["hung"], 0, "{c}");
         assert_eq!(o["unknown"], RUNS, "{c}");
+        // Nobody was left to take over: no retry, nothing read again, a broker too.
+        for sample in c["fault"]["samples"].as_array().unwrap() {
+            assert_eq!(sample["files_again"], 0, "{c}");
+            assert!(sample["retries"].as_u64().unwrap_or(0) == 0, "{c}");
+        }
     }
 }
 
@@ -301,7 +336,14 @@ fn every_export_carries_the_outcomes() {
     assert_eq!(r.code, Some(0), "{r:?}");
     let csv = std::fs::read_to_string(&csv).unwrap();
     let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    for k in ["fault", "right", "unknown", "wrong", "hung"] {
+    for k in [
+        "fault",
+        "right",
+        "unknown",
+        "wrong",
+        "hung",
+        "fault_files_again_mean",
+    ] {
         assert!(head.contains(&k), "{k} not in {head:?}");
     }
     let at = |k: &str| head.iter().position(|h| *h == k).unwrap();
@@ -310,6 +352,8 @@ fn every_export_carries_the_outcomes() {
         assert_eq!(cells[at("fault")], "kill-worker", "{line}");
         assert_eq!(cells[at("unknown")], "1", "{line}");
         assert_eq!(cells[at("wrong")], "0", "{line}");
+        // A dead thread's or child's range is lost, never read again.
+        assert_eq!(cells[at("fault_files_again_mean")], "0", "{line}");
     }
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(
@@ -327,6 +371,10 @@ fn every_export_carries_the_outcomes() {
     let html = std::fs::read_to_string(&html).unwrap();
     assert!(html.contains("<table id=\"faults\">"), "no survival table");
     assert!(html.contains("<td>SIGKILL from outside</td>"));
+    assert!(
+        html.contains("files again: the work done again"),
+        "no legend"
+    );
     // The timeline of one faulted run per contender, beside the plain one.
     for c in ["threads x2", "fork x2"] {
         assert!(
