@@ -80,7 +80,7 @@ fn the_work_done_again_is_what_later_takes_read() {
             tally: Some(failed_tally),
         },
     ] {
-        book.read(e, &spec, "redis");
+        book.read(e, &spec, "broker");
     }
     assert_eq!(book.retries, 2);
     assert_eq!(book.files_again, 10);
@@ -96,7 +96,7 @@ fn a_hunt_without_a_takeover_read_nothing_again() {
     let spec = spec();
     let mut book = Book::default();
     for e in [started(0, "a", 1), finished(0, "a", 10, 1)] {
-        book.read(e, &spec, "sqlite");
+        book.read(e, &spec, "broker");
     }
     let tasks = outcome(book, 1, Instant::now()).tasks.unwrap();
     assert_eq!((tasks.retries, tasks.files_again), (0, Some(0)));
