@@ -13,7 +13,10 @@
 //! - a worker *thread* of an in-process strategy cannot be killed alone. Its closest
 //!   honest equivalent: `kill-worker` unwinds the thread mid-file (it dies, and the join
 //!   reports it as a dead worker, [`THREAD_DIED`]); `pause-worker` sleeps the thread for
-//!   the pause. It writes the same file, so the race knows the fault fired.
+//!   the pause. It writes the same file, so the race knows the fault fired. A worker
+//!   whose kernel operations write into its memory (`uring`'s ring) first makes the
+//!   kernel let go of all of them ([`Armed::at_open_letting_go`]), then dies the same
+//!   way.
 //!
 //! Unset in normal use: then nothing here runs but one `Option` check per file.
 //!
@@ -175,6 +178,14 @@ impl Armed {
     /// Called by every worker once it has opened file `index` and before it reads a
     /// byte of it. Allocation-free on the process path, so a forked child may call it.
     pub fn at_open(&self, index: u64) {
+        self.at_open_letting_go(index, || {});
+    }
+
+    /// [`Armed::at_open`] for a worker thread that must let go of something before it
+    /// may die (an io_uring worker: every operation the kernel has in flight into its
+    /// buffers): `let_go` runs just before the thread unwinds under `kill-worker`, and
+    /// never otherwise.
+    pub fn at_open_letting_go(&self, index: u64, let_go: impl FnOnce()) {
         if index != self.index || self.fired.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -183,6 +194,7 @@ impl Armed {
         }
         match (self.host, self.kind) {
             (WorkerHost::Thread, FaultKind::KillWorker) => {
+                let_go();
                 // Unwinds without the panic hook: no "panicked" line, the join reads
                 // the payload and reports a dead worker.
                 std::panic::resume_unwind(Box::new(ThreadDied))
@@ -198,14 +210,6 @@ impl Armed {
             _ => unsafe {
                 libc::raise(libc::SIGSTOP);
             },
-        }
-    }
-
-    /// [`Armed::at_open`] for a worker that cannot die alone (see
-    /// [`crate::strategy::Registered::CANNOT_DIE`]): only a pause reaches it.
-    pub fn pause_at_open(&self, index: u64) {
-        if self.kind == FaultKind::PauseWorker {
-            self.at_open(index);
         }
     }
 

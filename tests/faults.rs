@@ -2,9 +2,12 @@
 //! outcome counts checked against what its kind of workers must answer. The cases are
 //! drawn from `StrategyKind::ALL` and each strategy's facts (where its workers live, and
 //! whether they can die alone), so a new strategy is covered by the cases that exist:
-//! - `kill-worker`: in-process workers (a thread dies) and worker processes (SIGKILL)
-//!   answer "unknown" in every run, never "not found"; broker workers (SIGKILL, then a
-//!   takeover after the lease) answer right in every run.
+//! - `kill-worker`: in-process workers (a thread dies; a `uring` worker after its ring
+//!   let go of every read in flight) and worker processes (SIGKILL) answer "unknown" in
+//!   every run, never "not found"; broker workers (SIGKILL, then a takeover after the
+//!   lease) answer right in every run, and their takeovers' files are the work done
+//!   again. A strategy this host cannot run (`uring` where the kernel refuses io_uring)
+//!   is skipped with a line.
 //! - `pause-worker`: every strategy answers right (the worker comes back).
 //! - `kill-broker`: a broker strategy whose private server can be killed and started
 //!   again on its data answers right; one without a server of its own (SQLite's file)
@@ -58,6 +61,29 @@ fn strategies() -> Vec<StrategyKind> {
         .collect()
 }
 
+/// True, with a line saying so, for a contender this host cannot run at all: `uring`
+/// where the kernel refuses io_uring (too old, turned off, a seccomp filter).
+fn refused_here(c: &Value) -> bool {
+    let why = c["failed"].as_str().unwrap_or_default();
+    let refused = why.contains("io_uring is not available here");
+    if refused {
+        eprintln!("skipping {}: {why}", c["strategy"]);
+    }
+    refused
+}
+
+/// The race ended well: exit 0, or 2 only because a contender this host cannot run
+/// failed ([`refused_here`]).
+fn assert_finished(r: &Run, json: &Value) {
+    let contenders = json["contenders"].as_array().unwrap();
+    let failed = contenders.iter().filter(|c| !c["failed"].is_null());
+    if failed.clone().count() > 0 && failed.clone().all(refused_here) {
+        assert_eq!(r.code, Some(2), "{r:?}");
+    } else {
+        assert_eq!(r.code, Some(0), "{r:?}");
+    }
+}
+
 /// Races every strategy under `fault` and returns the exit code, stderr and the JSON
 /// export.
 fn race(dir: &Path, out: &Path, fault: &str, strategies: &[StrategyKind]) -> (Run, Value) {
@@ -107,7 +133,7 @@ fn check(fault: &str) {
     generate(&dir, FILES, 20, None);
     let all = strategies();
     let (r, json) = race(&dir, tmp.path(), fault, &all);
-    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_finished(&r, &json);
     assert!(
         r.stderr.contains(&format!("note: --fault {fault}: ")),
         "{}",
@@ -166,6 +192,9 @@ fn check(fault: &str) {
             );
             continue;
         };
+        if refused_here(c) {
+            continue;
+        }
         assert!(c["failed"].is_null(), "{s}: {}", c["failed"]);
         let o = &c["outcomes"];
         let count = |k: &str| {
@@ -197,6 +226,7 @@ fn check(fault: &str) {
         assert_eq!(how, expected_how, "{s}");
         // The plain runs still ran, and were right.
         assert_eq!(c["runs"], RUNS, "{s}: {c}");
+        check_files_again(fault, s, c);
         // The unknown answers name the dead worker.
         for sample in f["samples"].as_array().unwrap() {
             if sample["answer"] == "unknown" {
@@ -215,6 +245,35 @@ fn check(fault: &str) {
             "{s}: {table}"
         );
     }
+}
+
+/// The work done again, in the JSON export: a broker's takeover re-reads its task's
+/// range, so a run with retries read files again (under `kill-worker`, the takeover
+/// that found the treasure read at least its file) and a run without read none; a
+/// strategy without a shared queue never reads a range again (0); the contender's
+/// figure is the mean of its runs'.
+fn check_files_again(fault: &str, s: StrategyKind, c: &Value) {
+    let f = &c["fault"];
+    let samples = f["samples"].as_array().unwrap();
+    let mut again = Vec::new();
+    for sample in samples {
+        let files = sample["files_again"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{s}: no files_again in {sample}"));
+        again.push(files as f64);
+        if s.facts().host != WorkerHost::Broker {
+            assert_eq!(files, 0, "{s}: nothing is read again: {sample}");
+            continue;
+        }
+        let retries = sample["retries"].as_u64().unwrap();
+        if retries == 0 {
+            assert_eq!(files, 0, "{s}: no takeover, nothing read again: {sample}");
+        } else if fault == "kill-worker" && sample["answer"] == "right" {
+            assert!(files > 0, "{s}: a takeover read nothing again: {sample}");
+        }
+    }
+    let mean = again.iter().sum::<f64>() / again.len() as f64;
+    assert_eq!(f["files_again"].as_f64(), Some(mean), "{s}: {f}");
 }
 
 #[test]
@@ -245,12 +304,20 @@ fn a_lone_worker_killed_leaves_the_answer_unknown_and_nothing_hangs() {
         .filter(|s| s.facts().cannot_die.is_none())
         .collect();
     let (r, json) = race_with(&dir, tmp.path(), "kill-worker", &all, "1");
-    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_finished(&r, &json);
     for c in json["contenders"].as_array().unwrap() {
+        if refused_here(c) {
+            continue;
+        }
         let o = &c["outcomes"];
         assert_eq!(o["wrong"], 0, "{c}");
         assert_eq!(o["hung"], 0, "{c}");
         assert_eq!(o["unknown"], RUNS, "{c}");
+        // Nobody was left to take over: no retry, nothing read again, a broker too.
+        for sample in c["fault"]["samples"].as_array().unwrap() {
+            assert_eq!(sample["files_again"], 0, "{c}");
+            assert!(sample["retries"].as_u64().unwrap_or(0) == 0, "{c}");
+        }
     }
 }
 
@@ -301,7 +368,14 @@ fn every_export_carries_the_outcomes() {
     assert_eq!(r.code, Some(0), "{r:?}");
     let csv = std::fs::read_to_string(&csv).unwrap();
     let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    for k in ["fault", "right", "unknown", "wrong", "hung"] {
+    for k in [
+        "fault",
+        "right",
+        "unknown",
+        "wrong",
+        "hung",
+        "fault_files_again_mean",
+    ] {
         assert!(head.contains(&k), "{k} not in {head:?}");
     }
     let at = |k: &str| head.iter().position(|h| *h == k).unwrap();
@@ -310,6 +384,8 @@ fn every_export_carries_the_outcomes() {
         assert_eq!(cells[at("fault")], "kill-worker", "{line}");
         assert_eq!(cells[at("unknown")], "1", "{line}");
         assert_eq!(cells[at("wrong")], "0", "{line}");
+        // A dead thread's or child's range is lost, never read again.
+        assert_eq!(cells[at("fault_files_again_mean")], "0", "{line}");
     }
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(
@@ -327,11 +403,59 @@ fn every_export_carries_the_outcomes() {
     let html = std::fs::read_to_string(&html).unwrap();
     assert!(html.contains("<table id=\"faults\">"), "no survival table");
     assert!(html.contains("<td>SIGKILL from outside</td>"));
+    assert!(
+        html.contains("files again: the work done again"),
+        "no legend"
+    );
     // The timeline of one faulted run per contender, beside the plain one.
     for c in ["threads x2", "fork x2"] {
         assert!(
             html.contains(&format!("<b>{c} under --fault kill-worker</b>")),
             "no faulted timeline of {c}"
         );
+    }
+}
+
+/// A `uring` worker killed mid-file first makes the kernel let go of every operation in
+/// flight on its ring, then dies like any worker thread, under every `--ring` variant
+/// (a linked chain's read is queued with its open; registered buffers are pinned): the
+/// answer is unknown, the dead worker named, and nothing panics.
+#[test]
+fn a_uring_worker_lets_its_ring_go_before_it_dies() {
+    if !StrategyKind::Uring.compiled_in() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("set");
+    generate(&dir, FILES, 20, Some(FILES / 4));
+    let (treasure, _) = manifest_treasure(&dir);
+    for ring in ["plain", "fixed-files", "fixed-files,link", "fixed-buffers"] {
+        let pid = tmp.path().join(format!("pid-{ring}"));
+        let mut cmd = hunt(&search_json_args(
+            &dir,
+            &["--strategy", "uring", "-j", "2", "--ring", ring],
+        ));
+        cmd.env(
+            hunt::fault::FAULT_ENV,
+            hunt::fault::env_value(
+                hunt::fault::FaultKind::KillWorker,
+                treasure,
+                WorkerHost::Thread,
+                std::time::Duration::ZERO,
+                &pid,
+            ),
+        );
+        let r = output_within(cmd, 60);
+        if r.stderr.contains("io_uring is not available here") || r.stderr.contains("ulimit -l") {
+            eprintln!("skipping uring --ring {ring}: {}", r.stderr.trim());
+            continue;
+        }
+        r.no_panic();
+        assert_eq!(r.code, Some(2), "--ring {ring}: {r:?}");
+        assert!(
+            r.stderr.contains(hunt::fault::THREAD_DIED),
+            "--ring {ring}: {r:?}"
+        );
+        assert!(pid.exists(), "--ring {ring}: the fault did not fire");
     }
 }

@@ -23,6 +23,11 @@ pub struct WireTally {
     pub errors: Vec<(u64, i32)>,
     /// Further failed files, counted only.
     pub errors_unlisted: u64,
+    /// Which take of the task read these files, from 1 (the lease's attempt); 0 from a
+    /// worker that did not say. A take after the first (a takeover, a retry) re-reads
+    /// its task's range: its files are the work done again ([`WireTally::files_again`]).
+    #[serde(default)]
+    pub attempt: u32,
     /// A traced hunt's events of this task; absent otherwise, so an untraced report
     /// is what it always was. A backend's scripts may splice these counts into the task's
     /// event as they are, so the events reach the coordinator with no script change.
@@ -48,7 +53,19 @@ impl WireTally {
             after_find: t.files_after_find,
             errors_unlisted: t.error_count() - listed.len() as u64,
             errors: listed,
+            attempt: 0,
             trace: None,
+        }
+    }
+
+    /// The files of this report that were read again: all of them when a take after the
+    /// task's first read them, none otherwise (a worker that did not say its attempt
+    /// counts as a first take, so the figure never overstates).
+    pub fn files_again(&self) -> u64 {
+        if self.attempt > 1 {
+            self.files
+        } else {
+            0
         }
     }
 
@@ -300,5 +317,25 @@ mod tests {
             );
         }
         assert!(HuntState::from_name("finished", "h").is_err());
+    }
+
+    #[test]
+    fn only_a_later_take_reads_again_and_the_attempt_travels() {
+        let t = |attempt| WireTally {
+            files: 7,
+            attempt,
+            ..WireTally::default()
+        };
+        assert_eq!([0, 1, 2, 5].map(|a| t(a).files_again()), [0, 0, 7, 7]);
+        let json = serde_json::to_string(&t(2)).unwrap();
+        assert!(json.contains("\"attempt\":2"), "{json}");
+        let back: WireTally = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t(2));
+        // A report from a worker that did not say its attempt reads back as 0.
+        let old: WireTally = serde_json::from_str(
+            r#"{"files":3,"bytes":9,"after_find":0,"errors":[],"errors_unlisted":0}"#,
+        )
+        .unwrap();
+        assert_eq!((old.attempt, old.files_again()), (0, 0));
     }
 }

@@ -55,6 +55,12 @@ pub struct FaultSample {
     pub files_scanned: Option<u64>,
     /// Task takes beyond the first (retries, takeovers), for task-queue strategies.
     pub retries: Option<u64>,
+    /// Files read by those later takes, from its report: the work done again. 0 for
+    /// a strategy whose workers are threads or processes of the hunt itself, which
+    /// never read a range again (a dead worker's range is reported lost, which is why
+    /// they answer "unknown"); none when hung, or where the report does not say (a
+    /// peer's pool).
+    pub files_again: Option<u64>,
     /// The child's first stderr lines, when it did not answer right.
     pub said: Option<String>,
 }
@@ -107,14 +113,11 @@ pub struct FaultResult {
     /// Mean faulted wall time over mean plain wall time, over the rounds both ran (and
     /// the faulted run was not hung): how many times longer the answer took.
     pub slowdown: Option<Ratio>,
-    /// Mean files read by the faulted run beyond its plain pair, as its report counts
-    /// them (negative when the fault cut the hunt short). Not the work done again: a
-    /// worker killed with SIGKILL (or a thread that died) cannot report what it read,
-    /// and a broker's other workers read on while the lease runs out; `retries` counts
-    /// the takeovers, each of which reads its task's range again.
-    pub extra_files: Option<f64>,
     /// Mean task retries and takeovers per faulted run (task-queue strategies).
     pub retries: Option<f64>,
+    /// Mean files read again per faulted run: what the takes after a task's first read,
+    /// as their reports count them ([`FaultSample::files_again`]).
+    pub files_again: Option<f64>,
     /// Every faulted run.
     pub samples: Vec<FaultSample>,
 }
@@ -236,16 +239,23 @@ pub fn run(
             time_to_find_s: None,
             files_scanned: None,
             retries: None,
+            files_again: None,
             said: Some(format!("killed at the deadline ({wall_s:.1} s)")),
         });
     };
-    sort(
+    let mut sample = sort(
         status,
         &stdout_err(stdout, stderr)?,
         treasure,
         fired,
         wall_s,
-    )
+    )?;
+    if host != WorkerHost::Broker {
+        // Nothing of a local strategy takes a dead worker's range over: none of it is
+        // read again (its in-memory queue's report says so itself).
+        sample.files_again = sample.files_again.or(Some(0));
+    }
+    Ok(sample)
 }
 
 /// The child's stdout and stderr, read back.
@@ -354,6 +364,7 @@ fn sort(
     let report: Option<serde_json::Value> = serde_json::from_slice(out).ok();
     let field = |k: &str| report.as_ref().and_then(|r| r.get(k)).cloned();
     let index = field("index").and_then(|v| v.as_u64());
+    let tasks = |k: &str| field("tasks").and_then(|t| t.get(k).and_then(|v| v.as_u64()));
     let answer = match code {
         0 if index == Some(treasure) => Answer::Right,
         0 | 1 => Answer::Wrong,
@@ -367,7 +378,8 @@ fn sort(
         wall_s,
         time_to_find_s: field("time_to_find_s").and_then(|v| v.as_f64()),
         files_scanned: field("files_scanned").and_then(|v| v.as_u64()),
-        retries: field("tasks").and_then(|t| t.get("retries").and_then(|r| r.as_u64())),
+        retries: tasks("retries"),
+        files_again: tasks("files_again"),
         said: (answer != Answer::Right).then_some(first),
     })
 }
@@ -396,21 +408,22 @@ pub fn result(
         .filter(|s| s.answer != Answer::Hung)
         .collect();
     let walls: Vec<f64> = answered.iter().map(|s| s.wall_s).collect();
-    let (mut faulted, mut base, mut extra) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut faulted, mut base) = (Vec::new(), Vec::new());
     for s in &answered {
         if let Some(p) = plain.iter().find(|p| p.round == s.round) {
             faulted.push(s.wall_s);
             base.push(p.wall_s);
-            if let Some(f) = s.files_scanned {
-                extra.push(f as f64 - p.files_scanned as f64);
-            }
         }
     }
-    let retries: Vec<f64> = samples
-        .iter()
-        .filter_map(|s| s.retries)
-        .map(|r| r as f64)
-        .collect();
+    let mean_of = |count: fn(&FaultSample) -> Option<u64>| {
+        stats::mean(
+            &samples
+                .iter()
+                .filter_map(count)
+                .map(|n| n as f64)
+                .collect::<Vec<f64>>(),
+        )
+    };
     FaultResult {
         kind,
         how: crate::fault::how(kind, strategy.facts().host),
@@ -424,8 +437,8 @@ pub fn result(
                 .collect::<Vec<f64>>(),
         ),
         slowdown: stats::paired_speedup(&faulted, &base),
-        extra_files: stats::mean(&extra),
-        retries: stats::mean(&retries),
+        retries: mean_of(|s| s.retries),
+        files_again: mean_of(|s| s.files_again),
         samples: samples.to_vec(),
     }
 }

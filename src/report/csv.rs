@@ -41,7 +41,8 @@ pub const HEADER: [&str; 25] = [
 ];
 
 /// The columns added when the race ran with `--fault`: the fault, how it was done,
-/// the four outcome counts, and the faulted runs against the plain ones.
+/// the four outcome counts, the faulted runs against the plain ones, and the task
+/// retries and files read again (means per faulted run).
 pub const FAULT_HEADER: [&str; 14] = [
     "fault",
     "fault_done_as",
@@ -55,8 +56,8 @@ pub const FAULT_HEADER: [&str; 14] = [
     "fault_find_median_s",
     "fault_slowdown",
     "fault_slowdown_se",
-    "fault_extra_files_mean",
     "fault_retries_mean",
+    "fault_files_again_mean",
 ];
 
 fn fault_cells(c: &crate::race::ContenderResult) -> Vec<String> {
@@ -77,8 +78,8 @@ fn fault_cells(c: &crate::race::ContenderResult) -> Vec<String> {
         opt(f.find_median_s),
     ];
     v.extend(ratio(f.slowdown));
-    v.push(opt(f.extra_files));
     v.push(opt(f.retries));
+    v.push(opt(f.files_again));
     v
 }
 

@@ -21,12 +21,12 @@ pub const COLUMNS: [(&str, [&str; 2]); 12] = [
     ("answer median", ["answer", "median"]),
     ("found at", ["found", "at"]),
     ("vs plain ± se", ["vs plain", "± se"]),
-    ("files vs plain", ["files", "vs plain"]),
     ("retries", ["", "retries"]),
+    ("files again", ["files", "again"]),
 ];
 
 /// The terminal's survival columns left out first when it is narrow, by title.
-pub const LEAVE_OUT: [&str; 4] = ["retries", "found at", "files vs plain", "workers"];
+pub const LEAVE_OUT: [&str; 4] = ["retries", "found at", "files again", "workers"];
 
 /// What the survival table shows, on one line: the fault and the deadline.
 pub fn heading(r: &RaceResults) -> Option<String> {
@@ -39,7 +39,7 @@ pub fn heading(r: &RaceResults) -> Option<String> {
 }
 
 /// What the columns mean, for under the table.
-pub const LEGEND: &str = "right: the manifest's file; unknown: an honest exit 2; wrong: \"not found\" or another file; answer: faulted wall time, spawn to exit; found at: from the hunt's start to the find; vs plain: mean faulted over mean plain wall time, same rounds; files vs plain: files the workers that reported read, minus the plain run's (not the work done again: a killed worker's reads die with it, and a broker's survivors read on while the lease runs out); retries: task takes beyond the first, each re-reading its task's range.";
+pub const LEGEND: &str = "right: the manifest's file; unknown: an honest exit 2; wrong: \"not found\" or another file; answer: faulted wall time, spawn to exit; found at: from the hunt's start to the find; vs plain: mean faulted over mean plain wall time, same rounds; retries: task takes beyond the first (takeovers after a lease ran out, retries), mean per faulted run; files again: the work done again, the files those later takes read as their workers' reports count them, mean per faulted run (a take that never reported, killed or handed back unfinished, is not in it; 0 for the strategies without a task queue shared across processes: nothing takes a dead worker's range over, it is lost, and the answer unknown).";
 
 /// A warning per contender whose fault did not fire in every faulted run (its
 /// outcomes then say less than they seem to).
@@ -78,8 +78,8 @@ pub fn rows(r: &RaceResults) -> Vec<[String; COLUMNS.len()]> {
                 f.wall.map_or_else(none, |s| duration(s.median)),
                 f.find_median_s.map_or_else(none, duration),
                 f.slowdown.map_or_else(none, |s| format!("{} x", ratio(s))),
-                f.extra_files.map_or_else(none, |x| format!("{x:+.0}")),
                 f.retries.map_or_else(none, |x| format!("{x:.1}")),
+                f.files_again.map_or_else(none, |x| format!("{x:.1}")),
             ]
         })
         .collect()
@@ -194,6 +194,7 @@ mod tests {
             time_to_find_s: None,
             files_scanned: Some(3),
             retries: None,
+            files_again: Some(0),
             said: Some("rayon worker 0 died mid-file".into()),
         }];
         let f = faults::result(

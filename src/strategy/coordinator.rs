@@ -172,6 +172,9 @@ struct Book {
     completed: u64,
     failed: u64,
     retries: u64,
+    /// Files read by takes after a task's first (takeovers, retries), from the reports
+    /// that count: the work done again.
+    files_again: u64,
     answer: Option<(Answer, Instant)>,
     failures: Vec<WorkerFailure>,
     notes: Vec<String>,
@@ -209,6 +212,7 @@ impl Book {
                 }
                 self.running.remove(&task);
                 self.completed += 1;
+                self.files_again += tally.files_again();
                 self.tally.absorb(tally.tally(spec.files));
             }
             Event::Answer(a) => {
@@ -226,7 +230,10 @@ impl Book {
                 match tally {
                     // Its last attempt read what it could: its failed files make the
                     // answer unknown, as with every strategy.
-                    Some(t) if t.error_count() > 0 => self.tally.absorb(t.tally(spec.files)),
+                    Some(t) if t.error_count() > 0 => {
+                        self.files_again += t.files_again();
+                        self.tally.absorb(t.tally(spec.files))
+                    }
                     _ => self.failures.push(WorkerFailure {
                         worker: format!("{name} task {task}"),
                         lost: super::positions(&range(task)),
@@ -543,6 +550,7 @@ fn outcome(mut book: Book, total: u64, stopped_at: Instant) -> Outcome {
         completed: book.completed,
         failed: book.failed,
         retries: book.retries,
+        files_again: Some(book.files_again),
     });
     out
 }
@@ -558,3 +566,6 @@ impl<B: Backend> Strategy for Coordinator<B> {
         self.workers
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -187,6 +187,11 @@ pub struct TaskSummary {
     pub failed: u64,
     /// Takes beyond the first of each task: retries and takeovers after a lease ran out.
     pub retries: u64,
+    /// Files read by those later takes, as their reports counted them: the work done
+    /// again (each re-reads its task's range). `None` where it was not measured: a task
+    /// table taken more than once says how often, not what was read.
+    #[serde(default)]
+    pub files_again: Option<u64>,
 }
 
 impl TaskSummary {
@@ -205,6 +210,8 @@ impl TaskSummary {
             } += 1;
             s.retries += u64::from(r.attempts.saturating_sub(1));
         }
+        // No task taken twice: nothing was read again.
+        s.files_again = (s.retries == 0).then_some(0);
         s
     }
 }
@@ -371,5 +378,9 @@ mod tests {
             (s.tasks, s.completed, s.failed, s.not_started, s.retries),
             (4, 2, 1, 1, 3)
         );
+        // Taken more than once: the table cannot say what was read again.
+        assert_eq!(s.files_again, None);
+        let once = TaskSummary::of(&[row(TaskState::Completed, 1)]);
+        assert_eq!((once.retries, once.files_again), (0, Some(0)));
     }
 }

@@ -193,6 +193,8 @@ fn outcome(
         completed,
         failed,
         retries: 0,
+        // The peer's pool may run a task again (Celery's requeue): not measured.
+        files_again: None,
     });
     if let Some((index, worker, at)) = found {
         tally.found = Some(Found { index, at });

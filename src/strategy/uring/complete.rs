@@ -39,7 +39,9 @@ impl Worker<'_, '_> {
             _ => {
                 self.slots[slot].fd = if self.features.fixed_files { slot as RawFd } else { res };
                 if let Some(fault) = crate::fault::armed() {
-                    fault.pause_at_open(self.slots[slot].index);
+                    // `kill-worker`: the ring lets go of everything first (`let_go`).
+                    let index = self.slots[slot].index;
+                    fault.at_open_letting_go(index, || self.let_go());
                 }
                 // Tests only: the whole lane waits, as a `threads` worker would.
                 hooks::pause(self.slow, stop);

@@ -75,6 +75,14 @@
 //! chunk in flight ([`crate::scan::FileScan::Stopped`]). The worker returns when nothing is in
 //! flight, so no operation outlives the buffers it writes into.
 //!
+//! # `hunt race --fault kill-worker`
+//! A worker meets the fault when the treasure's file's open completes. Like every
+//! in-process worker its thread then dies mid-file ([`crate::fault::THREAD_DIED`]),
+//! but first it makes the kernel let go of everything it has in flight: it cancels
+//! every operation on its ring, waits until each one has completed (a cancelled read
+//! that was already running may still land), and closes the files left open. Only
+//! then does the unwind free its slots, and the buffers stay whole for a later hunt.
+//!
 //! # Tracing
 //! A traced worker records a span per file from its `openat` to its `close`; with many
 //! files in flight the spans overlap, so each is drawn on the row of its slot (the
@@ -141,9 +149,6 @@ pub struct Uring {
 impl Registered for Uring {
     const READERS: &'static [Reader] = &[Reader::Read];
     const KNOBS: &'static [&'static Knob] = &[&QUEUE_DEPTH, &RING];
-    const CANNOT_DIE: Option<&'static str> = Some(
-        "an io_uring worker cannot die alone mid-file: its ring has reads in flight into its buffers, and ending the thread would free them under the kernel",
-    );
 
     /// Builds one ring per worker, sized for `--queue-depth` operations, and checks
     /// the kernel has the operations and features asked for.

@@ -6,7 +6,7 @@ use super::complete::Install;
 use super::ring::{Features, Lane};
 use crate::hooks;
 use crate::scan::{should_stop, ChunkedSearch, FileScan, Job, PageBuf, ScanError, Tally, CHUNK};
-use io_uring::IoUring;
+use io_uring::{opcode, types, IoUring};
 use std::ops::Range;
 use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::AtomicBool;
@@ -16,6 +16,8 @@ use std::time::Duration;
 const IN_FLIGHT_BYTES: u64 = 1 << 20;
 /// Files in flight before the first file tells their size.
 const INITIAL_IN_FLIGHT: usize = 8;
+/// The `user_data` of the cancel a dying worker sends: no slot's operation (tag 0).
+const CANCEL: u64 = 0;
 
 /// An operation, as tagged in the low byte of its `user_data` (the slot is above).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -77,6 +79,9 @@ pub(super) struct Worker<'j, 'r> {
     pub(super) in_flight: usize,
     pub(super) tally: Tally,
     pub(super) completions: Vec<(u64, i32)>,
+    /// How many of this round's `completions` have been handled: the rest are the
+    /// kernel's answers a dying worker must still account for (`let_go`).
+    pub(super) seen: usize,
     /// The test-only pause after each open ([`crate::hooks::SLOW_FILE_ENV`]).
     pub(super) slow: Option<Duration>,
     /// This worker's timeline, when the hunt is traced.
@@ -130,6 +135,7 @@ impl<'j, 'r> Worker<'j, 'r> {
             in_flight: 0,
             tally: Tally::default(),
             completions: Vec::with_capacity(queue_depth * 3),
+            seen: 0,
             slow: hooks::slow_file(),
             trace: job.trace.map(|c| crate::trace::Recorder::new(c, 1024)),
         })
@@ -156,9 +162,7 @@ impl<'j, 'r> Worker<'j, 'r> {
                 return Ok(self.tally);
             }
             if let Err(e) = self.submit_and_wait() {
-                // The kernel may still write into the slots' buffers: never free
-                // them. This is a broken ring, not a bad file, and should not happen.
-                std::mem::forget(std::mem::take(self.bufs));
+                self.abandon();
                 return Err(format!("io_uring_enter failed: {e}"));
             }
             self.completions.clear();
@@ -166,6 +170,7 @@ impl<'j, 'r> Worker<'j, 'r> {
                 .extend(self.ring.completion().map(|c| (c.user_data(), c.result())));
             for i in 0..self.completions.len() {
                 let (data, res) = self.completions[i];
+                self.seen = i + 1;
                 let slot = (data >> 8) as usize;
                 self.in_flight -= 1;
                 self.slots[slot].pending -= 1;
@@ -233,5 +238,90 @@ impl<'j, 'r> Worker<'j, 'r> {
     pub(super) fn free_slot(&mut self, slot: usize) {
         debug_assert_eq!(self.slots[slot].pending, 0);
         self.free.push(slot);
+    }
+
+    /// After a broken ring: the kernel may still write into the slots' buffers and
+    /// read their names, so never free them. This should not happen.
+    fn abandon(&mut self) {
+        std::mem::forget(std::mem::take(self.bufs));
+        std::mem::forget(std::mem::take(&mut self.slots));
+    }
+
+    /// `--fault kill-worker`, just before this worker's thread dies mid-file: the
+    /// kernel must first let go of everything it holds of ours, since the unwind frees
+    /// the slots (the names an `openat` reads, the `statx` it writes) and a later hunt
+    /// reuses the buffers its reads write into. Cancels every operation on the ring,
+    /// waits for every one of them to complete (a cancel is only a request: a read
+    /// already running may still land), then closes the files left open, so the
+    /// thread dies holding nothing the kernel could touch.
+    pub(super) fn let_go(&mut self) {
+        // Reaped with this round, not handled yet.
+        let rest = self.completions.split_off(self.seen.min(self.completions.len()));
+        for (data, res) in rest {
+            self.forgo(data, res);
+        }
+        if self.in_flight > 0 {
+            let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+                .build()
+                .user_data(CANCEL);
+            // SAFETY: a cancel names none of our memory. A kernel before 5.19 answers
+            // it with EINVAL, and then only the wait below lets go.
+            while unsafe { self.ring.submission().push(&cancel) }.is_err() {
+                let _ = self.ring.submit();
+            }
+            self.in_flight += 1;
+        }
+        while self.in_flight > 0 {
+            if self.submit_and_wait().is_err() {
+                return self.abandon();
+            }
+            let done: Vec<(u64, i32)> =
+                self.ring.completion().map(|c| (c.user_data(), c.result())).collect();
+            for (data, res) in done {
+                self.forgo(data, res);
+            }
+        }
+        debug_assert!(self.slots.iter().all(|s| s.pending == 0));
+        self.close_what_is_open();
+    }
+
+    /// Accounts for a completion of a dying worker: nothing follows it, but a file it
+    /// opened is noted, to be closed.
+    fn forgo(&mut self, data: u64, res: i32) {
+        self.in_flight -= 1;
+        let Some(op) = Op::from_tag(data as u8) else {
+            return; // the cancel
+        };
+        let slot = (data >> 8) as usize;
+        self.slots[slot].pending -= 1;
+        match op {
+            Op::Open if res >= 0 => {
+                self.slots[slot].fd = if self.features.fixed_files { slot as RawFd } else { res };
+            }
+            Op::Close => self.slots[slot].fd = -1,
+            // SAFETY: a plain descriptor the kernel lent this worker; nobody else has it.
+            Op::Install if res >= 0 => unsafe {
+                libc::close(res);
+            },
+            _ => {}
+        }
+    }
+
+    /// Closes the file of every slot in use whose open completed and whose close did
+    /// not: a direct descriptor is taken out of the ring's table.
+    fn close_what_is_open(&mut self) {
+        for slot in 0..self.slots.len() {
+            let fd = self.slots[slot].fd;
+            if fd < 0 || self.free.contains(&slot) {
+                continue;
+            }
+            self.slots[slot].fd = -1;
+            if self.features.fixed_files {
+                let _ = self.ring.submitter().register_files_update(slot as u32, &[-1]);
+            } else {
+                // SAFETY: the slot's own descriptor, open and no longer used.
+                unsafe { libc::close(fd) };
+            }
+        }
     }
 }

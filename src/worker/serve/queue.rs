@@ -148,6 +148,9 @@ impl HuntQueue<'_> {
             return Ok(Finished::Retried);
         }
         let mut tally = WireTally::of(&report.tally);
+        // Which take read these files: the coordinator counts a later take's files as
+        // the work done again.
+        tally.attempt = lease.attempt;
         if self.hunt.spec.trace {
             // The task's own span is its last event and starts before its files.
             let t0_ns = report.trace.last().map_or(0, |e| e.start);
