@@ -70,9 +70,10 @@ pub struct SearchReport {
     /// back (the race has no use for it): `None` in a report read from JSON.
     #[serde(skip_deserializing)]
     pub queue: Option<QueueStats>,
-    /// The task table's counts (NotStarted, Running, Completed, Failed, retries), for
-    /// the strategies that run on a task queue; null for the others. Not read back (the
-    /// race has no use for it): `None` in a report read from JSON.
+    /// The task table's counts (NotStarted, Running, Completed, Failed, retries, files
+    /// read again by takeovers), for the strategies that run on a task queue; null for
+    /// the others. Not read back into this struct: `None` in a report read from JSON
+    /// (`hunt race --fault` reads `retries` and `files_again` from the JSON itself).
     #[serde(skip_deserializing)]
     pub tasks: Option<TaskSummary>,
     /// Warnings that are not failures (a worker that refused the hunt, say).
