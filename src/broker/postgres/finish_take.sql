@@ -1,0 +1,89 @@
+-- A worker's report of a task it finished and the claim of its next task, in one
+-- statement (one round trip, one transaction): `SELECT * FROM hunt.finish_take(...)`.
+-- Schema version 2. Only the common case runs here: a report with no find and no
+-- failure, by the worker that holds the task, of a hunt still there, and a claim of
+-- a task whose row is the hunt's own and not taken too often. Anything else changes
+-- nothing here, or only the report, and says `slow`: the caller then runs the same
+-- steps as separate statements (postgres/queue.rs), where the contract's rules live.
+--
+-- Locks in the order every transaction takes them (see postgres.rs): a share of the
+-- hunt's stop lock, the task's row (the fence), the hunt's row (its count), the
+-- event lock; the claim skips locked rows and never waits. The lease is stamped with
+-- clock_timestamp() after every wait, just before the commit: `now()` is the
+-- transaction's start, and a lease stamped then loses whatever the waits took.
+--
+-- Parameters: hunt, owner (NAME/THREAD), label (NAME@HOST), the task reported, its
+-- fencing token, the task's note (the cut-short note, or NULL), and its Finished event
+-- as JSON. Returns one row: the report's reply (`accepted` or `slow`: nothing done),
+-- and the take (`task` with its columns, `wait`, `over`, or `slow`: claim again).
+CREATE FUNCTION hunt.finish_take(
+    p_hunt text, p_owner text, p_label text, p_task bigint, p_token bigint,
+    p_note text, p_finished text,
+    OUT reply text, OUT next text, OUT o_id bigint, OUT o_from bigint,
+    OUT o_to bigint, OUT o_attempt integer, OUT o_token bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    h record;
+    c record;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(1213550164, hashtext('stop ' || p_hunt));
+    PERFORM 1 FROM hunt.task t
+      WHERE t.hunt = p_hunt AND t.id = p_task AND t.state = 'Running'
+        AND t.owner = p_owner AND t.token = p_token
+        FOR UPDATE;
+    IF NOT FOUND THEN
+        reply := 'slow'; next := 'slow';
+        RETURN;
+    END IF;
+    UPDATE hunt.hunt AS r SET terminal = r.terminal + 1
+     WHERE r.id = p_hunt
+       AND NOT ((r.expires IS NOT NULL AND r.expires <= now()) OR (r.expires IS NULL AND r.alive_until <= now()))
+    RETURNING r.stop, r.tasks, r.terminal, r.batch, r.files, r.max_attempts, r.lease_ms INTO h;
+    IF NOT FOUND THEN
+        reply := 'slow'; next := 'slow';
+        RETURN;
+    END IF;
+    UPDATE hunt.task t
+       SET state = 'Completed', worker = p_label, owner = NULL, lease_until = NULL, note = p_note
+     WHERE t.hunt = p_hunt AND t.id = p_task;
+    PERFORM pg_advisory_xact_lock(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt);
+    INSERT INTO hunt.event (hunt, body) VALUES (p_hunt, p_finished);
+    reply := 'accepted';
+    IF h.stop OR h.terminal >= h.tasks THEN
+        next := 'over';
+        RETURN;
+    END IF;
+    -- The claim of postgres/claim.sql, looked at before it is made.
+    SELECT t.id, t.pos_from, t.pos_to, t.attempts INTO c FROM hunt.task t
+     WHERE t.hunt = p_hunt
+       AND (t.state = 'NotStarted'
+            OR (t.state = 'Running' AND (t.lease_until < clock_timestamp() OR t.owner = p_owner)))
+     ORDER BY t.id
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        next := 'wait';
+        RETURN;
+    END IF;
+    -- A row that is not a task of this hunt, or one taken too often: the caller's
+    -- claim deals with it by the contract's rules.
+    IF c.id < 0 OR c.id >= h.tasks OR c.attempts + 1 > h.max_attempts THEN
+        next := 'slow';
+        RETURN;
+    END IF;
+    IF c.pos_from <> c.id * h.batch OR c.pos_to <> least(c.id * h.batch + h.batch, h.files) THEN
+        next := 'slow';
+        RETURN;
+    END IF;
+    UPDATE hunt.task t
+       SET state = 'Running', owner = p_owner, worker = p_label,
+           lease_until = clock_timestamp() + h.lease_ms * interval '1 millisecond',
+           token = t.token + 1, attempts = t.attempts + 1, note = NULL
+     WHERE t.hunt = p_hunt AND t.id = c.id
+    RETURNING t.id, t.pos_from, t.pos_to, t.attempts, t.token
+         INTO o_id, o_from, o_to, o_attempt, o_token;
+    INSERT INTO hunt.event (hunt, body)
+    VALUES (p_hunt, json_build_object('event', 'started', 'task', o_id, 'worker', p_label, 'attempt', o_attempt)::text);
+    next := 'task';
+END
+$$;
