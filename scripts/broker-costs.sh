@@ -7,8 +7,10 @@
 #      then full scans of --files one-line files (20,000; PostgreSQL --pg-files, 2,000) at
 #      --batch 1 (one file per task) with one worker and with eight; and the calls per task, counted on the server (Redis
 #      `INFO commandstats`, PostgreSQL `pg_stat_statements`), for the workers and the
-#      coordinator apart. Medians; the rates as ratios to the round trip rate measured
-#      beside them (the host is shared). RabbitMQ: --rabbitmq URL (a hook: no backend yet).
+#      coordinator apart, and the server's time in the workers' calls. Medians; the rates
+#      as ratios to the round trip rate measured beside them (the host is shared).
+#      --before BINARY: an older hunt run round by round beside this one, a row each.
+#      RabbitMQ: --rabbitmq URL (a hook: no backend yet).
 #   --scans: against the in-memory queue, on one data set (warm cache), each figure the
 #      median of --runs fresh `hunt search --json` processes:
 #      1. the cost per task: a full scan at --batch 1 .. the whole set, for each broker
@@ -21,6 +23,7 @@
 #
 # Usage: scripts/broker-costs.sh [--round-trips | --scans] [--dir D] [--runs N]
 #            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rabbitmq URL]
+#            [--before BINARY]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -36,6 +39,7 @@ parts=round-trips,scans
 rt_files=20000
 rt_pg_files=2000
 rabbitmq=
+before=
 while (($#)); do
     case $1 in
     --round-trips) parts=round-trips ;;
@@ -43,11 +47,12 @@ while (($#)); do
     --files) need_int "$1" "${2:-}"; rt_files=$2; shift ;;
     --pg-files) need_int "$1" "${2:-}"; rt_pg_files=$2; shift ;;
     --rabbitmq) rabbitmq=${2:?--rabbitmq needs an amqp:// URL}; shift ;;
+    --before) before=${2:?--before needs a hunt binary}; shift ;;
     --dir) dir=${2:?--dir needs a folder}; shift ;;
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?}; shift ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
     shift
