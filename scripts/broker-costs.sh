@@ -10,6 +10,8 @@
 #      coordinator apart, and the server's time in the workers' calls. Medians; the rates
 #      as ratios to the round trip rate measured beside them (the host is shared).
 #      --before BINARY: an older hunt run round by round beside this one, a row each.
+#   --cpu-split (only when asked): one Redis worker's one-file tasks, --runs rounds, and
+#      the CPU a task of the worker, the coordinator and redis-server, each apart.
 #      RabbitMQ: --rabbitmq URL (a hook: no backend yet).
 #   --scans: against the in-memory queue, on one data set (warm cache), each figure the
 #      median of --runs fresh `hunt search --json` processes:
@@ -21,7 +23,7 @@
 # Needs redis-server for `redis` (a private one is started per hunt). Prints Markdown.
 # HUNT=/path/to/hunt measures that build (an older one, say) instead of a release build.
 #
-# Usage: scripts/broker-costs.sh [--round-trips | --scans] [--dir D] [--runs N]
+# Usage: scripts/broker-costs.sh [--round-trips | --scans | --cpu-split] [--dir D] [--runs N]
 #            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rabbitmq URL]
 #            [--before BINARY]
 set -euo pipefail
@@ -43,6 +45,7 @@ before=
 while (($#)); do
     case $1 in
     --round-trips) parts=round-trips ;;
+    --cpu-split) parts=cpu-split ;;
     --scans) parts=scans ;;
     --files) need_int "$1" "${2:-}"; rt_files=$2; shift ;;
     --pg-files) need_int "$1" "${2:-}"; rt_pg_files=$2; shift ;;
@@ -52,7 +55,7 @@ while (($#)); do
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?}; shift ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
     shift
@@ -60,9 +63,10 @@ done
 find_hunt
 available=$(COLUMNS=1000 "$hunt" search -h | sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p')
 available=${available// /}
-if [[ ,$parts, == *,round-trips,* ]]; then
+if [[ ,$parts, == *,round-trips,* || $parts == cpu-split ]]; then
     # shellcheck source=scripts/round-trips.sh
     source "$root/scripts/round-trips.sh"
+    if [[ $parts == cpu-split ]]; then cpu_split; exit 0; fi
     round_trips
 fi
 [[ ,$parts, == *,scans,* ]] || exit 0

@@ -212,3 +212,52 @@ round_trips() {
     fi
     echo
 }
+
+# The --cpu-split part: where one Redis worker's task goes, in CPU time. A private
+# redis-server (loopback TCP), one `hunt worker -j 1` and a `--remote-workers`
+# coordinator, each process timed apart: the worker's utime + stime from /proc (read
+# before SIGTERM), the coordinator's by `/usr/bin/time`, redis-server's `used_cpu_user`
+# + `used_cpu_sys` over the hunt. One line a round: microseconds of CPU a task.
+cpu_split() {
+    rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
+    trap rt_cleanup EXIT
+    rt_start_redis || die "no redis-server here: install redis-server"
+    rt_set "$rt_files"
+    echo "## CPU a one-file task: one Redis worker, its coordinator and the server, apart"
+    echo
+    echo "| round | tasks/s | worker [us CPU/task] | coordinator | redis-server | EVALSHA [us/task] |"
+    echo "|---:|---:|---:|---:|---:|---:|"
+    local r tick wpid c0 c1 out n e wu ws co cs
+    tick=$(getconf CLK_TCK)
+    for ((r = 1; r <= runs; r++)); do
+        HUNT_EXE=$hunt "$hunt" worker --broker "$rt_url" --dir "$rt_data" -j 1 --name "cpu-split-$r" 2>/dev/null &
+        wpid=$!
+        sleep 1
+        redis-cli -p "$rt_port" config resetstat >/dev/null
+        c0=$(rt_redis_cpu)
+        out=$(HUNT_EXE=$hunt /usr/bin/time -f '%U %S' -o "$rt_tmp/coordinator" "$hunt" search --json \
+            -s redis --broker "$rt_url" --remote-workers --dir "$rt_data" --batch 1 --needle Doubloon 2>/dev/null) || true
+        c1=$(rt_redis_cpu)
+        read -r wu ws < <(awk '{ print $14, $15 }' "/proc/$wpid/stat")
+        { kill -TERM "$wpid" && wait "$wpid"; } 2>/dev/null || true
+        read -r co cs < <(tail -n 1 "$rt_tmp/coordinator")
+        n=$(sed -n 's/.*"tasks":{"tasks":\([0-9]*\).*/\1/p' <<<"$out")
+        e=$(sed -n 's/.*"elapsed_s":\([0-9.eE+-]*\).*/\1/p' <<<"$out")
+        [[ -n $n && -n $e ]] || die "the hunt of round $r gave no result: $out"
+        awk -v r="$r" -v n="$n" -v e="$e" -v t="$tick" -v wu="$wu" -v ws="$ws" -v co="$co" -v cs="$cs" \
+            -v c0="$c0" -v c1="$c1" -v ev="$(rt_evalsha_usec)" 'BEGIN {
+            printf "| %d | %.0f | %.1f | %.1f | %.1f | %.1f |\n", r, n / e, (wu + ws) / t * 1e6 / n,
+                (co + cs) * 1e6 / n, (c1 - c0) * 1e6 / n, ev / n }'
+    done
+    echo
+}
+
+rt_redis_cpu() {
+    redis-cli -p "$rt_port" info cpu | tr -d '\r' |
+        awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { print s }'
+}
+
+rt_evalsha_usec() {
+    redis-cli -p "$rt_port" info commandstats | tr -d '\r' |
+        awk -F'[:=,]' '$1 == "cmdstat_evalsha" { print $5 }'
+}
