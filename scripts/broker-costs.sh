@@ -12,6 +12,8 @@
 #      --before BINARY: an older hunt run round by round beside this one, a row each.
 #   --cpu-split (only when asked): one Redis worker's one-file tasks, --runs rounds, and
 #      the CPU a task of the worker, the coordinator and redis-server, each apart.
+#   --idle (only when asked): four idle `hunt worker`s for 10 s: PostgreSQL's
+#      transactions and statements (LISTEN/NOTIFY) against SQLite's (polled, --poll).
 #      RabbitMQ: --rabbitmq URL (a hook: no backend yet).
 #   --scans: against the in-memory queue, on one data set (warm cache), each figure the
 #      median of --runs fresh `hunt search --json` processes:
@@ -23,7 +25,7 @@
 # Needs redis-server for `redis` (a private one is started per hunt). Prints Markdown.
 # HUNT=/path/to/hunt measures that build (an older one, say) instead of a release build.
 #
-# Usage: scripts/broker-costs.sh [--round-trips | --scans | --cpu-split] [--dir D] [--runs N]
+# Usage: scripts/broker-costs.sh [--round-trips | --scans | --cpu-split | --idle] [--dir D] [--runs N]
 #            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rabbitmq URL]
 #            [--before BINARY]
 set -euo pipefail
@@ -46,6 +48,7 @@ while (($#)); do
     case $1 in
     --round-trips) parts=round-trips ;;
     --cpu-split) parts=cpu-split ;;
+    --idle) parts=idle ;;
     --scans) parts=scans ;;
     --files) need_int "$1" "${2:-}"; rt_files=$2; shift ;;
     --pg-files) need_int "$1" "${2:-}"; rt_pg_files=$2; shift ;;
@@ -55,7 +58,7 @@ while (($#)); do
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?}; shift ;;
-    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
     shift
@@ -63,10 +66,11 @@ done
 find_hunt
 available=$(COLUMNS=1000 "$hunt" search -h | sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p')
 available=${available// /}
-if [[ ,$parts, == *,round-trips,* || $parts == cpu-split ]]; then
+if [[ ,$parts, == *,round-trips,* || $parts == cpu-split || $parts == idle ]]; then
     # shellcheck source=scripts/round-trips.sh
     source "$root/scripts/round-trips.sh"
     if [[ $parts == cpu-split ]]; then cpu_split; exit 0; fi
+    if [[ $parts == idle ]]; then idle_costs; exit 0; fi
     round_trips
 fi
 [[ ,$parts, == *,scans,* ]] || exit 0

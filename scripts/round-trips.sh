@@ -261,3 +261,56 @@ rt_evalsha_usec() {
     redis-cli -p "$rt_port" info commandstats | tr -d '\r' |
         awk -F'[:=,]' '$1 == "cmdstat_evalsha" { print $5 }'
 }
+
+# The --idle part: what four idle workers cost their broker (no hunt to serve), over
+# $idle_s seconds. PostgreSQL (a private server): transactions and statements, from
+# `pg_stat_database` (xact_commit + xact_rollback) and `pg_stat_statements` read before
+# the workers start and after they end, so their connections' set-up is inside.
+# SQLite (a queue in a temporary folder): each worker process's own count of the
+# statements it ran, BEGIN and COMMIT included (the `statements` column of the queue's
+# `worker` table, written with each heartbeat, so up to a second behind).
+idle_s=10
+idle_workers() { # URL: starts four `hunt worker -j 1`, waits idle_s, SIGTERMs them
+    local url=$1 i pids=()
+    for i in 1 2 3 4; do
+        HUNT_EXE=$hunt "$hunt" worker --broker "$url" --dir "$rt_data" -j 1 --name "idle$i" 2>/dev/null &
+        pids+=($!)
+    done
+    sleep "$idle_s"
+    for i in "${pids[@]}"; do kill -TERM "$i" 2>/dev/null || true; done
+    for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+}
+
+idle_costs() {
+    rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
+    chmod 755 "$rt_tmp"
+    trap rt_cleanup EXIT
+    rt_set 100
+    echo "## Four idle workers (\`hunt worker -j 1\`, no hunt to serve), ${idle_s} s"
+    echo
+    echo "| broker | what is counted | in all | a second, per worker |"
+    echo "|:---|:---|---:|---:|"
+    local x0 x1 s0 s1
+    if [[ ,$available, == *,postgres,* ]] && rt_start_postgres; then
+        local xacts="SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres'"
+        local stmts="SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'"
+        # The workers make the queue's schema when they find none; made first, so that
+        # its statements are not counted.
+        HUNT_EXE=$hunt "$hunt" status --broker "$rt_url" >/dev/null 2>&1 || true
+        HUNT_EXE=$hunt "$hunt" search -s postgres --broker "$rt_url" --dir "$rt_data" >/dev/null 2>&1 || true
+        rt_psql 'SELECT pg_stat_statements_reset()' >/dev/null
+        x0=$(rt_psql "$xacts")
+        idle_workers "$rt_url"
+        sleep 0.7 # the statistics collector's lag
+        x1=$(rt_psql "$xacts") s1=$(rt_psql "$stmts")
+        awk -v n="$((x1 - x0))" -v t="$idle_s" 'BEGIN { printf "| postgres | transactions (pg_stat_database) | %d | %.1f |\n", n, n / t / 4 }'
+        awk -v n="$s1" -v t="$idle_s" 'BEGIN { printf "| postgres | statements (pg_stat_statements) | %d | %.1f |\n", n, n / t / 4 }'
+    fi
+    if [[ ,$available, == *,sqlite,* ]]; then
+        local db=$rt_tmp/idle.db
+        idle_workers "sqlite:$db"
+        s1=$(sqlite3 "$db" "SELECT sum(statements) FROM worker WHERE name LIKE 'idle%'")
+        awk -v n="$s1" -v t="$idle_s" 'BEGIN { printf "| sqlite | statements (each worker'"'"'s own count) | %d | %.1f |\n", n, n / t / 4 }'
+    fi
+    echo
+}
