@@ -48,6 +48,16 @@
 //! `HashAggregate` of the subquery, a join the planner is free to reorder and rescan.
 //! The CTE keeps the one-row promise by construction, so it is the form kept.
 //!
+//! # One statement a task
+//! A worker's report and its next claim are one statement in the common case,
+//! `SELECT * FROM hunt.finish_take(...)` (`postgres/finish_take.sql`, a PL/pgSQL function
+//! made with the schema): the fence, the task Completed, the claim, then the hunt's count
+//! and the event lock, in the lock order below. A find, a failed attempt, a fenced report
+//! or a row the claim must pass over is handed back to the separate steps, where the
+//! contract's rules are Rust. Running both steps' statements in one client-side
+//! transaction deadlocked under 1,024 workers (it took a row before the stop lock; see
+//! docs/BROKERS.md, "Costs: round trips per task").
+//!
 //! # Events in order
 //! Every transaction that writes events takes the hunt's event lock last
 //! (`pg_advisory_xact_lock`), then inserts them: a `bigserial` is handed out at insert,
