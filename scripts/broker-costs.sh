@@ -7,8 +7,14 @@
 #      then full scans of --files one-line files (20,000; PostgreSQL --pg-files, 2,000) at
 #      --batch 1 (one file per task) with one worker and with eight; and the calls per task, counted on the server (Redis
 #      `INFO commandstats`, PostgreSQL `pg_stat_statements`), for the workers and the
-#      coordinator apart. Medians; the rates as ratios to the round trip rate measured
-#      beside them (the host is shared). RabbitMQ: --rabbitmq URL (a hook: no backend yet).
+#      coordinator apart, and the server's time in the workers' calls. Medians; the rates
+#      as ratios to the round trip rate measured beside them (the host is shared).
+#      --before BINARY: an older hunt run round by round beside this one, a row each.
+#   --cpu-split (only when asked): one Redis worker's one-file tasks, --runs rounds, and
+#      the CPU a task of the worker, the coordinator and redis-server, each apart.
+#   --idle (only when asked): four idle `hunt worker`s for 10 s: PostgreSQL's
+#      transactions and statements (LISTEN/NOTIFY) against SQLite's (polled, --poll).
+#      RabbitMQ: --rabbitmq URL (a hook: no backend yet).
 #   --scans: against the in-memory queue, on one data set (warm cache), each figure the
 #      median of --runs fresh `hunt search --json` processes:
 #      1. the cost per task: a full scan at --batch 1 .. the whole set, for each broker
@@ -19,8 +25,9 @@
 # Needs redis-server for `redis` (a private one is started per hunt). Prints Markdown.
 # HUNT=/path/to/hunt measures that build (an older one, say) instead of a release build.
 #
-# Usage: scripts/broker-costs.sh [--round-trips | --scans] [--dir D] [--runs N]
+# Usage: scripts/broker-costs.sh [--round-trips | --scans | --cpu-split | --idle] [--dir D] [--runs N]
 #            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rabbitmq URL]
+#            [--before BINARY]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -36,18 +43,22 @@ parts=round-trips,scans
 rt_files=20000
 rt_pg_files=2000
 rabbitmq=
+before=
 while (($#)); do
     case $1 in
     --round-trips) parts=round-trips ;;
+    --cpu-split) parts=cpu-split ;;
+    --idle) parts=idle ;;
     --scans) parts=scans ;;
     --files) need_int "$1" "${2:-}"; rt_files=$2; shift ;;
     --pg-files) need_int "$1" "${2:-}"; rt_pg_files=$2; shift ;;
     --rabbitmq) rabbitmq=${2:?--rabbitmq needs an amqp:// URL}; shift ;;
+    --before) before=${2:?--before needs a hunt binary}; shift ;;
     --dir) dir=${2:?--dir needs a folder}; shift ;;
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?}; shift ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
     shift
@@ -55,9 +66,11 @@ done
 find_hunt
 available=$(COLUMNS=1000 "$hunt" search -h | sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p')
 available=${available// /}
-if [[ ,$parts, == *,round-trips,* ]]; then
+if [[ ,$parts, == *,round-trips,* || $parts == cpu-split || $parts == idle ]]; then
     # shellcheck source=scripts/round-trips.sh
     source "$root/scripts/round-trips.sh"
+    if [[ $parts == cpu-split ]]; then cpu_split; exit 0; fi
+    if [[ $parts == idle ]]; then idle_costs; exit 0; fi
     round_trips
 fi
 [[ ,$parts, == *,scans,* ]] || exit 0

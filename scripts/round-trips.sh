@@ -14,14 +14,18 @@
 rt_tmp=
 rt_pids=()
 rt_url=
+rt_url_before= # where the --before build's hunts go, when not rt_url
 
 rt_cleanup() {
     local p
     for p in "${rt_pids[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+        # A server ended by its signal makes `wait` fail: under `set -e` that would end
+        # the script with 143 once its table was written.
+        { kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; } || true
     done
     rt_pids=()
     [[ -n $rt_tmp ]] && rm -rf "$rt_tmp"
+    rt_url_before=
     rt_tmp=
 }
 
@@ -61,11 +65,13 @@ rt_reset_redis() { redis-cli -p "$rt_port" config resetstat >/dev/null; }
 # EVALSHA, so the commands scripts run are not counted; the coordinator's keep-alive
 # script, once a second, lands here too) and GET (a take's read of the lease). The
 # coordinator: LPOP and BLPOP, its reads of the events.
+# Third, the server's time in the workers' calls (usec of EVALSHA and GET: a script's
+# time includes the commands it runs), in microseconds.
 rt_count_redis() {
     redis-cli -p "$rt_port" info commandstats | tr -d '\r' | awk -F'[:=,]' '
-        $1 == "cmdstat_evalsha" || $1 == "cmdstat_get" { w += $3 }
+        $1 == "cmdstat_evalsha" || $1 == "cmdstat_get" { w += $3; u += $5 }
         $1 == "cmdstat_lpop" || $1 == "cmdstat_blpop" { c += $3 }
-        END { print w + 0, c + 0 }'
+        END { print w + 0, c + 0, u + 0 }'
 }
 
 rt_pg() { # the postgres binaries' folder
@@ -92,6 +98,11 @@ rt_start_postgres() {
     rt_wait_for "$bin/psql" -h "$d" -U hunt -d postgres -Atc 'SELECT 1'
     rt_psql 'CREATE EXTENSION pg_stat_statements' >/dev/null
     rt_url="postgres://hunt@/postgres?host=$d"
+    # An older hunt may refuse the newer's schema: it gets a database of its own.
+    if [[ -n $before ]]; then
+        rt_psql 'CREATE DATABASE before' >/dev/null
+        rt_url_before="postgres://hunt@/before?host=$d"
+    fi
 }
 
 rt_psql() { "$(rt_pg)/psql" -h "$rt_tmp/pg" -U hunt -d postgres -Atc "$1"; }
@@ -109,29 +120,33 @@ rt_reset_postgres() { rt_psql 'SELECT pg_stat_statements_reset()' >/dev/null; }
 # but this script's own. The coordinator: its reads of the events and its keep-alive
 # updates; its check that the hunt is still there (once a second) lands with the
 # workers, whose takes read the same row.
+# Third, the server's time in the workers' statements (total_exec_time, which leaves out
+# parsing and the round trips), in microseconds.
 rt_count_postgres() {
     rt_psql "SELECT coalesce(sum(calls) FILTER (WHERE NOT coord), 0) || ' ' ||
-                    coalesce(sum(calls) FILTER (WHERE coord), 0)
-               FROM (SELECT calls, query LIKE '%FROM event WHERE hunt%'
+                    coalesce(sum(calls) FILTER (WHERE coord), 0) || ' ' ||
+                    round(coalesce(sum(total_exec_time) FILTER (WHERE NOT coord), 0) * 1000)
+               FROM (SELECT calls, total_exec_time, query LIKE '%FROM event WHERE hunt%'
                                 OR query LIKE '%SET alive_until%' AS coord
                        FROM pg_stat_statements
                       WHERE query NOT LIKE '%pg_stat_statements%') s"
 }
 
-# One round: the baseline, then a full scan at --batch 1 with $1 workers. Prints
-# "BASE TASKS_PER_S WORKER_CALLS COORD_CALLS" (calls per task).
+# One round: the baseline, then a full scan at --batch 1 with $2 workers by the hunt
+# binary $3. Prints "BASE TASKS_PER_S WORKER_CALLS COORD_CALLS SERVER_US" (per task).
 rt_round() {
-    local b=$1 j=$2 base out code=0 tasks elapsed counts
+    local b=$1 j=$2 bin=$3 base out code=0 tasks elapsed counts url=$rt_url
+    [[ $bin == "$before" && -n $rt_url_before ]] && url=$rt_url_before
     base=$("rt_base_$b")
     "rt_reset_$b"
-    out=$("$hunt" search --json --dir "$rt_data" -s "$b" --broker "$rt_url" --batch 1 \
+    out=$(HUNT_EXE=$bin "$bin" search --json --dir "$rt_data" -s "$b" --broker "$url" --batch 1 \
         -j "$j" --needle Doubloon 2>/dev/null) || code=$?
-    ((code == 1)) || die "hunt search -s $b -j $j exited $code, expected 1 (not found): $out"
+    ((code == 1)) || die "$bin search -s $b -j $j exited $code, expected 1 (not found): $out"
     counts=$("rt_count_$b")
     tasks=$(sed -n 's/.*"tasks":{"tasks":\([0-9]*\).*/\1/p' <<<"$out")
     elapsed=$(sed -n 's/.*"elapsed_s":\([0-9.eE+-]*\).*/\1/p' <<<"$out")
     awk -v base="$base" -v n="$tasks" -v t="$elapsed" -v c="$counts" 'BEGIN {
-        split(c, k, " "); printf "%s %.1f %.3f %.3f\n", base, n / t, k[1] / n, k[2] / n }'
+        split(c, k, " "); printf "%s %.1f %.3f %.3f %.1f\n", base, n / t, k[1] / n, k[2] / n, k[3] / n }'
 }
 
 rt_median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -152,31 +167,39 @@ round_trips() {
     trap rt_cleanup EXIT
     echo "## Round trips: one-file tasks (--batch 1), median of $runs rounds"
     echo
-    echo "hunt: \`$("$hunt" --version 2>/dev/null || echo "$hunt")\`; each rate beside the single-client round trip rate measured just before it."
+    echo "hunt: \`$("$hunt" --version 2>/dev/null || echo "$hunt")\`${before:+ (after: $hunt; before: $before, run round by round beside it)}; each rate beside the single-client round trip rate measured just before it."
     echo
-    echo "| broker | tasks | round trips/s, 1 client | 1 worker: tasks/s | x round trip | 8 workers: tasks/s | x round trip | worker calls/task (1; 8) | coordinator calls/task (1; 8) |"
-    echo "|:---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    local b r one eight
+    echo "| broker | tasks | build | round trips/s, 1 client | 1 worker: tasks/s | x round trip | 8 workers: tasks/s | x round trip | worker calls/task (1; 8) | coordinator calls/task (1; 8) | server us/task, workers' calls (1; 8) |"
+    echo "|:---|---:|:---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local b r one eight builds=(after) bin
+    [[ -n $before ]] && builds=(before after)
     for b in redis postgres; do
         [[ ,$available, == *",$b,"* ]] || { echo "$prog: $b is not in this build" >&2; continue; }
         "rt_start_$b" || { echo "$prog: no $b server here: its row is left out" >&2; continue; }
         # A PostgreSQL claim passes over the index entries of the tasks done before it
         # until a vacuum (docs/BROKERS.md: the claim's cost), so its set is smaller.
         if [[ $b == postgres ]]; then rt_set "$rt_pg_files"; else rt_set "$rt_files"; fi
-        one= eight=
+        local -A one=() eight=()
         for ((r = 0; r < runs; r++)); do
-            one+=$(rt_round "$b" 1)$'\n'
-            eight+=$(rt_round "$b" 8)$'\n'
+            for bin in "${builds[@]}"; do
+                local exe=$hunt
+                [[ $bin == before ]] && exe=$before
+                one[$bin]+=$(rt_round "$b" 1 "$exe")$'\n'
+                eight[$bin]+=$(rt_round "$b" 8 "$exe")$'\n'
+            done
         done
-        one=${one%$'\n'} eight=${eight%$'\n'}
-        local base t1 t8 x1 x8 w1 w8 c1 c8
-        base=$( (rt_col "$one" 1; rt_col "$eight" 1) | rt_median)
-        t1=$(rt_col "$one" 2) t8=$(rt_col "$eight" 2)
-        x1=$(awk '{ print $2 / $1 }' <<<"$one" | rt_median)
-        x8=$(awk '{ print $2 / $1 }' <<<"$eight" | rt_median)
-        w1=$(rt_col "$one" 3) w8=$(rt_col "$eight" 3) c1=$(rt_col "$one" 4) c8=$(rt_col "$eight" 4)
-        printf '| %s | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f; %.2f | %.3f; %.3f |\n' \
-            "$b" "$(sed -n 's/^ *"files": *\([0-9]*\).*/\1/p' "$rt_data/manifest.json")" "$base" "$t1" "$x1" "$t8" "$x8" "$w1" "$w8" "$c1" "$c8"
+        for bin in "${builds[@]}"; do
+            local o=${one[$bin]%$'\n'} e=${eight[$bin]%$'\n'}
+            local base t1 t8 x1 x8 w1 w8 c1 c8 s1 s8
+            base=$( (rt_col "$o" 1; rt_col "$e" 1) | rt_median)
+            t1=$(rt_col "$o" 2) t8=$(rt_col "$e" 2)
+            x1=$(awk '{ print $2 / $1 }' <<<"$o" | rt_median)
+            x8=$(awk '{ print $2 / $1 }' <<<"$e" | rt_median)
+            w1=$(rt_col "$o" 3) w8=$(rt_col "$e" 3) c1=$(rt_col "$o" 4) c8=$(rt_col "$e" 4)
+            s1=$(rt_col "$o" 5) s8=$(rt_col "$e" 5)
+            printf '| %s | %d | %s | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f; %.2f | %.3f; %.3f | %.0f; %.0f |\n' \
+                "$b" "$(sed -n 's/^ *"files": *\([0-9]*\).*/\1/p' "$rt_data/manifest.json")" "$bin" "$base" "$t1" "$x1" "$t8" "$x8" "$w1" "$w8" "$c1" "$c8" "$s1" "$s8"
+        done
         rt_cleanup
         rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
         chmod 755 "$rt_tmp"
@@ -185,7 +208,109 @@ round_trips() {
         if [[ ,$available, == *",rabbitmq,"* ]]; then
             echo "$prog: --rabbitmq: the rabbitmq strategy is in this build; add rt_start_rabbitmq (sets rt_url=$(printf %q "${rabbitmq%%@*}@...")) and its counters to scripts/round-trips.sh" >&2
         fi
-        echo "| rabbitmq | not measured: no round-trip counters for RabbitMQ yet | | | | | | | |"
+        echo "| rabbitmq | not measured: no round-trip counters for RabbitMQ yet | | | | | | | | | |"
+    fi
+    echo
+}
+
+# The --cpu-split part: where one Redis worker's task goes, in CPU time. A private
+# redis-server (loopback TCP), one `hunt worker -j 1` and a `--remote-workers`
+# coordinator, each process timed apart: the worker's utime + stime from /proc (read
+# before SIGTERM), the coordinator's by `/usr/bin/time`, redis-server's `used_cpu_user`
+# + `used_cpu_sys` over the hunt. One line a round: microseconds of CPU a task.
+cpu_split() {
+    rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
+    trap rt_cleanup EXIT
+    rt_start_redis || die "no redis-server here: install redis-server"
+    rt_set "$rt_files"
+    echo "## CPU a one-file task: one Redis worker, its coordinator and the server, apart"
+    echo
+    echo "| round | tasks/s | worker [us CPU/task] | coordinator | redis-server | EVALSHA [us/task] |"
+    echo "|---:|---:|---:|---:|---:|---:|"
+    local r tick wpid c0 c1 out n e wu ws co cs
+    tick=$(getconf CLK_TCK)
+    for ((r = 1; r <= runs; r++)); do
+        HUNT_EXE=$hunt "$hunt" worker --broker "$rt_url" --dir "$rt_data" -j 1 --name "cpu-split-$r" 2>/dev/null &
+        wpid=$!
+        sleep 1
+        redis-cli -p "$rt_port" config resetstat >/dev/null
+        c0=$(rt_redis_cpu)
+        out=$(HUNT_EXE=$hunt /usr/bin/time -f '%U %S' -o "$rt_tmp/coordinator" "$hunt" search --json \
+            -s redis --broker "$rt_url" --remote-workers --dir "$rt_data" --batch 1 --needle Doubloon 2>/dev/null) || true
+        c1=$(rt_redis_cpu)
+        read -r wu ws < <(awk '{ print $14, $15 }' "/proc/$wpid/stat")
+        { kill -TERM "$wpid" && wait "$wpid"; } 2>/dev/null || true
+        read -r co cs < <(tail -n 1 "$rt_tmp/coordinator")
+        n=$(sed -n 's/.*"tasks":{"tasks":\([0-9]*\).*/\1/p' <<<"$out")
+        e=$(sed -n 's/.*"elapsed_s":\([0-9.eE+-]*\).*/\1/p' <<<"$out")
+        [[ -n $n && -n $e ]] || die "the hunt of round $r gave no result: $out"
+        awk -v r="$r" -v n="$n" -v e="$e" -v t="$tick" -v wu="$wu" -v ws="$ws" -v co="$co" -v cs="$cs" \
+            -v c0="$c0" -v c1="$c1" -v ev="$(rt_evalsha_usec)" 'BEGIN {
+            printf "| %d | %.0f | %.1f | %.1f | %.1f | %.1f |\n", r, n / e, (wu + ws) / t * 1e6 / n,
+                (co + cs) * 1e6 / n, (c1 - c0) * 1e6 / n, ev / n }'
+    done
+    echo
+}
+
+rt_redis_cpu() {
+    redis-cli -p "$rt_port" info cpu | tr -d '\r' |
+        awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { print s }'
+}
+
+rt_evalsha_usec() {
+    redis-cli -p "$rt_port" info commandstats | tr -d '\r' |
+        awk -F'[:=,]' '$1 == "cmdstat_evalsha" { print $5 }'
+}
+
+# The --idle part: what four idle workers cost their broker (no hunt to serve), over
+# $idle_s seconds. PostgreSQL (a private server): transactions and statements, from
+# `pg_stat_database` (xact_commit + xact_rollback) and `pg_stat_statements` read before
+# the workers start and after they end, so their connections' set-up is inside.
+# SQLite (a queue in a temporary folder): each worker process's own count of the
+# statements it ran, BEGIN and COMMIT included (the `statements` column of the queue's
+# `worker` table, written with each heartbeat, so up to a second behind).
+idle_s=10
+idle_workers() { # URL: starts four `hunt worker -j 1`, waits idle_s, SIGTERMs them
+    local url=$1 i pids=()
+    for i in 1 2 3 4; do
+        HUNT_EXE=$hunt "$hunt" worker --broker "$url" --dir "$rt_data" -j 1 --name "idle$i" 2>/dev/null &
+        pids+=($!)
+    done
+    sleep "$idle_s"
+    for i in "${pids[@]}"; do kill -TERM "$i" 2>/dev/null || true; done
+    for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+}
+
+idle_costs() {
+    rt_tmp=$(mktemp -d /tmp/hunt-broker-costs.XXXXXX)
+    chmod 755 "$rt_tmp"
+    trap rt_cleanup EXIT
+    rt_set 100
+    echo "## Four idle workers (\`hunt worker -j 1\`, no hunt to serve), ${idle_s} s"
+    echo
+    echo "| broker | what is counted | in all | a second, per worker |"
+    echo "|:---|:---|---:|---:|"
+    local x0 x1 s0 s1
+    if [[ ,$available, == *,postgres,* ]] && rt_start_postgres; then
+        local xacts="SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'postgres'"
+        local stmts="SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'"
+        # The workers make the queue's schema when they find none; made first, so that
+        # its statements are not counted.
+        HUNT_EXE=$hunt "$hunt" status --broker "$rt_url" >/dev/null 2>&1 || true
+        HUNT_EXE=$hunt "$hunt" search -s postgres --broker "$rt_url" --dir "$rt_data" >/dev/null 2>&1 || true
+        rt_psql 'SELECT pg_stat_statements_reset()' >/dev/null
+        x0=$(rt_psql "$xacts")
+        idle_workers "$rt_url"
+        sleep 0.7 # the statistics collector's lag
+        x1=$(rt_psql "$xacts") s1=$(rt_psql "$stmts")
+        awk -v n="$((x1 - x0))" -v t="$idle_s" 'BEGIN { printf "| postgres | transactions (pg_stat_database) | %d | %.1f |\n", n, n / t / 4 }'
+        awk -v n="$s1" -v t="$idle_s" 'BEGIN { printf "| postgres | statements (pg_stat_statements) | %d | %.1f |\n", n, n / t / 4 }'
+    fi
+    if [[ ,$available, == *,sqlite,* ]]; then
+        local db=$rt_tmp/idle.db
+        idle_workers "sqlite:$db"
+        s1=$(sqlite3 "$db" "SELECT sum(statements) FROM worker WHERE name LIKE 'idle%'")
+        awk -v n="$s1" -v t="$idle_s" 'BEGIN { printf "| sqlite | statements (each worker'"'"'s own count) | %d | %.1f |\n", n, n / t / 4 }'
     fi
     echo
 }

@@ -48,6 +48,16 @@
 //! `HashAggregate` of the subquery, a join the planner is free to reorder and rescan.
 //! The CTE keeps the one-row promise by construction, so it is the form kept.
 //!
+//! # One statement a task
+//! A worker's report and its next claim are one statement in the common case,
+//! `SELECT * FROM hunt.finish_take(...)` (`postgres/finish_take.sql`, a PL/pgSQL function
+//! made with the schema): the fence, the task Completed, the claim, then the hunt's count
+//! and the event lock, in the lock order below. A find, a failed attempt, a fenced report
+//! or a row the claim must pass over is handed back to the separate steps, where the
+//! contract's rules are Rust. Running both steps' statements in one client-side
+//! transaction deadlocked under 1,024 workers (it took a row before the stop lock; see
+//! docs/BROKERS.md, "Costs: round trips per task").
+//!
 //! # Events in order
 //! Every transaction that writes events takes the hunt's event lock last
 //! (`pg_advisory_xact_lock`), then inserts them: a `bigserial` is handed out at insert,
@@ -113,12 +123,18 @@ use server::PrivatePostgres;
 use messages::{explain, scrub};
 pub use messages::shown;
 
-/// The version of the schema this build writes, and the newest it reads.
-pub const SCHEMA_VERSION: i32 = 1;
+/// The version of the schema this build writes, and the newest it reads. Version 1
+/// (the same tables, without the function `hunt.finish_take`) is brought up to 2 by
+/// the first coordinator or worker that connects, and read as it is by `hunt status`.
+pub const SCHEMA_VERSION: i32 = 2;
 /// The claim statement, for `EXPLAIN` (docs/BROKERS.md).
 pub const CLAIM_SQL: &str = include_str!("postgres/claim.sql");
 /// The schema, made once per database.
 pub const SCHEMA_SQL: &str = include_str!("postgres/schema.sql");
+/// A worker's report and its next claim in one statement (schema version 2).
+pub const FINISH_TAKE_FN_SQL: &str = include_str!("postgres/finish_take.sql");
+/// The call of [`FINISH_TAKE_FN_SQL`]'s function.
+const FINISH_TAKE: &str = "SELECT * FROM hunt.finish_take($1, $2, $3, $4, $5, $6, $7)";
 
 /// The longest a waiting connection goes without looking at the tables: the slow poll
 /// behind LISTEN/NOTIFY (a hunt whose rows were deleted sends no notice).
@@ -266,8 +282,10 @@ impl Postgres {
                 if v > SCHEMA_VERSION {
                     bail!("the queue at {} was made by a newer hunt (schema {v}; this hunt reads up to {SCHEMA_VERSION}): upgrade hunt", p.describe());
                 }
-                if v < SCHEMA_VERSION {
-                    bail!("the queue at {} has schema {v}, which this hunt does not read (it reads {SCHEMA_VERSION}): drop the schema `hunt` there, or use another database", p.describe());
+                if v == 1 && make {
+                    p.make_schema()?;
+                } else if v < 1 {
+                    bail!("the queue at {} has schema {v}, which this hunt does not read (it reads 1 to {SCHEMA_VERSION}): drop the schema `hunt` there, or use another database", p.describe());
                 }
             }
             None if make => p.make_schema()?,
@@ -280,7 +298,8 @@ impl Postgres {
     }
 
     /// Makes the schema, once, under an advisory lock: the first of several processes
-    /// connecting at once makes it, the others find it made.
+    /// connecting at once makes it (or brings version 1 up to this one), the others
+    /// find it made.
     fn make_schema(&mut self) -> Result<()> {
         self.exec(SCHEMA_LOCK, &[])?;
         let made = self.write(|p| {
@@ -290,6 +309,17 @@ impl Postgres {
             if !made {
                 let r = p.raw().batch_execute(SCHEMA_SQL);
                 p.checked(r)?;
+                let r = p.raw().batch_execute(FINISH_TAKE_FN_SQL);
+                p.checked(r)?;
+                return Ok(());
+            }
+            let version: Option<String> = p
+                .row("SELECT value FROM meta WHERE key = 'schema'", &[])?
+                .map(|r| r.get(0));
+            if version.as_deref() == Some("1") {
+                let r = p.raw().batch_execute(FINISH_TAKE_FN_SQL);
+                p.checked(r)?;
+                p.exec("UPDATE meta SET value = '2' WHERE key = 'schema'", &[])?;
             }
             Ok(())
         });

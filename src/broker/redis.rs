@@ -87,7 +87,7 @@ impl Scripts {
     fn new() -> Scripts {
         Scripts {
             take: Script::new(script!(
-                "take"; "return cjson.encode(take(ARGV[2], ARGV[3], ARGV[4], ARGV[5]))"
+                "take"; "return taken_json(take(ARGV[2], ARGV[3], ARGV[4], ARGV[5]))"
             )),
             renew: Script::new(script!("renew")),
             finish: Script::new(script!(

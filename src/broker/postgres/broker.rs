@@ -139,8 +139,64 @@ impl Broker for Postgres {
         Ok(taken)
     }
 
-    /// One transaction: the report's changes, then the claim's, so a worker's task
-    /// costs one `BEGIN`/`COMMIT` and one wake-up check, not two.
+    /// One statement in the common case (`hunt.finish_take`, postgres/finish_take.sql):
+    /// the report and the next claim in one round trip and one transaction. A find, a
+    /// failed attempt, a fenced report or a row the claim must pass over runs the steps
+    /// of [`Broker::finish`] and [`Broker::take`] instead, each in its own transaction.
+    fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
+        let token = lease.token.parse::<i64>();
+        let (Ok(token), None, true) = (token, done.found, done.why.is_empty()) else {
+            let finished = self.finish(hunt, me, lease, done)?;
+            return Ok((finished, self.take(hunt, me)?));
+        };
+        self.listen(WORK)?;
+        self.drain()?;
+        self.work_news.remove(hunt);
+        let label = me.label();
+        let task = lease.task.id;
+        let event = serde_json::to_string(&Event::Finished {
+            task,
+            worker: label.clone(),
+            tally: done.tally.clone(),
+            cut_short: done.cut_short,
+        })?;
+        let note = done.cut_short.then_some(contract::CUT_SHORT);
+        let r = self
+            .row(FINISH_TAKE, &[&hunt, &me.consumer, &label, &as_i64(task), &token, &note, &event])?
+            .ok_or_else(|| anyhow!("hunt.finish_take returned no row: is another version of hunt's schema in the database?"))?;
+        let (reply, next): (&str, &str) = (r.get(0), r.get(1));
+        let finished = match reply {
+            "accepted" => Finished::Accepted,
+            "slow" => {
+                let finished = self.finish(hunt, me, lease, done)?;
+                return Ok((finished, self.take(hunt, me)?));
+            }
+            other => bail!("hunt.finish_take answered {other:?}, which hunt does not know: is another version of hunt's schema in the database?"),
+        };
+        let taken = match next {
+            "task" => {
+                let (id, from, to, attempt, token): (i64, i64, i64, i32, i64) =
+                    (r.get(2), r.get(3), r.get(4), r.get(5), r.get(6));
+                Take::Task(Lease {
+                    task: Task {
+                        id: as_u64(id),
+                        range: as_u64(from)..as_u64(to),
+                    },
+                    attempt: u32::try_from(attempt).unwrap_or(0),
+                    token: token.to_string(),
+                })
+            }
+            "over" => Take::Over,
+            "wait" => {
+                self.wait_after_take(hunt)?;
+                Take::Wait
+            }
+            "slow" => self.take(hunt, me)?,
+            other => bail!("hunt.finish_take answered {other:?}, which hunt does not know: is another version of hunt's schema in the database?"),
+        };
+        Ok((finished, taken))
+    }
+
     fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
         let Ok(token) = lease.token.parse::<i64>() else {
             return Ok(false);

@@ -1,6 +1,7 @@
 //! A worker's report and take on PostgreSQL as steps inside the caller's transaction:
 //! [`Broker::finish`] and [`Broker::take`] each run theirs alone, and
-//! [`Broker::finish_and_take`] runs both in one transaction.
+//! [`Broker::finish_and_take`] runs them where `hunt.finish_take` (finish_take.sql)
+//! hands the case back.
 
 use super::*;
 

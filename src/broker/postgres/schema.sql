@@ -1,4 +1,5 @@
--- The queue's schema, version 1 (the row 'schema' of hunt.meta), in a schema of its
+-- The queue's schema, version 2 (the row 'schema' of hunt.meta; 2 added the function
+-- of postgres/finish_take.sql, made after these tables), in a schema of its
 -- own (`hunt`) so it sits beside any other program's tables in a shared database.
 -- Made once per database, under an advisory lock, by the first connection that finds
 -- it missing (see `ensure_schema` in postgres.rs). Times are the server's clock: the
@@ -83,4 +84,4 @@ CREATE TABLE worker (
     last_seen timestamptz NOT NULL
 );
 
-INSERT INTO meta (key, value) VALUES ('schema', '1');
+INSERT INTO meta (key, value) VALUES ('schema', '2');

@@ -71,3 +71,24 @@ fn urls_are_shown_with_their_user_and_without_their_password() {
         "postgresql://u@/db?host=/tmp/x&password=***"
     );
 }
+
+/// `hunt.finish_take` writes its `started` event in SQL: the keys it writes are the ones
+/// hunt reads, and its locks are hunt's advisory locks.
+#[test]
+fn the_function_writes_events_hunt_reads_and_takes_hunts_locks() {
+    let written = serde_json::json!({"event": "started", "task": 3, "worker": "w@h", "attempt": 2});
+    let read: Event = serde_json::from_value(written).unwrap();
+    assert_eq!(
+        read,
+        Event::Started {
+            task: 3,
+            worker: "w@h".into(),
+            attempt: 2
+        }
+    );
+    assert!(FINISH_TAKE_FN_SQL.contains(
+        "json_build_object('event', 'started', 'task', o_id, 'worker', p_label, 'attempt', o_attempt)"
+    ));
+    assert!(FINISH_TAKE_FN_SQL.contains("pg_advisory_xact_lock_shared(1213550164, hashtext('stop ' || p_hunt))"));
+    assert!(FINISH_TAKE_FN_SQL.contains("pg_advisory_xact_lock(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt)"));
+}

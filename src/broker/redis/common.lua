@@ -20,12 +20,28 @@ end
 
 -- An event, as JSON. `tally` is a report's counts exactly as the worker sent them
 -- (cjson would turn its empty lists into objects), spliced in as they are.
-local function event(e, tally)
-  local json = cjson.encode(e)
-  if tally then json = string.sub(json, 1, -2) .. ',"tally":' .. tally .. '}' end
+local function push_event(json)
   -- The coordinator pops the list empty, which deletes the key: only a push that makes
   -- it again needs its expiry (the keep-alive renews it from there), not every push.
   if redis.call('RPUSH', events_key, json) == 1 then touch(events_key) end
+end
+
+local function event(e, tally)
+  local json = cjson.encode(e)
+  if tally then json = string.sub(json, 1, -2) .. ',"tally":' .. tally .. '}' end
+  push_event(json)
+end
+
+-- A worker's label as a JSON string, encoded once per script run: the events of a
+-- report and a take are written out around it.
+local label_cache = {}
+local function label_json(label)
+  local j = label_cache[label]
+  if not j then
+    j = cjson.encode(label)
+    label_cache[label] = j
+  end
+  return j
 end
 
 local function row(task)

@@ -8,8 +8,8 @@ local function finish(consumer, label, entry, task, attempt_arg, tally, found_ar
     return 'stale'
   end
   redis.call('XACK', stream, group, entry)
-  local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
   if why ~= '' and found < 0 then
+    local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
     local verdict, note = after_failure(attempt, max, why)
     if verdict == 'dead' then
       dead_letter(task, note, tally)
@@ -28,7 +28,9 @@ local function finish(consumer, label, entry, task, attempt_arg, tally, found_ar
   if cut_short == '1' then r.note = CUT_SHORT else r.note = nil end
   set_row(task, r)
   terminal()
-  event({ event = 'finished', task = tonumber(task), worker = label, cut_short = cut_short == '1' }, tally)
+  -- Written out, not through cjson.encode: this runs once a task.
+  push_event('{"event":"finished","task":' .. tonumber(task) .. ',"worker":' .. label_json(label)
+    .. ',"cut_short":' .. (cut_short == '1' and 'true' or 'false') .. ',"tally":' .. tally .. '}')
   if found >= 0 then
     local answer = { index = found, task = tonumber(task), worker = label }
     if redis.call('SET', answer_key, cjson.encode(answer), 'NX') then

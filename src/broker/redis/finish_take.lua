@@ -11,4 +11,4 @@ for _ = 1, 8 do
   if taken.kind ~= 'again' then break end
   taken = take(ARGV[2], ARGV[3], ARGV[12], '1')
 end
-return finished .. ' ' .. cjson.encode(taken)
+return finished .. ' ' .. taken_json(taken)

@@ -4,7 +4,7 @@
 -- should take again at once.
 local function take(consumer, label, lease_ms, check)
   if redis.call('EXISTS', spec_key) == 0 then return { kind = 'over' } end
-  local st = redis.call('HMGET', state_key, 'stop', 'tasks', 'terminal', 'batch', 'files', 'max_attempts')
+  local st = redis.call('HMGET', state_key, 'stop', 'tasks', 'terminal', 'batch', 'files', 'max_attempts', 'scan_at')
   if st[1] == '1' or tonumber(st[3]) >= tonumber(st[2]) then
     return { kind = 'over' }
   end
@@ -18,17 +18,28 @@ local function take(consumer, label, lease_ms, check)
   -- This consumer's own pending entry first: a worker that restarted under its name, or
   -- whose report was lost with its connection, runs the task again.
   local e = first(redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '0'))
-  if not e and check == '1' then
+  local now = now_ms()
+  -- The lease scan walks the pending list (one entry per worker thread) on every take
+  -- that finds no new task, and otherwise at most once per eighth of a lease (the
+  -- hunt's `scan_at`): a lease that ran out is taken over at most that much later, and
+  -- a take in a busy hunt skips the scan's cost.
+  local scanned = false
+  local function scan()
+    scanned = true
+    redis.call('HSET', state_key, 'scan_at', now + math.max(1, math.floor(tonumber(lease_ms) / 8)))
     local cursor = '0-0'
     repeat
       local c = redis.call('XAUTOCLAIM', stream, group, consumer, lease_ms, cursor, 'COUNT', 1)
-      if #c[2] > 0 then e = c[2][1] end
+      if #c[2] > 0 then return c[2][1] end
       cursor = c[1]
-    until e or cursor == '0-0'
+    until cursor == '0-0'
+    return nil
   end
+  if not e and check == '1' and now >= (tonumber(st[7]) or 0) then e = scan() end
   if not e then
     e = first(redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>'))
   end
+  if not e and check == '1' and not scanned then e = scan() end
   if not e then return { kind = 'wait' } end
 
   local id, fields = e[1], {}
@@ -60,8 +71,19 @@ local function take(consumer, label, lease_ms, check)
     dead_letter(fields.task, given_up, nil)
     return { kind = 'again' }
   end
-  r.state, r.worker, r.attempts, r.since, r.note = 'Running', label, attempt, now_ms(), nil
+  r.state, r.worker, r.attempts, r.since, r.note = 'Running', label, attempt, now, nil
   set_row(fields.task, r)
-  event({ event = 'started', task = task, worker = label, attempt = attempt })
+  -- Written out, not through cjson.encode: this runs once a task (label_json: common.lua).
+  push_event('{"event":"started","task":' .. task .. ',"worker":' .. label_json(label) .. ',"attempt":' .. attempt .. '}')
   return { kind = 'task', entry = id, task = task, from = from, to = to, attempt = attempt }
+end
+
+-- A take's reply as JSON; a task's written out, not through cjson.encode (its entry
+-- id is digits and a dash), since this runs once a task.
+local function taken_json(t)
+  if t.kind == 'task' then
+    return '{"kind":"task","entry":"' .. t.entry .. '","task":' .. t.task .. ',"from":' .. t.from
+      .. ',"to":' .. t.to .. ',"attempt":' .. t.attempt .. '}'
+  end
+  return cjson.encode(t)
 end
