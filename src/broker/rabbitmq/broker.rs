@@ -395,6 +395,10 @@ impl Rabbit {
     }
 }
 
+/// How often a worker awaiting the coordinator's reply looks whether the hunt was
+/// retired meanwhile (a passive declare of its reply queue: one round trip).
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
 /// A message hunt cannot read, as an event.
 fn garbage(what: &str, e: &serde_json::Error, body: &[u8]) -> Event {
     Event::Garbage {
@@ -416,7 +420,9 @@ impl Rabbit {
     }
 
     /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue
-    /// is gone (retired) answers `stale`: nothing of the report can count any more.
+    /// is gone (retired), when the report is sent or while its reply is awaited (looked
+    /// at every [`LOOK_EVERY`]), answers `stale`: nothing of the report can count any
+    /// more.
     fn request(&mut self, hunt: &str, report: &Report) -> Result<Reply> {
         use futures_lite::StreamExt;
         let ch = self.channel()?;
@@ -434,17 +440,23 @@ impl Rabbit {
             .with_correlation_id(short(&id));
         let body = serde_json::to_vec(report)?;
         if !self.send("", &reply_queue(hunt), &body, props, true)? {
-            return Ok(Reply {
-                finished: "stale".into(),
-                requeue: false,
-            });
+            return Ok(Reply::stale());
         }
         let mut c = self.replies.take().expect("made above");
         let deadline = Instant::now() + REPLY_TIMEOUT;
         let r = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let next = self.rt.block_on(async { tokio::time::timeout(left, c.next()).await });
+            let slice = left.min(LOOK_EVERY);
+            let next = self.rt.block_on(async { tokio::time::timeout(slice, c.next()).await });
             match next {
+                // No reply yet: a report that reached the reply queue just before the
+                // coordinator retired the hunt (its last read done, the queue deleted
+                // under the message) is answered by no one. Nothing of it can count.
+                Err(_) if slice < left => match self.exists(hunt) {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(Reply::stale()),
+                    Err(e) => break Err(e),
+                },
                 Err(_) => break Err(anyhow!(
                     "the coordinator of hunt {hunt} did not answer a report within {} s: is it still running?",
                     REPLY_TIMEOUT.as_secs()

@@ -103,6 +103,16 @@ pub struct Reply {
     pub requeue: bool,
 }
 
+impl Reply {
+    /// The reply of a hunt that is gone: nothing of the report counts.
+    pub fn stale() -> Reply {
+        Reply {
+            finished: "stale".into(),
+            requeue: false,
+        }
+    }
+}
+
 /// A lapin error as one line naming the broker and the fix, never its password.
 pub fn explain(e: &lapin::Error, url: &str) -> anyhow::Error {
     let at = shown(url);
