@@ -86,6 +86,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a coordinator sends its hunts' news.
 const NEWS_EVERY: Duration = Duration::from_millis(200);
+/// How long a new subscriber listens before it says which hunts run: two rounds of
+/// news and a margin for a coordinator that is a little late.
+const FIRST_LOOK: Duration = Duration::from_millis(450);
 /// How long a hunt whose news stopped coming is still taken for running.
 const SILENT: Duration = Duration::from_secs(10);
 /// The exchange of news (specs and stop flags).
@@ -455,26 +458,19 @@ impl Rabbit {
         Ok(self.news_of(id).map(|n| n.spec.clone()))
     }
 
-    /// Subscribes to news and, the first time, waits for a round of it.
-    /// The first time, the wait ends 50 ms after the first news (every coordinator
-    /// sends its news every [`NEWS_EVERY`]; a hunt missed now is heard at the next look),
-    /// or after three rounds of it where none comes.
+    /// Subscribes to news and, the first time, waits [`FIRST_LOOK`]: two rounds of
+    /// news and a margin, so that every running coordinator (each sends its news every
+    /// [`NEWS_EVERY`]) has been heard. The wait never ends at the first message heard:
+    /// on a broker serving several hunts that may be another hunt's news (a stopped one,
+    /// say), and a worker started for one hunt (`hunt worker --hunt ID`, a coordinator's
+    /// own) that missed its hunt at its first look would end having taken nothing.
     fn listen_news(&mut self) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
-        let wait = if fresh {
-            NEWS_EVERY * 3
-        } else {
-            Duration::ZERO
-        };
-        let mut deadline = Instant::now() + wait;
-        let mut heard = false;
+        let wait = if fresh { FIRST_LOOK } else { Duration::ZERO };
+        let deadline = Instant::now() + wait;
         loop {
-            let n = self.hear(Duration::ZERO)?;
-            if fresh && n > 0 && !heard {
-                heard = true;
-                deadline = deadline.min(Instant::now() + Duration::from_millis(50));
-            }
+            self.hear(Duration::ZERO)?;
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(());
