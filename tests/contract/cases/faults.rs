@@ -320,11 +320,20 @@ pub fn a_garbage_task_entry_is_refused_and_the_hunt_still_answers(b: &dyn Backen
         &url,
         &["--batch", "2", "--max-attempts", "2", "--needle", "Gold"],
     ));
-    assert!(wait_running(&url, 0, Duration::from_secs(20)).is_some());
-    let id = status(&url)["hunts"][0]["spec"]["id"]
-        .as_str()
-        .expect("the hunt's id")
-        .to_string();
+    // Task 0's first attempt lasts one slowed file, shorter than one look at the status
+    // of some brokers (RabbitMQ's asks its coordinator): wait until it has been taken,
+    // with tasks still queued for the garbage to go in front of.
+    let id = wait_for(
+        &url,
+        Duration::from_secs(20),
+        "task 0 taken, tasks queued",
+        |h| {
+            let tasks = h["tasks"].as_array()?;
+            let queued = tasks.iter().filter(|t| t["state"] == "NotStarted").count();
+            (tasks[0]["attempts"].as_u64()? >= 1 && queued >= 2)
+                .then(|| h["spec"]["id"].as_str().map(String::from))?
+        },
+    );
     let garbage = server.add_garbage(&id);
     let r = coord.wait(Duration::from_secs(30));
     r.no_panic();
