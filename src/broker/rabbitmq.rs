@@ -53,7 +53,7 @@
 
 use super::backend::{Backend, PrivateBroker};
 use super::{HuntSpec, HuntStatus, WorkerInfo};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ExchangeDeclareOptions,
     QueueBindOptions, QueueDeclareOptions,
@@ -106,8 +106,9 @@ pub struct RabbitKind;
 
 impl Backend for RabbitKind {
     const NAME: &'static str = "rabbitmq";
-    const SCHEMES: &'static [&'static str] = &["amqp://"];
-    const URL_FORMS: &'static str = "amqp://USER:PASSWORD@HOST:PORT/VHOST";
+    const SCHEMES: &'static [&'static str] = &["amqp://", "amqps://"];
+    const URL_FORMS: &'static str =
+        "amqp://USER:PASSWORD@HOST:PORT/VHOST, amqps://... (TLS)";
     const SLOW_PRIVATE: bool = true;
 
     fn connect(url: &str) -> Result<Box<dyn super::Broker>> {
@@ -483,13 +484,6 @@ impl Rabbit {
 /// Parses `url` as an AMQP URI, with a heartbeat where given; one line naming the
 /// forms otherwise.
 fn parse(url: &str, heartbeat: Option<u16>) -> Result<lapin::uri::AMQPUri> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("amqps://") {
-        bail!(
-            "--broker {} asks for TLS (amqps), which hunt's RabbitMQ client does not speak yet: use amqp:// over a trusted network",
-            shown(url)
-        );
-    }
     let mut uri: lapin::uri::AMQPUri = url.parse().map_err(|e: String| {
         anyhow!(
             "--broker {} is not a RabbitMQ URL hunt can use ({e}): write {}",

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 pub struct RabbitBackend;
 
 /// The folder of `rabbitmq-server` and `rabbitmqctl`.
-fn programs() -> Option<PathBuf> {
+pub fn programs() -> Option<PathBuf> {
     let d = PathBuf::from("/usr/lib/rabbitmq/bin");
     d.join("rabbitmq-server").is_file().then_some(d)
 }
@@ -111,17 +111,37 @@ fn not_amqp() -> u16 {
     port
 }
 
-/// The node every test of this binary shares.
-struct Node {
+/// A RabbitMQ node of the test binary's own.
+pub struct Node {
     dir: tempfile::TempDir,
     name: String,
-    port: u16,
+    /// Its AMQP port (plain).
+    pub port: u16,
     pid: i32,
 }
 
+/// The node every test of this binary shares, stopped at exit.
 fn node() -> &'static Node {
     static NODE: OnceLock<Node> = OnceLock::new();
     NODE.get_or_init(|| {
+        let n = Node::launch("");
+        extern "C" fn stop_node() {
+            if let Some(n) = NODE.get() {
+                n.kill();
+            }
+        }
+        // SAFETY: registers a plain function, called once at exit.
+        unsafe { libc::atexit(stop_node) };
+        n
+    })
+}
+
+impl Node {
+    /// Starts a node in a temporary folder on free loopback ports, with `conf` added
+    /// to its `rabbitmq.conf` (`{dir}` in it is the node's folder), and waits until
+    /// its plain AMQP port takes connections. Dropped, it is killed; should the test
+    /// binary die, the kernel kills it.
+    pub fn launch(conf: &str) -> Node {
         let dir = tempfile::Builder::new()
             .prefix("hunt-test-rabbitmq-")
             .tempdir_in("/tmp")
@@ -130,7 +150,12 @@ fn node() -> &'static Node {
         let name = format!("hunt-test-{}-{port}@localhost", std::process::id());
         let d = dir.path();
         std::fs::write(d.join("enabled_plugins"), "[].\n").unwrap();
-        std::fs::write(d.join("rabbitmq.conf"), "disk_free_limit.absolute = 10MB\n").unwrap();
+        let conf = conf.replace("{dir}", &d.display().to_string());
+        std::fs::write(
+            d.join("rabbitmq.conf"),
+            format!("disk_free_limit.absolute = 10MB\n{conf}"),
+        )
+        .unwrap();
         let log = std::fs::File::create(d.join("console.log")).unwrap();
         let mut c = Command::new(programs().expect("installed").join("rabbitmq-server"));
         env(&mut c, d, &name)
@@ -142,7 +167,7 @@ fn node() -> &'static Node {
             .stderr(log);
         {
             use std::os::unix::process::CommandExt;
-            // SAFETY: setpgid is async-signal-safe.
+            // SAFETY: setpgid and prctl are async-signal-safe.
             unsafe {
                 c.pre_exec(|| {
                     libc::setpgid(0, 0);
@@ -157,9 +182,10 @@ fn node() -> &'static Node {
                 });
             }
         }
-        // PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and libtest
-        // ends each test's thread with its test: the node is forked by a thread of its
-        // own that lives until the test binary exits, which kills its group (never reaped).
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and
+        // libtest ends each test's thread with its test: the node is forked by a thread
+        // of its own that lives until the test binary exits (never reaped: its group is
+        // killed).
         let (pid_tx, pid_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("rabbitmq-node".into())
@@ -185,22 +211,42 @@ fn node() -> &'static Node {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        extern "C" fn stop_node() {
-            if let Some(n) = NODE.get() {
-                // SAFETY: the node's own process group.
-                unsafe { libc::kill(-n.pid, libc::SIGKILL) };
-                let _ = std::fs::remove_dir_all(n.dir.path());
-            }
-        }
-        // SAFETY: registers a plain function, called once at exit.
-        unsafe { libc::atexit(stop_node) };
         Node {
             dir,
             name,
             port,
             pid: pid as i32,
         }
-    })
+    }
+
+    /// Kills the node's group and removes its folder.
+    fn kill(&self) {
+        // SAFETY: the node's own process group.
+        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        let _ = std::fs::remove_dir_all(self.dir.path());
+    }
+
+    /// Runs `rabbitmqctl -n NODE ARGS` on this node; its output.
+    pub fn ctl(&self, args: &[&str]) -> String {
+        let mut c = Command::new(programs().expect("installed").join("rabbitmqctl"));
+        env(&mut c, self.dir.path(), &self.name)
+            .arg("-n")
+            .arg(&self.name)
+            .args(args);
+        let out = c.stdin(Stdio::null()).output().expect("rabbitmqctl runs");
+        assert!(
+            out.status.success(),
+            "rabbitmqctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// The environment of the node and of `rabbitmqctl` (which reads its cookie from HOME).
@@ -216,19 +262,7 @@ fn env<'a>(c: &'a mut Command, d: &Path, name: &str) -> &'a mut Command {
 
 /// Runs `rabbitmqctl -n NODE ARGS` on the shared node; its output.
 fn ctl(args: &[&str]) -> String {
-    let n = node();
-    let mut c = Command::new(programs().expect("installed").join("rabbitmqctl"));
-    env(&mut c, n.dir.path(), &n.name)
-        .arg("-n")
-        .arg(&n.name)
-        .args(args);
-    let out = c.stdin(Stdio::null()).output().expect("rabbitmqctl runs");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
+    node().ctl(args)
 }
 
 /// A vhost of the test's own on the shared node.
