@@ -118,6 +118,8 @@ pub struct Node {
     /// Its AMQP port (plain).
     pub port: u16,
     pid: i32,
+    /// The network namespace it runs in (`ip netns`), if not this process's.
+    ns: Option<String>,
 }
 
 /// The node every test of this binary shares, stopped at exit.
@@ -142,11 +144,22 @@ impl Node {
     /// its plain AMQP port takes connections. Dropped, it is killed; should the test
     /// binary die, the kernel kills it.
     pub fn launch(conf: &str) -> Node {
+        Node::launch_in(None, conf)
+    }
+
+    /// [`Node::launch`] inside network namespace `ns` (`ip netns exec`), listening on
+    /// every address there on the AMQP port 5672; `rabbitmqctl` runs there too. Erlang's
+    /// port mapper, which the node starts in a namespace that has none, stays behind
+    /// there: the namespace's owner kills what is left in it.
+    pub fn launch_in(ns: Option<&str>, conf: &str) -> Node {
         let dir = tempfile::Builder::new()
             .prefix("hunt-test-rabbitmq-")
             .tempdir_in("/tmp")
             .expect("tempdir");
-        let (port, dist) = (free_port(), free_port());
+        let (port, dist) = match ns {
+            Some(_) => (5672, 25672),
+            None => (free_port(), free_port()),
+        };
         let name = format!("hunt-test-{}-{port}@localhost", std::process::id());
         let d = dir.path();
         std::fs::write(d.join("enabled_plugins"), "[].\n").unwrap();
@@ -157,9 +170,12 @@ impl Node {
         )
         .unwrap();
         let log = std::fs::File::create(d.join("console.log")).unwrap();
-        let mut c = Command::new(programs().expect("installed").join("rabbitmq-server"));
+        let mut c = in_ns(ns, programs().expect("installed").join("rabbitmq-server"));
         env(&mut c, d, &name)
-            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .env(
+                "RABBITMQ_NODE_IP_ADDRESS",
+                if ns.is_some() { "0.0.0.0" } else { "127.0.0.1" },
+            )
             .env("RABBITMQ_NODE_PORT", port.to_string())
             .env("RABBITMQ_DIST_PORT", dist.to_string())
             .stdin(Stdio::null())
@@ -203,7 +219,7 @@ impl Node {
             .expect("the node's thread answers")
             .expect("rabbitmq-server starts");
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !listening(ns, port) {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "the test's RabbitMQ node did not start: see {}",
@@ -216,6 +232,7 @@ impl Node {
             name,
             port,
             pid: pid as i32,
+            ns: ns.map(String::from),
         }
     }
 
@@ -228,7 +245,10 @@ impl Node {
 
     /// Runs `rabbitmqctl -n NODE ARGS` on this node; its output.
     pub fn ctl(&self, args: &[&str]) -> String {
-        let mut c = Command::new(programs().expect("installed").join("rabbitmqctl"));
+        let mut c = in_ns(
+            self.ns.as_deref(),
+            programs().expect("installed").join("rabbitmqctl"),
+        );
         env(&mut c, self.dir.path(), &self.name)
             .arg("-n")
             .arg(&self.name)
@@ -246,6 +266,33 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// `program`, run inside network namespace `ns` where given.
+fn in_ns(ns: Option<&str>, program: PathBuf) -> Command {
+    match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Whether `port` on the loopback of namespace `ns` (or this process's) takes a
+/// connection.
+fn listening(ns: Option<&str>, port: u16) -> bool {
+    match ns {
+        None => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        Some(ns) => Command::new("ip")
+            .args(["netns", "exec", ns, "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/127.0.0.1/{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
     }
 }
 
