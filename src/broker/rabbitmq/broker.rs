@@ -122,23 +122,7 @@ impl Broker for Rabbit {
     }
 
     fn exists(&mut self, hunt: &str) -> Result<bool> {
-        // A passive declare of a missing queue closes its channel: a channel of its own.
-        let ch = self.side_channel()?;
-        let opts = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        let r = self.bounded(ch.queue_declare(&reply_queue(hunt), opts, FieldTable::default()));
-        let _ = self.bounded(ch.close(200, "looked"));
-        match r {
-            Some(Ok(_)) => Ok(true),
-            Some(Err(e)) if e.to_string().contains("NOT_FOUND") => Ok(false),
-            Some(Err(e)) => Err(wire::explain(&e, &self.url)),
-            None => {
-                self.drop_control();
-                Err(self.silent())
-            }
-        }
+        self.queue_exists(&reply_queue(hunt))
     }
 
     /// The running hunts this connection has heard of (subscribing to the news, and
@@ -289,6 +273,27 @@ impl Broker for Rabbit {
 
 /// The coordinator's side: sending news and tables, reading reports and dead letters.
 impl Rabbit {
+    /// Whether queue `name` exists (a passive declare).
+    pub(super) fn queue_exists(&mut self, name: &str) -> Result<bool> {
+        // A passive declare of a missing queue closes its channel: a channel of its own.
+        let ch = self.side_channel()?;
+        let opts = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let r = self.bounded(ch.queue_declare(name, opts, FieldTable::default()));
+        let _ = self.bounded(ch.close(200, "looked"));
+        match r {
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) if e.to_string().contains("NOT_FOUND") => Ok(false),
+            Some(Err(e)) => Err(wire::explain(&e, &self.url)),
+            None => {
+                self.drop_control();
+                Err(self.silent())
+            }
+        }
+    }
+
     /// Sends hunt `hunt`'s news when due (or `now`).
     fn announce(&mut self, hunt: &str, now: bool) -> Result<()> {
         let Some(b) = self.books.get_mut(hunt) else {
