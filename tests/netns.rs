@@ -5,13 +5,14 @@
 //! report counts for nothing, and every answer is right.
 //!
 //! One case, run once per server backend ([`Server`]): Redis (`redis-server` on the
-//! broker namespace's addresses) and PostgreSQL (a cluster of the test's own, listening
-//! on TCP there, trusting 10.77.0.0/16).
+//! broker namespace's addresses), PostgreSQL (a cluster of the test's own, listening
+//! on TCP there, trusting 10.77.0.0/16) and RabbitMQ (a node of the test's own there,
+//! with a user and password: `guest` may log in from loopback only).
 //!
 //! Needs root and a working `ip netns` (iproute2); elsewhere it is skipped with a line
 //! saying why. Traffic goes only to addresses inside the namespaces the test makes
 //! (10.77.N.0/24), and the test removes them at the end, also when it fails.
-#![cfg(any(feature = "redis", feature = "postgres"))]
+#![cfg(any(feature = "redis", feature = "postgres", feature = "rabbitmq"))]
 
 mod adversary;
 mod broker;
@@ -46,7 +47,16 @@ impl Drop for Net {
         }
         for n in &self.names {
             // Deleting a namespace kills nothing by itself; the processes in it were
-            // killed by their guards already. Its veth ends go with it.
+            // killed by their guards already, but for daemons they started (Erlang's
+            // port mapper, which a RabbitMQ node starts where none runs). Its veth ends
+            // go with it.
+            if let Ok(o) = Command::new("ip").args(["netns", "pids", n]).output() {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    if let Ok(pid) = pid.parse::<i32>() {
+                        kill(pid, libc::SIGKILL);
+                    }
+                }
+            }
             let _ = Command::new("ip").args(["netns", "delete", n]).status();
         }
     }
@@ -155,11 +165,17 @@ enum Server {
     RedisTls,
     #[cfg(feature = "postgres")]
     Postgres,
+    #[cfg(feature = "rabbitmq")]
+    Rabbit,
 }
 
 /// The TLS broker's password.
 #[cfg(feature = "redis")]
 const PW: &str = "netns-tls-pw-2718";
+
+/// The RabbitMQ broker's password (its `guest` logs in from loopback only).
+#[cfg(feature = "rabbitmq")]
+const RABBIT_PW: &str = "netns-rabbit-pw-1414";
 
 impl Server {
     fn name(self) -> &'static str {
@@ -168,6 +184,8 @@ impl Server {
             Server::Redis | Server::RedisTls => "redis",
             #[cfg(feature = "postgres")]
             Server::Postgres => "postgres",
+            #[cfg(feature = "rabbitmq")]
+            Server::Rabbit => "rabbitmq",
         }
     }
 
@@ -180,6 +198,8 @@ impl Server {
             Server::RedisTls => 't',
             #[cfg(feature = "postgres")]
             Server::Postgres => 'p',
+            #[cfg(feature = "rabbitmq")]
+            Server::Rabbit => 'q',
         }
     }
 
@@ -205,6 +225,14 @@ impl Server {
                 }
                 here
             }
+            #[cfg(feature = "rabbitmq")]
+            Server::Rabbit => {
+                let here = broker::rabbitmq::programs().is_some();
+                if !here {
+                    eprintln!("skipped: RabbitMQ is not installed (scripts/install-test-deps.sh installs it)");
+                }
+                here
+            }
         }
     }
 
@@ -217,6 +245,8 @@ impl Server {
             Server::RedisTls => format!("rediss://:{PW}@10.77.{i}.1:6379"),
             #[cfg(feature = "postgres")]
             Server::Postgres => format!("postgres://hunt@10.77.{i}.1:5432/postgres"),
+            #[cfg(feature = "rabbitmq")]
+            Server::Rabbit => format!("amqp://hunt:{RABBIT_PW}@10.77.{i}.1:5672/%2f"),
         }
     }
 
@@ -283,6 +313,14 @@ impl Server {
             }
             #[cfg(feature = "postgres")]
             Server::Postgres => Box::new(pg::start(net.ns(0), tmp)),
+            #[cfg(feature = "rabbitmq")]
+            Server::Rabbit => {
+                let _ = tmp;
+                let node = broker::rabbitmq::Node::launch_in(Some(net.ns(0)), "");
+                node.ctl(&["add_user", "hunt", RABBIT_PW]);
+                node.ctl(&["set_permissions", "-p", "/", "hunt", ".*", ".*", ".*"]);
+                Box::new(node)
+            }
         }
     }
 }
@@ -413,6 +451,12 @@ fn tls_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right(
 #[test]
 fn postgres_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
     a_cut_link_is_survived(Server::Postgres);
+}
+
+#[cfg(feature = "rabbitmq")]
+#[test]
+fn rabbitmq_workers_in_other_namespaces_survive_a_cut_link_and_every_answer_is_right() {
+    a_cut_link_is_survived(Server::Rabbit);
 }
 
 /// The case: three workers and a coordinator, each in a namespace of its own; w1's

@@ -1,11 +1,11 @@
 //! TLS to the brokers, against servers the tests start on loopback with a CA the test
-//! makes itself (rcgen): `rediss://` to a `redis-server --tls-port`, and
+//! makes itself (rcgen): `rediss://` to a `redis-server --tls-port`,
 //! `postgres://...?sslmode=verify-full` to a PostgreSQL with `ssl=on` that takes TCP
-//! only over TLS (`hostssl`). A hunt over TLS finds the right file (its local workers
+//! only over TLS (`hostssl`), and `amqps://` to a RabbitMQ node with a TLS listener. A hunt over TLS finds the right file (its local workers
 //! handed `--broker-ca`); a server whose certificate another CA signed is refused in
 //! one line, exit 2; a plain URL to a TLS-only port fails in one line; a CA file that
 //! is missing is named with the fix; the password appears in no output.
-#![cfg(any(feature = "redis", feature = "postgres"))]
+#![cfg(any(feature = "redis", feature = "postgres", feature = "rabbitmq"))]
 
 mod adversary;
 mod broker;
@@ -370,4 +370,34 @@ fn postgres_over_tls() {
     ]));
     assert_eq!(r.code, Some(0), "{r:?}");
     no_password(&r);
+}
+
+#[cfg(feature = "rabbitmq")]
+#[test]
+fn rabbitmq_over_tls() {
+    if broker::rabbitmq::programs().is_none() {
+        eprintln!("skipped: RabbitMQ is not installed (scripts/install-test-deps.sh installs it)");
+        return;
+    }
+    let p = pki();
+    let tls_port = broker::free_port();
+    // A TLS listener beside the plain one (which only rabbitmqctl's checks and the
+    // node's start use); the server's certificate and key are the test's.
+    let node = broker::rabbitmq::Node::launch(&format!(
+        "listeners.ssl.default = {tls_port}\n\
+         ssl_options.cacertfile = {}\n\
+         ssl_options.certfile = {}\n\
+         ssl_options.keyfile = {}\n\
+         ssl_options.verify = verify_none\n\
+         ssl_options.fail_if_no_peer_cert = false\n",
+        p.ca.display(),
+        p.cert.display(),
+        p.key.display()
+    ));
+    wait_listening(tls_port, "RabbitMQ's TLS listener");
+    node.ctl(&["add_user", "hunt", PW]);
+    node.ctl(&["set_permissions", "-p", "/", "hunt", ".*", ".*", ".*"]);
+    let url = format!("amqps://hunt:{PW}@localhost:{tls_port}/%2f");
+    let plain = format!("amqp://hunt:{PW}@localhost:{tls_port}/%2f");
+    every_check("rabbitmq", &url, &plain, "amqps://", &p);
 }

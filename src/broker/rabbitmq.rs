@@ -53,7 +53,7 @@
 
 use super::backend::{Backend, PrivateBroker};
 use super::{HuntSpec, HuntStatus, WorkerInfo};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ExchangeDeclareOptions,
     QueueBindOptions, QueueDeclareOptions,
@@ -86,6 +86,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a coordinator sends its hunts' news.
 const NEWS_EVERY: Duration = Duration::from_millis(200);
+/// How long a new subscriber listens before it says which hunts run: two rounds of
+/// news and a margin for a coordinator that is a little late.
+const FIRST_LOOK: Duration = Duration::from_millis(450);
 /// How long a hunt whose news stopped coming is still taken for running.
 const SILENT: Duration = Duration::from_secs(10);
 /// The exchange of news (specs and stop flags).
@@ -103,8 +106,9 @@ pub struct RabbitKind;
 
 impl Backend for RabbitKind {
     const NAME: &'static str = "rabbitmq";
-    const SCHEMES: &'static [&'static str] = &["amqp://"];
-    const URL_FORMS: &'static str = "amqp://USER:PASSWORD@HOST:PORT/VHOST";
+    const SCHEMES: &'static [&'static str] = &["amqp://", "amqps://"];
+    const URL_FORMS: &'static str =
+        "amqp://USER:PASSWORD@HOST:PORT/VHOST, amqps://... (TLS)";
     const SLOW_PRIVATE: bool = true;
 
     fn connect(url: &str) -> Result<Box<dyn super::Broker>> {
@@ -455,26 +459,19 @@ impl Rabbit {
         Ok(self.news_of(id).map(|n| n.spec.clone()))
     }
 
-    /// Subscribes to news and, the first time, waits for a round of it.
-    /// The first time, the wait ends 50 ms after the first news (every coordinator
-    /// sends its news every [`NEWS_EVERY`]; a hunt missed now is heard at the next look),
-    /// or after three rounds of it where none comes.
+    /// Subscribes to news and, the first time, waits [`FIRST_LOOK`]: two rounds of
+    /// news and a margin, so that every running coordinator (each sends its news every
+    /// [`NEWS_EVERY`]) has been heard. The wait never ends at the first message heard:
+    /// on a broker serving several hunts that may be another hunt's news (a stopped one,
+    /// say), and a worker started for one hunt (`hunt worker --hunt ID`, a coordinator's
+    /// own) that missed its hunt at its first look would end having taken nothing.
     fn listen_news(&mut self) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
-        let wait = if fresh {
-            NEWS_EVERY * 3
-        } else {
-            Duration::ZERO
-        };
-        let mut deadline = Instant::now() + wait;
-        let mut heard = false;
+        let wait = if fresh { FIRST_LOOK } else { Duration::ZERO };
+        let deadline = Instant::now() + wait;
         loop {
-            let n = self.hear(Duration::ZERO)?;
-            if fresh && n > 0 && !heard {
-                heard = true;
-                deadline = deadline.min(Instant::now() + Duration::from_millis(50));
-            }
+            self.hear(Duration::ZERO)?;
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(());
@@ -487,13 +484,6 @@ impl Rabbit {
 /// Parses `url` as an AMQP URI, with a heartbeat where given; one line naming the
 /// forms otherwise.
 fn parse(url: &str, heartbeat: Option<u16>) -> Result<lapin::uri::AMQPUri> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("amqps://") {
-        bail!(
-            "--broker {} asks for TLS (amqps), which hunt's RabbitMQ client does not speak yet: use amqp:// over a trusted network",
-            shown(url)
-        );
-    }
     let mut uri: lapin::uri::AMQPUri = url.parse().map_err(|e: String| {
         anyhow!(
             "--broker {} is not a RabbitMQ URL hunt can use ({e}): write {}",

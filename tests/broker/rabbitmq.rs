@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 pub struct RabbitBackend;
 
 /// The folder of `rabbitmq-server` and `rabbitmqctl`.
-fn programs() -> Option<PathBuf> {
+pub fn programs() -> Option<PathBuf> {
     let d = PathBuf::from("/usr/lib/rabbitmq/bin");
     d.join("rabbitmq-server").is_file().then_some(d)
 }
@@ -111,30 +111,71 @@ fn not_amqp() -> u16 {
     port
 }
 
-/// The node every test of this binary shares.
-struct Node {
+/// A RabbitMQ node of the test binary's own.
+pub struct Node {
     dir: tempfile::TempDir,
     name: String,
-    port: u16,
+    /// Its AMQP port (plain).
+    pub port: u16,
     pid: i32,
+    /// The network namespace it runs in (`ip netns`), if not this process's.
+    ns: Option<String>,
 }
 
+/// The node every test of this binary shares, stopped at exit.
 fn node() -> &'static Node {
     static NODE: OnceLock<Node> = OnceLock::new();
     NODE.get_or_init(|| {
+        let n = Node::launch("");
+        extern "C" fn stop_node() {
+            if let Some(n) = NODE.get() {
+                n.kill();
+            }
+        }
+        // SAFETY: registers a plain function, called once at exit.
+        unsafe { libc::atexit(stop_node) };
+        n
+    })
+}
+
+impl Node {
+    /// Starts a node in a temporary folder on free loopback ports, with `conf` added
+    /// to its `rabbitmq.conf` (`{dir}` in it is the node's folder), and waits until
+    /// its plain AMQP port takes connections. Dropped, it is killed; should the test
+    /// binary die, the kernel kills it.
+    pub fn launch(conf: &str) -> Node {
+        Node::launch_in(None, conf)
+    }
+
+    /// [`Node::launch`] inside network namespace `ns` (`ip netns exec`), listening on
+    /// every address there on the AMQP port 5672; `rabbitmqctl` runs there too. Erlang's
+    /// port mapper, which the node starts in a namespace that has none, stays behind
+    /// there: the namespace's owner kills what is left in it.
+    pub fn launch_in(ns: Option<&str>, conf: &str) -> Node {
         let dir = tempfile::Builder::new()
             .prefix("hunt-test-rabbitmq-")
             .tempdir_in("/tmp")
             .expect("tempdir");
-        let (port, dist) = (free_port(), free_port());
+        let (port, dist) = match ns {
+            Some(_) => (5672, 25672),
+            None => (free_port(), free_port()),
+        };
         let name = format!("hunt-test-{}-{port}@localhost", std::process::id());
         let d = dir.path();
         std::fs::write(d.join("enabled_plugins"), "[].\n").unwrap();
-        std::fs::write(d.join("rabbitmq.conf"), "disk_free_limit.absolute = 10MB\n").unwrap();
+        let conf = conf.replace("{dir}", &d.display().to_string());
+        std::fs::write(
+            d.join("rabbitmq.conf"),
+            format!("disk_free_limit.absolute = 10MB\n{conf}"),
+        )
+        .unwrap();
         let log = std::fs::File::create(d.join("console.log")).unwrap();
-        let mut c = Command::new(programs().expect("installed").join("rabbitmq-server"));
+        let mut c = in_ns(ns, programs().expect("installed").join("rabbitmq-server"));
         env(&mut c, d, &name)
-            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .env(
+                "RABBITMQ_NODE_IP_ADDRESS",
+                if ns.is_some() { "0.0.0.0" } else { "127.0.0.1" },
+            )
             .env("RABBITMQ_NODE_PORT", port.to_string())
             .env("RABBITMQ_DIST_PORT", dist.to_string())
             .stdin(Stdio::null())
@@ -142,7 +183,7 @@ fn node() -> &'static Node {
             .stderr(log);
         {
             use std::os::unix::process::CommandExt;
-            // SAFETY: setpgid is async-signal-safe.
+            // SAFETY: setpgid and prctl are async-signal-safe.
             unsafe {
                 c.pre_exec(|| {
                     libc::setpgid(0, 0);
@@ -157,9 +198,10 @@ fn node() -> &'static Node {
                 });
             }
         }
-        // PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and libtest
-        // ends each test's thread with its test: the node is forked by a thread of its
-        // own that lives until the test binary exits, which kills its group (never reaped).
+        // PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and
+        // libtest ends each test's thread with its test: the node is forked by a thread
+        // of its own that lives until the test binary exits (never reaped: its group is
+        // killed).
         let (pid_tx, pid_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("rabbitmq-node".into())
@@ -177,7 +219,7 @@ fn node() -> &'static Node {
             .expect("the node's thread answers")
             .expect("rabbitmq-server starts");
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !listening(ns, port) {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "the test's RabbitMQ node did not start: see {}",
@@ -185,22 +227,73 @@ fn node() -> &'static Node {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        extern "C" fn stop_node() {
-            if let Some(n) = NODE.get() {
-                // SAFETY: the node's own process group.
-                unsafe { libc::kill(-n.pid, libc::SIGKILL) };
-                let _ = std::fs::remove_dir_all(n.dir.path());
-            }
-        }
-        // SAFETY: registers a plain function, called once at exit.
-        unsafe { libc::atexit(stop_node) };
         Node {
             dir,
             name,
             port,
             pid: pid as i32,
+            ns: ns.map(String::from),
         }
-    })
+    }
+
+    /// Kills the node's group and removes its folder.
+    fn kill(&self) {
+        // SAFETY: the node's own process group.
+        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        let _ = std::fs::remove_dir_all(self.dir.path());
+    }
+
+    /// Runs `rabbitmqctl -n NODE ARGS` on this node; its output.
+    pub fn ctl(&self, args: &[&str]) -> String {
+        let mut c = in_ns(
+            self.ns.as_deref(),
+            programs().expect("installed").join("rabbitmqctl"),
+        );
+        env(&mut c, self.dir.path(), &self.name)
+            .arg("-n")
+            .arg(&self.name)
+            .args(args);
+        let out = c.stdin(Stdio::null()).output().expect("rabbitmqctl runs");
+        assert!(
+            out.status.success(),
+            "rabbitmqctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `program`, run inside network namespace `ns` where given.
+fn in_ns(ns: Option<&str>, program: PathBuf) -> Command {
+    match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(program);
+            c
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Whether `port` on the loopback of namespace `ns` (or this process's) takes a
+/// connection.
+fn listening(ns: Option<&str>, port: u16) -> bool {
+    match ns {
+        None => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        Some(ns) => Command::new("ip")
+            .args(["netns", "exec", ns, "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/127.0.0.1/{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success()),
+    }
 }
 
 /// The environment of the node and of `rabbitmqctl` (which reads its cookie from HOME).
@@ -216,19 +309,7 @@ fn env<'a>(c: &'a mut Command, d: &Path, name: &str) -> &'a mut Command {
 
 /// Runs `rabbitmqctl -n NODE ARGS` on the shared node; its output.
 fn ctl(args: &[&str]) -> String {
-    let n = node();
-    let mut c = Command::new(programs().expect("installed").join("rabbitmqctl"));
-    env(&mut c, n.dir.path(), &n.name)
-        .arg("-n")
-        .arg(&n.name)
-        .args(args);
-    let out = c.stdin(Stdio::null()).output().expect("rabbitmqctl runs");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
+    node().ctl(args)
 }
 
 /// A vhost of the test's own on the shared node.

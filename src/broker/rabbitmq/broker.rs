@@ -122,23 +122,7 @@ impl Broker for Rabbit {
     }
 
     fn exists(&mut self, hunt: &str) -> Result<bool> {
-        // A passive declare of a missing queue closes its channel: a channel of its own.
-        let ch = self.side_channel()?;
-        let opts = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        let r = self.bounded(ch.queue_declare(&reply_queue(hunt), opts, FieldTable::default()));
-        let _ = self.bounded(ch.close(200, "looked"));
-        match r {
-            Some(Ok(_)) => Ok(true),
-            Some(Err(e)) if e.to_string().contains("NOT_FOUND") => Ok(false),
-            Some(Err(e)) => Err(wire::explain(&e, &self.url)),
-            None => {
-                self.drop_control();
-                Err(self.silent())
-            }
-        }
+        self.queue_exists(&reply_queue(hunt))
     }
 
     /// The running hunts this connection has heard of (subscribing to the news, and
@@ -289,6 +273,27 @@ impl Broker for Rabbit {
 
 /// The coordinator's side: sending news and tables, reading reports and dead letters.
 impl Rabbit {
+    /// Whether queue `name` exists (a passive declare).
+    pub(super) fn queue_exists(&mut self, name: &str) -> Result<bool> {
+        // A passive declare of a missing queue closes its channel: a channel of its own.
+        let ch = self.side_channel()?;
+        let opts = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let r = self.bounded(ch.queue_declare(name, opts, FieldTable::default()));
+        let _ = self.bounded(ch.close(200, "looked"));
+        match r {
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) if e.to_string().contains("NOT_FOUND") => Ok(false),
+            Some(Err(e)) => Err(wire::explain(&e, &self.url)),
+            None => {
+                self.drop_control();
+                Err(self.silent())
+            }
+        }
+    }
+
     /// Sends hunt `hunt`'s news when due (or `now`).
     fn announce(&mut self, hunt: &str, now: bool) -> Result<()> {
         let Some(b) = self.books.get_mut(hunt) else {
@@ -395,6 +400,10 @@ impl Rabbit {
     }
 }
 
+/// How often a worker awaiting the coordinator's reply looks whether the hunt was
+/// retired meanwhile (a passive declare of its reply queue: one round trip).
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
 /// A message hunt cannot read, as an event.
 fn garbage(what: &str, e: &serde_json::Error, body: &[u8]) -> Event {
     Event::Garbage {
@@ -416,7 +425,9 @@ impl Rabbit {
     }
 
     /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue
-    /// is gone (retired) answers `stale`: nothing of the report can count any more.
+    /// is gone (retired), when the report is sent or while its reply is awaited (looked
+    /// at every [`LOOK_EVERY`]), answers `stale`: nothing of the report can count any
+    /// more.
     fn request(&mut self, hunt: &str, report: &Report) -> Result<Reply> {
         use futures_lite::StreamExt;
         let ch = self.channel()?;
@@ -434,17 +445,23 @@ impl Rabbit {
             .with_correlation_id(short(&id));
         let body = serde_json::to_vec(report)?;
         if !self.send("", &reply_queue(hunt), &body, props, true)? {
-            return Ok(Reply {
-                finished: "stale".into(),
-                requeue: false,
-            });
+            return Ok(Reply::stale());
         }
         let mut c = self.replies.take().expect("made above");
         let deadline = Instant::now() + REPLY_TIMEOUT;
         let r = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let next = self.rt.block_on(async { tokio::time::timeout(left, c.next()).await });
+            let slice = left.min(LOOK_EVERY);
+            let next = self.rt.block_on(async { tokio::time::timeout(slice, c.next()).await });
             match next {
+                // No reply yet: a report that reached the reply queue just before the
+                // coordinator retired the hunt (its last read done, the queue deleted
+                // under the message) is answered by no one. Nothing of it can count.
+                Err(_) if slice < left => match self.exists(hunt) {
+                    Ok(true) => {}
+                    Ok(false) => break Ok(Reply::stale()),
+                    Err(e) => break Err(e),
+                },
                 Err(_) => break Err(anyhow!(
                     "the coordinator of hunt {hunt} did not answer a report within {} s: is it still running?",
                     REPLY_TIMEOUT.as_secs()

@@ -38,8 +38,15 @@ impl Rabbit {
     fn dial_once(&self, heartbeat: Option<u16>) -> Result<Connection> {
         let uri = parse(&self.url, heartbeat)?;
         let props = ConnectionProperties::default();
+        let tls = (uri.scheme == lapin::uri::AMQPScheme::AMQPS).then(tls_config);
         let r = self.rt.block_on(async {
-            tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect_uri(uri, props)).await
+            let connect = async {
+                match tls {
+                    Some(config) => Connection::connect_uri_with_config(uri, props, config).await,
+                    None => Connection::connect_uri(uri, props).await,
+                }
+            };
+            tokio::time::timeout(CONNECT_TIMEOUT, connect).await
         });
         match r {
             Ok(Ok(c)) => Ok(c),
@@ -67,5 +74,19 @@ impl Rabbit {
             shown(&self.url),
             CALL_TIMEOUT.as_secs()
         )
+    }
+}
+
+/// The TLS of an `amqps://` connection (lapin's rustls, with ring): the server is
+/// checked against the system's roots and, with `--broker-ca`, that CA too (lapin adds
+/// the CA to the roots), and its certificate must name the URL's host.
+fn tls_config() -> lapin::tcp::OwnedTLSConfig {
+    // Ring as the process's provider, as the other backends install it (rustls marks
+    // it deprecated for lacking post-quantum key exchange); "already set" is fine.
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    lapin::tcp::OwnedTLSConfig {
+        identity: None,
+        cert_chain: crate::broker::tls::ca().map(|c| String::from_utf8_lossy(&c.pem).into_owned()),
     }
 }

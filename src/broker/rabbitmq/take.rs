@@ -44,6 +44,7 @@ impl Rabbit {
                     self.takers.insert(key.clone(), t);
                 }
                 Err(e) if format!("{e:#}").contains("NOT_FOUND") => return Ok(Take::Over),
+                Err(_) if self.retired_under(hunt) => return Ok(Take::Over),
                 Err(e) => return Err(e),
             }
         }
@@ -61,6 +62,9 @@ impl Rabbit {
                 }
                 Ok(Some(Err(e))) => {
                     self.drop_taker(&key);
+                    if self.retired_under(hunt) {
+                        return Ok(Take::Over);
+                    }
                     return Err(wire::explain(&e, &self.url));
                 }
                 Ok(Some(Ok(d))) => d,
@@ -68,6 +72,33 @@ impl Rabbit {
             let nonce = t.nonce;
             if let Some(lease) = self.lease_of(&spec, me, &key, nonce, d)? {
                 return Ok(Take::Task(lease));
+            }
+        }
+    }
+
+    /// After a failed call on hunt `hunt`'s task queue: whether the hunt was retired
+    /// under it (its stop news heard, or its task queue gone, looked at for up to two
+    /// rounds of news). RabbitMQ 3.10 may answer a consume on a quorum queue being
+    /// deleted with INTERNAL_ERROR, closing the connection, rather than NOT_FOUND: the
+    /// hunt is over, not the broker away.
+    fn retired_under(&mut self, hunt: &str) -> bool {
+        let deadline = Instant::now() + NEWS_EVERY * 2;
+        loop {
+            if self.news_of(hunt).is_some_and(|n| n.stop) {
+                return true;
+            }
+            match self.queue_exists(&tasks_queue(hunt)) {
+                Ok(false) => return true,
+                Ok(true) => {}
+                Err(_) => return false,
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            if self.heard.is_some() {
+                let _ = self.hear(Duration::from_millis(50));
+            } else {
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
     }

@@ -103,6 +103,16 @@ pub struct Reply {
     pub requeue: bool,
 }
 
+impl Reply {
+    /// The reply of a hunt that is gone: nothing of the report counts.
+    pub fn stale() -> Reply {
+        Reply {
+            finished: "stale".into(),
+            requeue: false,
+        }
+    }
+}
+
 /// A lapin error as one line naming the broker and the fix, never its password.
 pub fn explain(e: &lapin::Error, url: &str) -> anyhow::Error {
     let at = shown(url);
@@ -111,6 +121,14 @@ pub fn explain(e: &lapin::Error, url: &str) -> anyhow::Error {
         Some(pw) if !pw.is_empty() => said.replace(&pw, "***"),
         _ => said,
     };
+    if said.contains("certificate") || said.contains("UnknownIssuer") {
+        return anyhow!("the broker's certificate is not one the CA vouches for, so hunt refused it: give the CA that signed it with --broker-ca FILE, and a HOST its certificate names (the broker at {at}: {said})");
+    }
+    if url.to_ascii_lowercase().starts_with("amqps://")
+        && (said.contains("corrupt message") || said.contains("InvalidContentType"))
+    {
+        return anyhow!("the server at {at} does not speak TLS there: give its TLS port (5671 by default), or amqp:// for a plain one");
+    }
     if said.contains("ACCESS_REFUSED") || said.contains("403") {
         return anyhow!("the broker at {at} refused the user or password: give the right ones in --broker (amqp://USER:PASSWORD@HOST:PORT/VHOST)");
     }
@@ -126,7 +144,12 @@ pub fn explain(e: &lapin::Error, url: &str) -> anyhow::Error {
         || said.contains("parse")
         || said.contains("EOF")
     {
-        return anyhow!("the server at {at} does not speak AMQP ({said}): is --broker the address of a RabbitMQ server?");
+        let tls = if url.to_ascii_lowercase().starts_with("amqp://") {
+            " (a TLS port takes amqps://)"
+        } else {
+            ""
+        };
+        return anyhow!("the server at {at} does not speak AMQP ({said}): is --broker the address of a RabbitMQ server?{tls}");
     }
     if said.contains("IO error") || said.contains("connection") {
         return anyhow!("cannot reach the broker at {at} ({said}): is RabbitMQ running there? start it, or fix --broker");

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::adversary::{alive, kill, mkfifo, run, start};
 use crate::broker::{
-    holder, newest_tasks, set, status, task_at, wait_for, wait_running, worker_command, Backend,
+    holder, newest_tasks, set, status, task_at, wait_for, worker_command, Backend,
 };
 use hunt::hooks::{FAIL_WORKER_ENV, NO_WORKER_ENV, SLOW_FILE_ENV};
 use serde_json::Value;
@@ -320,11 +320,20 @@ pub fn a_garbage_task_entry_is_refused_and_the_hunt_still_answers(b: &dyn Backen
         &url,
         &["--batch", "2", "--max-attempts", "2", "--needle", "Gold"],
     ));
-    assert!(wait_running(&url, 0, Duration::from_secs(20)).is_some());
-    let id = status(&url)["hunts"][0]["spec"]["id"]
-        .as_str()
-        .expect("the hunt's id")
-        .to_string();
+    // Task 0's first attempt lasts one slowed file, shorter than one look at the status
+    // of some brokers (RabbitMQ's asks its coordinator): wait until it has been taken,
+    // with tasks still queued for the garbage to go in front of.
+    let id = wait_for(
+        &url,
+        Duration::from_secs(20),
+        "task 0 taken, tasks queued",
+        |h| {
+            let tasks = h["tasks"].as_array()?;
+            let queued = tasks.iter().filter(|t| t["state"] == "NotStarted").count();
+            (tasks[0]["attempts"].as_u64()? >= 1 && queued >= 2)
+                .then(|| h["spec"]["id"].as_str().map(String::from))?
+        },
+    );
     let garbage = server.add_garbage(&id);
     let r = coord.wait(Duration::from_secs(30));
     r.no_panic();
@@ -352,10 +361,13 @@ pub fn the_broker_going_away_ends_the_hunt_in_one_line_and_workers_reconnect(b: 
     let (mut server, url, _tmp, dir) = broker_and_set(b, 30, 3, 13, 25);
     let w = slow_worker(&url, &dir, "survivor", "100");
     let coord = start(remote(b, &dir, &url, &["--batch", "3"]));
-    assert!(
-        wait_running(&url, 0, Duration::from_secs(20)).is_some()
-            || wait_running(&url, 3, Duration::from_secs(5)).is_some()
-    );
+    // Mid-hunt: a task taken and tasks still queued (one task's 0.3 s can be shorter
+    // than one look at a loaded machine's status).
+    wait_for(&url, Duration::from_secs(20), "the hunt under way", |h| {
+        let tasks = h["tasks"].as_array()?;
+        let queued = tasks.iter().filter(|t| t["state"] == "NotStarted").count();
+        (tasks.iter().any(|t| t["attempts"].as_u64() >= Some(1)) && queued >= 2).then_some(())
+    });
     let gone = Instant::now();
     server.go_away();
     let r = coord.wait(Duration::from_secs(30));
