@@ -74,8 +74,8 @@ impl Service for SharedServer {
         vec![(&PYTHON_POOL, Value::Text(Some(self.0.url().to_string())))]
     }
 
-    /// `--fault kill-broker`: the pool's private Redis, killed and started again on its
-    /// append-only file, as for hunt's own `redis` (the pool and the client stay up and
+    /// `--fault kill-broker`: the pool's private server, killed and started again on its
+    /// append-only file, as for hunt's own broker strategy (the pool and the client stay up and
     /// must reconnect by themselves, as they would in production).
     fn kill_and_restart(&mut self) -> Result<()> {
         match self.0.kill_and_restart() {
