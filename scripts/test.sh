@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 export HUNT_REQUIRE_SERVERS=1
-exec cargo test --all-targets "$@"
+# --no-fail-fast: every test binary runs, so one run shows every failure (the exit
+# status is still non-zero on any).
+exec cargo test --all-targets --no-fail-fast "$@"

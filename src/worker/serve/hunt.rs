@@ -140,11 +140,16 @@ pub(super) fn serve_hunt(
     if let Some(ConsumeError::Queue(e)) = done.error {
         return Err(e);
     }
-    if !ending() {
+    let stopping = ending();
+    if !stopping {
         hunt.over.store(true, Ordering::SeqCst);
-        if left == 0 && !shared.settings.quiet {
-            say_served(shared, hunt, &job);
-        }
+    }
+    // A worker stopped (SIGTERM) still says what it served of a hunt it took part in:
+    // a broker that learns of a hunt's end late (RabbitMQ's stop news) may see the stop
+    // before the end.
+    let took = hunt.served.lock().unwrap_or_else(|e| e.into_inner()).tasks > 0;
+    if left == 0 && !shared.settings.quiet && (!stopping || took) {
+        say_served(shared, hunt, &job);
     }
     Ok(())
 }
