@@ -145,8 +145,8 @@ pub(super) fn serve_hunt(
         hunt.over.store(true, Ordering::SeqCst);
     }
     // A worker stopped (SIGTERM) still says what it served of a hunt it took part in:
-    // a broker that learns of a hunt's end late (RabbitMQ's stop news) may see the stop
-    // before the end.
+    // a worker that hears of a hunt's end late (a broker's stop news, sent to every
+    // worker) may see the stop before the end.
     let took = hunt.served.lock().unwrap_or_else(|e| e.into_inner()).tasks > 0;
     if left == 0 && !shared.settings.quiet && (!stopping || took) {
         say_served(shared, hunt, &job);
