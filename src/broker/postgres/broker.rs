@@ -146,8 +146,7 @@ impl Broker for Postgres {
     fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
         let token = lease.token.parse::<i64>();
         let (Ok(token), None, true) = (token, done.found, done.why.is_empty()) else {
-            let finished = self.finish(hunt, me, lease, done)?;
-            return Ok((finished, self.take(hunt, me)?));
+            return self.finish_then_take(hunt, me, lease, done);
         };
         self.listen(WORK)?;
         self.drain()?;
@@ -167,11 +166,8 @@ impl Broker for Postgres {
         let (reply, next): (&str, &str) = (r.get(0), r.get(1));
         let finished = match reply {
             "accepted" => Finished::Accepted,
-            "slow" => {
-                let finished = self.finish(hunt, me, lease, done)?;
-                return Ok((finished, self.take(hunt, me)?));
-            }
-            other => bail!("hunt.finish_take answered {other:?}, which hunt does not know: is another version of hunt's schema in the database?"),
+            "slow" => return self.finish_then_take(hunt, me, lease, done),
+            other => return Err(unknown_reply(other)),
         };
         let taken = match next {
             "task" => {
@@ -192,7 +188,7 @@ impl Broker for Postgres {
                 Take::Wait
             }
             "slow" => self.take(hunt, me)?,
-            other => bail!("hunt.finish_take answered {other:?}, which hunt does not know: is another version of hunt's schema in the database?"),
+            other => return Err(unknown_reply(other)),
         };
         Ok((finished, taken))
     }
@@ -431,4 +427,18 @@ impl Postgres {
             .cloned()
             .collect())
     }
+}
+
+impl Postgres {
+    /// The report and the next claim as two calls, each in its own transaction (what
+    /// [`Broker::finish_and_take`] does where `hunt.finish_take` cannot).
+    fn finish_then_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
+        let finished = self.finish(hunt, me, lease, done)?;
+        Ok((finished, self.take(hunt, me)?))
+    }
+}
+
+/// A reply of `hunt.finish_take` this build does not know.
+fn unknown_reply(said: &str) -> anyhow::Error {
+    anyhow!("hunt.finish_take answered {said:?}, which hunt does not know: is another version of hunt's schema in the database?")
 }
