@@ -20,10 +20,27 @@ end
 
 -- An event, as JSON. `tally` is a report's counts exactly as the worker sent them
 -- (cjson would turn its empty lists into objects), spliced in as they are.
+-- A script that reports and takes in one run (finish_take) holds its events here and
+-- pushes them in one RPUSH at its end (`flush_events`); every other script pushes each
+-- at once (`held_events` nil).
+local held_events = nil
+
 local function push_event(json)
+  if held_events then
+    held_events[#held_events + 1] = json
+    return
+  end
   -- The coordinator pops the list empty, which deletes the key: only a push that makes
   -- it again needs its expiry (the keep-alive renews it from there), not every push.
   if redis.call('RPUSH', events_key, json) == 1 then touch(events_key) end
+end
+
+local function flush_events()
+  local held = held_events
+  held_events = nil
+  if held and #held > 0 and redis.call('RPUSH', events_key, unpack(held)) == #held then
+    touch(events_key)
+  end
 end
 
 local function event(e, tally)
@@ -58,6 +75,21 @@ end
 local function owns(consumer, entry)
   local pe = redis.call('XPENDING', stream, group, entry, entry, 1)
   return #pe > 0 and pe[1][2] == consumer
+end
+
+-- The fence of a report on `task`'s attempt `attempt` from `entry` (its row `r`): true
+-- when the row still shows this take (its queue entry and attempt, which every later take
+-- changes: a takeover adds an attempt, a hand-back queues a new entry) and the entry was
+-- still pending; the entry is then acknowledged. A row written before rows named their
+-- entry asks the queue which consumer holds the entry instead.
+local function settle(consumer, entry, r, attempt)
+  if r.entry then
+    return r.state == 'Running' and r.entry == entry and r.attempts == attempt
+      and redis.call('XACK', stream, group, entry) == 1
+  end
+  if not owns(consumer, entry) then return false end
+  redis.call('XACK', stream, group, entry)
+  return true
 end
 
 local function terminal()

@@ -3,13 +3,12 @@
 -- Returns retried | stale.
 local consumer, label, entry, task = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local attempt, why = tonumber(ARGV[6]), ARGV[7]
-if not owns(consumer, entry) then
+local r = row(task)
+if not settle(consumer, entry, r, attempt) then
   event({ event = 'stale', task = tonumber(task), worker = label })
   return 'stale'
 end
-redis.call('XACK', stream, group, entry)
 local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
-local r = row(task)
 if ARGV[8] == '1' then
   r.attempts = math.max((r.attempts or 1) - 1, 0)
   event({ event = 'released', task = tonumber(task), worker = label })

@@ -3,18 +3,17 @@
 -- the finish and finish_take scripts. Returns accepted | answer | retried | stale.
 local function finish(consumer, label, entry, task, attempt_arg, tally, found_arg, cut_short, why, hunt)
   local attempt, found = tonumber(attempt_arg), tonumber(found_arg)
-  if not owns(consumer, entry) then
+  local r = row(task)
+  if not settle(consumer, entry, r, attempt) then
     event({ event = 'stale', task = tonumber(task), worker = label })
     return 'stale'
   end
-  redis.call('XACK', stream, group, entry)
   if why ~= '' and found < 0 then
     local max = tonumber(redis.call('HGET', state_key, 'max_attempts'))
     local verdict, note = after_failure(attempt, max, why)
     if verdict == 'dead' then
       dead_letter(task, note, tally)
     else
-      local r = row(task)
       r.state, r.note = 'NotStarted', note
       set_row(task, r)
       local spec = cjson.decode(redis.call('GET', spec_key))
@@ -23,7 +22,6 @@ local function finish(consumer, label, entry, task, attempt_arg, tally, found_ar
     end
     return 'retried'
   end
-  local r = row(task)
   r.state, r.worker = 'Completed', label
   if cut_short == '1' then r.note = CUT_SHORT else r.note = nil end
   set_row(task, r)

@@ -5,10 +5,14 @@
 -- hunt leaves `over`). Entries used up by the take (garbage, tasks given up) are passed
 -- over here, a few at most, before `again` goes back to the caller.
 -- Returns `FINISHED TAKEN`: finish's word, a space, take's JSON.
+held_events = {}
 local finished = finish(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
-local taken = take(ARGV[2], ARGV[3], ARGV[12], '1')
+-- A report that was not stale settled the consumer's one entry: nothing of its own is
+-- left pending to look for.
+local taken = take(ARGV[2], ARGV[3], ARGV[12], '1', finished ~= 'stale')
 for _ = 1, 8 do
   if taken.kind ~= 'again' then break end
-  taken = take(ARGV[2], ARGV[3], ARGV[12], '1')
+  taken = take(ARGV[2], ARGV[3], ARGV[12], '1', finished ~= 'stale')
 end
+flush_events()
 return finished .. ' ' .. taken_json(taken)

@@ -2,7 +2,7 @@
 -- finish_take scripts. Returns a table {kind = task|wait|over|again}; `again` means a
 -- queue entry was used up (a garbage entry refused, a task given up) and the caller
 -- should take again at once.
-local function take(consumer, label, lease_ms, check)
+local function take(consumer, label, lease_ms, check, none_held)
   if redis.call('EXISTS', spec_key) == 0 then return { kind = 'over' } end
   local st = redis.call('HMGET', state_key, 'stop', 'tasks', 'terminal', 'batch', 'files', 'max_attempts', 'scan_at')
   if st[1] == '1' or tonumber(st[3]) >= tonumber(st[2]) then
@@ -17,7 +17,12 @@ local function take(consumer, label, lease_ms, check)
 
   -- This consumer's own pending entry first: a worker that restarted under its name, or
   -- whose report was lost with its connection, runs the task again.
-  local e = first(redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '0'))
+  -- `none_held`: the caller just settled this consumer's one entry (finish_take), so
+  -- the look is skipped.
+  local e = nil
+  if not none_held then
+    e = first(redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '0'))
+  end
   local now = now_ms()
   -- The lease scan walks the pending list (one entry per worker thread) on every take
   -- that finds no new task, and otherwise at most once per eighth of a lease (the
@@ -71,7 +76,7 @@ local function take(consumer, label, lease_ms, check)
     dead_letter(fields.task, given_up, nil)
     return { kind = 'again' }
   end
-  r.state, r.worker, r.attempts, r.since, r.note = 'Running', label, attempt, now, nil
+  r.state, r.worker, r.attempts, r.since, r.note, r.entry = 'Running', label, attempt, now, nil, id
   set_row(fields.task, r)
   -- Written out, not through cjson.encode: this runs once a task (label_json: common.lua).
   push_event('{"event":"started","task":' .. task .. ',"worker":' .. label_json(label) .. ',"attempt":' .. attempt .. '}')
