@@ -385,12 +385,11 @@ impl Rabbit {
         let mut got = Vec::new();
         let mut limit = wait;
         let r: Result<()> = loop {
-            let next = self.rt.block_on(async { tokio::time::timeout(limit, c.next()).await });
-            match next {
-                Err(_) => break Ok(()),
-                Ok(None) => break Err(anyhow!("the broker ended the subscription")),
-                Ok(Some(Err(e))) => break Err(wire::explain(&e, &self.url)),
-                Ok(Some(Ok(d))) => got.push((d.data, d.properties.reply_to().clone())),
+            match self.within(limit, c.next()) {
+                None => break Ok(()),
+                Some(None) => break Err(anyhow!("the broker ended the subscription")),
+                Some(Some(Err(e))) => break Err(wire::explain(&e, &self.url)),
+                Some(Some(Ok(d))) => got.push((d.data, d.properties.reply_to().clone())),
             }
             limit = Duration::ZERO;
         };

@@ -332,16 +332,13 @@ impl Rabbit {
         let mut got: Vec<(bool, lapin::message::Delivery)> = Vec::new();
         let mut limit = wait;
         let r: Result<()> = loop {
-            let next = self.rt.block_on(async {
-                let a = async { (true, reports.next().await) };
-                let b = async { (false, dead.next().await) };
-                tokio::time::timeout(limit, futures_lite::future::or(a, b)).await
-            });
-            match next {
-                Err(_) => break Ok(()),
-                Ok((_, None)) => break Err(anyhow!("the broker cancelled the hunt's consumers")),
-                Ok((_, Some(Err(e)))) => break Err(wire::explain(&e, &self.url)),
-                Ok((is_report, Some(Ok(d)))) => got.push((is_report, d)),
+            let a = async { (true, reports.next().await) };
+            let b = async { (false, dead.next().await) };
+            match self.within(limit, futures_lite::future::or(a, b)) {
+                None => break Ok(()),
+                Some((_, None)) => break Err(anyhow!("the broker cancelled the hunt's consumers")),
+                Some((_, Some(Err(e)))) => break Err(wire::explain(&e, &self.url)),
+                Some((is_report, Some(Ok(d)))) => got.push((is_report, d)),
             }
             limit = Duration::ZERO;
         };
@@ -422,6 +419,20 @@ impl Rabbit {
         let body = serde_json::to_vec(report)?;
         self.send("", &reply_queue(hunt), &body, BasicProperties::default(), false)
             .map(drop)
+    }
+
+    /// Sends a report that needs no reply, without waiting for the broker's confirm: a
+    /// take's `started`. The report of the same task (finish, fail, release) goes out
+    /// after it on the same channel to the same queue, which AMQP keeps in order, and
+    /// waits for the coordinator's reply: that reply is the confirm of both. Where this
+    /// one is lost with its connection, so is the channel the report would follow it on.
+    pub(super) fn tell_unconfirmed(&mut self, hunt: &str, report: &Report) -> Result<()> {
+        let body = serde_json::to_vec(report)?;
+        let ch = self.channel()?;
+        let q = reply_queue(hunt);
+        let props = BasicProperties::default();
+        // The first await hands the frame to lapin; the confirm it returns is dropped.
+        self.wait(async { ch.basic_publish("", &q, Default::default(), &body, props).await.map(drop) })
     }
 
     /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue

@@ -67,6 +67,21 @@ impl Rabbit {
             .ok()
     }
 
+    /// Runs `f` for at most `wait`: `None` past it. A zero wait polls `f` once, with no
+    /// timer: tokio rounds a timer up to its next millisecond tick, so a zero timeout
+    /// parked the thread for up to a millisecond at every look (a take's look at the
+    /// news, the coordinator's last look at the reports after each batch), and RabbitMQ's
+    /// workers, which wait for the coordinator's reply to every report, paid it per task.
+    pub(super) fn within<F: std::future::Future>(&self, wait: Duration, f: F) -> Option<F::Output> {
+        self.rt.block_on(async {
+            if wait.is_zero() {
+                futures_lite::future::poll_once(f).await
+            } else {
+                tokio::time::timeout(wait, f).await.ok()
+            }
+        })
+    }
+
     /// The error of a call [`Rabbit::bounded`] gave up on.
     pub(super) fn silent(&self) -> anyhow::Error {
         anyhow!(

@@ -150,7 +150,7 @@ impl Rabbit {
             taker.held.insert(token.clone(), d.acker);
             held().insert(token.clone(), taker.conn.status().clone());
         }
-        self.tell(
+        self.tell_unconfirmed(
             hunt,
             &Report::Started {
                 task: t.id,
