@@ -279,7 +279,7 @@ rt_count_rabbitmq() {
 # One round: the baseline, then a full scan at --batch 1 with $2 workers by the hunt
 # binary $3. Prints "BASE TASKS_PER_S WORKER_CALLS COORD_CALLS SERVER_US" (per task),
 # then a second baseline and the counters past the first three (per task), where the
-# broker has them (RabbitMQ).
+# broker has them (RabbitMQ). round_trips shows each round's line on stderr too.
 rt_round() {
     local b=$1 j=$2 bin=$3 base out code=0 tasks elapsed counts url=$rt_url
     [[ $bin == "$before" && -n $rt_url_before ]] && url=$rt_url_before
@@ -349,8 +349,11 @@ round_trips() {
             for bin in "${bs[@]}"; do
                 local exe=$hunt
                 [[ $bin == before ]] && exe=$before
-                one[$bin]+=$(rt_round "$b" 1 "$exe")$'\n'
-                eight[$bin]+=$(rt_round "$b" 8 "$exe")$'\n'
+                local l1 l8
+                l1=$(rt_round "$b" 1 "$exe") l8=$(rt_round "$b" 8 "$exe")
+                one[$bin]+=$l1$'\n' eight[$bin]+=$l8$'\n'
+                # Each round's own figures, so that the medians' spread can be read.
+                echo "$prog: $b, $bin, round $((r + 1)), 1 worker: $l1; 8 workers: $l8" >&2
             done
         done
         for bin in "${bs[@]}"; do
