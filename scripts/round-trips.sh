@@ -18,8 +18,8 @@
 # counts no operations per connection or per client without the management plugin, and
 # hunt counts none of its own, so the workers' and the coordinator's calls cannot be
 # told apart, and the node's time in them is not counted either. What the node does
-# count, in all (`rabbit_global_counters`, read with `rabbitmqctl eval` before and after
-# each hunt), is printed per task in a table of its own below the row: messages
+# count, in all (`rabbit_global_counters`, read with Erlang's `erl_call`, else
+# `rabbitmqctl eval`, before and after each hunt), is printed per task in a table of its own below the row: messages
 # published (workers' reports, the coordinator's tasks, replies and news), confirmed,
 # delivered from queues (tasks, reports; direct replies go to no queue) and
 # acknowledged. `--rabbitmq URL` uses that server instead of a private node (its
@@ -256,7 +256,8 @@ rt_rmq_counters() {
          G(messages_delivered_total), G(messages_acknowledged_total)}.' said call
     call=$(command -v erl_call || ls /usr/lib/erlang/bin/erl_call 2>/dev/null) || true
     if [[ -n $call ]]; then
-        said=$(rt_rmq_env "$call" -sname "$rt_rmq_name" -c "$(cat "$rt_tmp/rabbitmq/.erlang.cookie")" -e <<<"$ask")
+        # The cookie from HOME (the node's folder), as rabbitmqctl reads it.
+        said=$(rt_rmq_env "$call" -sname "$rt_rmq_name" -e <<<"$ask")
     else
         said=$(rt_rmq_env "$(rt_rmq_bin)/rabbitmqctl" -q -n "$rt_rmq_name" eval "$ask")
     fi
