@@ -3,10 +3,10 @@
 //! it sets Redis's against `redis-benchmark -c 1` PINGs and PostgreSQL's against
 //! `pgbench -c 1` `SELECT 1`s).
 //!
-//! Usage: `amqp_round_trip URL N classic|quorum`: N round trips after 200 unmeasured
-//! ones, on one connection and one channel; prints round trips a second. A round trip:
-//! publish a 16-byte message to a queue this client consumes (prefetch 1, manual
-//! acknowledgements), wait until it is delivered back, acknowledge it.
+//! Usage: `amqp_round_trip URL N classic|quorum|take`: N round trips after 200
+//! unmeasured ones, on one connection and one channel; prints round trips a second. A
+//! round trip: publish a 16-byte message to a queue this client consumes (prefetch 1,
+//! manual acknowledgements), wait until it is delivered back, acknowledge it.
 //!
 //! - `classic`: a classic, non-durable, exclusive, auto-delete queue, publisher confirms
 //!   off, transient messages. The fastest honest single-client figure: nothing of it is
@@ -17,6 +17,9 @@
 //!   delivery and acknowledgement of a quorum queue is a Raft command the node appends
 //!   to its log. Here each publish waits for its confirm and its delivery, so a round
 //!   trip pays the log's write as well.
+//! - `take`: a hunt worker's take alone, with no report: the quorum queue filled first
+//!   (every message confirmed), then each round trip is an acknowledgement and the
+//!   next delivery it lets through (prefetch 1).
 //!
 //! The connection is opened as hunt's RabbitMQ backend opens its own: lapin's defaults,
 //! each call driven to its end by a current-thread tokio runtime.
@@ -59,17 +62,18 @@ mod round_trip {
     /// Parses `URL N KIND` and measures; round trips a second.
     pub fn run(args: Vec<String>) -> Result<f64> {
         let [url, n, kind] = &args[..] else {
-            bail!("usage: amqp_round_trip URL N classic|quorum");
+            bail!("usage: amqp_round_trip URL N classic|quorum|take");
         };
         let n: u64 = n
             .parse()
             .ok()
             .filter(|&n| n > 0)
             .with_context(|| format!("N must be a whole number above 0, not '{n}'"))?;
-        let quorum = match kind.as_str() {
-            "classic" => false,
-            "quorum" => true,
-            _ => bail!("the queue kind must be classic or quorum, not '{kind}'"),
+        let kind = match kind.as_str() {
+            "classic" => Kind::Classic,
+            "quorum" => Kind::Quorum,
+            "take" => Kind::Take,
+            _ => bail!("the kind must be classic, quorum or take, not '{kind}'"),
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -78,15 +82,24 @@ mod round_trip {
         rt.block_on(async {
             tokio::time::timeout(
                 CALL_TIMEOUT + Duration::from_micros(n.saturating_mul(50_000)),
-                measure(url, n, quorum),
+                measure(url, n, kind),
             )
             .await
             .context("the broker stopped answering")?
         })
     }
 
-    /// `n` timed round trips (after [`WARM_UP`]) on a queue of the kind asked for.
-    async fn measure(url: &str, n: u64, quorum: bool) -> Result<f64> {
+    /// What a round trip is (the module's doc says each).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Classic,
+        Quorum,
+        Take,
+    }
+
+    /// `n` timed round trips (after [`WARM_UP`]) of the kind asked for.
+    async fn measure(url: &str, n: u64, kind: Kind) -> Result<f64> {
+        let quorum = kind != Kind::Classic;
         let conn = tokio::time::timeout(
             CALL_TIMEOUT,
             Connection::connect(url, ConnectionProperties::default()),
@@ -136,10 +149,36 @@ mod round_trip {
             )
             .await?;
         let body = [b'x'; 16];
+        if kind == Kind::Take {
+            let mut confirms = Vec::new();
+            for _ in 0..WARM_UP + n {
+                confirms.push(
+                    ch.basic_publish(
+                        "",
+                        &queue,
+                        BasicPublishOptions::default(),
+                        &body,
+                        props.clone(),
+                    )
+                    .await?,
+                );
+            }
+            for c in confirms {
+                c.await?;
+            }
+        }
         let mut started = Instant::now();
         for i in 0..WARM_UP + n {
             if i == WARM_UP {
                 started = Instant::now();
+            }
+            if kind == Kind::Take {
+                let d = consumer
+                    .next()
+                    .await
+                    .context("the broker ended the consumer")??;
+                d.acker.ack(BasicAckOptions::default()).await?;
+                continue;
             }
             // Without confirm_select the confirm is `NotRequested` at once.
             let confirm = ch
