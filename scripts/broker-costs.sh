@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # What a task-queue broker costs, in two parts (both by default):
 #   --round-trips: a worker's calls per task, against the server's own round trip. For
-#      each broker a private server (redis-server, PostgreSQL) in a temporary folder this
+#      each broker a private server (redis-server, PostgreSQL, rabbitmq-server) in a folder this
 #      script owns and removes, and side by side in one run, each of --runs rounds: the
-#      single-client round trip rate (redis-benchmark -c 1 PING; pgbench -c 1 `SELECT 1`),
-#      then full scans of --files one-line files (20,000; PostgreSQL --pg-files, 2,000) at
-#      --batch 1 (one file per task) with one worker and with eight; and the calls per task, counted on the server (Redis
-#      `INFO commandstats`, PostgreSQL `pg_stat_statements`), for the workers and the
+#      single-client round trip rate (redis-benchmark -c 1 PING; pgbench -c 1 `SELECT 1`;
+#      RabbitMQ: one client's publish-consume round trip, examples/amqp_round_trip.rs, on
+#      a classic queue and on a quorum queue), then full scans of --files one-line files
+#      (20,000; PostgreSQL --pg-files, RabbitMQ --rmq-files, 2,000 each) at --batch 1
+#      (one file per task) with one worker and with eight; and the calls per task,
+#      counted on the server (Redis `INFO commandstats`, PostgreSQL `pg_stat_statements`;
+#      RabbitMQ n/a: its node's messages per task instead), for the workers and the
 #      coordinator apart, and the server's time in the workers' calls. Medians; the rates
 #      as ratios to the round trip rate measured beside them (the host is shared).
 #      --before BINARY: an older hunt run round by round beside this one, a row each.
+#      --rabbitmq URL: that RabbitMQ server instead of a private node.
 #   --cpu-split (only when asked): one Redis worker's one-file tasks, --runs rounds, and
 #      the CPU a task of the worker, the coordinator and redis-server, each apart.
 #   --idle (only when asked): four idle `hunt worker`s for 10 s: PostgreSQL's
 #      transactions and statements (LISTEN/NOTIFY) against SQLite's (polled, --poll).
-#      RabbitMQ: --rabbitmq URL (a hook: no backend yet).
 #   --scans: against the in-memory queue, on one data set (warm cache), each figure the
 #      median of --runs fresh `hunt search --json` processes:
 #      1. the cost per task: a full scan at --batch 1 .. the whole set, for each broker
@@ -26,8 +29,8 @@
 # HUNT=/path/to/hunt measures that build (an older one, say) instead of a release build.
 #
 # Usage: scripts/broker-costs.sh [--round-trips | --scans | --cpu-split | --idle] [--dir D] [--runs N]
-#            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rabbitmq URL]
-#            [--before BINARY]
+#            [--workers K] [--strategies LIST] [--files N] [--pg-files N] [--rmq-files N]
+#            [--rabbitmq URL] [--before BINARY]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -42,6 +45,7 @@ strategies=redis,sqlite
 parts=round-trips,scans
 rt_files=20000
 rt_pg_files=2000
+rt_rmq_files=2000
 rabbitmq=
 before=
 while (($#)); do
@@ -52,13 +56,14 @@ while (($#)); do
     --scans) parts=scans ;;
     --files) need_int "$1" "${2:-}"; rt_files=$2; shift ;;
     --pg-files) need_int "$1" "${2:-}"; rt_pg_files=$2; shift ;;
+    --rmq-files) need_int "$1" "${2:-}"; rt_rmq_files=$2; shift ;;
     --rabbitmq) rabbitmq=${2:?--rabbitmq needs an amqp:// URL}; shift ;;
     --before) before=${2:?--before needs a hunt binary}; shift ;;
     --dir) dir=${2:?--dir needs a folder}; shift ;;
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
     --strategies) strategies=${2:?}; shift ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac
     shift
