@@ -28,6 +28,11 @@ pub trait Backend: 'static {
     /// a caller running many hunts starts one with [`Backend::private_for_race`] and
     /// passes its URL as `--broker`, rather than paying the start per hunt.
     const SLOW_PRIVATE: bool = false;
+    /// True when a worker's report waits for the coordinator's verdict (the coordinator
+    /// keeps the task table, not the broker): the coordinator then reads and answers
+    /// reports as they come, never letting them gather first, since every worker waits
+    /// for it.
+    const REPORTS_WAIT_FOR_COORDINATOR: bool = false;
 
     /// Connects to the broker `url` names (a backend that keeps its queue in a file makes it).
     fn connect(url: &str) -> Result<Box<dyn Broker>>;

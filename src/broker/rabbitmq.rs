@@ -110,6 +110,8 @@ impl Backend for RabbitKind {
     const URL_FORMS: &'static str =
         "amqp://USER:PASSWORD@HOST:PORT/VHOST, amqps://... (TLS)";
     const SLOW_PRIVATE: bool = true;
+    /// A report waits for the coordinator's reply: the coordinator keeps the table.
+    const REPORTS_WAIT_FOR_COORDINATOR: bool = true;
 
     fn connect(url: &str) -> Result<Box<dyn super::Broker>> {
         Ok(Box::new(Rabbit::open(url)?))

@@ -46,6 +46,8 @@ pub const NO_WORKER: Duration = Duration::from_secs(10);
 
 /// A read of fewer events than this waits [`EVENT_PACE`] before the next read: at a
 /// thousand tasks a second and more, a read then takes several tasks' events at once.
+/// Not where the workers wait for the coordinator's answer to each report
+/// ([`Backend::REPORTS_WAIT_FOR_COORDINATOR`]): there the pause is theirs.
 const EVENT_BATCH: usize = 64;
 /// How long the coordinator lets events gather after a small batch: short beside any
 /// lease, and beside the time a hunt takes to stop.
@@ -424,7 +426,10 @@ impl<B: Backend> Coordinator<B> {
         for e in events {
             run.book.read(e, &run.spec, B::NAME);
         }
-        if (1..EVENT_BATCH).contains(&n) && !run.book.settled(run.total) {
+        if !B::REPORTS_WAIT_FOR_COORDINATOR
+            && (1..EVENT_BATCH).contains(&n)
+            && !run.book.settled(run.total)
+        {
             std::thread::sleep(EVENT_PACE);
         }
         Ok(())
