@@ -241,6 +241,13 @@ pub trait Broker: Send {
 
     /// The hunts being served now, oldest first.
     fn hunts(&mut self) -> Result<Vec<String>>;
+    /// [`Broker::hunts`], for a worker that serves only hunt `only`: a backend that
+    /// learns of hunts by listening for a while may stop listening once it has heard of
+    /// that one.
+    fn hunts_for(&mut self, only: Option<&str>) -> Result<Vec<String>> {
+        let _ = only;
+        self.hunts()
+    }
     /// A hunt's spec; `Ok(None)` when the hunt is gone; an error for a spec this build
     /// cannot read.
     fn spec(&mut self, hunt: &str) -> Result<Option<HuntSpec>>;

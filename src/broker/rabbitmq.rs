@@ -455,7 +455,7 @@ impl Rabbit {
             return Ok(Some(b.spec.clone()));
         }
         if self.news_of(id).is_none() {
-            self.listen_news()?;
+            self.listen_news(Some(id))?;
         }
         Ok(self.news_of(id).map(|n| n.spec.clone()))
     }
@@ -465,8 +465,9 @@ impl Rabbit {
     /// [`NEWS_EVERY`]) has been heard. The wait never ends at the first message heard:
     /// on a broker serving several hunts that may be another hunt's news (a stopped one,
     /// say), and a worker started for one hunt (`hunt worker --hunt ID`, a coordinator's
-    /// own) that missed its hunt at its first look would end having taken nothing.
-    fn listen_news(&mut self) -> Result<()> {
+    /// own) that missed its hunt at its first look would end having taken nothing. So
+    /// it ends early only where the caller serves one hunt, `want`, and heard it.
+    fn listen_news(&mut self, want: Option<&str>) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
         let wait = if fresh { FIRST_LOOK } else { Duration::ZERO };
@@ -474,7 +475,7 @@ impl Rabbit {
         loop {
             self.hear(Duration::ZERO)?;
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || want.is_some_and(|id| self.news_of(id).is_some()) {
                 return Ok(());
             }
             self.hear(left.min(Duration::from_millis(10)))?;

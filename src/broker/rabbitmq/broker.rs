@@ -128,7 +128,13 @@ impl Broker for Rabbit {
     /// The running hunts this connection has heard of (subscribing to the news, and
     /// waiting for a round of it, the first time), in id order.
     fn hunts(&mut self) -> Result<Vec<String>> {
-        self.listen_news()?;
+        self.hunts_for(None)
+    }
+
+    /// A worker for one hunt stops its first look at the news once it has heard that
+    /// hunt's (a coordinator's own workers: the whole first look otherwise, each hunt).
+    fn hunts_for(&mut self, only: Option<&str>) -> Result<Vec<String>> {
+        self.listen_news(only)?;
         let mut ids: Vec<String> = self
             .news
             .iter()

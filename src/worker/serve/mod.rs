@@ -302,7 +302,7 @@ fn thread_main(shared: &Shared, t: usize, mut conn: Option<Box<dyn Broker>>) {
 
 /// Serves one hunt, or waits for one. False when this thread is done.
 fn step(shared: &Shared, t: usize, conn: &mut dyn Broker) -> Result<bool> {
-    let hunts = conn.hunts()?;
+    let hunts = conn.hunts_for(shared.settings.only.as_deref())?;
     if let Some(only) = &shared.settings.only {
         if !hunts.contains(only)
             || known(shared, only).is_some_and(|h| h.over.load(Ordering::SeqCst))
