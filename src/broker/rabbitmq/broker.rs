@@ -305,7 +305,11 @@ impl Rabbit {
         let Some(b) = self.books.get_mut(hunt) else {
             return Ok(());
         };
-        if !now && b.news_at.is_some_and(|t| t.elapsed() < NEWS_EVERY) {
+        // In a hunt's first second its workers are starting, and each waits to hear the
+        // news before it takes a task: the news goes out four times as often then.
+        let young = crate::broker::now_ms().saturating_sub(b.created_ms) < 1000;
+        let every = if young { NEWS_EVERY / 4 } else { NEWS_EVERY };
+        if !now && b.news_at.is_some_and(|t| t.elapsed() < every) {
             return Ok(());
         }
         b.news_at = Some(Instant::now());
