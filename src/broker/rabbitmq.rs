@@ -341,15 +341,34 @@ impl Rabbit {
         props: BasicProperties,
         mandatory: bool,
     ) -> Result<bool> {
+        self.publish(exchange, key, body, props, mandatory, true)
+    }
+
+    /// [`Rabbit::send`], with the wait for the broker's confirm only when `confirmed`
+    /// (without it, true once lapin has the frame).
+    fn publish(
+        &mut self,
+        exchange: &str,
+        key: &str,
+        body: &[u8],
+        props: BasicProperties,
+        mandatory: bool,
+        confirmed: bool,
+    ) -> Result<bool> {
         let ch = self.channel()?;
         let opts = BasicPublishOptions {
             mandatory,
             ..Default::default()
         };
         let confirm = self.wait(async {
-            ch.basic_publish(exchange, key, opts, body, props).await?.await
+            let confirm = ch.basic_publish(exchange, key, opts, body, props).await?;
+            if confirmed {
+                confirm.await.map(Some)
+            } else {
+                Ok(None)
+            }
         })?;
-        Ok(confirm.take_message().is_none())
+        Ok(confirm.is_none_or(|c| c.take_message().is_none()))
     }
 
     /// Subscribes this connection to `exchange` (news) and to `hunt status`'s asks,

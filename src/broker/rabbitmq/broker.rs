@@ -207,7 +207,7 @@ impl Broker for Rabbit {
             worker: me.label(),
             why: why.to_string(),
         };
-        self.tell(hunt, &report)
+        self.tell(hunt, &report, true)
     }
 
     /// The hunts among `hunts` whose stop flag is up in their news, or whose news
@@ -424,25 +424,17 @@ fn garbage(what: &str, e: &serde_json::Error, body: &[u8]) -> Event {
 
 /// The worker's side of a report: the request, its reply, and the delivery settled.
 impl Rabbit {
-    /// Sends a report that needs no reply.
-    pub(super) fn tell(&mut self, hunt: &str, report: &Report) -> Result<()> {
+    /// Sends a report that needs no reply, waiting for the broker's confirm where
+    /// `confirmed`. A take's `started` goes unconfirmed: the report of the same task
+    /// (finish, fail, release) goes out after it on the same channel to the same queue,
+    /// which AMQP keeps in order, and waits for the coordinator's reply, which confirms
+    /// both; where it is lost with its connection, so is the channel the report would
+    /// follow it on.
+    pub(super) fn tell(&mut self, hunt: &str, report: &Report, confirmed: bool) -> Result<()> {
         let body = serde_json::to_vec(report)?;
-        self.send("", &reply_queue(hunt), &body, BasicProperties::default(), false)
-            .map(drop)
-    }
-
-    /// Sends a report that needs no reply, without waiting for the broker's confirm: a
-    /// take's `started`. The report of the same task (finish, fail, release) goes out
-    /// after it on the same channel to the same queue, which AMQP keeps in order, and
-    /// waits for the coordinator's reply: that reply is the confirm of both. Where this
-    /// one is lost with its connection, so is the channel the report would follow it on.
-    pub(super) fn tell_unconfirmed(&mut self, hunt: &str, report: &Report) -> Result<()> {
-        let body = serde_json::to_vec(report)?;
-        let ch = self.channel()?;
-        let q = reply_queue(hunt);
         let props = BasicProperties::default();
-        // The first await hands the frame to lapin; the confirm it returns is dropped.
-        self.wait(async { ch.basic_publish("", &q, Default::default(), &body, props).await.map(drop) })
+        self.publish("", &reply_queue(hunt), &body, props, false, confirmed)
+            .map(drop)
     }
 
     /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue

@@ -140,7 +140,7 @@ impl Rabbit {
             Some(_) => None,
         };
         if let Some(r) = refusal {
-            self.tell(hunt, &r)?;
+            self.tell(hunt, &r, true)?;
             let _ = self.bounded(d.acker.ack(BasicAckOptions::default()));
             return Ok(None);
         }
@@ -150,15 +150,13 @@ impl Rabbit {
             taker.held.insert(token.clone(), d.acker);
             held().insert(token.clone(), taker.conn.status().clone());
         }
-        self.tell_unconfirmed(
-            hunt,
-            &Report::Started {
-                task: t.id,
-                worker: me.label(),
-                attempt,
-                token: token.clone(),
-            },
-        )?;
+        let started = Report::Started {
+            task: t.id,
+            worker: me.label(),
+            attempt,
+            token: token.clone(),
+        };
+        self.tell(hunt, &started, false)?;
         Ok(Some(Lease {
             task: Task {
                 id: t.id,

@@ -18,8 +18,6 @@ local function touch(key)
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
 end
 
--- An event, as JSON. `tally` is a report's counts exactly as the worker sent them
--- (cjson would turn its empty lists into objects), spliced in as they are.
 -- A script that reports and takes in one run (finish_take) holds its events here and
 -- pushes them in one RPUSH at its end (`flush_events`); every other script pushes each
 -- at once (`held_events` nil).
@@ -43,6 +41,8 @@ local function flush_events()
   end
 end
 
+-- An event, as JSON. `tally` is a report's counts exactly as the worker sent them
+-- (cjson would turn its empty lists into objects), spliced in as they are.
 local function event(e, tally)
   local json = cjson.encode(e)
   if tally then json = string.sub(json, 1, -2) .. ',"tally":' .. tally .. '}' end

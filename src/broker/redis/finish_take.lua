@@ -9,10 +9,11 @@ held_events = {}
 local finished = finish(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])
 -- A report that was not stale settled the consumer's one entry: nothing of its own is
 -- left pending to look for.
-local taken = take(ARGV[2], ARGV[3], ARGV[12], '1', finished ~= 'stale')
+local none_held = finished ~= 'stale'
+local taken = take(ARGV[2], ARGV[3], ARGV[12], '1', none_held)
 for _ = 1, 8 do
   if taken.kind ~= 'again' then break end
-  taken = take(ARGV[2], ARGV[3], ARGV[12], '1', finished ~= 'stale')
+  taken = take(ARGV[2], ARGV[3], ARGV[12], '1', none_held)
 end
 flush_events()
 return finished .. ' ' .. taken_json(taken)
