@@ -19,12 +19,22 @@
 #     retired hunt's rows are deleted 10 minutes after it ends) and `hunt status` has
 #     pruned them; after VACUUM; after VACUUM FULL.
 #
+#   scripts/postgres-claim-cost.sh floor PSQL-ARGS
+#     The floor under any task a PostgreSQL table queue runs: one client's transactions
+#     a second (pgbench -c 1 -M prepared, 2 s each, in turn, median of ROUNDS=3 rounds)
+#     of `SELECT 1`, of the cheapest write (one row, one column no index covers: a HOT
+#     update) and of a task's least work: hunt's claim (src/broker/postgres/claim.sql,
+#     on a hunt of 100,000 fresh tasks made again each round) setting the task
+#     Completed at once, so a claim and a report in one statement, with no fence, no
+#     event and no notice; each as a ratio to `SELECT 1`. hunt's own tasks a second: scripts/broker-costs.sh.
+#
 # PSQL-ARGS: -h HOST -p PORT -U USER -d DB, for a queue hunt has made (its schema
 # `hunt`); psql from /usr/lib/postgresql/*/bin or PATH.
 set -e
 mode=${1:-claim}
 shift || true
 here=$(dirname "$0")
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 if [ "$mode" = table ]; then
   hunt=$1 dir=$2 hunts=$3 url=$4
@@ -57,12 +67,47 @@ if [ "$mode" = table ]; then
   exit 0
 fi
 
+if [ "$mode" = floor ]; then
+  P="psql -X -q -t -A $*"
+  bench=$(dirname "$(command -v psql)")/pgbench
+  t=$(mktemp -d /tmp/hunt-pg-floor.XXXXXX)
+  trap 'rm -rf "$t"' EXIT
+  echo 'SELECT 1;' >"$t/select1.sql"
+  echo "UPDATE hunt_floor SET at = clock_timestamp() WHERE id = 1;" >"$t/write.sql"
+  # The claim, with the task made Completed by the same statement (a task's least
+  # work: one row's state changed twice in one transaction is one change).
+  grep -v '^--' "$here/../src/broker/postgres/claim.sql" | tr '\n' ' ' |
+    sed "s/FROM task/FROM hunt.task/; s/UPDATE task/UPDATE hunt.task/; s/SET state = 'Running'/SET state = 'Completed'/;
+         s/\$1/'floor'/g; s/\$2/'a\/0'/g; s/\$3/'a@h'/g; s/\$4/60000/g; s/\$/;/" >"$t/claim.sql"
+  $P -c "DROP TABLE IF EXISTS hunt_floor; CREATE TABLE hunt_floor (id int PRIMARY KEY, at timestamptz); INSERT INTO hunt_floor VALUES (1, now());"
+  rate() { "$bench" "$@" -n -c 1 -T 2 -M prepared 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p'; }
+  r=0
+  while [ "$r" -lt "${ROUNDS:-3}" ]; do
+    $P -c "DELETE FROM hunt.hunt WHERE id = 'floor';
+      INSERT INTO hunt.hunt (id, spec, alive_until, tasks, batch, files, max_attempts, lease_ms) VALUES ('floor', '{}', now() + interval '1 hour', 100000, 1, 100000, 3, 60000);
+      INSERT INTO hunt.task (hunt, id, pos_from, pos_to) SELECT 'floor', g, g, g + 1 FROM generate_series(0, 99999) g;"
+    $P -c "VACUUM ANALYZE hunt.task"
+    s1=$(rate "$@" -f "$t/select1.sql") w=$(rate "$@" -f "$t/write.sql") c=$(rate "$@" -f "$t/claim.sql")
+    echo "$s1 $w $c" >>"$t/rounds"
+    echo "floor: round $((r + 1)): SELECT 1 $s1, one-row write $w, claim $c a second" >&2
+    r=$((r + 1))
+  done
+  $P -c "DELETE FROM hunt.hunt WHERE id = 'floor'; DROP TABLE hunt_floor;"
+  col() { awk -v c="$1" '{ print $c }' "$t/rounds" | median; }
+  ratio() { awk -v c="$1" '{ print $c / $1 }' "$t/rounds" | median; }
+  echo "| transaction, one client | per second | x SELECT 1 |"
+  echo "|:---|---:|---:|"
+  printf '| `SELECT 1` | %.0f | 1.00 |\n' "$(col 1)"
+  printf '| one-row write (HOT update) | %.0f | %.2f |\n' "$(col 2)" "$(ratio 2)"
+  printf "| a task's least work: claim and report in one statement | %.0f | %.2f |\n" "$(col 3)" "$(ratio 3)"
+  exit 0
+fi
+
 P="psql -X -q -t -A $*"
 # The claim as hunt runs it, comments dropped, as a prepared statement.
 claim=$(grep -v '^--' "$here/../src/broker/postgres/claim.sql")
 prepare="SET search_path TO hunt; PREPARE claim AS $claim;"
 run_claim="EXECUTE claim('bench', 'a/0', 'a@h', 1000)"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 sizes=${SIZES:-1000 10000 100000 1000000}
 last=$(echo "$sizes" | awk '{print $NF}')
 for n in $sizes; do

@@ -7,7 +7,7 @@
 //! # Tables (schema `hunt`, version [`crate::broker::postgres::SCHEMA_VERSION`] in `hunt.meta`)
 //! | table | holds |
 //! |---|---|
-//! | `hunt` | one row per hunt: spec (JSON), stop flag, status, task and terminal counts, lease, keep-alive and expiry times |
+//! | `hunt` | one row per hunt: spec (JSON), stop flag, status, task count, lease, keep-alive and expiry times (nothing a report writes) |
 //! | `task` | one row per task: range, state (a CHECK of the four), worker, owner, attempts, lease expiry, fencing token, note |
 //! | `answer` | one row per hunt that found: the answer, inserted once |
 //! | `event` | the [`crate::broker::Event`]s, JSON, by a `bigserial` seq the coordinator reads in order |
@@ -123,15 +123,17 @@ use server::PrivatePostgres;
 use messages::{explain, scrub};
 pub use messages::shown;
 
-/// The version of the schema this build writes, and the newest it reads. Version 1
-/// (the same tables, without the function `hunt.finish_take`) is brought up to 2 by
-/// the first coordinator or worker that connects, and read as it is by `hunt status`.
-pub const SCHEMA_VERSION: i32 = 2;
+/// The version of the schema this build writes, and the newest it reads. Versions 1
+/// (without the function `hunt.finish_take`) and 2 (with the hunt's count of settled
+/// tasks, which every report updated) are brought up to 3 by the first coordinator or
+/// worker that connects, and read as they are by `hunt status`. An older hunt then
+/// refuses the queue ("upgrade hunt"): upgrade every host's hunt together.
+pub const SCHEMA_VERSION: i32 = 3;
 /// The claim statement, for `EXPLAIN` (docs/BROKERS.md).
 pub const CLAIM_SQL: &str = include_str!("postgres/claim.sql");
 /// The schema, made once per database.
 pub const SCHEMA_SQL: &str = include_str!("postgres/schema.sql");
-/// A worker's report and its next claim in one statement (schema version 2).
+/// A worker's report and its next claim in one statement (schema versions 2 and 3).
 pub const FINISH_TAKE_FN_SQL: &str = include_str!("postgres/finish_take.sql");
 /// The call of [`FINISH_TAKE_FN_SQL`]'s function.
 const FINISH_TAKE: &str = "SELECT * FROM hunt.finish_take($1, $2, $3, $4, $5, $6, $7)";
@@ -282,7 +284,7 @@ impl Postgres {
                 if v > SCHEMA_VERSION {
                     bail!("the queue at {} was made by a newer hunt (schema {v}; this hunt reads up to {SCHEMA_VERSION}): upgrade hunt", p.describe());
                 }
-                if v == 1 && make {
+                if v < SCHEMA_VERSION && v >= 1 && make {
                     p.make_schema()?;
                 } else if v < 1 {
                     bail!("the queue at {} has schema {v}, which this hunt does not read (it reads 1 to {SCHEMA_VERSION}): drop the schema `hunt` there, or use another database", p.describe());
@@ -316,10 +318,11 @@ impl Postgres {
             let version: Option<String> = p
                 .row("SELECT value FROM meta WHERE key = 'schema'", &[])?
                 .map(|r| r.get(0));
-            if version.as_deref() == Some("1") {
+            if matches!(version.as_deref(), Some("1" | "2")) {
                 let r = p.raw().batch_execute(FINISH_TAKE_FN_SQL);
                 p.checked(r)?;
-                p.exec("UPDATE meta SET value = '2' WHERE key = 'schema'", &[])?;
+                p.exec("ALTER TABLE hunt.hunt DROP COLUMN IF EXISTS terminal", &[])?;
+                p.exec("UPDATE meta SET value = '3' WHERE key = 'schema'", &[])?;
             }
             Ok(())
         });
@@ -523,18 +526,20 @@ impl Postgres {
         }
     }
 
-    /// The hunt's row, unless it is gone.
+    /// The hunt's row, unless it is gone, and whether every task is settled (no row
+    /// ready to take: the tasks are inserted with the hunt's row, in one transaction).
     fn hunt_row(&mut self, hunt: &str) -> Result<Option<HuntRow>> {
         Ok(self
             .row(
-                "SELECT stop, tasks, terminal, batch, files, max_attempts, lease_ms FROM hunt
+                "SELECT stop, tasks, NOT EXISTS (SELECT 1 FROM task WHERE hunt = $1 AND state IN ('NotStarted', 'Running')),
+                        batch, files, max_attempts, lease_ms FROM hunt
                   WHERE id = $1 AND NOT ((expires IS NOT NULL AND expires <= now()) OR (expires IS NULL AND alive_until <= now()))",
                 &[&hunt],
             )?
             .map(|r| HuntRow {
                 stop: r.get(0),
                 tasks: r.get(1),
-                terminal: r.get(2),
+                settled: r.get(2),
                 batch: r.get(3),
                 files: r.get(4),
                 max_attempts: u32::try_from(r.get::<_, i32>(5)).unwrap_or(1),

@@ -6,7 +6,8 @@
 pub(crate) struct HuntRow {
     pub stop: bool,
     pub tasks: i64,
-    pub terminal: i64,
+    /// Every task Completed or Failed.
+    pub settled: bool,
     pub batch: i64,
     pub files: i64,
     pub max_attempts: u32,
@@ -16,7 +17,7 @@ pub(crate) struct HuntRow {
 impl HuntRow {
     /// Stopped, or every task settled: nothing more to take.
     pub fn over(&self) -> bool {
-        self.stop || self.terminal >= self.tasks
+        self.stop || self.settled
     }
 }
 

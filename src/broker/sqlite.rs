@@ -359,7 +359,7 @@ impl Sqlite {
                 Ok(HuntRow {
                     stop: r.get::<_, i64>(0)? != 0,
                     tasks: r.get(1)?,
-                    terminal: r.get(2)?,
+                    settled: r.get::<_, i64>(2)? >= r.get::<_, i64>(1)?,
                     batch: r.get(3)?,
                     files: r.get(4)?,
                     max_attempts: r.get(5)?,

@@ -1,24 +1,28 @@
 -- A worker's report of a task it finished and the claim of its next task, in one
 -- statement (one round trip, one transaction): `SELECT * FROM hunt.finish_take(...)`.
--- Schema version 2. Only the common case runs here: a report with no find and no
--- failure, by the worker that holds the task, of a hunt still there, and a claim of
--- a task whose row is the hunt's own and not taken too often. Anything else changes
--- nothing here, or only the report, and says `slow`: the caller then runs the same
--- steps as separate statements (postgres/queue.rs), where the contract's rules live.
+-- Schema version 3 (2 made it; 3 took the hunt's count out). Only the common case
+-- runs here: a report with no find and no failure, by the worker that holds the task,
+-- of a hunt still there, and a claim of a task whose row is the hunt's own and not
+-- taken too often. Anything else changes nothing here, or only the report, and says
+-- `slow`: the caller then runs the same steps as separate statements
+-- (postgres/queue.rs), where the contract's rules live.
 --
 -- Locks in the order every transaction takes them (see postgres.rs): a share of the
 -- hunt's stop lock, the task's row (the fence), the claimed row (SKIP LOCKED: it never
--- waits), the hunt's row (its count), the event lock. The hunt's row and the event
--- lock are taken last, so the part of a report that a hunt's reports run one at a
--- time is three statements long. The lease is stamped with clock_timestamp(), after
--- every wait but the one for those two: `now()` is the transaction's start, and a
--- lease stamped then would lose whatever the waits took.
+-- waits), the event lock. No row every report writes: the hunt's row kept a count of
+-- settled tasks until version 3, and eight workers queued on that one row (docs/
+-- BROKERS.md, "Costs: round trips per task"); whether every task is settled is now
+-- asked of the task rows, and only by a take that found nothing. The event lock is
+-- taken last, so the part of a report that a hunt's reports run one at a time is two
+-- statements long. The lease is stamped with clock_timestamp(), after every wait but
+-- the one for the event lock: `now()` is the transaction's start, and a lease stamped
+-- then would lose whatever the waits took.
 --
 -- Parameters: hunt, owner (NAME/THREAD), label (NAME@HOST), the task reported, its
 -- fencing token, the task's note (the cut-short note, or NULL), and its Finished event
 -- as JSON. Returns one row: the report's reply (`accepted` or `slow`: nothing done),
 -- and the take (`task` with its columns, `wait`, `over`, or `slow`: claim again).
-CREATE FUNCTION hunt.finish_take(
+CREATE OR REPLACE FUNCTION hunt.finish_take(
     p_hunt text, p_owner text, p_label text, p_task bigint, p_token bigint,
     p_note text, p_finished text,
     OUT reply text, OUT next text, OUT o_id bigint, OUT o_from bigint,
@@ -27,32 +31,29 @@ LANGUAGE plpgsql AS $$
 DECLARE
     h record;
     c record;
-    done bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(1213550164, hashtext('stop ' || p_hunt));
-    -- The fence, and the hunt's row as a take reads it (not locked: its stop flag
-    -- cannot rise while this transaction holds the stop lock's share).
-    SELECT r.stop, r.tasks, r.batch, r.files, r.max_attempts, r.lease_ms INTO h
-      FROM hunt.task t JOIN hunt.hunt r ON r.id = t.hunt
-     WHERE t.hunt = p_hunt AND t.id = p_task AND t.state = 'Running'
+    -- The fence and the report in one statement, which also reads the hunt's row as a
+    -- take reads it (not locked: its stop flag cannot rise while this transaction
+    -- holds the stop lock's share). A row changed under it is looked at again
+    -- (READ COMMITTED's recheck), as `FOR UPDATE` would.
+    UPDATE hunt.task t
+       SET state = 'Completed', worker = p_label, owner = NULL, lease_until = NULL, note = p_note
+      FROM hunt.hunt r
+     WHERE r.id = t.hunt AND t.hunt = p_hunt AND t.id = p_task AND t.state = 'Running'
        AND t.owner = p_owner AND t.token = p_token
        AND NOT ((r.expires IS NOT NULL AND r.expires <= now()) OR (r.expires IS NULL AND r.alive_until <= now()))
-       FOR UPDATE OF t;
+    RETURNING r.stop, r.tasks, r.batch, r.files, r.max_attempts, r.lease_ms INTO h;
     IF NOT FOUND THEN
         reply := 'slow'; next := 'slow';
         RETURN;
     END IF;
-    UPDATE hunt.task t
-       SET state = 'Completed', worker = p_label, owner = NULL, lease_until = NULL, note = p_note
-     WHERE t.hunt = p_hunt AND t.id = p_task;
     reply := 'accepted';
     next := 'wait';
     IF h.stop THEN
         next := 'over';
     ELSE
-        -- The claim of postgres/claim.sql, looked at before it is made; before the
-        -- hunt's row and the event lock, so that the part of the transaction a
-        -- hunt's reports run one at a time stays short.
+        -- The claim of postgres/claim.sql, looked at before it is made.
         SELECT t.id, t.pos_from, t.pos_to, t.attempts INTO c FROM hunt.task t
          WHERE t.hunt = p_hunt
            AND (t.state = 'NotStarted'
@@ -77,12 +78,13 @@ BEGIN
                      INTO o_id, o_from, o_to, o_attempt, o_token;
                 next := 'task';
             END IF;
+        ELSIF NOT EXISTS (SELECT 1 FROM hunt.task t
+                           WHERE t.hunt = p_hunt AND t.state IN ('NotStarted', 'Running')) THEN
+            -- Every task settled (no count on the hunt's row: see schema.sql). A task
+            -- settled at this moment by another transaction is not seen here; that
+            -- worker sees this one's, or the coordinator's retire wakes both.
+            next := 'over';
         END IF;
-    END IF;
-    UPDATE hunt.hunt AS r SET terminal = r.terminal + 1 WHERE r.id = p_hunt
-    RETURNING r.terminal INTO done;
-    IF next = 'wait' AND done >= h.tasks THEN
-        next := 'over';
     END IF;
     PERFORM pg_advisory_xact_lock(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt);
     IF next = 'task' THEN

@@ -38,7 +38,6 @@ impl Postgres {
                 &done.cut_short.then_some(contract::CUT_SHORT),
             ],
         )?;
-        p.terminal(hunt)?;
         let mut events = vec![Event::Finished {
             task,
             worker: label.clone(),
@@ -147,14 +146,6 @@ impl Postgres {
             .map(|r| u32::try_from(r.get::<_, i32>(0)).unwrap_or(0)))
     }
 
-    pub(super) fn terminal(&mut self, hunt: &str) -> Result<()> {
-        self.exec(
-            "UPDATE hunt SET terminal = terminal + 1 WHERE id = $1",
-            &[&hunt],
-        )
-        .map(drop)
-    }
-
     /// The task gives up: the dead letter.
     pub(super) fn dead_letter(
         &mut self,
@@ -167,7 +158,6 @@ impl Postgres {
             "UPDATE task SET state = 'Failed', note = $3, owner = NULL, lease_until = NULL WHERE hunt = $1 AND id = $2",
             &[&hunt, &as_i64(task), &why],
         )?;
-        self.terminal(hunt)?;
         self.emit(hunt, &[Event::Failed { task, why, tally }])
     }
 
@@ -223,7 +213,6 @@ impl Postgres {
         }];
         if (0..h.tasks).contains(&id) {
             // Its positions are not searched: the answer cannot be "not found".
-            self.terminal(hunt)?;
             events.push(Event::Failed {
                 task,
                 why,

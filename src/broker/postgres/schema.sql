@@ -1,5 +1,6 @@
--- The queue's schema, version 2 (the row 'schema' of hunt.meta; 2 added the function
--- of postgres/finish_take.sql, made after these tables), in a schema of its
+-- The queue's schema, version 3 (the row 'schema' of hunt.meta; 2 added the function
+-- of postgres/finish_take.sql, made after these tables; 3 dropped the hunt's count of
+-- settled tasks, `terminal`, which every report updated), in a schema of its
 -- own (`hunt`) so it sits beside any other program's tables in a shared database.
 -- Made once per database, under an advisory lock, by the first connection that finds
 -- it missing (see `ensure_schema` in postgres.rs). Times are the server's clock: the
@@ -13,7 +14,8 @@ CREATE TABLE meta (
     value text NOT NULL
 );
 
--- One row per hunt: its spec, its stop signal, its counts, its expiry.
+-- One row per hunt: its spec, its stop signal, its task count, its expiry. Nothing a
+-- worker's report writes: a row every report updated was where eight workers queued.
 CREATE TABLE hunt (
     id           text PRIMARY KEY,
     spec         text NOT NULL,                     -- the HuntSpec, JSON
@@ -24,7 +26,6 @@ CREATE TABLE hunt (
     status       text NOT NULL DEFAULT 'running'
                  CHECK (status IN ('running', 'found', 'not found', 'unknown', 'stopped')),
     tasks        bigint NOT NULL,
-    terminal     bigint NOT NULL DEFAULT 0,         -- tasks Completed or Failed
     batch        bigint NOT NULL,
     files        bigint NOT NULL,
     max_attempts integer NOT NULL,
@@ -84,4 +85,4 @@ CREATE TABLE worker (
     last_seen timestamptz NOT NULL
 );
 
-INSERT INTO meta (key, value) VALUES ('schema', '2');
+INSERT INTO meta (key, value) VALUES ('schema', '3');
