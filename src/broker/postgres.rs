@@ -284,7 +284,7 @@ impl Postgres {
                 if v > SCHEMA_VERSION {
                     bail!("the queue at {} was made by a newer hunt (schema {v}; this hunt reads up to {SCHEMA_VERSION}): upgrade hunt", p.describe());
                 }
-                if v < SCHEMA_VERSION && v >= 1 && make {
+                if (1..SCHEMA_VERSION).contains(&v) && make {
                     p.make_schema()?;
                 } else if v < 1 {
                     bail!("the queue at {} has schema {v}, which this hunt does not read (it reads 1 to {SCHEMA_VERSION}): drop the schema `hunt` there, or use another database", p.describe());
