@@ -153,7 +153,7 @@ rt_count_postgres() {
     rt_psql "SELECT coalesce(sum(calls) FILTER (WHERE NOT coord), 0) || ' ' ||
                     coalesce(sum(calls) FILTER (WHERE coord), 0) || ' ' ||
                     round(coalesce(sum(total_exec_time) FILTER (WHERE NOT coord), 0) * 1000)
-               FROM (SELECT calls, total_exec_time, query LIKE '%FROM event WHERE hunt%'
+               FROM (SELECT calls, total_exec_time, query LIKE '%FROM event WHERE hunt%' OR query LIKE '%events_after%'
                                 OR query LIKE '%SET alive_until%' AS coord
                        FROM pg_stat_statements
                       WHERE query NOT LIKE '%pg_stat_statements%') s"

@@ -83,6 +83,58 @@ fn a_server_crashed_and_restarted_mid_hunt_loses_nothing() {
     }
 }
 
+/// The coordinator's read of events (`hunt.events_after`) never skips an event: a
+/// writer holds a share of the hunt's event lock from its insert to its commit, so an
+/// event whose seq is handed out before another's but committed after it is read with
+/// it, or the read returns nothing until it commits; never the later one alone, after
+/// which the cursor would pass the earlier for good. A plain read shows the gap.
+#[test]
+fn an_event_committed_late_is_never_skipped_by_the_coordinators_read() {
+    if !PostgresBackend.here() {
+        return;
+    }
+    let server = Postgres::start(None);
+    let url = broker::Server::url(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", 4, 2, 1, 1);
+    // A hunt makes the queue's schema (and its functions).
+    let r = run(coordinator(&dir, &["--broker", &url, "-j", "1"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut setup = server.conn();
+    setup
+        .batch_execute(
+            "INSERT INTO hunt.hunt (id, spec, alive_until, tasks, batch, files, max_attempts, lease_ms)
+             VALUES ('late', '{}', now() + interval '1 hour', 2, 1, 2, 3, 1000)",
+        )
+        .unwrap();
+    let lock = "SELECT pg_advisory_xact_lock_shared(1213550164, hashtext('late'))";
+    let insert = "INSERT INTO hunt.event (hunt, body) VALUES ('late', $1) RETURNING seq";
+    let (mut first, mut second, mut reader) = (server.conn(), server.conn(), server.conn());
+    let mut a = first.transaction().unwrap();
+    a.execute(lock, &[]).unwrap();
+    let seq_a: i64 = a.query_one(insert, &[&"a"]).unwrap().get(0);
+    let mut b = second.transaction().unwrap();
+    b.execute(lock, &[]).unwrap();
+    let seq_b: i64 = b.query_one(insert, &[&"b"]).unwrap().get(0);
+    b.commit().unwrap();
+    assert!(seq_a < seq_b);
+    let bodies = |c: &mut postgres::Client, sql: &str| -> Vec<String> {
+        c.query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(1))
+            .collect()
+    };
+    // The hazard: without the lock, b alone.
+    let plain = "SELECT seq, body FROM hunt.event WHERE hunt = 'late' ORDER BY seq";
+    assert_eq!(bodies(&mut reader, plain), ["b"]);
+    // The coordinator's read waits for a (its lock_timeout, 100 ms), then gives nothing.
+    let read = "SELECT seq, body FROM hunt.events_after('late', 0)";
+    assert_eq!(bodies(&mut reader, read), Vec::<String>::new());
+    a.commit().unwrap();
+    assert_eq!(bodies(&mut reader, read), ["a", "b"]);
+}
+
 /// Where `initdb` and `pg_ctl` are missing (hidden here under an empty folder, in a
 /// mount namespace of the test's own), a hunt without `--broker` says how to add them
 /// in one line (exit 2), and `hunt race` sits the strategy out with that line.

@@ -51,18 +51,21 @@
 //! # One statement a task
 //! A worker's report and its next claim are one statement in the common case,
 //! `SELECT * FROM hunt.finish_take(...)` (`postgres/finish_take.sql`, a PL/pgSQL function
-//! made with the schema): the fence, the task Completed, the claim, then the hunt's count
-//! and the event lock, in the lock order below. A find, a failed attempt, a fenced report
+//! made with the schema): the fence and the task Completed, the claim, then a share of
+//! the event lock, in the lock order below. A find, a failed attempt, a fenced report
 //! or a row the claim must pass over is handed back to the separate steps, where the
 //! contract's rules are Rust. Running both steps' statements in one client-side
 //! transaction deadlocked under 1,024 workers (it took a row before the stop lock; see
 //! docs/BROKERS.md, "Costs: round trips per task").
 //!
 //! # Events in order
-//! Every transaction that writes events takes the hunt's event lock last
-//! (`pg_advisory_xact_lock`), then inserts them: a `bigserial` is handed out at insert,
-//! not at commit, so without the lock a reader could see seq 11 before 10 commits and
-//! its cursor would skip 10 for good.
+//! Every transaction that writes events takes a share of the hunt's event lock last
+//! (`pg_advisory_xact_lock_shared`), then inserts them; the coordinator reads them with
+//! `hunt.events_after` (`postgres/events_after.sql`), which takes the lock whole first.
+//! A `bigserial` is handed out at insert, not at commit, so without the lock a reader
+//! could see seq 11 before 10 commits and its cursor would skip 10 for good; with it,
+//! the read waits for the writers in flight, and writers pass each other (until schema
+//! 3 each writer took the lock whole, and eight workers queued on it).
 //!
 //! # The stop lock
 //! A take holds a share of the hunt's stop lock ([`crate::broker::postgres::TAKE_LOCK`])
@@ -135,6 +138,9 @@ pub const CLAIM_SQL: &str = include_str!("postgres/claim.sql");
 pub const SCHEMA_SQL: &str = include_str!("postgres/schema.sql");
 /// A worker's report and its next claim in one statement (schema versions 2 and 3).
 pub const FINISH_TAKE_FN_SQL: &str = include_str!("postgres/finish_take.sql");
+/// The coordinator's read of a hunt's events under the whole event lock (schema
+/// version 3).
+pub const EVENTS_AFTER_FN_SQL: &str = include_str!("postgres/events_after.sql");
 /// The call of [`FINISH_TAKE_FN_SQL`]'s function.
 const FINISH_TAKE: &str = "SELECT * FROM hunt.finish_take($1, $2, $3, $4, $5, $6, $7)";
 
@@ -167,9 +173,11 @@ pub const TAKE_LOCK: &str =
 /// after the answer's event.
 pub const STOP_LOCK: &str =
     "SELECT pg_advisory_xact_lock(1213550164, hashtext('stop ' || $1::text))";
-/// A hunt's event lock, taken last in a transaction; and the coordinator's wake-up.
+/// A share of a hunt's event lock, taken last in a transaction that writes events
+/// (writers pass each other; the coordinator's read takes the lock whole, see
+/// `postgres/events_after.sql`); and the coordinator's wake-up.
 const EVENT_LOCK: &str =
-    "SELECT pg_advisory_xact_lock(1213550164, hashtext($1)), pg_notify('hunt_events', $1)";
+    "SELECT pg_advisory_xact_lock_shared(1213550164, hashtext($1)), pg_notify('hunt_events', $1)";
 /// The channel of work: a hunt published or stopped, a task back on the queue.
 const WORK: &str = "hunt_work";
 /// The channel of events: a hunt's events were written.
@@ -311,16 +319,20 @@ impl Postgres {
             if !made {
                 let r = p.raw().batch_execute(SCHEMA_SQL);
                 p.checked(r)?;
-                let r = p.raw().batch_execute(FINISH_TAKE_FN_SQL);
-                p.checked(r)?;
+                for sql in [FINISH_TAKE_FN_SQL, EVENTS_AFTER_FN_SQL] {
+                    let r = p.raw().batch_execute(sql);
+                    p.checked(r)?;
+                }
                 return Ok(());
             }
             let version: Option<String> = p
                 .row("SELECT value FROM meta WHERE key = 'schema'", &[])?
                 .map(|r| r.get(0));
             if matches!(version.as_deref(), Some("1" | "2")) {
-                let r = p.raw().batch_execute(FINISH_TAKE_FN_SQL);
-                p.checked(r)?;
+                for sql in [FINISH_TAKE_FN_SQL, EVENTS_AFTER_FN_SQL] {
+                    let r = p.raw().batch_execute(sql);
+                    p.checked(r)?;
+                }
                 p.exec("ALTER TABLE hunt.hunt DROP COLUMN IF EXISTS terminal", &[])?;
                 p.exec("UPDATE meta SET value = '3' WHERE key = 'schema'", &[])?;
             }
@@ -420,7 +432,7 @@ impl Postgres {
         self.client.as_mut().filter(|c| !c.is_closed())
     }
 
-    /// Writes `events` of `hunt`, in order, under the hunt's event lock, and wakes its
+    /// Writes `events` of `hunt`, in order, under a share of the hunt's event lock, and wakes its
     /// coordinator; inside a write transaction, after its row changes.
     fn emit(&mut self, hunt: &str, events: &[Event]) -> Result<()> {
         let bodies: Vec<String> = events

@@ -384,7 +384,7 @@ impl Postgres {
         self.event_news.remove(hunt);
         let after = self.cursors.get(hunt).copied().unwrap_or(0);
         let rows = self.rows(
-            "SELECT seq, body FROM event WHERE hunt = $1 AND seq > $2 ORDER BY seq",
+            "SELECT seq, body FROM hunt.events_after($1, $2)",
             &[&hunt, &after],
         )?;
         let Some(last) = rows.last().map(|r| r.get::<_, i64>(0)) else {

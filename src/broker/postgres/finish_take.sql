@@ -9,14 +9,14 @@
 --
 -- Locks in the order every transaction takes them (see postgres.rs): a share of the
 -- hunt's stop lock, the task's row (the fence), the claimed row (SKIP LOCKED: it never
--- waits), the event lock. No row every report writes: the hunt's row kept a count of
--- settled tasks until version 3, and eight workers queued on that one row (docs/
--- BROKERS.md, "Costs: round trips per task"); whether every task is settled is now
--- asked of the task rows, and only by a take that found nothing. The event lock is
--- taken last, so the part of a report that a hunt's reports run one at a time is two
--- statements long. The lease is stamped with clock_timestamp(), after every wait but
--- the one for the event lock: `now()` is the transaction's start, and a lease stamped
--- then would lose whatever the waits took.
+-- waits), a share of the event lock (see events_after.sql: reports pass each other,
+-- and only the coordinator's read takes it whole). No row every report writes: the
+-- hunt's row kept a count of settled tasks until version 3, and eight workers queued
+-- on that one row (docs/BROKERS.md, "Costs: round trips per task"); whether every
+-- task is settled is now asked of the task rows, and only by a take that found
+-- nothing. The lease is stamped with clock_timestamp(), after every wait: `now()` is
+-- the transaction's start, and a lease stamped then would lose whatever the waits
+-- took.
 --
 -- Parameters: hunt, owner (NAME/THREAD), label (NAME@HOST), the task reported, its
 -- fencing token, the task's note (the cut-short note, or NULL), and its Finished event
@@ -86,7 +86,7 @@ BEGIN
             next := 'over';
         END IF;
     END IF;
-    PERFORM pg_advisory_xact_lock(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt);
+    PERFORM pg_advisory_xact_lock_shared(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt);
     IF next = 'task' THEN
         INSERT INTO hunt.event (hunt, body)
         VALUES (p_hunt, p_finished),

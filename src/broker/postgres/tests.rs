@@ -90,5 +90,8 @@ fn the_function_writes_events_hunt_reads_and_takes_hunts_locks() {
         "json_build_object('event', 'started', 'task', o_id, 'worker', p_label, 'attempt', o_attempt)"
     ));
     assert!(FINISH_TAKE_FN_SQL.contains("pg_advisory_xact_lock_shared(1213550164, hashtext('stop ' || p_hunt))"));
-    assert!(FINISH_TAKE_FN_SQL.contains("pg_advisory_xact_lock(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt)"));
+    assert!(FINISH_TAKE_FN_SQL.contains("pg_advisory_xact_lock_shared(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt)"));
+    // Writers share the event lock; the coordinator's read takes it whole.
+    assert!(EVENT_LOCK.contains("pg_advisory_xact_lock_shared(1213550164, hashtext($1))"));
+    assert!(EVENTS_AFTER_FN_SQL.contains("pg_advisory_xact_lock(1213550164, hashtext(p_hunt))"));
 }
