@@ -464,6 +464,18 @@ impl Postgres {
         Ok(())
     }
 
+    /// Stops LISTENing on `channel`, when this connection is. Every NOTIFY in a
+    /// database wakes every connection LISTENing there, on any channel (PostgreSQL 15's
+    /// `SignalBackends`), so each report's notice to the coordinator woke every worker
+    /// too: 15 wake-ups a task with eight workers, counted with strace (docs/BROKERS.md).
+    fn unlisten(&mut self, channel: &'static str) -> Result<()> {
+        if self.listening.remove(channel) {
+            let r = self.raw().batch_execute(&format!("UNLISTEN {channel}"));
+            self.checked(r)?;
+        }
+        Ok(())
+    }
+
     /// Moves the notices already received into `work_news` and `event_news`.
     fn drain(&mut self) -> Result<()> {
         self.client()?;

@@ -140,7 +140,8 @@ impl Broker for Postgres {
     }
 
     /// One statement in the common case (`hunt.finish_take`, postgres/finish_take.sql):
-    /// the report and the next claim in one round trip and one transaction. A find, a
+    /// the report and the next claim in one round trip and one transaction, on a
+    /// connection that LISTENs to nothing while it has tasks (see `unlisten`). A find, a
     /// failed attempt, a fenced report or a row the claim must pass over runs the steps
     /// of [`Broker::finish`] and [`Broker::take`] instead, each in its own transaction.
     fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
@@ -148,9 +149,9 @@ impl Broker for Postgres {
         let (Ok(token), None, true) = (token, done.found, done.why.is_empty()) else {
             return self.finish_then_take(hunt, me, lease, done);
         };
-        self.listen(WORK)?;
-        self.drain()?;
-        self.work_news.remove(hunt);
+        // A worker with tasks to run listens to nothing: a take that finds none
+        // LISTENs again before it looks (`take`, on `wait` below).
+        self.unlisten(WORK)?;
         let label = me.label();
         let task = lease.task.id;
         let event = serde_json::to_string(&Event::Finished {
@@ -183,11 +184,9 @@ impl Broker for Postgres {
                 })
             }
             "over" => Take::Over,
-            "wait" => {
-                self.wait_after_take(hunt)?;
-                Take::Wait
-            }
-            "slow" => self.take(hunt, me)?,
+            // Nothing to claim now: LISTEN, then look again before waiting (a notice
+            // sent before the LISTEN would be lost).
+            "wait" | "slow" => self.take(hunt, me)?,
             other => return Err(unknown_reply(other)),
         };
         Ok((finished, taken))
