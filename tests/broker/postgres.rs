@@ -348,7 +348,11 @@ impl Server for Postgres {
                 "",
             )
             .iter()
-            .map(|b| serde_json::from_str(b).expect("an event is JSON"))
+            // A row holds one event, or a task's events in order as an array.
+            .flat_map(|b| match serde_json::from_str(b).expect("an event is JSON") {
+                Value::Array(events) => events,
+                one => vec![one],
+            })
             .collect())
     }
 

@@ -390,14 +390,23 @@ impl Postgres {
             return Ok(Vec::new());
         };
         self.cursors.insert(hunt.to_string(), last);
-        // One unreadable event (garbage someone wrote) must not lose the others.
+        // One unreadable event (garbage someone wrote) must not lose the others. A row
+        // holds one event, or a JSON array of a task's events in order (finish_take's
+        // `finished` and the next `started`: one row, one insert).
         Ok(rows
             .iter()
-            .map(|r| {
+            .flat_map(|r| {
                 let (seq, e): (i64, &str) = (r.get(0), r.get(1));
-                serde_json::from_str(e).unwrap_or_else(|err| Event::Garbage {
-                    entry: format!("event {seq}"),
-                    why: format!("an event hunt cannot read ({err}): {e:.200}"),
+                let read = if e.starts_with('[') {
+                    serde_json::from_str::<Vec<Event>>(e)
+                } else {
+                    serde_json::from_str::<Event>(e).map(|one| vec![one])
+                };
+                read.unwrap_or_else(|err| {
+                    vec![Event::Garbage {
+                        entry: format!("event {seq}"),
+                        why: format!("an event hunt cannot read ({err}): {e:.200}"),
+                    }]
                 })
             })
             .collect())

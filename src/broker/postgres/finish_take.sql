@@ -88,9 +88,11 @@ BEGIN
     END IF;
     PERFORM pg_advisory_xact_lock_shared(1213550164, hashtext(p_hunt)), pg_notify('hunt_events', p_hunt);
     IF next = 'task' THEN
+        -- Both events in one row, in order (the coordinator reads an array as its
+        -- events one by one): one row inserted, its indexes and foreign key once.
         INSERT INTO hunt.event (hunt, body)
-        VALUES (p_hunt, p_finished),
-               (p_hunt, json_build_object('event', 'started', 'task', o_id, 'worker', p_label, 'attempt', o_attempt)::text);
+        VALUES (p_hunt, '[' || p_finished || ',' ||
+                json_build_object('event', 'started', 'task', o_id, 'worker', p_label, 'attempt', o_attempt)::text || ']');
     ELSE
         INSERT INTO hunt.event (hunt, body) VALUES (p_hunt, p_finished);
     END IF;

@@ -66,7 +66,7 @@ CREATE TABLE event (
     seq  bigserial PRIMARY KEY,
     hunt text NOT NULL REFERENCES hunt (id) ON DELETE CASCADE,
     at   timestamptz NOT NULL DEFAULT now(),
-    body text NOT NULL                              -- the Event, JSON
+    body text NOT NULL                              -- the Event, JSON; or a JSON array of events, in order
 );
 CREATE INDEX event_hunt ON event (hunt, seq);
 
