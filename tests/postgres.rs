@@ -135,6 +135,52 @@ fn an_event_committed_late_is_never_skipped_by_the_coordinators_read() {
     assert_eq!(bodies(&mut reader, read), ["a", "b"]);
 }
 
+/// A queue of schema 2 (the hunt's row with its count of settled tasks, `terminal`,
+/// which every report updated) is brought up to 3 by the first hunt that connects: the
+/// count dropped, the functions replaced, the version written; and the hunt on it
+/// answers right.
+#[test]
+fn a_schema_2_queue_is_brought_up_to_3() {
+    if !PostgresBackend.here() {
+        return;
+    }
+    let server = Postgres::start(None);
+    let url = broker::Server::url(&server);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = set(tmp.path(), "set", 6, 2, 1, 4);
+    let r = run(coordinator(&dir, &["--broker", &url, "-j", "1"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // Made back into what schema 2 was: the count, the version, no events_after.
+    let mut c = server.conn();
+    c.batch_execute(
+        "ALTER TABLE hunt.hunt ADD COLUMN terminal bigint NOT NULL DEFAULT 0;
+         DROP FUNCTION hunt.events_after(text, bigint);
+         UPDATE hunt.meta SET value = '2' WHERE key = 'schema'",
+    )
+    .unwrap();
+    let r = run(coordinator(
+        &dir,
+        &["--broker", &url, "-j", "2", "--batch", "1"],
+    ));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["index"], 4, "{v}");
+    let version: String = c
+        .query_one("SELECT value FROM hunt.meta WHERE key = 'schema'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, "3");
+    let columns: i64 = c
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns
+              WHERE table_schema = 'hunt' AND table_name = 'hunt' AND column_name = 'terminal'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 0, "the count is still there");
+}
+
 /// Where `initdb` and `pg_ctl` are missing (hidden here under an empty folder, in a
 /// mount namespace of the test's own), a hunt without `--broker` says how to add them
 /// in one line (exit 2), and `hunt race` sits the strategy out with that line.
