@@ -9,7 +9,7 @@
 //! | `hunt.ID.tasks` | quorum queue (`x-quorum-initial-group-size` 1, `x-delivery-limit` = `--max-attempts` - 1, dead letters to `hunt.ID.dead`) | one message per task, NotStarted while ready, Running while unacknowledged |
 //! | `hunt.ID.dead` | classic queue | the dead letter: tasks delivered `--max-attempts` times and never acknowledged |
 //! | `hunt.ID.reply` | classic queue, one consumer: the coordinator | every worker's reports (started, finished, failed, released, refused) |
-//! | `hunt.news` | fanout exchange | each running hunt's spec and stop flag, sent by its coordinator every 200 ms |
+//! | `hunt.news` | fanout exchange | each running hunt's spec, stop flag and retirement, sent by its coordinator every 200 ms (at once when the stop flag rises) |
 //! | `hunt.ask` | fanout exchange | `hunt status`'s asks: every coordinator's reply queue and every worker's news queue is bound to it; coordinators answer with their task table, workers with their last heartbeat |
 //! | `hunt.retired` | classic queue | each finished hunt's last table, expiring after the keep time |
 //!
@@ -42,9 +42,12 @@
 //! handed to another worker, holds the new delivery's token, so the old one's report is
 //! `stale`; a task already Completed is never counted again. The first counted find is
 //! the answer: one consumer handles the reports one at a time, in order, so no second
-//! answer can be given, and the stop flag goes out with the next news. A worker acks its
+//! answer can be given. The stop flag goes out in news sent at once, and in every reply
+//! from then on, so the worker told of the answer takes no next task. A worker acks its
 //! delivery only after the reply; one whose channel died cannot ack at all (its task
-//! was already handed back).
+//! was already handed back). A retired hunt's last news says so: a worker still
+//! awaiting a reply then takes its report as `stale` at once, since no one will read
+//! it.
 //!
 //! # The private node
 //! Without `--broker`, hunt starts `rabbitmq-server` (the Debian package's) in a
@@ -441,11 +444,14 @@ impl Rabbit {
         Ok(())
     }
 
-    /// Files one message heard: news, a table or a heartbeat.
+    /// Files one message heard: news (never undoing a stop or a retirement, see
+    /// [`wire::News::over`]), a table or a heartbeat.
     fn file(&mut self, body: &[u8]) {
         match serde_json::from_slice::<wire::Heard>(body) {
             Ok(wire::Heard::News(n)) => {
-                self.news.insert(n.spec.id.clone(), (n, Instant::now()));
+                let id = n.spec.id.clone();
+                let n = n.over(self.news.get(&id).map(|(e, _)| e));
+                self.news.insert(id, (n, Instant::now()));
             }
             Ok(wire::Heard::Table(t)) => {
                 self.tables
@@ -456,6 +462,14 @@ impl Rabbit {
                 self.beats.insert(w.name.clone(), (w, now));
             }
             Err(_) => {}
+        }
+    }
+
+    /// A reply of hunt `id`'s coordinator said its stop signal is up: this connection
+    /// takes it as heard, ahead of the news.
+    fn told_stop(&mut self, id: &str) {
+        if let Some((n, _)) = self.news.get_mut(id) {
+            n.stop = true;
         }
     }
 

@@ -33,6 +33,8 @@ pub struct Book {
     pub created_ms: u64,
     /// When the news was last sent.
     pub news_at: Option<Instant>,
+    /// The hunt is retired: no report is read any more.
+    pub retired: bool,
 }
 
 impl Book {
@@ -59,6 +61,7 @@ impl Book {
             dirty: true,
             created_ms: 0,
             news_at: None,
+            retired: false,
         }
     }
 
@@ -90,8 +93,18 @@ impl Book {
             && self.tokens.get(i).and_then(|t| t.as_deref()) == Some(token)
     }
 
-    /// Counts one report: the events it makes and, for a request, the reply.
+    /// Counts one report: the events it makes and, for a request, the reply, which
+    /// says whether the hunt's stop signal is up (so that a worker told of the answer
+    /// that way takes no next task).
     pub fn apply(&mut self, report: Report) -> (Vec<Event>, Option<Reply>) {
+        let (events, mut reply) = self.count(report);
+        if let Some(r) = &mut reply {
+            r.stop = self.stop;
+        }
+        (events, reply)
+    }
+
+    fn count(&mut self, report: Report) -> (Vec<Event>, Option<Reply>) {
         self.dirty = true;
         match report {
             Report::Started {
@@ -271,5 +284,6 @@ fn reply(finished: &str, requeue: bool) -> Reply {
     Reply {
         finished: finished.to_string(),
         requeue,
+        stop: false,
     }
 }
