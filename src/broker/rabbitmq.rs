@@ -92,6 +92,10 @@ const NEWS_EVERY: Duration = Duration::from_millis(200);
 /// How long a new subscriber listens before it says which hunts run: two rounds of
 /// news and a margin for a coordinator that is a little late.
 const FIRST_LOOK: Duration = Duration::from_millis(450);
+/// How long a worker for one hunt listens for its news before it looks whether the
+/// hunt is still there, and how often it looks again: longer than a young hunt's news
+/// period (`NEWS_EVERY / 4`), so a running hunt is heard first and costs no look.
+const GONE_LOOK: Duration = Duration::from_millis(80);
 /// How long a hunt whose news stopped coming is still taken for running.
 const SILENT: Duration = Duration::from_secs(10);
 /// The exchange of news (specs and stop flags).
@@ -499,17 +503,30 @@ impl Rabbit {
     /// on a broker serving several hunts that may be another hunt's news (a stopped one,
     /// say), and a worker started for one hunt (`hunt worker --hunt ID`, a coordinator's
     /// own) that missed its hunt at its first look would end having taken nothing. So
-    /// it ends early only where the caller serves one hunt, `want`, and heard it.
+    /// it ends early only where the caller serves one hunt, `want`, and heard it, or
+    /// where that hunt is gone: a coordinator's own worker that starts after its hunt
+    /// ended (a treasure found in the first tasks, before every worker was up) hears no
+    /// more news of it, so from [`GONE_LOOK`] on it looks whether the hunt's reply queue
+    /// still exists, rather than waiting out the whole look while its coordinator waits
+    /// for it to leave.
     fn listen_news(&mut self, want: Option<&str>) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
         let wait = if fresh { FIRST_LOOK } else { Duration::ZERO };
         let deadline = Instant::now() + wait;
+        let mut look_at = Instant::now() + GONE_LOOK;
         loop {
             self.hear(Duration::ZERO)?;
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || want.is_some_and(|id| self.news_of(id).is_some()) {
                 return Ok(());
+            }
+            if let Some(id) = want.filter(|_| Instant::now() >= look_at) {
+                // A failed look is no answer: listen on.
+                if let Ok(false) = self.queue_exists(&reply_queue(id)) {
+                    return Ok(());
+                }
+                look_at = Instant::now() + GONE_LOOK;
             }
             self.hear(left.min(Duration::from_millis(10)))?;
         }
