@@ -140,6 +140,29 @@ fn failed_attempts_are_retried_then_dead_lettered() {
     assert!(b.dead_lettered(1).is_empty(), "once");
 }
 
+/// After the answer, a dead letter is the returns of leaving workers' prefetched
+/// tasks, not attempts: the task goes back (not running), and nothing fails.
+#[test]
+fn a_dead_letter_after_the_answer_is_handed_back_not_failed() {
+    let tasks = [
+        Task { id: 0, range: 0..2 },
+        Task { id: 1, range: 2..4 },
+        Task { id: 2, range: 4..4 },
+    ];
+    let mut b = Book::new(spec(3), &tasks);
+    b.apply(started(0, "a", 1));
+    b.apply(started(1, "b", 1));
+    b.apply(finish(0, "a", Some(1)));
+    let ev = b.dead_lettered(1);
+    assert!(matches!(ev[..], [Event::Released { task: 1, .. }]), "{ev:?}");
+    assert_eq!(b.rows[1].state, crate::tasks::TaskState::NotStarted);
+    let (_, r) = b.apply(finish(1, "b", None));
+    assert_eq!(r.unwrap().finished, "stale", "its old holder's report is fenced");
+    let (ev, _) = b.apply(Report::TooOften { task: 2, attempt: 4 });
+    assert!(matches!(ev[..], [Event::Released { task: 2, .. }]), "{ev:?}");
+    assert!(b.rows.iter().all(|r| r.state != crate::tasks::TaskState::Failed));
+}
+
 /// One client's publish-consume round trip on a server of your own:
 /// `HUNT_RABBITMQ_URL=amqp://... cargo test --lib rabbitmq::tests::round_trip -- --ignored --nocapture`.
 #[test]
