@@ -9,7 +9,7 @@
 //! | `hunt.ID.tasks` | quorum queue (`x-quorum-initial-group-size` 1, `x-delivery-limit` = `--max-attempts` - 1, dead letters to `hunt.ID.dead`) | one message per task, NotStarted while ready, Running while unacknowledged |
 //! | `hunt.ID.dead` | classic queue | the dead letter: tasks delivered `--max-attempts` times and never acknowledged |
 //! | `hunt.ID.reply` | classic queue, one consumer: the coordinator | every worker's reports (started, finished, failed, released, refused) |
-//! | `hunt.news` | fanout exchange | each running hunt's spec and stop flag, sent by its coordinator every 200 ms |
+//! | `hunt.news` | fanout exchange | each running hunt's spec, stop flag and retirement, sent by its coordinator every 200 ms (at once when the stop flag rises) |
 //! | `hunt.ask` | fanout exchange | `hunt status`'s asks: every coordinator's reply queue and every worker's news queue is bound to it; coordinators answer with their task table, workers with their last heartbeat |
 //! | `hunt.retired` | classic queue | each finished hunt's last table, expiring after the keep time |
 //!
@@ -42,9 +42,12 @@
 //! handed to another worker, holds the new delivery's token, so the old one's report is
 //! `stale`; a task already Completed is never counted again. The first counted find is
 //! the answer: one consumer handles the reports one at a time, in order, so no second
-//! answer can be given, and the stop flag goes out with the next news. A worker acks its
+//! answer can be given. The stop flag goes out in news sent at once, and in every reply
+//! from then on, so the worker told of the answer takes no next task. A worker acks its
 //! delivery only after the reply; one whose channel died cannot ack at all (its task
-//! was already handed back).
+//! was already handed back). A retired hunt's last news says so: a worker still
+//! awaiting a reply then takes its report as `stale` at once, since no one will read
+//! it.
 //!
 //! # The private node
 //! Without `--broker`, hunt starts `rabbitmq-server` (the Debian package's) in a
@@ -89,6 +92,10 @@ const NEWS_EVERY: Duration = Duration::from_millis(200);
 /// How long a new subscriber listens before it says which hunts run: two rounds of
 /// news and a margin for a coordinator that is a little late.
 const FIRST_LOOK: Duration = Duration::from_millis(450);
+/// How long a worker for one hunt listens for its news before it looks whether the
+/// hunt is still there, and how often it looks again: longer than a young hunt's news
+/// period (`NEWS_EVERY / 4`), so a running hunt is heard first and costs no look.
+const GONE_LOOK: Duration = Duration::from_millis(80);
 /// How long a hunt whose news stopped coming is still taken for running.
 const SILENT: Duration = Duration::from_secs(10);
 /// The exchange of news (specs and stop flags).
@@ -441,11 +448,14 @@ impl Rabbit {
         Ok(())
     }
 
-    /// Files one message heard: news, a table or a heartbeat.
+    /// Files one message heard: news (never undoing a stop or a retirement, see
+    /// [`wire::News::over`]), a table or a heartbeat.
     fn file(&mut self, body: &[u8]) {
         match serde_json::from_slice::<wire::Heard>(body) {
             Ok(wire::Heard::News(n)) => {
-                self.news.insert(n.spec.id.clone(), (n, Instant::now()));
+                let id = n.spec.id.clone();
+                let n = n.over(self.news.get(&id).map(|(e, _)| e));
+                self.news.insert(id, (n, Instant::now()));
             }
             Ok(wire::Heard::Table(t)) => {
                 self.tables
@@ -456,6 +466,14 @@ impl Rabbit {
                 self.beats.insert(w.name.clone(), (w, now));
             }
             Err(_) => {}
+        }
+    }
+
+    /// A reply of hunt `id`'s coordinator said its stop signal is up: this connection
+    /// takes it as heard, ahead of the news.
+    fn told_stop(&mut self, id: &str) {
+        if let Some((n, _)) = self.news.get_mut(id) {
+            n.stop = true;
         }
     }
 
@@ -485,17 +503,30 @@ impl Rabbit {
     /// on a broker serving several hunts that may be another hunt's news (a stopped one,
     /// say), and a worker started for one hunt (`hunt worker --hunt ID`, a coordinator's
     /// own) that missed its hunt at its first look would end having taken nothing. So
-    /// it ends early only where the caller serves one hunt, `want`, and heard it.
+    /// it ends early only where the caller serves one hunt, `want`, and heard it, or
+    /// where that hunt is gone: a coordinator's own worker that starts after its hunt
+    /// ended (a treasure found in the first tasks, before every worker was up) hears no
+    /// more news of it, so from [`GONE_LOOK`] on it looks whether the hunt's reply queue
+    /// still exists, rather than waiting out the whole look while its coordinator waits
+    /// for it to leave.
     fn listen_news(&mut self, want: Option<&str>) -> Result<()> {
         let fresh = self.heard.is_none();
         self.subscribe(NEWS)?;
         let wait = if fresh { FIRST_LOOK } else { Duration::ZERO };
         let deadline = Instant::now() + wait;
+        let mut look_at = Instant::now() + GONE_LOOK;
         loop {
             self.hear(Duration::ZERO)?;
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || want.is_some_and(|id| self.news_of(id).is_some()) {
                 return Ok(());
+            }
+            if let Some(id) = want.filter(|_| Instant::now() >= look_at) {
+                // A failed look is no answer: listen on.
+                if let Ok(false) = self.queue_exists(&reply_queue(id)) {
+                    return Ok(());
+                }
+                look_at = Instant::now() + GONE_LOOK;
             }
             self.hear(left.min(Duration::from_millis(10)))?;
         }

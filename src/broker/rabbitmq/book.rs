@@ -33,6 +33,8 @@ pub struct Book {
     pub created_ms: u64,
     /// When the news was last sent.
     pub news_at: Option<Instant>,
+    /// The hunt is retired: no report is read any more.
+    pub retired: bool,
 }
 
 impl Book {
@@ -59,6 +61,7 @@ impl Book {
             dirty: true,
             created_ms: 0,
             news_at: None,
+            retired: false,
         }
     }
 
@@ -90,8 +93,18 @@ impl Book {
             && self.tokens.get(i).and_then(|t| t.as_deref()) == Some(token)
     }
 
-    /// Counts one report: the events it makes and, for a request, the reply.
+    /// Counts one report: the events it makes and, for a request, the reply, which
+    /// says whether the hunt's stop signal is up (so that a worker told of the answer
+    /// that way takes no next task).
     pub fn apply(&mut self, report: Report) -> (Vec<Event>, Option<Reply>) {
+        let (events, mut reply) = self.count(report);
+        if let Some(r) = &mut reply {
+            r.stop = self.stop;
+        }
+        (events, reply)
+    }
+
+    fn count(&mut self, report: Report) -> (Vec<Event>, Option<Reply>) {
         self.dirty = true;
         match report {
             Report::Started {
@@ -158,6 +171,7 @@ impl Book {
             Report::TooOften { task, attempt } => {
                 let max = self.spec.max_attempts;
                 match contract::taken_too_often(attempt, max) {
+                    Some(_) if !self.settled(task) && self.stop => (self.returned(task), None),
                     Some(why) if !self.settled(task) => (self.dead(task, why), None),
                     _ => (Vec::new(), None),
                 }
@@ -206,14 +220,33 @@ impl Book {
     }
 
     /// A dead-lettered task: delivered `--max-attempts` times and never acknowledged.
+    /// Once the stop is up it is handed back, not failed: workers leaving a stopped
+    /// hunt close their task connections, and the quorum queue counts the return of
+    /// each one's prefetched next task as a delivery, so the head of the queue can pass
+    /// the limit with no attempt made (seen twice in about 130 hunts at eight workers,
+    /// once the stop news went out at the answer).
     pub fn dead_lettered(&mut self, task: u64) -> Vec<Event> {
         self.dirty = true;
         let max = self.spec.max_attempts;
         if self.settled(task) {
             return Vec::new();
         }
+        if self.stop {
+            return self.returned(task);
+        }
         let why = contract::taken_too_often(max + 1, max).unwrap_or_default();
         self.dead(task, why)
+    }
+
+    /// Task `task` back to NotStarted, unfinished and not failed.
+    fn returned(&mut self, task: u64) -> Vec<Event> {
+        self.tokens[task as usize] = None;
+        let Some(r) = self.row(task) else {
+            return Vec::new();
+        };
+        r.state = TaskState::NotStarted;
+        let worker = r.worker.clone().unwrap_or_default();
+        vec![Event::Released { task, worker }]
     }
 
     fn dead(&mut self, task: u64, why: String) -> Vec<Event> {
@@ -271,5 +304,6 @@ fn reply(finished: &str, requeue: bool) -> Reply {
     Reply {
         finished: finished.to_string(),
         requeue,
+        stop: false,
     }
 }

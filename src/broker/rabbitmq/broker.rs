@@ -70,9 +70,15 @@ impl Broker for Rabbit {
         self.announce(&spec.id, true)
     }
 
+    /// Reads the reports, then sends the news when due, or at once when these reports
+    /// raised the stop signal (the answer): a worker that has not reported since then
+    /// hears it from the news, and stops its task and its takes that much sooner.
     fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
+        let stopped = |r: &Rabbit| r.books.get(hunt).is_some_and(|b| b.stop);
+        let before = stopped(self);
         let events = self.pump(hunt, wait)?;
-        self.announce(hunt, false)?;
+        let raised = !before && stopped(self);
+        self.announce(hunt, raised)?;
         Ok(events)
     }
 
@@ -81,7 +87,7 @@ impl Broker for Rabbit {
     }
 
     /// Raises the stop flag of a hunt this connection coordinates (workers hear it in
-    /// the next news); a worker's stop is the coordinator's business, which it learns
+    /// the news, sent now); a worker's stop is the coordinator's business, which it learns
     /// from the answer.
     fn stop(&mut self, hunt: &str) -> Result<()> {
         if let Some(b) = self.books.get_mut(hunt) {
@@ -92,7 +98,8 @@ impl Broker for Rabbit {
         Ok(())
     }
 
-    /// Sends the last news (stopped) and the last table to `hunt.retired`, where it
+    /// Sends the last news (stopped and retired: a worker still awaiting a reply stops
+    /// waiting) and the last table to `hunt.retired`, where it
     /// expires after `keep`; then deletes the hunt's queues (their consumers are told,
     /// and a worker's take says the hunt is over).
     fn retire(&mut self, hunt: &str, verdict: Verdict, keep: Duration) -> Result<()> {
@@ -100,6 +107,7 @@ impl Broker for Rabbit {
             return Ok(());
         };
         b.stop = true;
+        b.retired = true;
         b.state = HuntState::from(verdict);
         let table = Heard::Table(Table {
             created_ms: b.created_ms,
@@ -316,6 +324,7 @@ impl Rabbit {
         let news = Heard::News(News {
             spec: b.spec.clone(),
             stop: b.stop,
+            retired: b.retired,
         });
         self.send(NEWS, "", &serde_json::to_vec(&news)?, BasicProperties::default(), false)
             .map(drop)
@@ -438,11 +447,12 @@ impl Rabbit {
     }
 
     /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue
-    /// is gone (retired), when the report is sent or while its reply is awaited (looked
-    /// at every [`LOOK_EVERY`]), answers `stale`: nothing of the report can count any
-    /// more.
+    /// is gone (retired) when the report is sent, or retired while its reply is awaited,
+    /// answers `stale`: nothing of the report can count any more. The retirement is heard
+    /// in the news this connection listens to (its last news says so), else at the next
+    /// look at the reply queue, every [`LOOK_EVERY`]. A reply saying that the hunt's stop
+    /// signal is up counts as its stop news heard.
     fn request(&mut self, hunt: &str, report: &Report) -> Result<Reply> {
-        use futures_lite::StreamExt;
         let ch = self.channel()?;
         if self.replies.is_none() {
             let opts = BasicConsumeOptions {
@@ -460,29 +470,77 @@ impl Rabbit {
         if !self.send("", &reply_queue(hunt), &body, props, true)? {
             return Ok(Reply::stale());
         }
-        let mut c = self.replies.take().expect("made above");
+        let reply = self.await_reply(hunt, &id)?;
+        if reply.stop {
+            self.told_stop(hunt);
+        }
+        Ok(reply)
+    }
+
+    /// Waits for the reply of correlation id `id` to a report of hunt `hunt`, and hears
+    /// the news meanwhile (a retired hunt's reply never comes).
+    fn await_reply(&mut self, hunt: &str, id: &str) -> Result<Reply> {
+        use futures_lite::StreamExt;
+        enum Came {
+            Reply(Option<lapin::Result<lapin::message::Delivery>>),
+            News(Option<lapin::Result<lapin::message::Delivery>>),
+        }
+        let retired = |r: &Rabbit| r.news_of(hunt).is_some_and(|n| n.retired);
+        let mut c = self.replies.take().expect("made by request");
+        let mut news = self.heard.take();
+        // `hunt status`'s asks heard meanwhile, answered once the wait is over.
+        let mut asks = Vec::new();
         let deadline = Instant::now() + REPLY_TIMEOUT;
+        // The next look at the reply queue: news heard meanwhile does not put it off.
+        let mut look_at = Instant::now() + LOOK_EVERY;
         let r = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let slice = left.min(LOOK_EVERY);
-            let next = self.rt.block_on(async { tokio::time::timeout(slice, c.next()).await });
+            let now = Instant::now();
+            let left = deadline.saturating_duration_since(now);
+            // Retired: a reply already here still counts; none will come after it.
+            let slice = if retired(self) {
+                Duration::ZERO
+            } else {
+                left.min(look_at.saturating_duration_since(now))
+            };
+            let next = self.within(slice, async {
+                let reply = async { Came::Reply(c.next().await) };
+                let heard = async {
+                    match news.as_mut() {
+                        Some((h, _)) => Came::News(h.next().await),
+                        None => std::future::pending().await,
+                    }
+                };
+                futures_lite::future::or(reply, heard).await
+            });
             match next {
+                None if retired(self) => break Ok(Reply::stale()),
                 // No reply yet: a report that reached the reply queue just before the
                 // coordinator retired the hunt (its last read done, the queue deleted
                 // under the message) is answered by no one. Nothing of it can count.
-                Err(_) if slice < left => match self.exists(hunt) {
-                    Ok(true) => {}
-                    Ok(false) => break Ok(Reply::stale()),
-                    Err(e) => break Err(e),
-                },
-                Err(_) => break Err(anyhow!(
+                None if slice < left => {
+                    look_at = Instant::now() + LOOK_EVERY;
+                    match self.exists(hunt) {
+                        Ok(true) => {}
+                        Ok(false) => break Ok(Reply::stale()),
+                        Err(e) => break Err(e),
+                    }
+                }
+                None => break Err(anyhow!(
                     "the coordinator of hunt {hunt} did not answer a report within {} s: is it still running?",
                     REPLY_TIMEOUT.as_secs()
                 )),
-                Ok(None) => break Err(anyhow!("the broker at {} ended the reply consumer", shown(&self.url))),
-                Ok(Some(Err(e))) => break Err(wire::explain(&e, &self.url)),
-                Ok(Some(Ok(d))) => {
-                    if d.properties.correlation_id().as_ref().map(|s| s.as_str()) == Some(id.as_str()) {
+                Some(Came::News(Some(Ok(d)))) => {
+                    self.file(&d.data);
+                    if let Some(to) = d.properties.reply_to() {
+                        asks.push((d.data, to.as_str().to_string()));
+                    }
+                }
+                // The subscription ended: wait for the reply alone.
+                Some(Came::News(_)) => news = None,
+                Some(Came::Reply(None)) => break Err(anyhow!("the broker at {} ended the reply consumer", shown(&self.url))),
+                Some(Came::Reply(Some(Err(e)))) => break Err(wire::explain(&e, &self.url)),
+                Some(Came::Reply(Some(Ok(d)))) => {
+                    if d.properties.correlation_id().as_ref().map(|s| s.as_str()) == Some(id) {
                         break serde_json::from_slice::<Reply>(&d.data)
                             .context("the coordinator's reply is not one hunt can read");
                     }
@@ -491,6 +549,14 @@ impl Rabbit {
         };
         if r.is_ok() {
             self.replies = Some(c);
+            if news.is_some() && self.heard.is_none() {
+                self.heard = news;
+            }
+        }
+        for (body, to) in asks {
+            // A status's answer is best effort: its failure must not undo a report's
+            // reply (the report counted); the next ask is answered by the helper.
+            let _ = self.answer_ask(&body, &to);
         }
         r
     }

@@ -87,6 +87,34 @@ fn the_book_counts_each_task_once_and_gives_one_answer() {
     assert!(b.stop);
 }
 
+/// A reply says whether the stop signal is up, so that the worker told of the answer
+/// (or reporting after it) takes no next task; news sent earlier never lowers it again.
+#[test]
+fn replies_carry_the_stop_and_earlier_news_never_lowers_it() {
+    let tasks = [Task { id: 0, range: 0..2 }, Task { id: 1, range: 2..4 }];
+    let mut b = Book::new(spec(3), &tasks);
+    b.apply(started(0, "a", 1));
+    b.apply(started(1, "b", 1));
+    let (_, r) = b.apply(finish(0, "a", None));
+    assert!(!r.unwrap().stop, "no answer yet");
+    let (_, r) = b.apply(finish(1, "b", Some(2)));
+    let r = r.unwrap();
+    assert!(r.finished == "answer" && r.stop, "{r:?}");
+    let (_, r) = b.apply(finish(1, "b", Some(2)));
+    assert!(r.unwrap().stop, "a stale reply after the answer says so too");
+    let news = |stop, retired| wire::News {
+        spec: spec(3),
+        stop,
+        retired,
+    };
+    let late = news(false, false).over(Some(&news(true, false)));
+    assert!(late.stop && !late.retired);
+    let late = news(true, false).over(Some(&news(true, true)));
+    assert!(late.stop && late.retired);
+    let first = news(false, false).over(None);
+    assert!(!first.stop && !first.retired);
+}
+
 #[test]
 fn failed_attempts_are_retried_then_dead_lettered() {
     let tasks = [Task { id: 0, range: 0..2 }, Task { id: 1, range: 2..4 }];
@@ -110,6 +138,29 @@ fn failed_attempts_are_retried_then_dead_lettered() {
     let ev = b.dead_lettered(1);
     assert!(matches!(&ev[..], [Event::Failed { task: 1, why, .. }] if why.contains("taken 2 times")));
     assert!(b.dead_lettered(1).is_empty(), "once");
+}
+
+/// After the answer, a dead letter is the returns of leaving workers' prefetched
+/// tasks, not attempts: the task goes back (not running), and nothing fails.
+#[test]
+fn a_dead_letter_after_the_answer_is_handed_back_not_failed() {
+    let tasks = [
+        Task { id: 0, range: 0..2 },
+        Task { id: 1, range: 2..4 },
+        Task { id: 2, range: 4..4 },
+    ];
+    let mut b = Book::new(spec(3), &tasks);
+    b.apply(started(0, "a", 1));
+    b.apply(started(1, "b", 1));
+    b.apply(finish(0, "a", Some(1)));
+    let ev = b.dead_lettered(1);
+    assert!(matches!(ev[..], [Event::Released { task: 1, .. }]), "{ev:?}");
+    assert_eq!(b.rows[1].state, crate::tasks::TaskState::NotStarted);
+    let (_, r) = b.apply(finish(1, "b", None));
+    assert_eq!(r.unwrap().finished, "stale", "its old holder's report is fenced");
+    let (ev, _) = b.apply(Report::TooOften { task: 2, attempt: 4 });
+    assert!(matches!(ev[..], [Event::Released { task: 2, .. }]), "{ev:?}");
+    assert!(b.rows.iter().all(|r| r.state != crate::tasks::TaskState::Failed));
 }
 
 /// One client's publish-consume round trip on a server of your own:

@@ -13,6 +13,22 @@ pub struct News {
     pub spec: HuntSpec,
     /// The stop signal is up: nothing more is handed out.
     pub stop: bool,
+    /// The hunt is retired: its coordinator reads no more reports, so a report still
+    /// awaiting its reply is `stale` (absent from older coordinators' news).
+    #[serde(default)]
+    pub retired: bool,
+}
+
+impl News {
+    /// This news, filed over `earlier` news of the same hunt: a stop or a retirement
+    /// is never undone (news sent before it may arrive after a reply that told of it).
+    pub fn over(mut self, earlier: Option<&News>) -> News {
+        if let Some(e) = earlier {
+            self.stop |= e.stop;
+            self.retired |= e.retired;
+        }
+        self
+    }
 }
 
 /// A message of the fanout exchanges.
@@ -101,6 +117,10 @@ pub struct Reply {
     /// For `retried`: the delivery goes back on the queue (else it is acknowledged:
     /// the dead letter was decided).
     pub requeue: bool,
+    /// The hunt's stop signal is up (the answer is in): the worker takes no next task,
+    /// without waiting for the news (absent from older coordinators' replies).
+    #[serde(default)]
+    pub stop: bool,
 }
 
 impl Reply {
@@ -109,6 +129,7 @@ impl Reply {
         Reply {
             finished: "stale".into(),
             requeue: false,
+            stop: true,
         }
     }
 }
