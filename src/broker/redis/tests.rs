@@ -89,10 +89,13 @@ fn the_scripts_name_only_task_states_hunt_knows() {
     ];
     let mut seen = 0;
     for text in scripts {
-        for pattern in ["state = '", "state == '", "state, r.note = '", "state, r.worker = '", "r.since, r.note = '"] {
+        // Rows written out as JSON text (`running_row`, the report's Completed row) name
+        // theirs in double quotes.
+        for pattern in ["state = '", "state == '", "state, r.note = '", "state, r.worker = '", "r.since, r.note = '", "{\"state\":\""] {
+            let quote = if pattern.ends_with('"') { '"' } else { '\'' };
             for (at, _) in text.match_indices(pattern) {
                 let rest = &text[at + pattern.len()..];
-                let name = &rest[..rest.find('\'').unwrap()];
+                let name = &rest[..rest.find(quote).unwrap()];
                 assert!(TaskState::from_name(name).is_some(), "a script names state {name:?}");
                 seen += 1;
             }
