@@ -1,9 +1,10 @@
--- Shared by every hunt script. ARGV[1] is the hunt's key prefix, `hunt:<id>`.
+-- Shared by every hunt function (library.rs makes them one Redis function library, so
+-- this runs once, at FUNCTION LOAD, not at every call). Each call's ARGV[1] is the hunt's
+-- key prefix, `hunt:<id>`, and each function begins with `begin(ARGV[1])`.
 -- Redis 7.0: XAUTOCLAIM's reply has three elements; no XREADGROUP ... CLAIM, no XNACK.
-local p = ARGV[1]
-local spec_key, state_key = p .. ':spec', p .. ':state'
-local stream, table_key = p .. ':tasks', p .. ':table'
-local events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
+-- The library's locals outlive a call: what one call leaves in them must not reach the
+-- next (see `begin`).
+local p, spec_key, state_key, stream, table_key, events_key, dead_key, answer_key
 local group = 'workers'
 
 local function now_ms()
@@ -58,16 +59,30 @@ local function event(e, tally)
   push_event(json)
 end
 
--- A worker's label as a JSON string, encoded once per script run: the events of a
--- report and a take are written out around it.
-local label_cache = {}
+-- A worker's label as a JSON string, encoded once, not at every call: the events of a
+-- report and a take are written out around it. Emptied past 1,000 labels, so a
+-- long-lived server's library does not grow with every worker it has seen.
+local label_cache, labels_cached = {}, 0
 local function label_json(label)
   local j = label_cache[label]
   if not j then
+    if labels_cached >= 1000 then label_cache, labels_cached = {}, 0 end
     j = cjson.encode(label)
     label_cache[label] = j
+    labels_cached = labels_cached + 1
   end
   return j
+end
+
+-- The start of every call: the keys of hunt `prefix` (made again only when the prefix
+-- differs from the last call's), and no events held from a call that failed midway.
+local function begin(prefix)
+  held_events = nil
+  if prefix == p then return end
+  p = prefix
+  spec_key, state_key = p .. ':spec', p .. ':state'
+  stream, table_key = p .. ':tasks', p .. ':table'
+  events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
 end
 
 -- A task's row as `publish` writes it: a take that finds it spares a `cjson.decode`.

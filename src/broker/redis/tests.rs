@@ -103,3 +103,28 @@ fn the_scripts_name_only_task_states_hunt_knows() {
     }
     assert!(seen >= 5, "found only {seen} task states in the scripts");
 }
+
+/// The library loads on a server that lacks it, once for many connections, and again
+/// after the server lost it (a restart without persistence, `FUNCTION FLUSH`).
+#[test]
+fn the_function_library_loads_where_it_is_missing() {
+    if !server::installed() {
+        eprintln!("skipped: {}", server::INSTALL_HINT);
+        return;
+    }
+    let server = PrivateRedis::start().unwrap();
+    let mut raw = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut a = Redis::connect(server.url()).unwrap();
+    let mut b = Redis::connect(server.url()).unwrap();
+    let first = a.clock().unwrap();
+    assert!(b.clock().unwrap() >= first);
+    let libraries: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").query(&mut raw).unwrap();
+    assert_eq!(libraries.len(), 1, "one library for both connections: {libraries:?}");
+    let () = redis::cmd("FUNCTION").arg("FLUSH").query(&mut raw).unwrap();
+    assert!(a.clock().unwrap() >= first);
+    let libraries: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").query(&mut raw).unwrap();
+    assert_eq!(libraries.len(), 1);
+}
