@@ -2,19 +2,27 @@
 -- finish_take scripts. Returns a table {kind = task|wait|over|again}; `again` means a
 -- queue entry was used up (a garbage entry refused, a task given up) and the caller
 -- should take again at once.
-local function take(consumer, label, lease_ms, check, none_held)
-  if redis.call('EXISTS', spec_key) == 0 then return { kind = 'over' } end
-  -- `max_attempts` is read only when a task comes back (attempt 2 or later).
-  local st = redis.call('HMGET', state_key, 'stop', 'tasks', 'terminal', 'batch', 'files', 'scan_at')
-  if st[1] == '1' or tonumber(st[3]) >= tonumber(st[2]) then
-    return { kind = 'over' }
-  end
-  local tasks, batch, files = tonumber(st[2]), tonumber(st[4]), tonumber(st[5])
+-- A hunt's task count, batch and files never change: read once per hunt (the library's
+-- locals outlive a call), not at every take. `static_for` is the prefix they are of.
+local static_for, tasks, batch, files = nil, 0, 1, 0
 
-  local function first(reply)
-    if reply and reply[1] and #reply[1][2] > 0 then return reply[1][2][1] end
-    return nil
+-- The first entry of an XREADGROUP reply, or nil.
+local function first(reply)
+  if reply and reply[1] and #reply[1][2] > 0 then return reply[1][2][1] end
+  return nil
+end
+
+local function take(consumer, label, lease_ms, check, none_held)
+  -- A hunt that is gone (its keys expire together) or stopped is over. `max_attempts` is
+  -- read only when a task comes back (attempt 2 or later).
+  local st = redis.call('HMGET', state_key, 'stop', 'terminal', 'scan_at')
+  if st[1] ~= '0' then return { kind = 'over' } end
+  if static_for ~= p then
+    local s = redis.call('HMGET', state_key, 'tasks', 'batch', 'files')
+    tasks, batch, files = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
+    static_for = p
   end
+  if tonumber(st[2]) >= tasks then return { kind = 'over' } end
 
   -- This consumer's own pending entry first: a worker that restarted under its name, or
   -- whose report was lost with its connection, runs the task again.
@@ -41,7 +49,7 @@ local function take(consumer, label, lease_ms, check, none_held)
     until cursor == '0-0'
     return nil
   end
-  if not e and check == '1' and now >= (tonumber(st[6]) or 0) then e = scan() end
+  if not e and check == '1' and now >= (tonumber(st[3]) or 0) then e = scan() end
   if not e then
     e = first(redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', '1', 'STREAMS', stream, '>'))
   end
