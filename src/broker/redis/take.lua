@@ -1,7 +1,3 @@
--- take(consumer, label, lease ms, check expired leases '0'/'1'), for the take and
--- finish_take scripts. Returns a table {kind = task|wait|over|again}; `again` means a
--- queue entry was used up (a garbage entry refused, a task given up) and the caller
--- should take again at once.
 -- A hunt's task count, batch and files never change: read once per hunt (the library's
 -- locals outlive a call), not at every take. `static_for` is the prefix they are of.
 local static_for, tasks, batch, files = nil, 0, 1, 0
@@ -12,6 +8,10 @@ local function first(reply)
   return nil
 end
 
+-- take(consumer, label, lease ms, check expired leases '0'/'1'), for the take and
+-- finish_take scripts. Returns a table {kind = task|wait|over|again}; `again` means a
+-- queue entry was used up (a garbage entry refused, a task given up) and the caller
+-- should take again at once.
 local function take(consumer, label, lease_ms, check, none_held)
   -- A hunt that is gone (its keys expire together) or stopped is over. `max_attempts` is
   -- read only when a task comes back (attempt 2 or later).
