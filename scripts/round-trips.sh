@@ -88,15 +88,16 @@ rt_base_redis() {
 
 rt_reset_redis() { redis-cli -p "$rt_port" config resetstat >/dev/null; }
 
-# Workers: every EVALSHA (take, finish, finish_take, renew; a script never calls
-# EVALSHA, so the commands scripts run are not counted; the coordinator's keep-alive
+# Workers: every EVALSHA or FCALL (take, finish, finish_take, renew: an older build's
+# scripts, or this one's function library; a script never calls either, so the
+# commands scripts run are not counted; the coordinator's keep-alive
 # script, once a second, lands here too) and GET (a take's read of the lease). The
 # coordinator: LPOP and BLPOP, its reads of the events.
-# Third, the server's time in the workers' calls (usec of EVALSHA and GET: a script's
+# Third, the server's time in the workers' calls (usec of EVALSHA, FCALL and GET: a script's
 # time includes the commands it runs), in microseconds.
 rt_count_redis() {
     redis-cli -p "$rt_port" info commandstats | tr -d '\r' | awk -F'[:=,]' '
-        $1 == "cmdstat_evalsha" || $1 == "cmdstat_get" { w += $3; u += $5 }
+        $1 == "cmdstat_evalsha" || $1 == "cmdstat_fcall" || $1 == "cmdstat_get" { w += $3; u += $5 }
         $1 == "cmdstat_lpop" || $1 == "cmdstat_blpop" { c += $3 }
         END { print w + 0, c + 0, u + 0 }'
 }
@@ -449,7 +450,7 @@ rt_redis_cpu() {
 
 rt_evalsha_usec() {
     redis-cli -p "$rt_port" info commandstats | tr -d '\r' |
-        awk -F'[:=,]' '$1 == "cmdstat_evalsha" { print $5 }'
+        awk -F'[:=,]' '$1 == "cmdstat_evalsha" || $1 == "cmdstat_fcall" { u += $5 } END { print u + 0 }'
 }
 
 # The --idle part: what four idle workers cost their broker (no hunt to serve), over

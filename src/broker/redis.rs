@@ -1,5 +1,5 @@
 //! The Redis backend of [`crate::broker::Broker`]: one stream per hunt with a consumer group
-//! as the queue, Lua scripts for every step that must be atomic, checked against
+//! as the queue, Lua scripts (one Redis function library, `library.rs`) for every step that must be atomic, checked against
 //! Debian's Redis 7.0 (no `XREADGROUP ... CLAIM`, `XNACK` or `XACKDEL`, which are newer).
 //!
 //! # Keys of hunt `ID` (prefix `hunt:ID`)
@@ -50,7 +50,8 @@ use super::{
 };
 use crate::tasks::{Finished, Lease, Task, TaskRow, TaskState};
 use anyhow::{anyhow, bail, Context, Result};
-use redis::{Connection, Script};
+use library::{library, Library};
+use redis::Connection;
 use std::time::Duration;
 
 /// How long a connection may take to open.
@@ -58,50 +59,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one reply may take; longer than any `BLOCK` below.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(4);
 use super::contract::ALIVE_MS;
-
-/// A script's text: `common.lua`, then the named files (functions, or a script's body),
-/// then `main` (the call of a function the files define, where the body is not a file).
-macro_rules! script {
-    ($($name:literal),+ $(; $main:literal)?) => {
-        concat!(
-            include_str!("redis/common.lua"),
-            $(include_str!(concat!("redis/", $name, ".lua")),)+
-            $($main)?
-        )
-    };
-}
-
-/// The scripts, loaded once per connection (by their SHA, then `EVALSHA`).
-struct Scripts {
-    take: Script,
-    renew: Script,
-    finish: Script,
-    finish_take: Script,
-    fail: Script,
-    alive: Script,
-    retire: Script,
-    clock: Script,
-}
-
-impl Scripts {
-    fn new() -> Scripts {
-        Scripts {
-            take: Script::new(script!(
-                "take"; "return taken_json(take(ARGV[2], ARGV[3], ARGV[4], ARGV[5]))"
-            )),
-            renew: Script::new(script!("renew")),
-            finish: Script::new(script!(
-                "finish";
-                "return finish(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])"
-            )),
-            finish_take: Script::new(script!("finish", "take", "finish_take")),
-            fail: Script::new(script!("fail")),
-            alive: Script::new(script!("alive")),
-            retire: Script::new(script!("retire")),
-            clock: Script::new(script!("clock")),
-        }
-    }
-}
 
 /// The Redis backend, as the backends table knows it.
 pub struct RedisKind;
@@ -144,7 +101,6 @@ pub struct Redis {
     url: String,
     client: redis::Client,
     conn: Option<Connection>,
-    scripts: Scripts,
     /// The last `hunt:control` entry this connection has seen.
     control: Option<String>,
     /// The lease of the hunt this connection last took from, in ms: a hunt's spec
@@ -166,7 +122,6 @@ impl Redis {
             url: url.to_string(),
             client,
             conn: None,
-            scripts: Scripts::new(),
             control: None,
             lease: None,
         };
@@ -187,7 +142,7 @@ impl Redis {
             .unwrap_or(0);
         if major < 7 {
             bail!(
-                "the broker at {} runs Redis {version:?}, and hunt needs Redis 7.0 or newer (for XAUTOCLAIM): upgrade it",
+                "the broker at {} runs Redis {version:?}, and hunt needs Redis 7.0 or newer (for XAUTOCLAIM and functions): upgrade it",
                 r.describe()
             );
         }
@@ -231,15 +186,34 @@ impl Redis {
         result
     }
 
-    fn run(&mut self, which: fn(&Scripts) -> &Script, args: &[String]) -> Result<String> {
-        let script = which(&self.scripts).clone();
-        self.call(move |c| {
-            let mut inv = script.prepare_invoke();
-            for a in args {
-                inv.arg(a);
+    /// Calls one of the library's functions (`FCALL`), loading the library first where
+    /// the server does not have it yet.
+    fn run(&mut self, which: fn(&Library) -> &String, args: &[String]) -> Result<String> {
+        let lib = library();
+        let function = which(lib);
+        let fcall = |c: &mut Connection| {
+            let mut cmd = redis::cmd("FCALL");
+            cmd.arg(function).arg(0).arg(args);
+            cmd.query::<String>(c)
+        };
+        match self.call_raw(fcall) {
+            Err(e) if e.to_string().contains("Function not found") => {}
+            other => return other.map_err(|e| explain(&e, &self.url)),
+        }
+        let loaded = self.call_raw(|c| {
+            redis::cmd("FUNCTION")
+                .arg("LOAD")
+                .arg(&lib.code)
+                .query::<String>(c)
+        });
+        match loaded {
+            // Another connection loaded it first: the same text, by its name.
+            Err(e) if e.to_string().contains("already exists") => {}
+            other => {
+                other.map_err(|e| explain(&e, &self.url))?;
             }
-            inv.invoke(c)
-        })
+        }
+        self.call(fcall)
     }
 }
 
@@ -316,6 +290,9 @@ fn explain(e: &redis::RedisError, url: &str) -> anyhow::Error {
         || said.contains("invalid password")
     {
         return anyhow!("the broker at {at} refused the password: give the right one in --broker (redis://:PASSWORD@HOST:PORT)");
+    }
+    if code == "NOPERM" && (said.contains("function") || said.contains("fcall")) {
+        return anyhow!("the broker at {at} does not let this user run hunt's Lua functions ({said}): allow FUNCTION LOAD and FCALL in its ACL (+function|load +fcall)");
     }
     if code == "NOAUTH" || said.contains("NOAUTH") {
         return anyhow!("the broker at {at} needs a password: give it in --broker (redis://:PASSWORD@HOST:PORT)");
@@ -400,6 +377,7 @@ fn taken(reply: &str) -> Result<Option<Take>> {
 }
 
 mod broker;
+mod library;
 pub mod lists;
 #[cfg(test)]
 mod tests;

@@ -1,14 +1,24 @@
--- Shared by every hunt script. ARGV[1] is the hunt's key prefix, `hunt:<id>`.
+-- Shared by every hunt function (library.rs makes them one Redis function library, so
+-- this runs once, at FUNCTION LOAD, not at every call). Each call's ARGV[1] is the hunt's
+-- key prefix, `hunt:<id>`, and each function begins with `begin(ARGV[1])`.
 -- Redis 7.0: XAUTOCLAIM's reply has three elements; no XREADGROUP ... CLAIM, no XNACK.
-local p = ARGV[1]
-local spec_key, state_key = p .. ':spec', p .. ':state'
-local stream, table_key = p .. ':tasks', p .. ':table'
-local events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
+-- The library's locals outlive a call: what one call leaves in them must not reach the
+-- next (see `begin`).
+local p, spec_key, state_key, stream, table_key, events_key, dead_key, answer_key
 local group = 'workers'
 
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The server's time in ms, as a number and as its digits: the digits are put together
+-- from TIME's reply, since a number turned into text costs a `%.14g` (a `sprintf`).
+local function now_ms_and_text()
+  local t = redis.call('TIME')
+  local us = t[2]
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(us) / 1000),
+    t[1] .. string.sub(string.rep('0', 6 - #us) .. us, 1, 3)
 end
 
 -- Every key a script writes lives as long as the hunt's spec: a hunt whose coordinator
@@ -49,22 +59,49 @@ local function event(e, tally)
   push_event(json)
 end
 
--- A worker's label as a JSON string, encoded once per script run: the events of a
--- report and a take are written out around it.
-local label_cache = {}
+-- A worker's label as a JSON string, encoded once, not at every call: the events of a
+-- report and a take are written out around it. Emptied past 1,000 labels, so a
+-- long-lived server's library does not grow with every worker it has seen.
+local label_cache, labels_cached = {}, 0
 local function label_json(label)
   local j = label_cache[label]
   if not j then
+    if labels_cached >= 1000 then label_cache, labels_cached = {}, 0 end
     j = cjson.encode(label)
     label_cache[label] = j
+    labels_cached = labels_cached + 1
   end
   return j
 end
+
+-- The start of every call: the keys of hunt `prefix` (made again only when the prefix
+-- differs from the last call's), and no events held from a call that failed midway.
+local function begin(prefix)
+  held_events = nil
+  if prefix == p then return end
+  p = prefix
+  spec_key, state_key = p .. ':spec', p .. ':state'
+  stream, table_key = p .. ':tasks', p .. ':table'
+  events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
+end
+
+-- A task's row as `publish` writes it: a take that finds it spares a `cjson.decode`.
+local NEW_ROW = '{"state":"NotStarted","attempts":0}'
 
 local function row(task)
   local r = redis.call('HGET', table_key, task)
   if r then return cjson.decode(r) end
   return { state = 'NotStarted', attempts = 0 }
+end
+
+-- The row a take writes, written out, not through cjson.encode (this runs once a task;
+-- `entry` is digits and a dash, `attempt` and `since` digits). A report's fence reads
+-- back its first fields as `running_prefix` gives them.
+local function running_prefix(entry, attempt)
+  return '{"state":"Running","entry":"' .. entry .. '","attempts":' .. attempt .. ','
+end
+local function running_row(entry, attempt, since, label)
+  return running_prefix(entry, attempt) .. '"since":' .. since .. ',"worker":' .. label_json(label) .. '}'
 end
 
 local function set_row(task, r)
@@ -73,7 +110,7 @@ end
 
 -- True when `consumer` holds `entry` now; a worker whose lease was taken over does not.
 local function owns(consumer, entry)
-  local pe = redis.call('XPENDING', stream, group, entry, entry, 1)
+  local pe = redis.call('XPENDING', stream, group, entry, entry, '1')
   return #pe > 0 and pe[1][2] == consumer
 end
 
@@ -93,7 +130,7 @@ local function settle(consumer, entry, r, attempt)
 end
 
 local function terminal()
-  redis.call('HINCRBY', state_key, 'terminal', 1)
+  redis.call('HINCRBY', state_key, 'terminal', '1')
 end
 
 -- The task gives up: the dead letter.
@@ -122,6 +159,12 @@ local CUT_SHORT = 'cut short by the find'
 local function task_range(task, batch, files)
   local from = task * batch
   return from, math.min(from + batch, files)
+end
+
+-- True when `s` is a whole number >= 0 written as `%.14g` writes one (no sign, no
+-- leading zero, no exponent): such a string can go into JSON as it is.
+local function digits(s)
+  return s == '0' or (s ~= nil and string.find(s, '^[1-9]%d*$') ~= nil)
 end
 
 -- A failed attempt: 'retry' and its row's note, or 'dead' (the dead letter) and why.

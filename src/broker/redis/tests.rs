@@ -89,14 +89,42 @@ fn the_scripts_name_only_task_states_hunt_knows() {
     ];
     let mut seen = 0;
     for text in scripts {
-        for pattern in ["state = '", "state == '", "state, r.note = '", "state, r.worker = '", "r.since, r.note = '"] {
+        // Rows written out as JSON text (`running_row`, the report's Completed row) name
+        // theirs in double quotes.
+        for pattern in ["state = '", "state == '", "state, r.note = '", "state, r.worker = '", "r.since, r.note = '", "{\"state\":\""] {
+            let quote = if pattern.ends_with('"') { '"' } else { '\'' };
             for (at, _) in text.match_indices(pattern) {
                 let rest = &text[at + pattern.len()..];
-                let name = &rest[..rest.find('\'').unwrap()];
+                let name = &rest[..rest.find(quote).unwrap()];
                 assert!(TaskState::from_name(name).is_some(), "a script names state {name:?}");
                 seen += 1;
             }
         }
     }
     assert!(seen >= 5, "found only {seen} task states in the scripts");
+}
+
+/// The library loads on a server that lacks it, once for many connections, and again
+/// after the server lost it (a restart without persistence, `FUNCTION FLUSH`).
+#[test]
+fn the_function_library_loads_where_it_is_missing() {
+    if !server::installed() {
+        eprintln!("skipped: {}", server::INSTALL_HINT);
+        return;
+    }
+    let server = PrivateRedis::start().unwrap();
+    let mut raw = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut a = Redis::connect(server.url()).unwrap();
+    let mut b = Redis::connect(server.url()).unwrap();
+    let first = a.clock().unwrap();
+    assert!(b.clock().unwrap() >= first);
+    let libraries: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").query(&mut raw).unwrap();
+    assert_eq!(libraries.len(), 1, "one library for both connections: {libraries:?}");
+    let () = redis::cmd("FUNCTION").arg("FLUSH").query(&mut raw).unwrap();
+    assert!(a.clock().unwrap() >= first);
+    let libraries: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").query(&mut raw).unwrap();
+    assert_eq!(libraries.len(), 1);
 }
