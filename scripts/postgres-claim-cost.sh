@@ -31,6 +31,10 @@
 # PSQL-ARGS: -h HOST -p PORT -U USER -d DB, for a queue hunt has made (its schema
 # `hunt`); psql from /usr/lib/postgresql/*/bin or PATH.
 set -e
+# psql and pgbench: the newest /usr/lib/postgresql/*/bin first (the Debian package's,
+# which also has pgbench), else PATH's.
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -n "$pgbin" ] && PATH=$pgbin:$PATH
 mode=${1:-claim}
 shift || true
 here=$(dirname "$0")
@@ -69,7 +73,7 @@ fi
 
 if [ "$mode" = floor ]; then
   P="psql -X -q -t -A $*"
-  bench=$(dirname "$(command -v psql)")/pgbench
+  bench=pgbench
   t=$(mktemp -d /tmp/hunt-pg-floor.XXXXXX)
   trap 'rm -rf "$t"' EXIT
   echo 'SELECT 1;' >"$t/select1.sql"
