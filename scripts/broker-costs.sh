@@ -42,6 +42,7 @@ dir=$target/readme-data
 runs=5
 workers=2
 strategies=redis,sqlite
+strategies_given=
 parts=round-trips,scans
 rt_files=20000
 rt_pg_files=2000
@@ -62,7 +63,7 @@ while (($#)); do
     --dir) dir=${2:?--dir needs a folder}; shift ;;
     --runs) need_int "$1" "${2:-}"; runs=$2; shift ;;
     --workers | -j) need_int "$1" "${2:-}"; workers=$2; shift ;;
-    --strategies) strategies=${2:?}; shift ;;
+    --strategies) strategies=${2:?}; strategies_given=1; shift ;;
     -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
     *) die "unknown option '$1': see --help" ;;
     esac

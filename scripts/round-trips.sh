@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154 # prog, root, target, hunt, runs come from broker-costs.sh
+# shellcheck shell=bash disable=SC2154 # prog, root, target, hunt, runs, strategies come from broker-costs.sh
 # The --round-trips part of scripts/broker-costs.sh; sourced, never run. Each broker is a
 # private server in a folder under /tmp this script makes and removes (PostgreSQL as the
 # `postgres` account when root, which it refuses to run as): the baseline and the hunt
@@ -92,14 +92,18 @@ rt_reset_redis() { redis-cli -p "$rt_port" config resetstat >/dev/null; }
 # scripts, or this one's function library; a script never calls either, so the
 # commands scripts run are not counted; the coordinator's keep-alive
 # script, once a second, lands here too) and GET (a take's read of the lease). The
-# coordinator: LPOP and BLPOP, its reads of the events.
+# coordinator: its reads of the events, BLPOP, and LMPOP (a build that reads them with
+# LMPOP, whose takes LPOP the queue) or else LPOP (an older build, whose takes read a
+# stream).
 # Third, the server's time in the workers' calls (usec of EVALSHA, FCALL and GET: a script's
 # time includes the commands it runs), in microseconds.
 rt_count_redis() {
     redis-cli -p "$rt_port" info commandstats | tr -d '\r' | awk -F'[:=,]' '
         $1 == "cmdstat_evalsha" || $1 == "cmdstat_fcall" || $1 == "cmdstat_get" { w += $3; u += $5 }
-        $1 == "cmdstat_lpop" || $1 == "cmdstat_blpop" { c += $3 }
-        END { print w + 0, c + 0, u + 0 }'
+        $1 == "cmdstat_lpop" { l += $3 }
+        $1 == "cmdstat_lmpop" { m += $3 }
+        $1 == "cmdstat_blpop" { c += $3 }
+        END { print w + 0, c + (m > 0 ? m : l), u + 0 }'
 }
 
 rt_pg() { # the postgres binaries' folder
@@ -328,6 +332,8 @@ round_trips() {
     [[ -n $before ]] && had_before=$(COLUMNS=1000 "$before" search -h 2>/dev/null |
         sed -n 's/.*--strategy.*\[possible values: \([^]]*\)\].*/\1/p' | tr -d ' ')
     for b in "${rt_brokers[@]}"; do
+        # --strategies, where given, picks the brokers measured.
+        [[ -z ${strategies_given:-} || ,$strategies, == *",$b,"* ]] || continue
         [[ ,$available, == *",$b,"* ]] || { echo "$prog: $b is not in this build" >&2; continue; }
         "rt_start_$b" || { echo "$prog: no $b server here: its row is left out" >&2; continue; }
         # A PostgreSQL claim passes over the index entries of the tasks done before it

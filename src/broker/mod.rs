@@ -66,7 +66,7 @@ macro_rules! backends {
 }
 
 backends! {
-    /// A Redis server: streams, a consumer group, Lua scripts; workers on many hosts.
+    /// A Redis server: a list and a sorted set of leases, Lua functions; workers on many hosts.
     redis::RedisKind if feature "redis";
     /// The blog's database as the queue: one SQLite file, workers on one host.
     sqlite::SqliteKind if feature "sqlite";
@@ -145,8 +145,12 @@ pub const KNOBS: &[&Knob] = &[
     &REMOTE_WORKERS,
 ];
 
-/// The format of a hunt's spec this build writes and the newest it reads.
-pub const SPEC_FORMAT: u32 = 1;
+/// The format of a hunt's spec this build writes and the newest it reads. 2
+/// (2026-12-06): a Redis hunt's queue is a list and a sorted set of leases, no longer a
+/// stream, so a worker of format 1 must refuse it (and a Redis worker of format 2
+/// refuses a hunt of format 1: [`Broker::refuses`]); the other backends' queues are as
+/// in format 1.
+pub const SPEC_FORMAT: u32 = 2;
 
 /// What a coordinator publishes: everything a worker needs to serve a hunt's tasks,
 /// and to tell whether its folder holds the right data set.
@@ -221,6 +225,12 @@ pub trait Broker: Send {
     /// again: a polled broker's pace (SQLite's `--poll`); `None` for a broker that
     /// pushes, where the worker backs off by itself.
     fn pace(&self, _spec: &HuntSpec) -> Option<Duration> {
+        None
+    }
+    /// Why a worker of this build cannot serve hunt `spec` on this broker though it
+    /// reads the spec: its queue is kept in an older format (Redis before spec format
+    /// 2). `None` when it can.
+    fn refuses(&self, _spec: &HuntSpec) -> Option<String> {
         None
     }
 

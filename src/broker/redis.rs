@@ -1,14 +1,20 @@
-//! The Redis backend of [`crate::broker::Broker`]: one stream per hunt with a consumer group
-//! as the queue, Lua scripts (one Redis function library, `library.rs`) for every step that must be atomic, checked against
-//! Debian's Redis 7.0 (no `XREADGROUP ... CLAIM`, `XNACK` or `XACKDEL`, which are newer).
+//! The Redis backend of [`crate::broker::Broker`]: one list of task numbers per hunt as
+//! the queue and a sorted set of lease deadlines, Lua (one Redis function library,
+//! `library.rs`) for every step that must be atomic, checked against Debian's Redis 7.0.
+//! Until spec format 2 (2026-12-06) the queue was a stream with a consumer group;
+//! reading the next entry walked the stream's node (about 60,000 of the server's
+//! instructions a task), and a worker of this build refuses a hunt of that format
+//! ([`crate::broker::Broker::refuses`]).
 //!
 //! # Keys of hunt `ID` (prefix `hunt:ID`)
 //! | key | type | holds |
 //! |---|---|---|
 //! | `:spec` | string | the [`crate::broker::HuntSpec`], JSON |
-//! | `:state` | hash | `tasks`, `terminal` (tasks Completed or Failed), `stop`, `status`, `batch`, `files`, `max_attempts` |
-//! | `:tasks` | stream | one entry per task to run: `task`, `from`, `to`; group `workers` |
-//! | `:table` | hash | task -> its row (state, worker, attempts, note), for `hunt status` |
+//! | `:state` | hash | `tasks`, `stop`, `status`, `batch`, `files`, `max_attempts`, `scan_at` |
+//! | `:ready` | list | the numbers of the tasks to run (NotStarted), popped from the left |
+//! | `:leases` | zset | task -> its lease's deadline (ms, the server's clock), one per Running task; and `-` at +inf, for good |
+//! | `:held` | hash | consumer -> the token of its last take (`TASK-TAKE`) |
+//! | `:table` | hash | task -> its row (state, token, attempts, worker, note), JSON |
 //! | `:events` | list | the [`crate::broker::Event`]s, JSON, in order; the coordinator pops them |
 //! | `:answer` | string | the committed answer, set once (`SET NX`) |
 //! | `:dead` | stream | the dead letter: tasks given up, entries refused |
@@ -20,14 +26,15 @@
 //! `hunt:workers` (hash: name -> [`crate::broker::WorkerInfo`]) and `hunt:workers:seen` (zset).
 //!
 //! # States
-//! A task's entry not yet delivered is NotStarted; in a consumer's pending list,
-//! Running; acknowledged, Completed (or requeued as a new entry for another attempt);
-//! given up, Failed, with an entry in `:dead`. A lease is the entry's idle time: a
-//! worker renews it with `XCLAIM ... JUSTID` (checked against the owner first, since
-//! `XCLAIM` takes any entry), and an entry idle for longer than the lease is taken over
-//! with `XAUTOCLAIM`. Every report checks that the reporter still owns its entry
-//! (`XACK` takes no consumer, so a stale worker could otherwise ack an entry another now
-//! holds) and commits the answer with `SET NX`, all in one script.
+//! A task in `:ready` is NotStarted; with a lease in `:leases` and a Running row, it is
+//! Running; its row says Completed or Failed once settled (a Failed task also has an
+//! entry in `:dead`). A take pops the list (or takes over a lease past its deadline,
+//! found in O(log n)), writes the Running row with a token new to that take, and
+//! records the token under its consumer in `:held`, so a worker restarted under its
+//! name gets its task back at once. Every report, renewal and hand-back is fenced by
+//! the row: it counts only while the row is still the Running row of its token. A
+//! hunt is over when no task is queued or leased; the answer is committed with
+//! `SET NX`, all in one function call.
 //!
 //! # Expiry
 //! Every key of a hunt lives as long as its `:spec`: a minute, renewed by the
@@ -37,8 +44,8 @@
 //!
 //! # Connections
 //! The sync API of the `redis` crate, one connection per thread. The read timeout is
-//! longer than any `BLOCK`, so no blocked reply is dropped while its entry stays
-//! pending. A connection that fails is dropped and made again on the next call.
+//! longer than any blocking read's wait (`BLPOP`, `XREAD ... BLOCK`), so no reply to
+//! one is dropped with the event it popped. A connection that fails is dropped and made again on the next call.
 //! A `rediss://` URL is TLS (the crate's `tls-rustls`), checked against `--broker-ca`
 //! ([`super::tls::ca`]) or the system's roots.
 
@@ -103,9 +110,9 @@ pub struct Redis {
     conn: Option<Connection>,
     /// The last `hunt:control` entry this connection has seen.
     control: Option<String>,
-    /// The lease of the hunt this connection last took from, in ms: a hunt's spec
-    /// never changes, so a take reads it once, not once per task.
-    lease: Option<(String, u64)>,
+    /// The shape of the hunt this connection last took from: a hunt's spec never
+    /// changes, so a take reads it once, not once per task.
+    shape: Option<(String, broker::Shape)>,
 }
 
 impl Redis {
@@ -123,7 +130,7 @@ impl Redis {
             client,
             conn: None,
             control: None,
-            lease: None,
+            shape: None,
         };
         // INFO changes nothing, so a call cut short by a signal is simply made again.
         let info: String =
@@ -142,7 +149,7 @@ impl Redis {
             .unwrap_or(0);
         if major < 7 {
             bail!(
-                "the broker at {} runs Redis {version:?}, and hunt needs Redis 7.0 or newer (for XAUTOCLAIM and functions): upgrade it",
+                "the broker at {} runs Redis {version:?}, and hunt needs Redis 7.0 or newer (for its functions and LMPOP): upgrade it",
                 r.describe()
             );
         }
@@ -350,21 +357,20 @@ struct Taken {
     kind: String,
     entry: Option<String>,
     task: Option<u64>,
-    from: Option<u64>,
-    to: Option<u64>,
     attempt: Option<u32>,
 }
 
-/// What a take's JSON reply (`take.lua`'s table) says; `None` for `again`: an entry was
-/// used up, take again at once.
-fn taken(reply: &str) -> Result<Option<Take>> {
+/// What a take's JSON reply (`take.lua`'s table) says, the task's files following from
+/// its number and the hunt's `shape`; `None` for `again`: an entry was used up, take
+/// again at once.
+fn taken(reply: &str, shape: &broker::Shape) -> Result<Option<Take>> {
     let t: Taken = serde_json::from_str(reply)
         .with_context(|| format!("the broker's take script said {reply:?}"))?;
-    Ok(Some(match (t.kind.as_str(), t.task, t.from, t.to, t.attempt, t.entry) {
-        ("task", Some(id), Some(from), Some(to), Some(attempt), Some(token)) => Take::Task(Lease {
+    Ok(Some(match (t.kind.as_str(), t.task, t.attempt, t.entry) {
+        ("task", Some(id), Some(attempt), Some(token)) => Take::Task(Lease {
             task: Task {
                 id,
-                range: from..to,
+                range: crate::tasks::range(id, shape.batch, shape.files),
             },
             attempt,
             token,

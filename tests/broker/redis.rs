@@ -208,20 +208,14 @@ impl Server for Redis {
 
     fn add_garbage(&self, hunt: &str) -> usize {
         let mut conn = self.conn();
-        let stream = format!("hunt:{hunt}:tasks");
-        let entries = [
-            vec!["task", "999999", "from", "0", "to", "2"],
-            vec!["task", "1", "from", "0", "to", "1000000000"],
-            vec!["junk", "../../etc/passwd"],
-        ];
-        for fields in &entries {
-            let mut cmd = ::redis::cmd("XADD");
-            cmd.arg(&stream).arg("*");
-            for f in fields {
-                cmd.arg(f);
-            }
-            let _: String = cmd.query(&mut conn).expect("XADD");
-        }
+        // The queue is a list of task numbers: one past the hunt's tasks, one that is
+        // not a number, and a path.
+        let entries = ["999999", "1x", "../../etc/passwd"];
+        let _: usize = ::redis::cmd("RPUSH")
+            .arg(format!("hunt:{hunt}:ready"))
+            .arg(&entries)
+            .query(&mut conn)
+            .expect("RPUSH");
         entries.len()
     }
 

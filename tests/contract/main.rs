@@ -80,6 +80,7 @@ contract! {
         #[cfg(feature = "postgres")] postgres: crate::broker::postgres::PostgresBackend;
         #[cfg(feature = "rabbitmq")] rabbitmq: crate::broker::rabbitmq::RabbitBackend, ignore: [
             a_late_report_and_a_repeated_one_change_nothing = "RabbitMQ hands a delivery to another consumer only when the holder's connection closes, never while it lives: one connection holding three takes keeps them all, so no lease runs out under it",
+            a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back = "RabbitMQ hands a delivery to another consumer only when the holder's connection closes: a worker restarted under its name on a live connection cannot get its own delivery again (a restarted process has a new connection, and its old delivery comes back when the old one closes)",
             a_report_that_takes_the_next_task_keeps_every_rule = "a RabbitMQ report waits for the coordinator's verdict (the one consumer of reports decides the one answer) and this case drives the queue with no coordinator; its lease also runs out by time, which RabbitMQ's does not (see above)",
         ];
     ],
@@ -89,6 +90,7 @@ contract! {
         several_finds_give_one_answer,
         a_late_report_and_a_repeated_one_change_nothing,
         a_report_that_takes_the_next_task_keeps_every_rule,
+        a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back,
         every_worker_stops_soon_after_the_find,
         the_find_stops_the_hunt_early,
         a_slow_poll_gives_the_same_answers,

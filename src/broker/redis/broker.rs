@@ -12,12 +12,21 @@ impl Broker for Redis {
         Redis::connect(&self.url)
     }
 
+    /// A hunt of spec format 1 keeps its queue as a stream, which this build's scripts
+    /// do not read.
+    fn refuses(&self, spec: &HuntSpec) -> Option<String> {
+        (spec.format < 2).then(|| format!(
+            "the hunt was published by an older hunt (spec format {}, whose Redis queue is a stream; this worker serves format 2 and later): run a worker of the coordinator's version, or upgrade the coordinator",
+            spec.format
+        ))
+    }
+
     /// Publishes the hunt in one `MULTI`/`EXEC`, which Redis runs all or not at all.
     /// The coordinator retries a publish whose reply it did not get (a reply timeout
     /// on a loaded machine, a dropped connection), and the first attempt may have run:
-    /// a second would then add every task to the stream again (and fail on the
-    /// existing consumer group). So a publish whose spec key is already there has
-    /// been done, and returns at once. Hunt ids are new per hunt, so the key is ours.
+    /// a second would then queue every task again. So a publish whose spec key is
+    /// already there has been done, and returns at once. Hunt ids are new per hunt, so
+    /// the key is ours.
     fn publish(&mut self, spec: &HuntSpec, tasks: &[Task]) -> Result<()> {
         let p = prefix(&spec.id);
         let done: bool = self.call(|c| redis::cmd("EXISTS").arg(format!("{p}:spec")).query(c))?;
@@ -38,7 +47,6 @@ impl Broker for Redis {
             .arg(format!("{p}:state"))
             .arg(&[
                 ("tasks", tasks.len().to_string()),
-                ("terminal", "0".into()),
                 ("stop", "0".into()),
                 ("status", HuntState::Running.name().into()),
                 ("batch", spec.batch.to_string()),
@@ -46,34 +54,26 @@ impl Broker for Redis {
                 ("max_attempts", spec.max_attempts.to_string()),
             ])
             .ignore();
-        pipe.cmd("XGROUP")
-            .arg("CREATE")
-            .arg(format!("{p}:tasks"))
-            .arg("workers")
-            .arg("$")
-            .arg("MKSTREAM")
+        // The leases' sorted set holds `-` at +inf from the start and for good, so the
+        // key, and the expiry set here, outlive its last lease.
+        pipe.cmd("ZADD")
+            .arg(format!("{p}:leases"))
+            .arg("+inf")
+            .arg("-")
             .ignore();
         for chunk in tasks.chunks(1000) {
-            for t in chunk {
-                pipe.cmd("XADD")
-                    .arg(format!("{p}:tasks"))
-                    .arg("*")
-                    .arg("task")
-                    .arg(t.id)
-                    .arg("from")
-                    .arg(t.range.start)
-                    .arg("to")
-                    .arg(t.range.end)
-                    .ignore();
-            }
+            let mut push = redis::cmd("RPUSH");
+            push.arg(format!("{p}:ready"));
             let mut hset = redis::cmd("HSET");
             hset.arg(format!("{p}:table"));
             for t in chunk {
+                push.arg(t.id);
                 hset.arg(t.id).arg(r#"{"state":"NotStarted","attempts":0}"#);
             }
+            pipe.add_command(push).ignore();
             pipe.add_command(hset).ignore();
         }
-        for key in ["state", "tasks", "table"] {
+        for key in ["state", "ready", "leases", "table"] {
             pipe.cmd("PEXPIRE")
                 .arg(format!("{p}:{key}"))
                 .arg(ALIVE_MS)
@@ -93,16 +93,26 @@ impl Broker for Redis {
         self.call(|c| pipe.query::<()>(c))
     }
 
-    /// One `LPOP` of every event there is: one round trip per read while events come.
-    /// Only when there is none, a `BLPOP` waits for the first, and one more `LPOP`
+    /// One `LMPOP` of every event there is: one round trip per read while events come.
+    /// Only when there is none, a `BLPOP` waits for the first, and one more `LMPOP`
     /// takes those a script pushed with it (the caller may read no more once it has
-    /// these: the last task's report and the answer come together).
+    /// these: the last task's report and the answer come together). `LMPOP`, not the
+    /// `LPOP` with a count that does the same, so the server's counts of each command
+    /// (`INFO commandstats`, `scripts/round-trips.sh`) tell the coordinator's reads
+    /// from the takes' `LPOP`s of the queue.
     fn events(&mut self, hunt: &str, wait: Duration) -> Result<Vec<Event>> {
         let key = format!("{}:events", prefix(hunt));
         let pop = |r: &mut Self| -> Result<Vec<String>> {
-            let got: Option<Vec<String>> =
-                r.call(|c| redis::cmd("LPOP").arg(&key).arg(10_000).query(c))?;
-            Ok(got.unwrap_or_default())
+            let got: Option<(String, Vec<String>)> = r.call(|c| {
+                redis::cmd("LMPOP")
+                    .arg(1)
+                    .arg(&key)
+                    .arg("LEFT")
+                    .arg("COUNT")
+                    .arg(10_000)
+                    .query(c)
+            })?;
+            Ok(got.map(|(_, events)| events).unwrap_or_default())
         };
         let mut got = pop(self)?;
         if got.is_empty() {
@@ -191,12 +201,12 @@ impl Broker for Redis {
     }
 
     fn take(&mut self, hunt: &str, me: &Me) -> Result<Take> {
-        // Leases are looked at on every take: the scan is bounded by the pending list,
-        // one entry per worker thread.
-        let lease = lease_ms(self, hunt)?.to_string();
+        // Leases are looked at on every take that finds no new task: one step on the
+        // sorted set of deadlines.
+        let shape = shape(self, hunt)?;
         loop {
-            let args = [prefix(hunt), me.consumer.clone(), me.label(), lease.clone(), "1".to_string()];
-            if let Some(t) = taken(&self.run(|s| &s.take, &args)?)? {
+            let args = [prefix(hunt), me.consumer.clone(), me.label(), shape.lease_ms.to_string(), "1".to_string()];
+            if let Some(t) = taken(&self.run(|s| &s.take, &args)?, &shape)? {
                 return Ok(t);
             }
         }
@@ -204,14 +214,15 @@ impl Broker for Redis {
 
     /// One script: `finish.lua`'s report, then `take.lua`'s take for the same consumer.
     fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
+        let shape = shape(self, hunt)?;
         let mut args = finish_args(hunt, me, lease, done)?;
-        args.push(lease_ms(self, hunt)?.to_string());
+        args.push(shape.lease_ms.to_string());
         let reply = self.run(|s| &s.finish_take, &args)?;
         let Some((word, json)) = reply.split_once(' ') else {
             bail!("the broker's finish_take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?");
         };
         let finished = crate::broker::contract::finished(word)?;
-        match taken(json)? {
+        match taken(json, &shape)? {
             Some(t) => Ok((finished, t)),
             // Many entries used up at once: the next take passes over the rest.
             None => Ok((finished, self.take(hunt, me)?)),
@@ -219,9 +230,10 @@ impl Broker for Redis {
     }
 
     fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
+        let lease_ms = shape(self, hunt)?.lease_ms;
         let r = self.run(
             |s| &s.renew,
-            &[prefix(hunt), me.consumer.clone(), lease.token.clone()],
+            &[prefix(hunt), me.consumer.clone(), lease.token.clone(), lease_ms.to_string()],
         )?;
         match r.as_str() {
             "1" => Ok(true),
@@ -458,21 +470,39 @@ fn entry_ids(v: &redis::Value) -> Vec<String> {
         .collect()
 }
 
-/// The hunt's lease, from its spec, read once per connection and hunt: a `GET` per
+/// What a worker needs of a hunt's spec at every take: its lease, and its batch and
+/// file count, from which a task's files follow (the scripts hand out task numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Shape {
+    pub(super) lease_ms: u64,
+    pub(super) batch: u64,
+    pub(super) files: u64,
+}
+
+/// The hunt's [`Shape`], from its spec, read once per connection and hunt: a `GET` per
 /// take was one round trip in three of a worker's per task.
-fn lease_ms(r: &mut Redis, hunt: &str) -> Result<u64> {
-    if let Some((h, ms)) = &r.lease {
+fn shape(r: &mut Redis, hunt: &str) -> Result<Shape> {
+    if let Some((h, shape)) = &r.shape {
         if h == hunt {
-            return Ok(*ms);
+            return Ok(*shape);
         }
     }
     match r.spec(hunt)? {
         Some(s) => {
-            r.lease = Some((hunt.to_string(), s.lease_ms));
-            Ok(s.lease_ms)
+            let shape = Shape {
+                lease_ms: s.lease_ms,
+                batch: s.batch,
+                files: s.files,
+            };
+            r.shape = Some((hunt.to_string(), shape));
+            Ok(shape)
         }
-        // Gone: the take says `over`, whatever the lease.
-        None => Ok(1000),
+        // Gone: the take says `over`, whatever the shape.
+        None => Ok(Shape {
+            lease_ms: 1000,
+            batch: 1,
+            files: 0,
+        }),
     }
 }
 

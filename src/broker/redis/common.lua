@@ -1,11 +1,12 @@
 -- Shared by every hunt function (library.rs makes them one Redis function library, so
 -- this runs once, at FUNCTION LOAD, not at every call). Each call's ARGV[1] is the hunt's
 -- key prefix, `hunt:<id>`, and each function begins with `begin(ARGV[1])`.
--- Redis 7.0: XAUTOCLAIM's reply has three elements; no XREADGROUP ... CLAIM, no XNACK.
+-- The queue is a list of task numbers (`:ready`, popped in O(1)) and a sorted set of
+-- leases (`:leases`: task -> deadline in ms by the server's clock, and one member `-`
+-- at +inf that is never removed, so the key, and its expiry, outlive its last lease).
 -- The library's locals outlive a call: what one call leaves in them must not reach the
 -- next (see `begin`).
-local p, spec_key, state_key, stream, table_key, events_key, dead_key, answer_key
-local group = 'workers'
+local p, spec_key, state_key, ready_key, leases_key, held_key, table_key, events_key, dead_key, answer_key
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -81,7 +82,7 @@ local function begin(prefix)
   if prefix == p then return end
   p = prefix
   spec_key, state_key = p .. ':spec', p .. ':state'
-  stream, table_key = p .. ':tasks', p .. ':table'
+  ready_key, leases_key, held_key, table_key = p .. ':ready', p .. ':leases', p .. ':held', p .. ':table'
   events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
 end
 
@@ -95,10 +96,24 @@ local function row(task)
 end
 
 -- The row a take writes, written out, not through cjson.encode (this runs once a task;
--- `entry` is digits and a dash, `attempt` and `since` digits). A report's fence reads
--- back its first fields as `running_prefix` gives them.
+-- `entry` is the lease's token, `TASK-TAKE`: the task and which take of it this is,
+-- counting hand-backs, so no two takes of a task share one; `attempt` and `since` are
+-- digits). A report's fence reads back its first fields as `running_prefix` gives
+-- them. Only `running_row` writes a Running row.
 local function running_prefix(entry, attempt)
   return '{"state":"Running","entry":"' .. entry .. '","attempts":' .. attempt .. ','
+end
+
+-- True when row `text` is the Running row of the take whose token is `token`.
+local function holds(text, token)
+  local prefix = '{"state":"Running","entry":"' .. token .. '",'
+  return type(text) == 'string' and string.sub(text, 1, #prefix) == prefix
+end
+
+-- The token of the take after the one row `r` (decoded) names, or the first.
+local function next_token(task, r)
+  local last = r and type(r.entry) == 'string' and tonumber(string.match(r.entry, '-(%d+)$')) or 0
+  return task .. '-' .. (last + 1)
 end
 local function running_row(entry, attempt, since, label)
   return running_prefix(entry, attempt) .. '"since":' .. since .. ',"worker":' .. label_json(label) .. '}'
@@ -108,29 +123,14 @@ local function set_row(task, r)
   redis.call('HSET', table_key, task, cjson.encode(r))
 end
 
--- True when `consumer` holds `entry` now; a worker whose lease was taken over does not.
-local function owns(consumer, entry)
-  local pe = redis.call('XPENDING', stream, group, entry, entry, '1')
-  return #pe > 0 and pe[1][2] == consumer
-end
-
--- The fence of a report on `task`'s attempt `attempt` from `entry` (its row `r`): true
--- when the row still shows this take (its queue entry and attempt, which every later take
--- changes: a takeover adds an attempt, a hand-back queues a new entry) and the entry was
--- still pending; the entry is then acknowledged. A row written before rows named their
--- entry asks the queue which consumer holds the entry instead.
-local function settle(consumer, entry, r, attempt)
-  if r.entry then
-    return r.state == 'Running' and r.entry == entry and r.attempts == attempt
-      and redis.call('XACK', stream, group, entry) == 1
-  end
-  if not owns(consumer, entry) then return false end
-  redis.call('XACK', stream, group, entry)
+-- The fence of a report, a failure or a hand-back on `task` under lease `token` at
+-- `attempt` (as text): true when `task`'s row, `text`, is still that take's Running row
+-- (no takeover, report or hand-back since); the lease is then let go.
+local function settle(task, token, attempt, text)
+  local prefix = running_prefix(token, attempt)
+  if text == nil or text == false or string.sub(text, 1, #prefix) ~= prefix then return false end
+  redis.call('ZREM', leases_key, task)
   return true
-end
-
-local function terminal()
-  redis.call('HINCRBY', state_key, 'terminal', '1')
 end
 
 -- The task gives up: the dead letter.
@@ -139,32 +139,27 @@ local function dead_letter(task, why, tally)
   r.state = 'Failed'
   r.note = why
   set_row(task, r)
-  terminal()
+  redis.call('ZREM', leases_key, task)
   redis.call('XADD', dead_key, '*', 'task', task, 'why', why)
   touch(dead_key)
   event({ event = 'failed', task = tonumber(task), why = why }, tally)
 end
 
--- The task goes back on the queue as a new entry: another attempt.
-local function requeue(task, from, to)
-  redis.call('XADD', stream, '*', 'task', task, 'from', from, 'to', to)
+-- The task goes back on the queue: another attempt. A list that was emptied was
+-- deleted, and is made again here without an expiry: it gets its hunt's.
+local function requeue(task)
+  if redis.call('RPUSH', ready_key, task) == 1 then touch(ready_key) end
 end
 
--- The rules of src/broker/contract.rs and `tasks::range`, repeated for the scripts;
+-- The rules of src/broker/contract.rs, repeated for the scripts;
 -- `the_scripts_keep_the_rust_contract` (src/broker/redis.rs) runs these against the Rust,
 -- case by case.
 local CUT_SHORT = 'cut short by the find'
 
--- The search positions of a task: from, to.
-local function task_range(task, batch, files)
-  local from = task * batch
-  return from, math.min(from + batch, files)
-end
-
 -- True when `s` is a whole number >= 0 written as `%.14g` writes one (no sign, no
 -- leading zero, no exponent): such a string can go into JSON as it is.
 local function digits(s)
-  return s == '0' or (s ~= nil and string.find(s, '^[1-9]%d*$') ~= nil)
+  return type(s) == 'string' and (s == '0' or string.find(s, '^[1-9]%d*$') ~= nil)
 end
 
 -- A failed attempt: 'retry' and its row's note, or 'dead' (the dead letter) and why.

@@ -13,7 +13,7 @@
 //! on the server (a few kilobytes each) until someone deletes them (`FUNCTION DELETE`).
 //!
 //! Redis older than 7.0 has no functions; hunt already refuses it at connect, in one
-//! line that says to upgrade (it needs 7.0's `XAUTOCLAIM` too), so there is no `EVALSHA`
+//! line that says to upgrade (it needs 7.0's `LMPOP` too), so there is no `EVALSHA`
 //! fallback. A server whose ACL denies `FUNCTION LOAD` or `FCALL` is refused in one line
 //! that names the commands to allow (`super::explain`).
 

@@ -1,7 +1,7 @@
--- renew: ARGV = prefix, consumer, entry. 1 while this consumer holds the entry (its idle
--- time starts again), 0 once another worker took it over.
-if owns(ARGV[2], ARGV[3]) then
-  redis.call('XCLAIM', stream, group, ARGV[2], 0, ARGV[3], 'JUSTID')
-  return 1
-end
-return 0
+-- renew: ARGV = prefix, consumer, token (`TASK-TAKE`), lease ms. 1 while the task's row
+-- still shows this take (its lease then runs for another lease from now), 0 once
+-- another worker took it over or it was settled.
+local task = string.match(ARGV[3], '^(%d+)-%d+$')
+if not task or not holds(redis.call('HGET', table_key, task), ARGV[3]) then return 0 end
+redis.call('ZADD', leases_key, 'XX', now_ms() + tonumber(ARGV[4]), task)
+return 1

@@ -23,10 +23,6 @@ for i = 2, #ARGV, 2 do
   local verdict, note = after_failure(a, m, 'its files failed')
   table.insert(out, verdict .. '|' .. note .. '|' .. (taken_too_often(a, m) or '-'))
 end
-for _, t in ipairs({ {0, 3, 10}, {2, 3, 10}, {3, 3, 10}, {0, 64, 5}, {1, 1, 1} }) do
-  local from, to = task_range(t[1], t[2], t[3])
-  table.insert(out, from .. '..' .. to)
-end
 return out
 "#;
     let lua = redis::Script::new(&format!("{}{body}", include_str!("common.lua")));
@@ -36,7 +32,7 @@ return out
         script.arg(attempt).arg(max);
     }
     let got: Vec<String> = script.invoke(&mut c).unwrap();
-    let mut want: Vec<String> = contract::CASES
+    let want: Vec<String> = contract::CASES
         .iter()
         .map(|&(attempt, max)| {
             let (verdict, note) = match contract::after_failure(attempt, max, "its files failed") {
@@ -47,10 +43,6 @@ return out
             format!("{verdict}|{note}|{gone}")
         })
         .collect();
-    for (id, batch, n) in [(0, 3, 10), (2, 3, 10), (3, 3, 10), (0, 64, 5), (1, 1, 1)] {
-        let r = crate::tasks::range(id, batch, n);
-        want.push(format!("{}..{}", r.start, r.end));
-    }
     assert_eq!(got, want);
     let common = include_str!("common.lua");
     assert!(
@@ -127,4 +119,38 @@ fn the_function_library_loads_where_it_is_missing() {
     assert!(a.clock().unwrap() >= first);
     let libraries: Vec<redis::Value> = redis::cmd("FUNCTION").arg("LIST").query(&mut raw).unwrap();
     assert_eq!(libraries.len(), 1);
+}
+
+/// A hunt of spec format 1 keeps its queue as a stream: a worker of this build refuses
+/// it in words that say what to do, and serves this build's format.
+#[test]
+fn a_hunt_of_the_stream_format_is_refused_in_words() {
+    if !server::installed() {
+        eprintln!("skipped: {}", server::INSTALL_HINT);
+        return;
+    }
+    let server = PrivateRedis::start().unwrap();
+    let r = Redis::connect(server.url()).unwrap();
+    let mut spec = HuntSpec {
+        format: crate::broker::SPEC_FORMAT,
+        id: "00000000000000aa".into(),
+        identity: crate::dataset::identity::Identity {
+            digest: "0".repeat(32),
+            summary: "a test".into(),
+        },
+        files: 1,
+        needle_hex: "54".into(),
+        reader: crate::scan::Reader::Read,
+        rotate: 0,
+        batch: 1,
+        lease_ms: 1000,
+        max_attempts: 1,
+        coordinator: "here".into(),
+        trace: false,
+        options: crate::broker::Options::new(),
+    };
+    assert_eq!(r.refuses(&spec), None);
+    spec.format = 1;
+    let why = r.refuses(&spec).expect("a format 1 hunt is refused");
+    assert!(why.contains("spec format 1") && why.contains("upgrade the coordinator"), "{why}");
 }

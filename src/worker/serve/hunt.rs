@@ -50,7 +50,10 @@ pub(super) fn prepare(
         }
         Err(e) => return Err(e),
     };
-    let ready = check(shared, &spec);
+    let ready = match conn.refuses(&spec) {
+        Some(why) => Err(why),
+        None => check(shared, &spec),
+    };
     if let Err(why) = &ready {
         conn.refuse(id, &shared.slots[t].me, why)?;
         (shared.settings.say)(&Note::Refused { hunt: id, why });

@@ -105,6 +105,93 @@ pub fn a_report_that_takes_the_next_task_keeps_every_rule(b: &dyn Backend) {
     );
 }
 
+/// A lease handed back is fenced off like one taken over: the next take of its task
+/// gets another token, and the old one's late report counts for nothing. A worker that
+/// restarts under its name gets the task it held back at once, as another attempt,
+/// and its old lease is fenced off too.
+pub fn a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back(b: &dyn Backend) {
+    let server = b.start();
+    let mut q = hunt::broker::connect(&server.url()).unwrap();
+    let spec: HuntSpec = serde_json::from_value(serde_json::json!({
+        "format": hunt::broker::SPEC_FORMAT,
+        "id": hunt::broker::new_hunt_id(),
+        "identity": { "digest": "0".repeat(32), "summary": "test" },
+        "files": 1,
+        "needle_hex": "54",
+        "reader": "read",
+        "rotate": 0,
+        "batch": 1,
+        "lease_ms": 60_000,
+        "max_attempts": 5,
+        "coordinator": "here",
+        "trace": false,
+    }))
+    .expect("a spec");
+    q.publish(&spec, &[Task { id: 0, range: 0..1 }]).unwrap();
+    let a = Me {
+        worker: "a".into(),
+        host: "h".into(),
+        consumer: "a/0".into(),
+    };
+    let task = |t: Take, who: &str| -> Lease {
+        match t {
+            Take::Task(l) => l,
+            other => panic!("{who} got {other:?}"),
+        }
+    };
+    let done = Done {
+        tally: WireTally {
+            files: 1,
+            ..WireTally::default()
+        },
+        found: None,
+        cut_short: false,
+        why: String::new(),
+    };
+    let first = task(q.take(&spec.id, &a).unwrap(), "the first take");
+    q.release(&spec.id, &a, &first).unwrap();
+    let again = task(
+        q.take(&spec.id, &a).unwrap(),
+        "the take after the hand-back",
+    );
+    assert_eq!(
+        (again.task.id, again.attempt),
+        (0, 1),
+        "a hand-back is not an attempt"
+    );
+    assert_ne!(again.token, first.token, "another take, another token");
+    assert_eq!(
+        q.finish(&spec.id, &a, &first, &done).unwrap(),
+        Finished::Stale,
+        "the handed-back lease is fenced off"
+    );
+    // `a` restarts under its name without reporting.
+    let back = task(q.take(&spec.id, &a).unwrap(), "the restarted worker");
+    assert_eq!(
+        (back.task.id, back.attempt),
+        (0, 2),
+        "its task, as another attempt"
+    );
+    assert_ne!(back.token, again.token);
+    assert_eq!(
+        q.finish(&spec.id, &a, &again, &done).unwrap(),
+        Finished::Stale
+    );
+    assert_eq!(
+        q.finish(&spec.id, &a, &back, &done).unwrap(),
+        Finished::Accepted
+    );
+    assert!(matches!(q.take(&spec.id, &a).unwrap(), Take::Over));
+    let events = drain(&mut q, &spec.id);
+    let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
+    assert_eq!(count(|e| matches!(e, Event::Stale { .. })), 2, "{events:?}");
+    assert_eq!(
+        count(|e| matches!(e, Event::Finished { .. })),
+        1,
+        "{events:?}"
+    );
+}
+
 /// Every event of `hunt` the broker holds now.
 fn drain(q: &mut Box<dyn Broker>, hunt: &str) -> Vec<Event> {
     let mut all = Vec::new();
