@@ -12,9 +12,8 @@
 //! | `:spec` | string | the [`crate::broker::HuntSpec`], JSON |
 //! | `:state` | hash | `tasks`, `stop`, `status`, `batch`, `files`, `max_attempts`, `scan_at` |
 //! | `:ready` | list | the numbers of the tasks to run (NotStarted), popped from the left |
-//! | `:leases` | zset | task -> its lease's deadline (ms, the server's clock), one per Running task; and `-` at +inf, for good |
-//! | `:held` | hash | consumer -> the token of its last take (`TASK-TAKE`) |
-//! | `:table` | hash | task -> its row (state, token, attempts, worker, note), JSON |
+//! | `:leases` | zset | consumer -> its lease's deadline (ms, the server's clock): a consumer holds one task at a time; and `-` at +inf, for good |
+//! | `:table` | hash | task -> its row (state, token, attempts, worker, note), JSON; and `c:CONSUMER` -> the token of its last take (`TASK-TAKE`) |
 //! | `:events` | list | the [`crate::broker::Event`]s, JSON, in order; the coordinator pops them |
 //! | `:answer` | string | the committed answer, set once (`SET NX`) |
 //! | `:dead` | stream | the dead letter: tasks given up, entries refused |
@@ -26,15 +25,16 @@
 //! `hunt:workers` (hash: name -> [`crate::broker::WorkerInfo`]) and `hunt:workers:seen` (zset).
 //!
 //! # States
-//! A task in `:ready` is NotStarted; with a lease in `:leases` and a Running row, it is
-//! Running; its row says Completed or Failed once settled (a Failed task also has an
-//! entry in `:dead`). A take pops the list (or takes over a lease past its deadline,
-//! found in O(log n)), writes the Running row with a token new to that take, and
-//! records the token under its consumer in `:held`, so a worker restarted under its
-//! name gets its task back at once. Every report, renewal and hand-back is fenced by
-//! the row: it counts only while the row is still the Running row of its token. A
-//! hunt is over when no task is queued or leased; the answer is committed with
-//! `SET NX`, all in one function call.
+//! A task in `:ready` is NotStarted; with a Running row, Running, under the lease of the
+//! consumer whose `c:` field names its token; its row says Completed or Failed once
+//! settled (a Failed task also has an entry in `:dead`). A take pops the list (or takes
+//! over a task whose consumer's lease is past its deadline, found in O(log n)), writes
+//! the Running row with a token new to that take and the consumer's field in one
+//! `HSET`, and moves the consumer's one lease with one `ZADD`; a worker restarted under
+//! its name gets its task back at once. Every report, renewal and hand-back is fenced
+//! by the row: it counts only while the row is still the Running row of its token. A
+//! hunt is over when no task is queued or leased; the answer is committed with `SET
+//! NX`, all in one function call.
 //!
 //! # Expiry
 //! Every key of a hunt lives as long as its `:spec`: a minute, renewed by the

@@ -388,14 +388,15 @@ impl Broker for Redis {
                 self.call(|c| redis::cmd("HGETALL").arg(format!("{p}:state")).query(c))?;
             let answer: Option<String> =
                 self.call(|c| redis::cmd("GET").arg(format!("{p}:answer")).query(c))?;
-            let table: std::collections::HashMap<u64, String> =
+            // Task rows, and beside them the `c:CONSUMER` fields of the scripts.
+            let table: std::collections::HashMap<String, String> =
                 self.call(|c| redis::cmd("HGETALL").arg(format!("{p}:table")).query(c))?;
             let refused: std::collections::BTreeMap<String, String> =
                 self.call(|c| redis::cmd("HGETALL").arg(format!("{p}:refused")).query(c))?;
             let refused: Vec<(String, String)> = refused.into_iter().collect();
             let mut tasks: Vec<TaskRow> = table
                 .into_iter()
-                .map(|(task, row)| parse_row(task, &row, &spec))
+                .filter_map(|(task, row)| Some(parse_row(task.parse().ok()?, &row, &spec)))
                 .collect();
             tasks.sort_by_key(|r| r.id);
             out.push(HuntStatus {

@@ -2,24 +2,18 @@
 -- this runs once, at FUNCTION LOAD, not at every call). Each call's ARGV[1] is the hunt's
 -- key prefix, `hunt:<id>`, and each function begins with `begin(ARGV[1])`.
 -- The queue is a list of task numbers (`:ready`, popped in O(1)) and a sorted set of
--- leases (`:leases`: task -> deadline in ms by the server's clock, and one member `-`
--- at +inf that is never removed, so the key, and its expiry, outlive its last lease).
+-- leases (`:leases`: consumer -> its lease's deadline in ms by the server's clock; a
+-- consumer holds one task at a time, so its next take moves its lease with one ZADD;
+-- and one member `-` at +inf that is never removed, so the key, and its expiry,
+-- outlive its last lease). Which task a consumer holds is its field `c:CONSUMER` in
+-- `:table`, beside the task rows, so a take writes both in one HSET.
 -- The library's locals outlive a call: what one call leaves in them must not reach the
 -- next (see `begin`).
-local p, spec_key, state_key, ready_key, leases_key, held_key, table_key, events_key, dead_key, answer_key
+local p, spec_key, state_key, ready_key, leases_key, table_key, events_key, dead_key, answer_key
 
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- The server's time in ms, as a number and as its digits: the digits are put together
--- from TIME's reply, since a number turned into text costs a `%.14g` (a `sprintf`).
-local function now_ms_and_text()
-  local t = redis.call('TIME')
-  local us = t[2]
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(us) / 1000),
-    t[1] .. string.sub(string.rep('0', 6 - #us) .. us, 1, 3)
 end
 
 -- Every key a script writes lives as long as the hunt's spec: a hunt whose coordinator
@@ -29,10 +23,10 @@ local function touch(key)
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
 end
 
--- A script that reports and takes in one run (finish_take) holds its events here and
--- pushes them in one RPUSH at its end (`flush_events`); every other script pushes each
--- at once (`held_events` nil).
-local held_events = nil
+-- A script that reports and takes in one run (finish_take) holds its events and its
+-- rows here and writes them at its end, in one RPUSH and one HSET (`flush`); every
+-- other script writes each at once (`held_events` nil).
+local held_events, held_rows = nil, nil
 
 local function push_event(json)
   if held_events then
@@ -44,10 +38,30 @@ local function push_event(json)
   if redis.call('RPUSH', events_key, json) == 1 then touch(events_key) end
 end
 
-local function flush_events()
-  local held = held_events
-  held_events = nil
-  if held and #held > 0 and redis.call('RPUSH', events_key, unpack(held)) == #held then
+-- Writes `:table` fields (task rows, `c:CONSUMER` tokens): name, value, name, value...
+local function write_rows(...)
+  if held_rows then
+    for _, v in ipairs({ ... }) do held_rows[#held_rows + 1] = v end
+    return
+  end
+  redis.call('HSET', table_key, ...)
+end
+
+-- A row held for `flush` by this call, or nil (a take that meets a copy of the task
+-- just reported reads the row the report wrote).
+local function held_row(task)
+  if not held_rows then return nil end
+  for i = 1, #held_rows, 2 do
+    if held_rows[i] == task then return held_rows[i + 1] end
+  end
+  return nil
+end
+
+local function flush()
+  local events, rows = held_events, held_rows
+  held_events, held_rows = nil, nil
+  if rows and #rows > 0 then redis.call('HSET', table_key, unpack(rows)) end
+  if events and #events > 0 and redis.call('RPUSH', events_key, unpack(events)) == #events then
     touch(events_key)
   end
 end
@@ -76,13 +90,13 @@ local function label_json(label)
 end
 
 -- The start of every call: the keys of hunt `prefix` (made again only when the prefix
--- differs from the last call's), and no events held from a call that failed midway.
+-- differs from the last call's), and nothing held from a call that failed midway.
 local function begin(prefix)
-  held_events = nil
+  held_events, held_rows = nil, nil
   if prefix == p then return end
   p = prefix
   spec_key, state_key = p .. ':spec', p .. ':state'
-  ready_key, leases_key, held_key, table_key = p .. ':ready', p .. ':leases', p .. ':held', p .. ':table'
+  ready_key, leases_key, table_key = p .. ':ready', p .. ':leases', p .. ':table'
   events_key, dead_key, answer_key = p .. ':events', p .. ':dead', p .. ':answer'
 end
 
@@ -90,18 +104,22 @@ end
 local NEW_ROW = '{"state":"NotStarted","attempts":0}'
 
 local function row(task)
-  local r = redis.call('HGET', table_key, task)
+  local r = held_row(task) or redis.call('HGET', table_key, task)
   if r then return cjson.decode(r) end
   return { state = 'NotStarted', attempts = 0 }
 end
 
 -- The row a take writes, written out, not through cjson.encode (this runs once a task;
 -- `entry` is the lease's token, `TASK-TAKE`: the task and which take of it this is,
--- counting hand-backs, so no two takes of a task share one; `attempt` and `since` are
--- digits). A report's fence reads back its first fields as `running_prefix` gives
--- them. Only `running_row` writes a Running row.
+-- counting hand-backs, so no two takes of a task share one; `attempt` is digits). A
+-- report's fence reads back its first fields as `running_prefix` gives them. Only
+-- `running_row` writes a Running row.
 local function running_prefix(entry, attempt)
   return '{"state":"Running","entry":"' .. entry .. '","attempts":' .. attempt .. ','
+end
+
+local function running_row(entry, attempt, label)
+  return running_prefix(entry, attempt) .. '"worker":' .. label_json(label) .. '}'
 end
 
 -- True when row `text` is the Running row of the take whose token is `token`.
@@ -115,22 +133,17 @@ local function next_token(task, r)
   local last = r and type(r.entry) == 'string' and tonumber(string.match(r.entry, '-(%d+)$')) or 0
   return task .. '-' .. (last + 1)
 end
-local function running_row(entry, attempt, since, label)
-  return running_prefix(entry, attempt) .. '"since":' .. since .. ',"worker":' .. label_json(label) .. '}'
-end
 
 local function set_row(task, r)
-  redis.call('HSET', table_key, task, cjson.encode(r))
+  write_rows(task, cjson.encode(r))
 end
 
 -- The fence of a report, a failure or a hand-back on `task` under lease `token` at
 -- `attempt` (as text): true when `task`'s row, `text`, is still that take's Running row
--- (no takeover, report or hand-back since); the lease is then let go.
-local function settle(task, token, attempt, text)
+-- (no takeover, report or hand-back since).
+local function settle(token, attempt, text)
   local prefix = running_prefix(token, attempt)
-  if text == nil or text == false or string.sub(text, 1, #prefix) ~= prefix then return false end
-  redis.call('ZREM', leases_key, task)
-  return true
+  return type(text) == 'string' and string.sub(text, 1, #prefix) == prefix
 end
 
 -- The task gives up: the dead letter.
@@ -139,7 +152,6 @@ local function dead_letter(task, why, tally)
   r.state = 'Failed'
   r.note = why
   set_row(task, r)
-  redis.call('ZREM', leases_key, task)
   redis.call('XADD', dead_key, '*', 'task', task, 'why', why)
   touch(dead_key)
   event({ event = 'failed', task = tonumber(task), why = why }, tally)

@@ -1,12 +1,13 @@
 -- fail: ARGV = prefix, consumer, worker label, token, task, attempt, why, release (0/1).
 -- With release = 1 the task is handed back unfinished and the attempt does not count.
 -- Returns retried | stale.
-local label, token, task, attempt_text, why = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local consumer, label, token, task, attempt_text, why = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local text = redis.call('HGET', table_key, task)
-if not settle(task, token, attempt_text, text) then
+if not settle(token, attempt_text, text) then
   event({ event = 'stale', task = tonumber(task), worker = label })
   return 'stale'
 end
+redis.call('ZREM', leases_key, consumer)
 local r = cjson.decode(text)
 local attempt = tonumber(attempt_text)
 if ARGV[8] == '1' then

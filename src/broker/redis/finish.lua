@@ -1,12 +1,14 @@
 -- finish(consumer, label, token, task, attempt, tally (JSON), found index (-1: none),
 -- cut short '0'/'1', why (non-empty: files failed, so the attempt failed), hunt id), for
--- the finish and finish_take scripts. Returns accepted | answer | retried | stale.
+-- the finish and finish_take scripts. Returns accepted | answer | retried | stale. The
+-- consumer's lease is left to the caller: finish_take's take moves it, the finish
+-- script drops it.
 local function finish(consumer, label, token, task, attempt_arg, tally, found_arg, cut_short, why, hunt)
   local found = -1
   if found_arg ~= '-1' then found = tonumber(found_arg) end
   -- The fence, without a `cjson.decode`: the row still begins as this take's row.
   local text = redis.call('HGET', table_key, task)
-  if not settle(task, token, attempt_arg, text) then
+  if not settle(token, attempt_arg, text) then
     event({ event = 'stale', task = tonumber(task), worker = label })
     return 'stale'
   end
@@ -24,14 +26,12 @@ local function finish(consumer, label, token, task, attempt_arg, tally, found_ar
     end
     return 'retried'
   end
-  -- The take's row, Completed: its token, attempt and start kept; the note says
-  -- whether the find cut it short.
-  local prefix = running_prefix(token, attempt_arg)
-  local since = string.match(text, '^"since":(%d+)', #prefix + 1)
+  -- The take's row, Completed: its token and attempt kept; the note says whether the
+  -- find cut it short.
   local note = ''
   if cut_short == '1' then note = ',"note":"' .. CUT_SHORT .. '"' end
-  redis.call('HSET', table_key, task, '{"state":"Completed","entry":"' .. token .. '","attempts":' .. attempt_arg
-    .. (since and (',"since":' .. since) or '') .. ',"worker":' .. label_json(label) .. note .. '}')
+  write_rows(task, '{"state":"Completed","entry":"' .. token .. '","attempts":' .. attempt_arg
+    .. ',"worker":' .. label_json(label) .. note .. '}')
   -- Written out, not through cjson.encode: this runs once a task. `task` is the digits
   -- of a row's key that a take wrote.
   push_event('{"event":"finished","task":' .. task .. ',"worker":' .. label_json(label)

@@ -55,9 +55,10 @@ const FUNCTIONS: [(&str, &str); 8] = [
         "return taken_json(take(ARGV[2], ARGV[3], ARGV[4], ARGV[5]))",
     ),
     ("renew", include_str!("renew.lua")),
+    // A plain report ends the consumer's lease: it takes nothing with it.
     (
         "finish",
-        "return finish(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])",
+        "local f = finish(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11])\nredis.call('ZREM', leases_key, ARGV[2])\nreturn f",
     ),
     ("finish_take", include_str!("finish_take.lua")),
     ("fail", include_str!("fail.lua")),
