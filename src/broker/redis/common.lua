@@ -11,9 +11,12 @@
 -- next (see `begin`).
 local p, spec_key, state_key, ready_key, leases_key, table_key, events_key, dead_key, answer_key
 
+-- The server's clock in ms. Lua's arithmetic reads TIME's digits itself: `tonumber` and
+-- `math.floor` are C calls, about 3,500 of the server's instructions a task.
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local us = t[2]
+  return t[1] * 1000 + (us - us % 1000) / 1000
 end
 
 -- Every key a script writes lives as long as the hunt's spec: a hunt whose coordinator
@@ -38,13 +41,19 @@ local function push_event(json)
   if redis.call('RPUSH', events_key, json) == 1 then touch(events_key) end
 end
 
--- Writes `:table` fields (task rows, `c:CONSUMER` tokens): name, value, name, value...
-local function write_rows(...)
+-- Writes `:table` fields (task rows, `c:CONSUMER` tokens): name `a` value `b`, and name
+-- `c` value `d` where given. Two pairs at most, named, not a vararg: a vararg's table and
+-- its `ipairs` cost the server about 7,700 instructions a task.
+local function write_rows(a, b, c, d)
   if held_rows then
-    for _, v in ipairs({ ... }) do held_rows[#held_rows + 1] = v end
-    return
+    local n = #held_rows
+    held_rows[n + 1], held_rows[n + 2] = a, b
+    if c then held_rows[n + 3], held_rows[n + 4] = c, d end
+  elseif c then
+    redis.call('HSET', table_key, a, b, c, d)
+  else
+    redis.call('HSET', table_key, a, b)
   end
-  redis.call('HSET', table_key, ...)
 end
 
 -- A row held for `flush` by this call, or nil (a take that meets a copy of the task

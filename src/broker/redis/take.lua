@@ -95,7 +95,7 @@ local function take(consumer, label, lease_ms, check, none_held)
     end
   end
   -- The consumer's one lease moves to this task: one ZADD, whatever it held before.
-  redis.call('ZADD', leases_key, now + tonumber(lease_ms), consumer)
+  redis.call('ZADD', leases_key, now + lease_ms, consumer)
   write_rows(task_text, running_row(token, attempt_text, label), mine, token)
   -- Written out, not through cjson.encode: this runs once a task (label_json: common.lua).
   push_event('{"event":"started","task":' .. task_text .. ',"worker":' .. label_json(label) .. ',"attempt":' .. attempt_text .. '}')
