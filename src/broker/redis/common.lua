@@ -120,20 +120,22 @@ end
 
 -- The row a take writes, written out, not through cjson.encode (this runs once a task;
 -- `entry` is the lease's token, `TASK-TAKE`: the task and which take of it this is,
--- counting hand-backs, so no two takes of a task share one; `attempt` is digits). A
--- report's fence reads back its first fields as `running_prefix` gives them. Only
--- `running_row` writes a Running row.
-local function running_prefix(entry, attempt)
-  return '{"state":"Running","entry":"' .. entry .. '","attempts":' .. attempt .. ','
+-- counting hand-backs, so no two takes of a task share one; `attempt` is digits). The
+-- fence reads back its first fields as `running_prefix` gives them. Only `running_row`
+-- writes a Running row.
+local function running_prefix(token, attempt)
+  return '{"state":"Running","entry":"' .. token .. (attempt and ('","attempts":' .. attempt .. ',') or '",')
 end
 
-local function running_row(entry, attempt, label)
-  return running_prefix(entry, attempt) .. '"worker":' .. label_json(label) .. '}'
+local function running_row(token, attempt, label)
+  return running_prefix(token, attempt) .. '"worker":' .. label_json(label) .. '}'
 end
 
--- True when row `text` is the Running row of the take whose token is `token`.
-local function holds(text, token)
-  local prefix = '{"state":"Running","entry":"' .. token .. '",'
+-- The fence of a report, a failure, a hand-back or a renewal: true when row `text` is
+-- still the Running row of the take whose token is `token` (at `attempt`, as text,
+-- where given), so no takeover, report or hand-back came since.
+local function holds(text, token, attempt)
+  local prefix = running_prefix(token, attempt)
   return type(text) == 'string' and string.sub(text, 1, #prefix) == prefix
 end
 
@@ -145,14 +147,6 @@ end
 
 local function set_row(task, r)
   write_rows(task, cjson.encode(r))
-end
-
--- The fence of a report, a failure or a hand-back on `task` under lease `token` at
--- `attempt` (as text): true when `task`'s row, `text`, is still that take's Running row
--- (no takeover, report or hand-back since).
-local function settle(token, attempt, text)
-  local prefix = running_prefix(token, attempt)
-  return type(text) == 'string' and string.sub(text, 1, #prefix) == prefix
 end
 
 -- The task gives up: the dead letter.

@@ -3,7 +3,7 @@
 -- Returns retried | stale.
 local consumer, label, token, task, attempt_text, why = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local text = redis.call('HGET', table_key, task)
-if not settle(token, attempt_text, text) then
+if not holds(text, token, attempt_text) then
   event({ event = 'stale', task = tonumber(task), worker = label })
   return 'stale'
 end

@@ -8,7 +8,7 @@ local function finish(consumer, label, token, task, attempt_arg, tally, found_ar
   if found_arg ~= '-1' then found = tonumber(found_arg) end
   -- The fence, without a `cjson.decode`: the row still begins as this take's row.
   local text = redis.call('HGET', table_key, task)
-  if not settle(token, attempt_arg, text) then
+  if not holds(text, token, attempt_arg) then
     event({ event = 'stale', task = tonumber(task), worker = label })
     return 'stale'
   end

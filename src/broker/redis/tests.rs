@@ -3,15 +3,22 @@
 use super::*;
 use crate::broker::contract::{self, AfterFailure};
 
+/// A private redis-server, or `None` (said, as a skipped test) where none is installed.
+fn private() -> Option<PrivateRedis> {
+    if !server::installed() {
+        eprintln!("skipped: {}", server::INSTALL_HINT);
+        return None;
+    }
+    Some(PrivateRedis::start().unwrap())
+}
+
 /// The scripts repeat the contract in Lua (`common.lua`): run their copies on a real
 /// redis-server, case by case, against the Rust rules they repeat.
 #[test]
 fn the_scripts_keep_the_rust_contract() {
-    if !server::installed() {
-        eprintln!("skipped: {}", server::INSTALL_HINT);
+    let Some(server) = private() else {
         return;
-    }
-    let server = PrivateRedis::start().unwrap();
+    };
     let mut c = redis::Client::open(server.url())
         .unwrap()
         .get_connection()
@@ -100,11 +107,9 @@ fn the_scripts_name_only_task_states_hunt_knows() {
 /// after the server lost it (a restart without persistence, `FUNCTION FLUSH`).
 #[test]
 fn the_function_library_loads_where_it_is_missing() {
-    if !server::installed() {
-        eprintln!("skipped: {}", server::INSTALL_HINT);
+    let Some(server) = private() else {
         return;
-    }
-    let server = PrivateRedis::start().unwrap();
+    };
     let mut raw = redis::Client::open(server.url())
         .unwrap()
         .get_connection()
@@ -125,11 +130,9 @@ fn the_function_library_loads_where_it_is_missing() {
 /// it in words that say what to do, and serves this build's format.
 #[test]
 fn a_hunt_of_the_stream_format_is_refused_in_words() {
-    if !server::installed() {
-        eprintln!("skipped: {}", server::INSTALL_HINT);
+    let Some(server) = private() else {
         return;
-    }
-    let server = PrivateRedis::start().unwrap();
+    };
     let r = Redis::connect(server.url()).unwrap();
     let mut spec = HuntSpec {
         format: crate::broker::SPEC_FORMAT,

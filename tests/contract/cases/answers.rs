@@ -104,34 +104,14 @@ pub fn several_finds_give_one_answer(b: &dyn Backend) {
 /// worker whose lease was taken over, and a repeated report, change nothing; the first
 /// find is the answer.
 pub fn a_late_report_and_a_repeated_one_change_nothing(b: &dyn Backend) {
-    use hunt::broker::{Done, Event, HuntSpec, Me, Take, WireTally};
+    use hunt::broker::{Done, Event, Me, Take, WireTally};
     use hunt::tasks::{Finished, Task};
     let server = b.start();
     let mut q = hunt::broker::connect(&server.url()).unwrap();
-    // Built from JSON, so the spec's fields a backend adds or moves (its own options)
-    // take their defaults.
-    let spec: HuntSpec = serde_json::from_value(serde_json::json!({
-        "format": hunt::broker::SPEC_FORMAT,
-        "id": hunt::broker::new_hunt_id(),
-        "identity": { "digest": "0".repeat(32), "summary": "test" },
-        "files": 4,
-        "needle_hex": "54",
-        "reader": "read",
-        "rotate": 0,
-        "batch": 2,
-        "lease_ms": 100,
-        "max_attempts": 5,
-        "coordinator": "here",
-        "trace": false,
-    }))
-    .expect("a spec");
+    let spec = super::library_spec(4, 2, 100, 5);
     let tasks = [Task { id: 0, range: 0..2 }, Task { id: 1, range: 2..4 }];
     q.publish(&spec, &tasks).unwrap();
-    let me = |n: &str| Me {
-        worker: n.into(),
-        host: "h".into(),
-        consumer: format!("{n}/0"),
-    };
+    let me = super::library_me;
     let (a, bb, c) = (me("a"), me("b"), me("c"));
     let take = |q: &mut Box<dyn hunt::broker::Broker>, m: &Me| match q.take(&spec.id, m).unwrap() {
         Take::Task(l) => l,

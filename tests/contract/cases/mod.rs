@@ -98,3 +98,38 @@ pub(crate) fn assert_counted_once(report: &Value, ev: &[Value]) {
         .sum();
     assert_eq!(report["files_scanned"], files, "{report}\n{ev:?}");
 }
+
+/// A hunt's spec for the cases that drive a broker through the library's `Broker`:
+/// built from JSON, so the fields a backend adds or moves (its own options) take their
+/// defaults.
+pub(crate) fn library_spec(
+    files: u64,
+    batch: u64,
+    lease_ms: u64,
+    max_attempts: u32,
+) -> hunt::broker::HuntSpec {
+    serde_json::from_value(serde_json::json!({
+        "format": hunt::broker::SPEC_FORMAT,
+        "id": hunt::broker::new_hunt_id(),
+        "identity": { "digest": "0".repeat(32), "summary": "test" },
+        "files": files,
+        "needle_hex": "54",
+        "reader": "read",
+        "rotate": 0,
+        "batch": batch,
+        "lease_ms": lease_ms,
+        "max_attempts": max_attempts,
+        "coordinator": "here",
+        "trace": false,
+    }))
+    .expect("a spec")
+}
+
+/// Worker thread `n/0` on host `h`.
+pub(crate) fn library_me(n: &str) -> hunt::broker::Me {
+    hunt::broker::Me {
+        worker: n.into(),
+        host: "h".into(),
+        consumer: format!("{n}/0"),
+    }
+}

@@ -2,7 +2,7 @@
 //! report and the next take in one call keep the rules the two calls keep.
 
 use crate::broker::Backend;
-use hunt::broker::{Broker, Done, Event, HuntSpec, Me, Take, WireTally};
+use hunt::broker::{Broker, Done, Event, Take, WireTally};
 use hunt::tasks::{Finished, Lease, Task};
 use std::time::Duration;
 
@@ -11,22 +11,7 @@ use std::time::Duration;
 pub fn a_report_that_takes_the_next_task_keeps_every_rule(b: &dyn Backend) {
     let server = b.start();
     let mut q = hunt::broker::connect(&server.url()).unwrap();
-    // Built from JSON, as in `a_late_report_and_a_repeated_one_change_nothing`.
-    let spec: HuntSpec = serde_json::from_value(serde_json::json!({
-        "format": hunt::broker::SPEC_FORMAT,
-        "id": hunt::broker::new_hunt_id(),
-        "identity": { "digest": "0".repeat(32), "summary": "test" },
-        "files": 6,
-        "needle_hex": "54",
-        "reader": "read",
-        "rotate": 0,
-        "batch": 2,
-        "lease_ms": 100,
-        "max_attempts": 5,
-        "coordinator": "here",
-        "trace": false,
-    }))
-    .expect("a spec");
+    let spec = super::library_spec(6, 2, 100, 5);
     let tasks: Vec<Task> = (0..3)
         .map(|i| Task {
             id: i,
@@ -34,12 +19,7 @@ pub fn a_report_that_takes_the_next_task_keeps_every_rule(b: &dyn Backend) {
         })
         .collect();
     q.publish(&spec, &tasks).unwrap();
-    let me = |n: &str| Me {
-        worker: n.into(),
-        host: "h".into(),
-        consumer: format!("{n}/0"),
-    };
-    let (a, bb) = (me("a"), me("b"));
+    let (a, bb) = (super::library_me("a"), super::library_me("b"));
     let done = |found: Option<u64>| Done {
         tally: WireTally {
             files: 2,
@@ -48,12 +28,6 @@ pub fn a_report_that_takes_the_next_task_keeps_every_rule(b: &dyn Backend) {
         found,
         cut_short: false,
         why: String::new(),
-    };
-    let task = |t: Take, who: &str| -> Lease {
-        match t {
-            Take::Task(l) => l,
-            other => panic!("{who} got {other:?}"),
-        }
     };
     let l0 = task(q.take(&spec.id, &a).unwrap(), "a");
     assert_eq!((l0.task.id, l0.attempt), (0, 1));
@@ -112,33 +86,9 @@ pub fn a_report_that_takes_the_next_task_keeps_every_rule(b: &dyn Backend) {
 pub fn a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back(b: &dyn Backend) {
     let server = b.start();
     let mut q = hunt::broker::connect(&server.url()).unwrap();
-    let spec: HuntSpec = serde_json::from_value(serde_json::json!({
-        "format": hunt::broker::SPEC_FORMAT,
-        "id": hunt::broker::new_hunt_id(),
-        "identity": { "digest": "0".repeat(32), "summary": "test" },
-        "files": 1,
-        "needle_hex": "54",
-        "reader": "read",
-        "rotate": 0,
-        "batch": 1,
-        "lease_ms": 60_000,
-        "max_attempts": 5,
-        "coordinator": "here",
-        "trace": false,
-    }))
-    .expect("a spec");
+    let spec = super::library_spec(1, 1, 60_000, 5);
     q.publish(&spec, &[Task { id: 0, range: 0..1 }]).unwrap();
-    let a = Me {
-        worker: "a".into(),
-        host: "h".into(),
-        consumer: "a/0".into(),
-    };
-    let task = |t: Take, who: &str| -> Lease {
-        match t {
-            Take::Task(l) => l,
-            other => panic!("{who} got {other:?}"),
-        }
-    };
+    let a = super::library_me("a");
     let done = Done {
         tally: WireTally {
             files: 1,
@@ -190,6 +140,14 @@ pub fn a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back(b
         1,
         "{events:?}"
     );
+}
+
+/// The lease `t` holds; `who` took it.
+fn task(t: Take, who: &str) -> Lease {
+    match t {
+        Take::Task(l) => l,
+        other => panic!("{who} got {other:?}"),
+    }
 }
 
 /// Every event of `hunt` the broker holds now.
