@@ -286,6 +286,34 @@ pub trait Broker: Send {
         let finished = self.finish(hunt, me, lease, done)?;
         Ok((finished, self.take(hunt, me)?))
     }
+    /// Sends [`Broker::finish_and_take`] without waiting for its reply, for a worker
+    /// thread that runs its other task meanwhile (a prefetch of one task, as Celery's
+    /// workers prefetch): [`Broker::receive`] reads the reply. False, and nothing sent,
+    /// for a backend that cannot pipeline its calls (the default): the worker then calls
+    /// `finish_and_take` and waits.
+    fn send_finish_and_take(
+        &mut self,
+        _hunt: &str,
+        _me: &Me,
+        _lease: &Lease,
+        _done: &Done,
+    ) -> Result<bool> {
+        Ok(false)
+    }
+    /// Sends [`Broker::take`] without waiting for its reply, as
+    /// [`Broker::send_finish_and_take`] does; false, and nothing sent, where the backend
+    /// cannot.
+    fn send_take(&mut self, _hunt: &str, _me: &Me) -> Result<bool> {
+        Ok(false)
+    }
+    /// The reply of the oldest call sent and not yet received: what its report did
+    /// (`None` for a take) and what it took. Replies come back in the order the calls
+    /// were sent, whatever other calls the connection made in between. An error says
+    /// the connection failed: every call sent on it is lost (its report is not known to
+    /// count, its lease runs out).
+    fn receive(&mut self) -> Result<(Option<Finished>, Take)> {
+        bail!("this broker sends no call ahead of its reply, so there is no reply to receive")
+    }
     /// Gives up this attempt, saying why: the task goes back on the queue (or to the
     /// dead letter after the last attempt).
     fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished>;

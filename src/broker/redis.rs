@@ -113,7 +113,13 @@ pub struct Redis {
     /// The shape of the hunt this connection last took from: a hunt's spec never
     /// changes, so a take reads it once, not once per task.
     shape: Option<(String, broker::Shape)>,
+    /// Calls sent ahead of their replies ([`Broker::send_finish_and_take`]), oldest
+    /// first, each with its reply once read off the wire. Replies come in the order
+    /// the calls went out, so every other call reads the wire up to date first
+    /// ([`Redis::call_raw`]) and leaves those replies here for [`Broker::receive`].
+    sent: std::collections::VecDeque<calls::Sent>,
 }
+
 
 impl Redis {
     /// Connects to `url` and checks that a Redis 7 server answers there.
@@ -131,6 +137,7 @@ impl Redis {
             conn: None,
             control: None,
             shape: None,
+            sent: std::collections::VecDeque::new(),
         };
         // INFO changes nothing, so a call cut short by a signal is simply made again.
         let info: String =
@@ -184,13 +191,21 @@ impl Redis {
         &mut self,
         f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
     ) -> redis::RedisResult<T> {
+        self.read_wire()?;
         let result = f(self.conn()?);
         if let Err(e) = &result {
-            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                self.conn = None;
-            }
+            self.dropped_if_broken(e);
         }
         result
+    }
+
+    /// Forgets a connection that failed (the next call makes a new one), and with it
+    /// every call sent on it and not yet received: their replies are lost.
+    fn dropped_if_broken(&mut self, e: &redis::RedisError) {
+        if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+            self.conn = None;
+            self.sent.clear();
+        }
     }
 
     /// Calls one of the library's functions (`FCALL`), loading the library first where
@@ -382,6 +397,7 @@ fn taken(reply: &str, shape: &broker::Shape) -> Result<Option<Take>> {
     }))
 }
 
+mod calls;
 mod broker;
 mod library;
 pub mod lists;

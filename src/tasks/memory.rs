@@ -180,7 +180,7 @@ impl TaskQueue for Handle<'_, '_> {
         Ok(None)
     }
 
-    fn finish(&mut self, lease: &Lease, report: &TaskReport) -> Result<Finished> {
+    fn finish(&mut self, lease: &Lease, report: &TaskReport) -> Result<Option<Finished>> {
         let c = &self.queue.counters;
         c.running.fetch_sub(1, Ordering::Relaxed);
         let counter = match report.end {
@@ -190,7 +190,7 @@ impl TaskQueue for Handle<'_, '_> {
         counter.fetch_add(1, Ordering::Relaxed);
         self.queue
             .set(lease.task.id, TaskState::Completed, self.worker);
-        Ok(Finished::Accepted)
+        Ok(Some(Finished::Accepted))
     }
 
     fn fail(&mut self, lease: &Lease, _why: &str) -> Result<()> {

@@ -225,8 +225,10 @@ pub trait TaskQueue {
     /// it (closed and empty, or stopped).
     fn take(&mut self) -> Result<Option<Lease>>;
     /// Reports a task run to its end (or cut short by the stop flag), with its counts
-    /// and find; the backend commits a find once, whoever reports it first.
-    fn finish(&mut self, lease: &Lease, report: &TaskReport) -> Result<Finished>;
+    /// and find; the backend commits a find once, whoever reports it first. `None`: the
+    /// report was sent and its outcome is not known yet (a broker worker that runs its
+    /// next task while the broker takes the report, `src/worker/serve/queue.rs`).
+    fn finish(&mut self, lease: &Lease, report: &TaskReport) -> Result<Option<Finished>>;
     /// Gives up on a task this worker could not run, saying why.
     fn fail(&mut self, lease: &Lease, why: &str) -> Result<()>;
     /// Stops the queue: nothing more is handed out.

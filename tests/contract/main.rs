@@ -91,6 +91,7 @@ contract! {
         a_late_report_and_a_repeated_one_change_nothing,
         a_report_that_takes_the_next_task_keeps_every_rule,
         a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back,
+        calls_sent_ahead_are_answered_in_order_under_the_same_rules,
         every_worker_stops_soon_after_the_find,
         the_find_stops_the_hunt_early,
         a_slow_poll_gives_the_same_answers,

@@ -1,6 +1,7 @@
 //! [`Broker`] on a Redis server: each method one command, one `MULTI`/`EXEC` or one
 //! script (see the module above for the keys, the states and the scripts).
 
+use super::calls::{self, finish_args, finish_take_args, finished_and_taken, lease_args, take_args};
 use super::*;
 
 impl Broker for Redis {
@@ -204,8 +205,8 @@ impl Broker for Redis {
         // Leases are looked at on every take that finds no new task: one step on the
         // sorted set of deadlines.
         let shape = shape(self, hunt)?;
+        let args = take_args(self, hunt, me)?;
         loop {
-            let args = [prefix(hunt), me.consumer.clone(), me.label(), shape.lease_ms.to_string(), "1".to_string()];
             if let Some(t) = taken(&self.run(|s| &s.take, &args)?, &shape)? {
                 return Ok(t);
             }
@@ -214,19 +215,29 @@ impl Broker for Redis {
 
     /// One script: `finish.lua`'s report, then `take.lua`'s take for the same consumer.
     fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
-        let shape = shape(self, hunt)?;
-        let mut args = finish_args(hunt, me, lease, done)?;
-        args.push(shape.lease_ms.to_string());
+        let args = finish_take_args(self, hunt, me, lease, done)?;
         let reply = self.run(|s| &s.finish_take, &args)?;
-        let Some((word, json)) = reply.split_once(' ') else {
-            bail!("the broker's finish_take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?");
-        };
-        let finished = crate::broker::contract::finished(word)?;
-        match taken(json, &shape)? {
-            Some(t) => Ok((finished, t)),
-            // Many entries used up at once: the next take passes over the rest.
-            None => Ok((finished, self.take(hunt, me)?)),
-        }
+        let (finished, take) = finished_and_taken(self, hunt, me, &reply)?;
+        Ok((finished.expect("a finish_take reply says what its report did"), take))
+    }
+
+    /// `finish_and_take`'s function call, sent without reading its reply: one worker
+    /// thread keeps two calls on the wire, so the server runs one report while the
+    /// thread reads the next task's files.
+    fn send_finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<bool> {
+        let args = finish_take_args(self, hunt, me, lease, done)?;
+        let sent = calls::Sent { function: |s| &s.finish_take, args, hunt: hunt.to_string(), me: me.clone(), report: true, reply: None };
+        self.send(sent).map(|()| true)
+    }
+
+    fn send_take(&mut self, hunt: &str, me: &Me) -> Result<bool> {
+        let args = take_args(self, hunt, me)?;
+        let sent = calls::Sent { function: |s| &s.take, args, hunt: hunt.to_string(), me: me.clone(), report: false, reply: None };
+        self.send(sent).map(|()| true)
+    }
+
+    fn receive(&mut self) -> Result<(Option<Finished>, Take)> {
+        self.receive_sent()
     }
 
     fn renew(&mut self, hunt: &str, me: &Me, lease: &Lease) -> Result<bool> {
@@ -482,7 +493,7 @@ pub(super) struct Shape {
 
 /// The hunt's [`Shape`], from its spec, read once per connection and hunt: a `GET` per
 /// take was one round trip in three of a worker's per task.
-fn shape(r: &mut Redis, hunt: &str) -> Result<Shape> {
+pub(super) fn shape(r: &mut Redis, hunt: &str) -> Result<Shape> {
     if let Some((h, shape)) = &r.shape {
         if h == hunt {
             return Ok(*shape);
@@ -565,31 +576,4 @@ fn announce(pipe: &mut redis::Pipeline, hunt: &str, kind: &str) {
         .arg("kind")
         .arg(kind)
         .ignore();
-}
-
-/// The leading arguments of the finish and fail scripts (`fail.lua` also hands a task
-/// back): the hunt's key prefix, who reports, and which lease of which task it reports
-/// on, in the order the scripts read them.
-fn lease_args(hunt: &str, me: &Me, lease: &Lease) -> Vec<String> {
-    vec![
-        prefix(hunt),
-        me.consumer.clone(),
-        me.label(),
-        lease.token.clone(),
-        lease.task.id.to_string(),
-        lease.attempt.to_string(),
-    ]
-}
-
-/// The arguments of the finish script (and the first of finish_take's).
-fn finish_args(hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Vec<String>> {
-    let mut args = lease_args(hunt, me, lease);
-    args.extend([
-        serde_json::to_string(&done.tally)?,
-        done.found.map_or("-1".to_string(), |i| i.to_string()),
-        u8::from(done.cut_short).to_string(),
-        done.why.clone(),
-        hunt.to_string(),
-    ]);
-    Ok(args)
 }

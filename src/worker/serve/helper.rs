@@ -43,10 +43,12 @@ pub(super) fn helper_main(shared: &Shared) {
 
 fn release_all(shared: &Shared, conn: &mut dyn Broker) {
     for slot in &shared.slots {
-        let lease = slot.lease.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let hunt = slot.hunt.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let (Some(lease), Some(hunt)) = (lease, hunt) {
-            let _ = conn.release(&hunt.spec.id, &slot.me, &lease);
+        for (i, lane) in slot.lanes.iter().enumerate() {
+            let lease = slot.lease(i).clone();
+            if let (Some(lease), Some(hunt)) = (lease, &hunt) {
+                let _ = conn.release(&hunt.spec.id, &lane.me, &lease);
+            }
         }
     }
 }
@@ -111,17 +113,24 @@ fn helper_round(
     }
     if renewed.elapsed() >= lease / 3 {
         for slot in &shared.slots {
-            let lease = slot.lease.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let hunt = slot.hunt.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let (Some(lease), Some(hunt)) = (lease, hunt) else {
-                continue;
-            };
-            if !conn.renew(&hunt.spec.id, &slot.me, &lease)? {
-                // Taken over (this worker was paused or cut off): stop reading it, if
-                // the thread is still on that lease.
-                let held = slot.lease.lock().unwrap_or_else(|e| e.into_inner());
-                if held.as_ref().is_some_and(|l| l.token == lease.token) {
-                    slot.stop.store(true, Ordering::SeqCst);
+            for (i, lane) in slot.lanes.iter().enumerate() {
+                let lease = slot.lease(i).clone();
+                let (Some(lease), Some(hunt)) = (lease, &hunt) else {
+                    continue;
+                };
+                if !conn.renew(&hunt.spec.id, &lane.me, &lease)? {
+                    // Taken over (this worker was paused or cut off): stop reading it,
+                    // if the thread is still on that lease; a lane's task not yet
+                    // begun is dropped (its queue finds the lease gone, and skips it).
+                    let mut held = slot.lease(i);
+                    if held.as_ref().is_some_and(|l| l.token == lease.token) {
+                        if slot.running.load(Ordering::SeqCst) == i {
+                            slot.stop.store(true, Ordering::SeqCst);
+                        } else {
+                            *held = None;
+                        }
+                    }
                 }
             }
         }

@@ -129,15 +129,13 @@ pub(super) fn serve_hunt(
             .then_some(crate::trace::Clock { epoch_ns: 0 }),
     };
     let mut scanner = Scanner::new(&job);
-    let mut queue = HuntQueue {
-        conn,
-        shared,
-        hunt,
-        slot,
-        job: &job,
-        next: None,
-    };
+    let mut queue = HuntQueue::new(conn, shared, hunt, slot, &job);
     let done = tasks::consume(&mut queue, &mut scanner, &slot.stop, false);
+    // A lease still held here is one a failed call lost: it runs out, and another
+    // worker takes its task over.
+    for lane in 0..LANES {
+        *slot.lease(lane) = None;
+    }
     *slot.hunt.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let left = hunt.on.fetch_sub(1, Ordering::SeqCst) - 1;
     if let Some(ConsumeError::Queue(e)) = done.error {

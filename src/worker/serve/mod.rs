@@ -13,8 +13,13 @@
 //!   every thread on that hunt, which stops within a file. A task cut short by the find
 //!   is Completed; one cut short for any other reason (Ctrl-C, a lease taken over) is
 //!   handed back, never reported as read.
-//! - **Shutdown.** SIGTERM: warm, like Celery's: the tasks in hand are finished, no new
-//!   one is taken, exit 0. Ctrl-C: the tasks in hand are handed back at once, exit 130.
+//! - **Two lanes a thread.** On a broker that pipelines its calls, a thread holds up to
+//!   two tasks: it runs one while the other lane's report and next take are on the
+//!   wire (`queue.rs` says when and why). Each lane is a consumer of its own
+//!   (`NAME/T`, then `NAME/T.1`) holding one lease, renewed by the helper.
+//! - **Shutdown.** SIGTERM: warm, like Celery's: the tasks being run are finished, a
+//!   task taken ahead and not begun is handed back, no new one is taken, exit 0.
+//!   Ctrl-C: the tasks in hand are handed back at once, exit 130.
 //! - **The broker going away.** A thread whose call fails drops its connection and
 //!   tries again with backoff (100 ms doubling to 2 s), saying so once per outage; a
 //!   task whose lease ran out meanwhile is another worker's now, and its report is
@@ -135,11 +140,42 @@ struct Served {
 
 /// One worker thread, as the helper sees it.
 struct Slot {
+    /// The thread as the broker knows it: its first lane's consumer.
     me: Me,
     /// The flag its worker loop checks between files.
     stop: AtomicBool,
     hunt: Mutex<Option<Arc<Hunt>>>,
+    /// Its lanes: a thread on a broker that pipelines its calls
+    /// ([`Broker::send_finish_and_take`]) holds a task in each, one it runs and one
+    /// whose report or take is on the wire (a prefetch of one); elsewhere it uses the
+    /// first alone.
+    lanes: [Lane; LANES],
+    /// The lane whose task the worker loop runs now.
+    running: AtomicUsize,
+}
+
+/// Lanes a worker thread takes tasks in: two, so that the broker runs one task's report
+/// while the thread reads another's files. Each is a consumer of its own on the broker
+/// (`NAME/T`, then `NAME/T.1`), which holds one lease at a time, as every backend's
+/// rules say a consumer does.
+const LANES: usize = 2;
+
+/// One lane of a worker thread.
+struct Lane {
+    /// Its consumer.
+    me: Me,
+    /// The task it holds, renewed by the helper and handed back on Ctrl-C.
     lease: Mutex<Option<Lease>>,
+}
+
+impl Slot {
+    /// The lease lane `lane` holds, locked.
+    fn lease(&self, lane: usize) -> std::sync::MutexGuard<'_, Option<Lease>> {
+        self.lanes[lane]
+            .lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 struct Shared {
@@ -172,15 +208,26 @@ pub fn serve(settings: ServeSettings) -> Result<ExitCode> {
     let shared = Arc::new(Shared {
         described: first.describe(),
         slots: (0..settings.threads)
-            .map(|t| Slot {
-                me: Me {
+            .map(|t| {
+                let me = |consumer| Me {
                     worker: settings.name.clone(),
                     host: host.clone(),
-                    consumer: format!("{}/{t}", settings.name),
-                },
-                stop: AtomicBool::new(false),
-                hunt: Mutex::new(None),
-                lease: Mutex::new(None),
+                    consumer,
+                };
+                let thread = format!("{}/{t}", settings.name);
+                Slot {
+                    me: me(thread.clone()),
+                    stop: AtomicBool::new(false),
+                    hunt: Mutex::new(None),
+                    lanes: std::array::from_fn(|lane| Lane {
+                        me: me(match lane {
+                            0 => thread.clone(),
+                            _ => format!("{thread}.{lane}"),
+                        }),
+                        lease: Mutex::new(None),
+                    }),
+                    running: AtomicUsize::new(0),
+                }
             })
             .collect(),
         host,
