@@ -422,7 +422,7 @@ cpu_split() {
     rt_set "$rt_files"
     echo "## CPU a one-file task: one Redis worker, its coordinator and the server, apart"
     echo
-    echo "| round | tasks/s | worker [us CPU/task] | coordinator | redis-server | EVALSHA [us/task] |"
+    echo "| round | tasks/s | worker [us CPU/task] | coordinator | redis-server | FCALL or EVALSHA [us/task] |"
     echo "|---:|---:|---:|---:|---:|---:|"
     local r tick wpid c0 c1 out n e wu ws co cs
     tick=$(getconf CLK_TCK)
