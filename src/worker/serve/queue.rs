@@ -125,6 +125,14 @@ impl TaskQueue for HuntQueue<'_> {
                 return Ok(None);
             }
             self.slot.stop.store(false, Ordering::SeqCst);
+            if self.over {
+                // A take found the hunt over (stopped, finished or gone) though another
+                // lane holds a task: it can only be stopped or gone, so that task goes
+                // back rather than be run before the stop news comes.
+                self.receive_all()?;
+                self.release_ready()?;
+                return Ok(None);
+            }
             if let Some(lease) = self.next_ready() {
                 self.fill_ahead()?;
                 self.began = Instant::now();
@@ -134,9 +142,6 @@ impl TaskQueue for HuntQueue<'_> {
                 let (finished, take) = self.conn.receive()?;
                 self.settle(lane, finished, take);
                 continue;
-            }
-            if self.over {
-                return Ok(None);
             }
             if std::mem::take(&mut self.waited) {
                 nap_or(pause, &self.hunt.stopped);
