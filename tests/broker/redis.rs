@@ -169,7 +169,7 @@ impl Redis {
     }
 
     /// The members of the sorted set `key`.
-    fn zrange(&self, key: &str) -> Vec<String> {
+    pub fn zrange(&self, key: &str) -> Vec<String> {
         ::redis::cmd("ZRANGE")
             .arg(key)
             .arg(0)
