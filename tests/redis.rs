@@ -1,6 +1,7 @@
 //! What only Redis can have, against real `redis-server`s the tests start on loopback:
 //! a persistent broker (its append-only file) killed and started again mid-hunt loses
-//! nothing. The rules every backend keeps are the contract suite's
+//! nothing; a worker thread holds a task in each of two lanes (the one backend that
+//! pipelines), and killed or paused holding both, loses nothing and counts nothing twice. The rules every backend keeps are the contract suite's
 //! (`tests/contract/`, `redis::CASE`); the table-driven tests (tests/strategies.rs) run
 //! the strategy on its private server like every other strategy.
 #![cfg(feature = "redis")]
@@ -52,6 +53,21 @@ fn a_persistent_broker_restarted_mid_hunt_loses_nothing() {
 /// is in no file, so the hunt needs every task, those two included, to say "not found".
 #[test]
 fn a_quick_thread_holds_two_leased_tasks_and_its_kill_loses_neither() {
+    a_quick_thread_holding_two_tasks_under(libc::SIGKILL);
+}
+
+/// As above, the worker paused (SIGSTOP) past its lease instead, and resumed while the
+/// other worker still hunts: both of its tasks are taken over, its late reports are
+/// fenced off, it serves on, and every file is still counted once.
+#[test]
+fn a_quick_thread_paused_with_two_tasks_counts_nothing_twice() {
+    a_quick_thread_holding_two_tasks_under(libc::SIGSTOP);
+}
+
+/// Worker `w1`, one thread sending ahead, gets `fault` once it holds a lease in each
+/// lane; worker `w2` then serves the hunt (40 ms a file, so it still runs when a paused
+/// `w1` resumes 1.5 s later, past the lease of 1 s).
+fn a_quick_thread_holding_two_tasks_under(fault: i32) {
     if !redis() {
         return;
     }
@@ -59,10 +75,13 @@ fn a_quick_thread_holds_two_leased_tasks_and_its_kill_loses_neither() {
     let url = server.url();
     let tmp = tempfile::tempdir().unwrap();
     let dir = set(tmp.path(), "set", 60, 3, 14, 59);
-    // 40 ms a one-file task: well under an eighth of the lease, so the thread sends ahead.
-    let mut wc = worker_command(&url, &dir, "w1", &["-j", "1"]);
-    wc.env(SLOW_FILE_ENV, "40");
-    let w1 = start(wc);
+    // 40 ms a one-file task: well under an eighth of the lease, so a thread sends ahead.
+    let slow = |name: &str| {
+        let mut wc = worker_command(&url, &dir, name, &["-j", "1"]);
+        wc.env(SLOW_FILE_ENV, "40");
+        start(wc)
+    };
+    let w1 = slow("w1");
     let coord = start(remote_coordinator(
         "redis",
         &dir,
@@ -85,9 +104,13 @@ fn a_quick_thread_holds_two_leased_tasks_and_its_kill_loses_neither() {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    kill(w1.pid(), libc::SIGKILL);
+    kill(w1.pid(), fault);
     assert!(both, "one thread never held a lease in each lane");
-    let w2 = start(worker_command(&url, &dir, "w2", &["-j", "1"]));
+    let w2 = slow("w2");
+    if fault == libc::SIGSTOP {
+        std::thread::sleep(Duration::from_millis(1500));
+        kill(w1.pid(), libc::SIGCONT);
+    }
     let r = coord.wait(Duration::from_secs(60));
     assert_eq!(r.code, Some(1), "not found, every file read: {r:?}");
     let j = r.json();
@@ -96,9 +119,16 @@ fn a_quick_thread_holds_two_leased_tasks_and_its_kill_loses_neither() {
     assert_eq!(j["tasks"]["completed"], 60, "{j}");
     assert_eq!(
         j["tasks"]["retries"], 2,
-        "the two tasks the killed thread held, each taken over once: {j}"
+        "the two tasks w1 held, each taken over once: {j}"
     );
     kill(w2.pid(), libc::SIGTERM);
-    assert_eq!(w2.wait(Duration::from_secs(10)).code, Some(0));
-    let _ = w1.wait(Duration::from_secs(5));
+    let done = w2.wait(Duration::from_secs(10));
+    assert_eq!(done.code, Some(0), "w2 stops warm: {done:?}");
+    if fault == libc::SIGSTOP {
+        kill(w1.pid(), libc::SIGTERM);
+        let done = w1.wait(Duration::from_secs(10));
+        assert_eq!(done.code, Some(0), "the resumed w1 served on: {done:?}");
+    } else {
+        let _ = w1.wait(Duration::from_secs(5));
+    }
 }
