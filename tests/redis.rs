@@ -1,7 +1,7 @@
 //! What only Redis can have, against real `redis-server`s the tests start on loopback:
 //! a persistent broker (its append-only file) killed and started again mid-hunt loses
-//! nothing; a worker thread holds a task in each of two lanes (the one backend that
-//! pipelines), and killed or paused holding both, loses nothing and counts nothing twice. The rules every backend keeps are the contract suite's
+//! nothing; a worker thread holds a task in each of two lanes (leases are Redis's own
+//! keys here, so the test can see both), and killed or paused holding both, loses nothing and counts nothing twice. The rules every backend keeps are the contract suite's
 //! (`tests/contract/`, `redis::CASE`); the table-driven tests (tests/strategies.rs) run
 //! the strategy on its private server like every other strategy.
 #![cfg(feature = "redis")]

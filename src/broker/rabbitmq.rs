@@ -70,6 +70,7 @@ use tokio::runtime::Runtime;
 mod book;
 mod broker;
 mod call;
+mod report;
 mod server;
 mod take;
 mod wire;
@@ -208,33 +209,14 @@ pub struct Rabbit {
     books: HashMap<String, Book>,
     /// Their consumers of reports and dead letters, while the control connection lives.
     pumps: HashMap<String, (Consumer, Consumer)>,
+    /// Reports and takes sent ahead, oldest first, and replies kept for them ([`report`]).
+    ahead: std::collections::VecDeque<report::Ahead>,
+    early: HashMap<String, wire::Reply>,
 }
 
 /// A string header or argument.
 fn text(s: &str) -> AMQPValue {
     AMQPValue::LongString(s.into())
-}
-
-/// An integer read from a header, whatever width the broker sent.
-fn int(v: &AMQPValue) -> Option<i64> {
-    Some(match v {
-        AMQPValue::ShortShortInt(n) => i64::from(*n),
-        AMQPValue::ShortShortUInt(n) => i64::from(*n),
-        AMQPValue::ShortInt(n) => i64::from(*n),
-        AMQPValue::ShortUInt(n) => i64::from(*n),
-        AMQPValue::LongInt(n) => i64::from(*n),
-        AMQPValue::LongUInt(n) => i64::from(*n),
-        AMQPValue::LongLongInt(n) => *n,
-        _ => return None,
-    })
-}
-
-/// Header `name` of `props`, as an integer.
-fn header(props: &BasicProperties, name: &str) -> Option<i64> {
-    props
-        .headers()
-        .as_ref()
-        .and_then(|h| h.inner().get(name).and_then(int))
 }
 
 /// `url` as messages show it: the password is `***`.
@@ -261,6 +243,8 @@ impl Rabbit {
             tables: HashMap::new(),
             beats: HashMap::new(),
             takers: HashMap::new(),
+            ahead: std::collections::VecDeque::new(),
+            early: HashMap::new(),
             books: HashMap::new(),
             pumps: HashMap::new(),
         };

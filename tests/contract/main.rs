@@ -81,6 +81,7 @@ contract! {
         #[cfg(feature = "rabbitmq")] rabbitmq: crate::broker::rabbitmq::RabbitBackend, ignore: [
             a_late_report_and_a_repeated_one_change_nothing = "RabbitMQ hands a delivery to another consumer only when the holder's connection closes, never while it lives: one connection holding three takes keeps them all, so no lease runs out under it",
             a_handed_back_lease_is_fenced_and_a_restarted_worker_gets_its_task_back = "RabbitMQ hands a delivery to another consumer only when the holder's connection closes: a worker restarted under its name on a live connection cannot get its own delivery again (a restarted process has a new connection, and its old delivery comes back when the old one closes)",
+            calls_sent_ahead_are_answered_in_order_under_the_same_rules = "a RabbitMQ report sent ahead is answered by the coordinator's verdict, and this case drives the queue with no coordinator (the worker's two lanes on RabbitMQ are run by every case that has one)",
             a_report_that_takes_the_next_task_keeps_every_rule = "a RabbitMQ report waits for the coordinator's verdict (the one consumer of reports decides the one answer) and this case drives the queue with no coordinator; its lease also runs out by time, which RabbitMQ's does not (see above)",
         ];
     ],

@@ -1,7 +1,7 @@
 //! [`Broker`] on RabbitMQ (see the module above for the queues, the leases and where
 //! the answer is decided).
 
-use super::wire::{Heard, News, Reply, Report, Table, TaskMsg};
+use super::wire::{Heard, News, Report, Table, TaskMsg};
 use super::*;
 use crate::broker::{
     contract, Broker, Done, Event, HuntState, Me, Take, Verdict,
@@ -172,16 +172,19 @@ impl Broker for Rabbit {
     }
 
     fn finish(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<Finished> {
-        let report = Report::Finish {
-            task: lease.task.id,
-            worker: me.label(),
-            token: lease.token.clone(),
-            tally: done.tally.clone(),
-            found: done.found,
-            cut_short: done.cut_short,
-            why: done.why.clone(),
-        };
-        self.report(hunt, me, lease, report)
+        self.report(hunt, me, lease, Report::finish(me, lease, done))
+    }
+
+    fn send_finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<bool> {
+        self.send_ahead(hunt, me, Some((lease, done)))
+    }
+
+    fn send_take(&mut self, hunt: &str, me: &Me) -> Result<bool> {
+        self.send_ahead(hunt, me, None)
+    }
+
+    fn receive(&mut self) -> Result<(Option<Finished>, Take)> {
+        self.receive_ahead()
     }
 
     fn fail(&mut self, hunt: &str, me: &Me, lease: &Lease, why: &str) -> Result<Finished> {
@@ -416,10 +419,6 @@ impl Rabbit {
     }
 }
 
-/// How often a worker awaiting the coordinator's reply looks whether the hunt was
-/// retired meanwhile (a passive declare of its reply queue: one round trip).
-const LOOK_EVERY: Duration = Duration::from_millis(250);
-
 /// A message hunt cannot read, as an event.
 fn garbage(what: &str, e: &serde_json::Error, body: &[u8]) -> Event {
     Event::Garbage {
@@ -428,171 +427,5 @@ fn garbage(what: &str, e: &serde_json::Error, body: &[u8]) -> Event {
             "not one hunt can read ({e}): {:.200}",
             String::from_utf8_lossy(body)
         ),
-    }
-}
-
-/// The worker's side of a report: the request, its reply, and the delivery settled.
-impl Rabbit {
-    /// Sends a report that needs no reply, waiting for the broker's confirm where
-    /// `confirmed`. A take's `started` goes unconfirmed: the report of the same task
-    /// (finish, fail, release) goes out after it on the same channel to the same queue,
-    /// which AMQP keeps in order, and waits for the coordinator's reply, which confirms
-    /// both; where it is lost with its connection, so is the channel the report would
-    /// follow it on.
-    pub(super) fn tell(&mut self, hunt: &str, report: &Report, confirmed: bool) -> Result<()> {
-        let body = serde_json::to_vec(report)?;
-        let props = BasicProperties::default();
-        self.publish("", &reply_queue(hunt), &body, props, false, confirmed)
-            .map(drop)
-    }
-
-    /// Sends a report and waits for the coordinator's reply. A hunt whose reply queue
-    /// is gone (retired) when the report is sent, or retired while its reply is awaited,
-    /// answers `stale`: nothing of the report can count any more. The retirement is heard
-    /// in the news this connection listens to (its last news says so), else at the next
-    /// look at the reply queue, every [`LOOK_EVERY`]. A reply saying that the hunt's stop
-    /// signal is up counts as its stop news heard.
-    fn request(&mut self, hunt: &str, report: &Report) -> Result<Reply> {
-        let ch = self.channel()?;
-        if self.replies.is_none() {
-            let opts = BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            };
-            let c = self.wait(ch.basic_consume(REPLY_TO, "", opts, FieldTable::default()))?;
-            self.replies = Some(c);
-        }
-        let id = format!("{:016x}", rand::random::<u64>());
-        let props = BasicProperties::default()
-            .with_reply_to(short(REPLY_TO))
-            .with_correlation_id(short(&id));
-        let body = serde_json::to_vec(report)?;
-        if !self.send("", &reply_queue(hunt), &body, props, true)? {
-            return Ok(Reply::stale());
-        }
-        let reply = self.await_reply(hunt, &id)?;
-        if reply.stop {
-            self.told_stop(hunt);
-        }
-        Ok(reply)
-    }
-
-    /// Waits for the reply of correlation id `id` to a report of hunt `hunt`, and hears
-    /// the news meanwhile (a retired hunt's reply never comes).
-    fn await_reply(&mut self, hunt: &str, id: &str) -> Result<Reply> {
-        use futures_lite::StreamExt;
-        enum Came {
-            Reply(Option<lapin::Result<lapin::message::Delivery>>),
-            News(Option<lapin::Result<lapin::message::Delivery>>),
-        }
-        let retired = |r: &Rabbit| r.news_of(hunt).is_some_and(|n| n.retired);
-        let mut c = self.replies.take().expect("made by request");
-        let mut news = self.heard.take();
-        // `hunt status`'s asks heard meanwhile, answered once the wait is over.
-        let mut asks = Vec::new();
-        let deadline = Instant::now() + REPLY_TIMEOUT;
-        // The next look at the reply queue: news heard meanwhile does not put it off.
-        let mut look_at = Instant::now() + LOOK_EVERY;
-        let r = loop {
-            let now = Instant::now();
-            let left = deadline.saturating_duration_since(now);
-            // Retired: a reply already here still counts; none will come after it.
-            let slice = if retired(self) {
-                Duration::ZERO
-            } else {
-                left.min(look_at.saturating_duration_since(now))
-            };
-            let next = self.within(slice, async {
-                let reply = async { Came::Reply(c.next().await) };
-                let heard = async {
-                    match news.as_mut() {
-                        Some((h, _)) => Came::News(h.next().await),
-                        None => std::future::pending().await,
-                    }
-                };
-                futures_lite::future::or(reply, heard).await
-            });
-            match next {
-                None if retired(self) => break Ok(Reply::stale()),
-                // No reply yet: a report that reached the reply queue just before the
-                // coordinator retired the hunt (its last read done, the queue deleted
-                // under the message) is answered by no one. Nothing of it can count.
-                None if slice < left => {
-                    look_at = Instant::now() + LOOK_EVERY;
-                    match self.exists(hunt) {
-                        Ok(true) => {}
-                        Ok(false) => break Ok(Reply::stale()),
-                        Err(e) => break Err(e),
-                    }
-                }
-                None => break Err(anyhow!(
-                    "the coordinator of hunt {hunt} did not answer a report within {} s: is it still running?",
-                    REPLY_TIMEOUT.as_secs()
-                )),
-                Some(Came::News(Some(Ok(d)))) => {
-                    self.file(&d.data);
-                    if let Some(to) = d.properties.reply_to() {
-                        asks.push((d.data, to.as_str().to_string()));
-                    }
-                }
-                // The subscription ended: wait for the reply alone.
-                Some(Came::News(_)) => news = None,
-                Some(Came::Reply(None)) => break Err(anyhow!("the broker at {} ended the reply consumer", shown(&self.url))),
-                Some(Came::Reply(Some(Err(e)))) => break Err(wire::explain(&e, &self.url)),
-                Some(Came::Reply(Some(Ok(d)))) => {
-                    if d.properties.correlation_id().as_ref().map(|s| s.as_str()) == Some(id) {
-                        break serde_json::from_slice::<Reply>(&d.data)
-                            .context("the coordinator's reply is not one hunt can read");
-                    }
-                }
-            }
-        };
-        if r.is_ok() {
-            self.replies = Some(c);
-            if news.is_some() && self.heard.is_none() {
-                self.heard = news;
-            }
-        }
-        for (body, to) in asks {
-            // A status's answer is best effort: its failure must not undo a report's
-            // reply (the report counted); the next ask is answered by the helper.
-            let _ = self.answer_ask(&body, &to);
-        }
-        r
-    }
-
-    /// Sends a finish or a failure, settles the delivery by the reply.
-    fn report(&mut self, hunt: &str, me: &Me, lease: &Lease, report: Report) -> Result<Finished> {
-        let reply = self.request(hunt, &report)?;
-        let finished = contract::finished(&reply.finished)?;
-        if finished == Finished::Retried && reply.requeue {
-            // Queued again as a new entry, behind what is queued now,
-            // carrying this attempt.
-            self.requeue(hunt, me, lease, lease.attempt, false);
-        } else {
-            self.settle(hunt, me, &lease.token);
-        }
-        Ok(finished)
-    }
-
-    /// Acknowledges the delivery `token`; a channel that died cannot, and the broker
-    /// has handed the task back already.
-    fn settle(&mut self, hunt: &str, me: &Me, token: &str) {
-        use lapin::options::BasicAckOptions;
-        held().remove(token);
-        let key = (hunt.to_string(), me.consumer.clone());
-        let Some(t) = self.takers.get_mut(&key) else {
-            return;
-        };
-        let Some(acker) = t.held.remove(token) else {
-            return;
-        };
-        if crate::interrupt::terminating() || crate::interrupt::requested() {
-            // Ending: no next delivery may be pushed to this consumer after the ack (it
-            // would come back with one more delivery counted).
-            let (ch, tag) = (t.channel.clone(), t.consumer.tag());
-            let _ = self.bounded(ch.basic_cancel(tag.as_str(), Default::default()));
-        }
-        let _ = self.bounded(acker.ack(BasicAckOptions::default()));
     }
 }

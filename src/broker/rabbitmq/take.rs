@@ -260,15 +260,7 @@ impl Rabbit {
     /// (`hunt.retired`); newest first.
     pub(super) fn read_status(&mut self) -> Result<Vec<HuntStatus>> {
         use futures_lite::StreamExt;
-        let ch = self.channel()?;
-        if self.replies.is_none() {
-            let opts = BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            };
-            let c = self.wait(ch.basic_consume(REPLY_TO, "", opts, FieldTable::default()))?;
-            self.replies = Some(c);
-        }
+        self.listen_for_replies()?;
         let body = serde_json::to_vec(&Report::Ask)?;
         let props = BasicProperties::default().with_reply_to(short(REPLY_TO));
         self.send(ASK, "", &body, props, false)?;
@@ -331,4 +323,26 @@ impl Rabbit {
         let _ = self.bounded(ch.close(200, "read"));
         Ok(out)
     }
+}
+
+/// An integer read from a header, whatever width the broker sent.
+fn int(v: &AMQPValue) -> Option<i64> {
+    Some(match v {
+        AMQPValue::ShortShortInt(n) => i64::from(*n),
+        AMQPValue::ShortShortUInt(n) => i64::from(*n),
+        AMQPValue::ShortInt(n) => i64::from(*n),
+        AMQPValue::ShortUInt(n) => i64::from(*n),
+        AMQPValue::LongInt(n) => i64::from(*n),
+        AMQPValue::LongUInt(n) => i64::from(*n),
+        AMQPValue::LongLongInt(n) => *n,
+        _ => return None,
+    })
+}
+
+/// Header `name` of `props`, as an integer.
+fn header(props: &BasicProperties, name: &str) -> Option<i64> {
+    props
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get(name).and_then(int))
 }

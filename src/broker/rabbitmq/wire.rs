@@ -123,6 +123,21 @@ pub struct Reply {
     pub stop: bool,
 }
 
+impl Report {
+    /// The report of a task run to its end (or cut short) under `lease`.
+    pub fn finish(me: &crate::broker::Me, lease: &crate::tasks::Lease, done: &crate::broker::Done) -> Report {
+        Report::Finish {
+            task: lease.task.id,
+            worker: me.label(),
+            token: lease.token.clone(),
+            tally: done.tally.clone(),
+            found: done.found,
+            cut_short: done.cut_short,
+            why: done.why.clone(),
+        }
+    }
+}
+
 impl Reply {
     /// The reply of a hunt that is gone: nothing of the report counts.
     pub fn stale() -> Reply {
