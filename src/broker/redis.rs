@@ -120,7 +120,6 @@ pub struct Redis {
     sent: std::collections::VecDeque<calls::Sent>,
 }
 
-
 impl Redis {
     /// Connects to `url` and checks that a Redis 7 server answers there.
     pub fn connect(url: &str) -> Result<Box<dyn Broker>> {
@@ -219,7 +218,7 @@ impl Redis {
             cmd.query::<String>(c)
         };
         match self.call_raw(fcall) {
-            Err(e) if e.to_string().contains("Function not found") => {}
+            Err(e) if missing_function(&e) => {}
             other => return other.map_err(|e| explain(&e, &self.url)),
         }
         let loaded = self.call_raw(|c| {
@@ -237,6 +236,11 @@ impl Redis {
         }
         self.call(fcall)
     }
+}
+
+/// Whether the server lacks the function called: the library is not loaded there.
+fn missing_function(e: &redis::RedisError) -> bool {
+    e.to_string().contains("Function not found")
 }
 
 /// The client of `url`: a `rediss://` URL verifies the server against `--broker-ca`

@@ -1,7 +1,7 @@
 //! [`Broker`] on a Redis server: each method one command, one `MULTI`/`EXEC` or one
 //! script (see the module above for the keys, the states and the scripts).
 
-use super::calls::{self, finish_args, finish_take_args, finished_and_taken, lease_args, take_args};
+use super::calls::{finish_args, finish_take_args, finished_and_taken, lease_args, take_args};
 use super::*;
 
 impl Broker for Redis {
@@ -217,8 +217,7 @@ impl Broker for Redis {
     fn finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<(Finished, Take)> {
         let args = finish_take_args(self, hunt, me, lease, done)?;
         let reply = self.run(|s| &s.finish_take, &args)?;
-        let (finished, take) = finished_and_taken(self, hunt, me, &reply)?;
-        Ok((finished.expect("a finish_take reply says what its report did"), take))
+        finished_and_taken(self, hunt, me, &reply)
     }
 
     /// `finish_and_take`'s function call, sent without reading its reply: one worker
@@ -226,14 +225,12 @@ impl Broker for Redis {
     /// thread reads the next task's files.
     fn send_finish_and_take(&mut self, hunt: &str, me: &Me, lease: &Lease, done: &Done) -> Result<bool> {
         let args = finish_take_args(self, hunt, me, lease, done)?;
-        let sent = calls::Sent { function: |s| &s.finish_take, args, hunt: hunt.to_string(), me: me.clone(), report: true, reply: None };
-        self.send(sent).map(|()| true)
+        self.send(|s| &s.finish_take, args, (hunt, me), true).map(|()| true)
     }
 
     fn send_take(&mut self, hunt: &str, me: &Me) -> Result<bool> {
         let args = take_args(self, hunt, me)?;
-        let sent = calls::Sent { function: |s| &s.take, args, hunt: hunt.to_string(), me: me.clone(), report: false, reply: None };
-        self.send(sent).map(|()| true)
+        self.send(|s| &s.take, args, (hunt, me), false).map(|()| true)
     }
 
     fn receive(&mut self) -> Result<(Option<Finished>, Take)> {

@@ -12,15 +12,15 @@ use super::*;
 pub(super) struct Sent {
     /// The function called, and its arguments (called again where the server had to
     /// load the library first).
-    pub(super) function: fn(&Library) -> &String,
-    pub(super) args: Vec<String>,
+    function: fn(&Library) -> &String,
+    args: Vec<String>,
     /// The hunt and consumer it takes for (an `again` reply takes again for them).
-    pub(super) hunt: String,
-    pub(super) me: crate::broker::Me,
+    hunt: String,
+    me: crate::broker::Me,
     /// A report and a take (`finish_take`), or a take alone.
-    pub(super) report: bool,
+    report: bool,
     /// Its reply, once read.
-    pub(super) reply: Option<redis::RedisResult<String>>,
+    reply: Option<redis::RedisResult<String>>,
 }
 
 impl Redis {
@@ -61,10 +61,18 @@ impl Redis {
         Ok(())
     }
 
-    /// Sends one of the library's functions without reading its reply.
-    pub(super) fn send(&mut self, sent: Sent) -> Result<()> {
+    /// Sends one of the library's functions without reading its reply: `function`'s
+    /// call with `args`, a report and a take (`report`) or a take alone, for consumer
+    /// `me` of `hunt`.
+    pub(super) fn send(
+        &mut self,
+        function: fn(&Library) -> &String,
+        args: Vec<String>,
+        (hunt, me): (&str, &Me),
+        report: bool,
+    ) -> Result<()> {
         let mut cmd = redis::cmd("FCALL");
-        cmd.arg((sent.function)(library())).arg(0).arg(&sent.args);
+        cmd.arg(function(library())).arg(0).arg(&args);
         let packed = cmd.get_packed_command();
         // Not through `call_raw`: a send leaves the replies before it on the wire.
         let result = self.conn().and_then(|c| c.send_packed_command(&packed));
@@ -72,7 +80,14 @@ impl Redis {
             self.dropped_if_broken(&e);
             return Err(explain(&e, &self.url));
         }
-        self.sent.push_back(sent);
+        self.sent.push_back(Sent {
+            function,
+            args,
+            hunt: hunt.to_string(),
+            me: me.clone(),
+            report,
+            reply: None,
+        });
         Ok(())
     }
 
@@ -89,17 +104,14 @@ impl Redis {
             // A fresh server, or one restarted without persistence: the call runs again
             // once the library is loaded (every reply before it was read, so this call
             // is the next on the wire).
-            Err(e) if e.to_string().contains("Function not found") => self.run(sent.function, &sent.args)?,
+            Err(e) if missing_function(&e) => self.run(sent.function, &sent.args)?,
             Err(e) => return Err(explain(&e, &self.url)),
         };
         if sent.report {
-            finished_and_taken(self, &sent.hunt, &sent.me, &reply)
+            let (finished, take) = finished_and_taken(self, &sent.hunt, &sent.me, &reply)?;
+            Ok((Some(finished), take))
         } else {
-            let shape = shape(self, &sent.hunt)?;
-            match taken(&reply, &shape)? {
-                Some(t) => Ok((None, t)),
-                None => Ok((None, self.take(&sent.hunt, &sent.me)?)),
-            }
+            Ok((None, taken_or_again(self, &sent.hunt, &sent.me, &reply)?))
         }
     }
 }
@@ -132,17 +144,22 @@ pub(super) fn finish_take_args(r: &mut Redis, hunt: &str, me: &Me, lease: &Lease
     Ok(args)
 }
 
-/// What a finish_take reply (`WORD JSON`) says: what the report did, and the take; an
-/// `again` take (many entries used up at once) takes again, passing over the rest.
-pub(super) fn finished_and_taken(r: &mut Redis, hunt: &str, me: &Me, reply: &str) -> Result<(Option<Finished>, Take)> {
+/// What a finish_take reply (`WORD JSON`) says: what the report did, and the take.
+pub(super) fn finished_and_taken(r: &mut Redis, hunt: &str, me: &Me, reply: &str) -> Result<(Finished, Take)> {
     let Some((word, json)) = reply.split_once(' ') else {
         bail!("the broker's finish_take script said {reply:?}, which hunt does not know: is another version of hunt's scripts loaded there?");
     };
     let finished = crate::broker::contract::finished(word)?;
+    Ok((finished, taken_or_again(r, hunt, me, json)?))
+}
+
+/// The take a take's JSON reply says; an `again` take (many entries used up at once)
+/// takes again, passing over the rest.
+fn taken_or_again(r: &mut Redis, hunt: &str, me: &Me, json: &str) -> Result<Take> {
     let shape = shape(r, hunt)?;
     match taken(json, &shape)? {
-        Some(t) => Ok((Some(finished), t)),
-        None => Ok((Some(finished), r.take(hunt, me)?)),
+        Some(t) => Ok(t),
+        None => r.take(hunt, me),
     }
 }
 

@@ -22,7 +22,7 @@ pub(super) fn prepare(
         Err(e) if e.chain().any(|c| c.is::<serde_json::Error>()) => {
             // A spec this build cannot read: refuse it, never panic on it.
             let why = format!("{e:#}");
-            let me = &shared.slots[t].me;
+            let me = shared.slots[t].me();
             conn.refuse(id, me, &why)?;
             (shared.settings.say)(&Note::Refused {
                 hunt: id,
@@ -55,7 +55,7 @@ pub(super) fn prepare(
         None => check(shared, &spec),
     };
     if let Err(why) = &ready {
-        conn.refuse(id, &shared.slots[t].me, why)?;
+        conn.refuse(id, shared.slots[t].me(), why)?;
         (shared.settings.say)(&Note::Refused { hunt: id, why });
     }
     Ok(Some(remember(shared, spec, ready)))

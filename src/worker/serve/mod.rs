@@ -140,8 +140,6 @@ struct Served {
 
 /// One worker thread, as the helper sees it.
 struct Slot {
-    /// The thread as the broker knows it: its first lane's consumer.
-    me: Me,
     /// The flag its worker loop checks between files.
     stop: AtomicBool,
     hunt: Mutex<Option<Arc<Hunt>>>,
@@ -169,6 +167,11 @@ struct Lane {
 }
 
 impl Slot {
+    /// The thread as the broker knows it: its first lane's consumer.
+    fn me(&self) -> &Me {
+        &self.lanes[0].me
+    }
+
     /// The lease lane `lane` holds, locked.
     fn lease(&self, lane: usize) -> std::sync::MutexGuard<'_, Option<Lease>> {
         self.lanes[lane]
@@ -208,26 +211,21 @@ pub fn serve(settings: ServeSettings) -> Result<ExitCode> {
     let shared = Arc::new(Shared {
         described: first.describe(),
         slots: (0..settings.threads)
-            .map(|t| {
-                let me = |consumer| Me {
-                    worker: settings.name.clone(),
-                    host: host.clone(),
-                    consumer,
-                };
-                let thread = format!("{}/{t}", settings.name);
-                Slot {
-                    me: me(thread.clone()),
-                    stop: AtomicBool::new(false),
-                    hunt: Mutex::new(None),
-                    lanes: std::array::from_fn(|lane| Lane {
-                        me: me(match lane {
-                            0 => thread.clone(),
-                            _ => format!("{thread}.{lane}"),
-                        }),
-                        lease: Mutex::new(None),
-                    }),
-                    running: AtomicUsize::new(0),
-                }
+            .map(|t| Slot {
+                stop: AtomicBool::new(false),
+                hunt: Mutex::new(None),
+                lanes: std::array::from_fn(|lane| Lane {
+                    me: Me {
+                        worker: settings.name.clone(),
+                        host: host.clone(),
+                        consumer: match lane {
+                            0 => format!("{}/{t}", settings.name),
+                            _ => format!("{}/{t}.{lane}", settings.name),
+                        },
+                    },
+                    lease: Mutex::new(None),
+                }),
+                running: AtomicUsize::new(0),
             })
             .collect(),
         host,

@@ -353,7 +353,7 @@ impl HuntQueue<'_> {
             let t0_ns = report.trace.last().map_or(0, |e| e.start);
             tally.trace = Some(crate::trace::WireTrace {
                 host: self.shared.host.clone(),
-                thread: self.slot.me.consumer.clone(),
+                thread: self.slot.me().consumer.clone(),
                 t0_ns,
                 events: report.trace.iter().map(|e| e.to_wire(t0_ns)).collect(),
             });
@@ -397,8 +397,8 @@ impl HuntQueue<'_> {
         // answers each call before the next: the report waits for its reply. Replies sent before it
         // are read first (the connection keeps them in order).
         let (f, take) = self.conn.finish_and_take(id, me, lease, &done)?;
-        self.lanes[lane] = Held::Sent(Some(credit));
-        self.settle(lane, Some(f), take);
+        self.credit(f, credit);
+        self.settle(lane, None, take);
         Ok(Some(f))
     }
 }
